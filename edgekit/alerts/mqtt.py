@@ -1,0 +1,242 @@
+"""MQTT link (paho-mqtt 2.x): availability with a last will, commands, and the outbox drain.
+
+Topic layout (Frigate-style, everything under ``<prefix>/<device>/``):
+
+- ``available``: retained ``online``/``offline`` (the last will says ``offline``)
+- ``<camera>/available``: retained ``online``/``offline`` per camera
+- ``events``: Event JSON, QoS 1, through the outbox (at least once; de-duplicate by ``id``)
+- ``stats``: periodic stats JSON, QoS 0
+- ``<camera>/<rule>/state``: ``ON`` when a rule fires (Home Assistant turns it off after ``off_delay``)
+- ``<camera>/snapshot``: latest annotated JPEG, retained (when ``mqtt.snapshots: topic``)
+- ``<camera>/<rule>/set``: command ``ON``/``OFF`` enables/disables a rule; anything else is counted as malformed
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from edgekit.alerts.outbox import Outbox
+from edgekit.daemon_config import MQTTConfig
+from edgekit.errors import EdgekitError, MissingDependencyError
+from edgekit.types import Event
+
+log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[str, str, bool], bool]  # (camera, rule, enabled) -> known?
+
+
+def check_broker(cfg: MQTTConfig) -> None:
+    """Fail fast at start-up: the host must resolve and (unless ``wait_for_broker``) accept a TCP connection."""
+    try:
+        socket.getaddrinfo(cfg.host, cfg.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise EdgekitError(f"mqtt.host {cfg.host!r} does not resolve ({e.strerror}): fix mqtt.host") from None
+    if cfg.wait_for_broker:
+        return
+    try:
+        socket.create_connection((cfg.host, cfg.port), timeout=cfg.connect_timeout_s).close()
+    except OSError as e:
+        raise EdgekitError(
+            f"MQTT broker {cfg.host}:{cfg.port} is unreachable ({e.strerror or e}): start it, fix mqtt.host/port, "
+            "or set mqtt.wait_for_broker: true to start anyway and keep alerts in the outbox"
+        ) from None
+
+
+class MqttLink:
+    """One broker connection for the daemon. Thread-safe; ``start()`` then ``publish_event()`` from any thread."""
+
+    def __init__(self, cfg: MQTTConfig, device: str, outbox: Outbox, on_command: CommandHandler | None = None,
+                 on_connect: Callable[[], None] | None = None, window: int = 50) -> None:
+        try:
+            import paho.mqtt.client as mqtt
+        except ImportError as e:
+            raise MissingDependencyError("paho-mqtt", "pip install 'edgekit[daemon]'") from e
+        self.cfg, self.device, self.outbox, self.window = cfg, device, outbox, window
+        self.base = f"{cfg.topic_prefix}/{device}"
+        self._on_command, self._on_connect_hook = on_command, on_connect
+        self.connected = threading.Event()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._inflight: dict[int, tuple[int, str]] = {}  # mid -> (outbox seq, key); drain thread only
+        self._last_handed = 0
+        self._t_capture: dict[str, int] = {}  # event id -> capture monotonic ns, for latency
+        self.latencies_ms: collections.deque[float] = collections.deque(maxlen=10000)
+        self.on_latency: Callable[[float], None] | None = None
+        self.counters = {"published": 0, "acked": 0, "malformed": 0, "connects": 0, "disconnects": 0}
+        self._mqtt = mqtt
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cfg.client_id or f"edgekit-{device}",
+                                  protocol=mqtt.MQTTv311)
+        self.client.max_inflight_messages_set(window)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.will_set(f"{self.base}/available", "offline", qos=1, retain=True)
+        if cfg.username is not None:
+            self.client.username_pw_set(cfg.username, cfg.password)
+        if cfg.tls is not None:
+            self.client.tls_set(ca_certs=cfg.tls.ca_certs, certfile=cfg.tls.certfile, keyfile=cfg.tls.keyfile,
+                                cert_reqs=ssl.CERT_REQUIRED)
+            self.client.tls_insecure_set(cfg.tls.insecure)
+        self.client.on_connect = self._handle_connect
+        self.client.on_disconnect = self._handle_disconnect
+        self.client.on_publish = self._handle_publish
+        self.client.on_message = self._handle_message
+        self._drain = threading.Thread(target=self._drain_loop, name="mqtt-outbox", daemon=True)
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect in the background (reconnecting with backoff) and start draining the outbox."""
+        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive)
+        self.client.loop_start()
+        self._drain.start()
+
+    def stop(self, flush_timeout_s: float = 5.0) -> None:
+        """Wait (bounded) for the outbox to drain, say ``offline``, disconnect cleanly."""
+        deadline = time.monotonic() + flush_timeout_s
+        while len(self.outbox) and self.connected.is_set() and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(0.05)
+        self._stop.set()
+        self._wake.set()
+        if self._drain.is_alive():
+            self._drain.join(timeout=2)
+        if self.connected.is_set():
+            info = self.client.publish(f"{self.base}/available", "offline", qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout=2)
+            except (RuntimeError, ValueError):
+                pass  # not connected any more: the retained last will says offline anyway
+        self.client.disconnect()
+        self.client.loop_stop()
+        left = len(self.outbox)
+        if left:
+            log.warning("%d alert(s) stay in the outbox %s; they are sent on the next start", left, self.outbox.path)
+
+    # -- publishing ----------------------------------------------------------------------------------------------
+    def publish_event(self, event: Event, t_capture_ns: int | None = None) -> None:
+        """Commit the event to the outbox (durable) and wake the drain; never blocks on the network."""
+        if t_capture_ns is not None:
+            self._t_capture[event.id] = t_capture_ns
+        self.outbox.add(event.id, f"{self.base}/events", event.to_json().encode())
+        self._wake.set()
+
+    def publish(self, topic: str, payload: str | bytes, qos: int = 0, retain: bool = False) -> bool:
+        """Best-effort publish (stats, states, discovery); False when not connected."""
+        if not self.connected.is_set():
+            return False
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        return info.rc == self._mqtt.MQTT_ERR_SUCCESS
+
+    def set_camera_available(self, camera: str, up: bool) -> None:
+        self.publish(f"{self.base}/{camera}/available", "online" if up else "offline", qos=1, retain=True)
+
+    # -- paho callbacks (network thread: never block here) ------------------------------------------------------
+    def _handle_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if reason_code.is_failure:
+            log.error("MQTT broker %s:%s refused the connection: %s", self.cfg.host, self.cfg.port, reason_code)
+            return
+        self.counters["connects"] += 1
+        log.info("MQTT connected to %s:%s", self.cfg.host, self.cfg.port)
+        client.publish(f"{self.base}/available", "online", qos=1, retain=True)
+        client.subscribe([(f"{self.base}/+/+/set", 1), (f"{self.cfg.discovery_prefix}/status", 1)])
+        self.connected.set()
+        self._wake.set()
+        if self._on_connect_hook is not None:
+            try:
+                self._on_connect_hook()
+            except Exception:
+                log.exception("on-connect hook failed")
+
+    def _handle_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        self.connected.clear()
+        self.counters["disconnects"] += 1
+        if not self._stop.is_set():
+            log.warning("MQTT disconnected (%s); reconnecting with backoff, alerts wait in the outbox", reason_code)
+
+    def _handle_publish(self, client: Any, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
+        self._acks.put(mid)
+        self._wake.set()
+
+    def _handle_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        try:
+            ok = self._dispatch(str(msg.topic), bytes(msg.payload))
+        except Exception:
+            log.exception("command handler failed on %s", msg.topic)
+            ok = False
+        if not ok:
+            self.counters["malformed"] += 1
+            if self.counters["malformed"] <= 10:
+                log.warning("ignored malformed message on %s (%d bytes)", msg.topic, len(msg.payload))
+
+    def _dispatch(self, topic: str, payload: bytes) -> bool:
+        if topic == f"{self.cfg.discovery_prefix}/status":
+            if payload == b"online" and self._on_connect_hook is not None:
+                self._on_connect_hook()  # Home Assistant restarted: announce the entities again
+            return payload in (b"online", b"offline")
+        parts = topic[len(self.base) + 1:].split("/")
+        if not topic.startswith(self.base + "/") or len(parts) != 3 or parts[2] != "set":
+            return False
+        try:
+            text = payload.decode("utf-8").strip().upper()
+        except UnicodeDecodeError:
+            return False
+        if text not in ("ON", "OFF") or self._on_command is None:
+            return False
+        return self._on_command(parts[0], parts[1], text == "ON")
+
+    # -- the drain (its own thread: owns _inflight and _last_handed) --------------------------------------------
+    def _drain_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=0.5)
+            self._wake.clear()
+            try:
+                self._drain_once()
+            except Exception:
+                log.exception("outbox drain failed; retrying")
+                time.sleep(1.0)
+
+    def _drain_once(self) -> None:
+        while True:
+            try:
+                mid = self._acks.get_nowait()
+            except queue.Empty:
+                break
+            entry = self._inflight.pop(mid, None)
+            if entry is None:
+                continue
+            seq, key = entry
+            self.outbox.remove(seq)
+            self.counters["acked"] += 1
+            t0 = self._t_capture.pop(key, None)
+            if t0 is not None:
+                ms = (time.monotonic_ns() - t0) / 1e6
+                self.latencies_ms.append(ms)
+                if self.on_latency is not None:
+                    self.on_latency(ms / 1000)
+        if not self.connected.is_set():
+            return
+        room = self.window - len(self._inflight)
+        if room <= 0:
+            return
+        for row in self.outbox.pending(limit=room, after_seq=self._last_handed):
+            # paho keeps an unacknowledged QoS 1 message across reconnects and re-sends it, so each row is
+            # handed to paho once per process; the outbox covers a crash of the process itself.
+            info = self.client.publish(row.topic, row.payload, qos=1)
+            if info.rc not in (self._mqtt.MQTT_ERR_SUCCESS, self._mqtt.MQTT_ERR_NO_CONN):
+                log.warning("publish of %s refused by paho (rc=%s); retrying later", row.key, info.rc)
+                break
+            self._inflight[info.mid] = (row.seq, row.key)
+            self._last_handed = row.seq
+            self.counters["published"] += 1
+
+    @property
+    def pending(self) -> int:
+        """Messages not yet acknowledged by the broker."""
+        return len(self.outbox)

@@ -1,0 +1,136 @@
+"""A thin owner of one ``llama_cpp.Llama``: lazy import, settings from the profile, streaming, prefix reuse.
+
+llama-cpp-python keeps the KV cache of the last prompt and re-evaluates only the tokens after the longest common
+prefix, so once the fixed system prompt has been evaluated (:meth:`LlamaEngine.keep_prefix`), later prompts that
+start with it skip it. Nothing here knows about tools or events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from edgekit.assistant.settings import LLMSettings
+from edgekit.errors import EdgekitError, MissingDependencyError
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = (
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" '
+    "pip install llama-cpp-python (or scripts/install_llm.sh)"
+)
+
+
+def import_llama_cpp() -> Any:
+    """The ``llama_cpp`` module, or MissingDependencyError with the install line."""
+    try:
+        import llama_cpp
+    except ImportError as e:
+        raise MissingDependencyError("llama-cpp-python", INSTALL_HINT) from e
+    return llama_cpp
+
+
+class LlamaEngine:
+    """One loaded GGUF model.
+
+    Args:
+        path: the GGUF file (already fit-checked by the caller).
+        settings: threads, context and batch size.
+        seed: sampling seed; with ``temperature=0`` generation is greedy anyway.
+    """
+
+    def __init__(self, path: Path, settings: LLMSettings, *, seed: int = 0) -> None:
+        llama_cpp = import_llama_cpp()
+        self.path = path
+        self.settings = settings
+        self.threads = settings.resolved_threads()
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=settings.n_ctx,
+                n_batch=settings.n_batch,
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
+                use_mmap=True,
+                seed=seed,
+                verbose=False,
+            )
+        except ValueError as e:
+            raise EdgekitError(f"llama.cpp could not load {path} ({e}): the file is damaged or unsupported") from e
+        self._prefix_tokens = 0
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return dict(self.llm.metadata)
+
+    @property
+    def has_chat_template(self) -> bool:
+        return bool(self.llm.metadata.get("tokenizer.chat_template"))
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode(), add_bos=False, special=True))
+
+    def render_chat(self, messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
+        """The prompt text the GGUF's chat template makes of ``messages``."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise EdgekitError(f"{self.path.name} has no chat template in its GGUF metadata (a base model?)")
+        fmt = Jinja2ChatFormatter(
+            template=template,
+            eos_token=self.llm._model.token_get_text(self.llm.token_eos()),
+            bos_token=self.llm._model.token_get_text(self.llm.token_bos()),
+            add_generation_prompt=add_generation_prompt,
+        )
+        return str(fmt(messages=messages).prompt)
+
+    def keep_prefix(self, messages: list[dict[str, str]]) -> int:
+        """Evaluate ``messages`` (the fixed system prompt) now so that later prompts starting with it reuse its
+        KV state; returns the number of prefix tokens."""
+        text = self.render_chat(messages, add_generation_prompt=False)
+        tokens = self.llm.tokenize(text.encode(), add_bos=True, special=True)
+        self.llm.reset()
+        self.llm.eval(tokens)
+        self._prefix_tokens = len(tokens)
+        return self._prefix_tokens
+
+    def chat_stream(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+    ) -> Iterator[str]:
+        """Stream the reply's text pieces; with ``schema`` the reply is JSON valid for it (grammar-constrained)."""
+        kwargs: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature,
+                                  "stream": True}
+        if schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        for chunk in self.llm.create_chat_completion(**kwargs):
+            piece = chunk["choices"][0]["delta"].get("content")
+            if piece:
+                yield piece
+
+    def complete_stream(self, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0) -> Iterator[str]:
+        """Stream a raw text completion (no chat template): what base models and benchmarks use."""
+        for chunk in self.llm.create_completion(prompt, max_tokens=max_tokens, temperature=temperature,
+                                                stream=True):
+            piece = chunk["choices"][0]["text"]
+            if piece:
+                yield piece
+
+    def close(self) -> None:
+        """Free the model and its context now rather than at garbage collection."""
+        with contextlib.suppress(AttributeError):
+            self.llm.close()
+
+    def __enter__(self) -> LlamaEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,58 @@
+"""The one protocol every inference backend implements. Backends never pre- or post-process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True, slots=True)
+class TensorSpec:
+    """Name, shape (``None`` or a string for a dynamic axis) and numpy dtype name of one model input/output."""
+
+    name: str
+    shape: tuple[int | str | None, ...]
+    dtype: str
+
+    @property
+    def static_shape(self) -> tuple[int, ...] | None:
+        """The shape when every axis is a fixed size, else ``None``."""
+        if all(isinstance(d, int) and d > 0 for d in self.shape):
+            return tuple(int(d) for d in self.shape)  # type: ignore[arg-type]
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class BackendOptions:
+    """How to open a model: threads, accelerator choice, and ONNX Runtime providers when wanted."""
+
+    threads: int = 0
+    providers: tuple[str, ...] | None = None
+    use_edgetpu: bool = False
+    device_id: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A loaded model that maps input arrays to output arrays."""
+
+    name: str
+    """Short backend name with its accelerator, e.g. ``onnxruntime[CPUExecutionProvider]``."""
+
+    @property
+    def inputs(self) -> list[TensorSpec]: ...
+
+    @property
+    def outputs(self) -> list[TensorSpec]: ...
+
+    def infer(self, inputs: list[npt.NDArray[np.generic]]) -> list[npt.NDArray[np.generic]]:
+        """Run the model once on inputs in the order of ``inputs``; returns outputs in the order of ``outputs``."""
+        ...
+
+    def close(self) -> None:
+        """Free native resources; the backend is unusable afterwards."""
+        ...

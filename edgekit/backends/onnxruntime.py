@@ -1,0 +1,87 @@
+"""ONNX Runtime backend: CPU, CUDA and TensorRT execution providers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from edgekit.backends.base import BackendOptions, TensorSpec
+from edgekit.errors import EdgekitError
+
+log = logging.getLogger(__name__)
+
+_ORT_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(uint8)": "uint8",
+    "tensor(int8)": "int8",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+    "tensor(bool)": "bool",
+}
+
+# Preferred order when the profile asks for an accelerator and the installed onnxruntime has it.
+ACCELERATED = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+
+
+def available_providers() -> list[str]:
+    """Execution providers the installed onnxruntime build offers."""
+    import onnxruntime as ort
+
+    return list(ort.get_available_providers())
+
+
+class OnnxRuntimeBackend:
+    """An ``onnxruntime.InferenceSession`` behind the backend protocol."""
+
+    def __init__(self, path: Path, options: BackendOptions) -> None:
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if options.threads > 0:
+            so.intra_op_num_threads = options.threads
+            so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        have = set(ort.get_available_providers())
+        providers = [p for p in (options.providers or ("CPUExecutionProvider",)) if p in have]
+        if "CPUExecutionProvider" not in providers:
+            providers.append("CPUExecutionProvider")
+        try:
+            self._sess = ort.InferenceSession(str(path), sess_options=so, providers=providers)
+        except Exception as e:  # ORT raises its own Fail/InvalidProtobuf/NotImplemented types
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise EdgekitError(f"cannot load {path} with ONNX Runtime: {first[:300]}") from e
+        self.path = path
+        self.providers = list(self._sess.get_providers())
+        self.name = f"onnxruntime[{self.providers[0]}]"
+        self._inputs = [self._spec(i) for i in self._sess.get_inputs()]
+        self._outputs = [self._spec(o) for o in self._sess.get_outputs()]
+        self._in_names = [i.name for i in self._inputs]
+        self.metadata: dict[str, str] = dict(self._sess.get_modelmeta().custom_metadata_map)
+
+    @staticmethod
+    def _spec(arg: object) -> TensorSpec:
+        shape = tuple(d if isinstance(d, int) else (d or None) for d in arg.shape)  # type: ignore[attr-defined]
+        return TensorSpec(arg.name, shape, _ORT_TYPES.get(arg.type, arg.type))  # type: ignore[attr-defined]
+
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        return self._inputs
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        return self._outputs
+
+    def infer(self, inputs: list[npt.NDArray[np.generic]]) -> list[npt.NDArray[np.generic]]:
+        if len(inputs) != len(self._in_names):
+            raise ValueError(f"model takes {len(self._in_names)} inputs, got {len(inputs)}")
+        outs = self._sess.run(None, dict(zip(self._in_names, inputs, strict=True)))
+        return [np.asarray(o) for o in outs]
+
+    def close(self) -> None:
+        self.__dict__.pop("_sess", None)

@@ -1,0 +1,134 @@
+"""Device profiles: what a board is and how edgekit should run on it (devices/*.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from edgekit.errors import EdgekitError
+from edgekit.paths import data_dir
+
+BackendName = Literal["onnxruntime", "tensorrt", "litert", "edgetpu"]
+Precision = Literal["fp32", "fp16", "int8"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Board(_Strict):
+    """Facts about the hardware, from the vendor's data sheets."""
+
+    model: str = Field(description="Marketing name, e.g. 'Raspberry Pi 5 Model B'")
+    soc: str = Field(description="System on chip, e.g. 'BCM2712'")
+    cpu: str = Field(description="CPU cores, e.g. '4× Cortex-A76 @ 2.4 GHz'")
+    cores: int = Field(ge=1, le=256)
+    ram_mb: int = Field(ge=256, description="Installed RAM of the usual variant, MiB")
+    mem_bandwidth_gbs: float = Field(gt=0, description="Peak DRAM bandwidth, GB/s")
+    accelerator: Literal["none", "cuda", "edgetpu"] = "none"
+    accelerator_detail: str = ""
+    jetpack: str | None = None
+    cuda: str | None = None
+    tensorrt: str | None = None
+    python: str | None = Field(None, description="System Python of the board's usual OS image")
+    device_tree_match: list[str] = Field(
+        default_factory=list, description="Substrings of /proc/device-tree/model that identify the board"
+    )
+
+
+class RuntimeSettings(_Strict):
+    """How the detector runs: backend, precision, input size, threads."""
+
+    backend: BackendName = "onnxruntime"
+    precision: Precision = "fp32"
+    imgsz: int = Field(640, ge=32, le=2048, multiple_of=32)
+    threads: int = Field(0, ge=0, le=256, description="0 = one per core")
+    conf: float = Field(0.25, gt=0, lt=1)
+    iou: float = Field(0.7, gt=0, lt=1)
+
+
+class CameraSettings(_Strict):
+    """The board's usual camera: a source URI (csi://0, usb:0, picamera2:0, rtsp://…)."""
+
+    source: str = "usb:0"
+    width: int = Field(1280, ge=16)
+    height: int = Field(720, ge=16)
+    fps: int = Field(30, ge=1, le=240)
+
+
+class Budgets(_Strict):
+    """Memory the toolkit may use, MiB (the rest belongs to the OS and other services)."""
+
+    model_mb: int = Field(ge=16)
+    llm_mb: int = Field(ge=0)
+
+
+class LLMSettings(_Strict):
+    """llama.cpp settings for the assistant."""
+
+    threads: int = Field(0, ge=0, le=256, description="0 = one per core")
+    n_ctx: int = Field(2048, ge=256, le=131072)
+    n_batch: int = Field(256, ge=8, le=8192)
+
+
+class DeviceProfile(_Strict):
+    """One device profile, validated from ``devices/<name>.yaml``."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str
+    board: Board
+    runtime: RuntimeSettings
+    camera: CameraSettings = CameraSettings()
+    budgets: Budgets
+    llm: LLMSettings = LLMSettings()
+
+    def threads_for(self, host_cores: int) -> int:
+        """Detector threads on a host with ``host_cores`` cores (profile's value, capped by the host; 0 = all)."""
+        want = self.runtime.threads or host_cores
+        return max(1, min(want, host_cores))
+
+
+def profile_names() -> list[str]:
+    """Names of the bundled profiles, sorted."""
+    return sorted(p.stem for p in data_dir("devices").glob("*.yaml"))
+
+
+def load_profile(name_or_path: str | Path) -> DeviceProfile:
+    """Load a bundled profile by name, or any profile YAML by path; errors name the file and the field."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = data_dir("devices") / f"{name_or_path}.yaml"
+        if not path.is_file():
+            raise EdgekitError(
+                f"unknown device profile {str(name_or_path)!r}; known: {', '.join(profile_names())}"
+            )
+    if not path.is_file():
+        raise EdgekitError(f"device profile file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise EdgekitError(f"invalid YAML in {path}: {str(e).splitlines()[0]}") from e
+    if not isinstance(raw, dict):
+        raise EdgekitError(f"invalid device profile {path}: expected a mapping at the top level")
+    try:
+        return DeviceProfile.model_validate(raw)
+    except ValidationError as e:
+        raise EdgekitError(f"invalid device profile {path}: {format_validation_error(e)}") from e
+
+
+def list_profiles() -> list[DeviceProfile]:
+    """All bundled profiles."""
+    return [load_profile(n) for n in profile_names()]
+
+
+def format_validation_error(e: ValidationError) -> str:
+    """Pydantic's errors as one line: ``field.path: message; ...``."""
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)

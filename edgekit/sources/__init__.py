@@ -1,0 +1,82 @@
+"""Frame sources by URI: image, folder, video, ``synthetic[:seed]``, ``usb:N``, ``rtsp://…``, ``csi://N``,
+``picamera2:N``, ``gst:PIPELINE``.
+
+Examples:
+    >>> src = open_source("synthetic:3")
+    >>> src.read().image.shape
+    (720, 1280, 3)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgekit.sources.base import Source, SourceError
+from edgekit.sources.files import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageSource, VideoSource
+from edgekit.sources.latest import LatestFrameReader
+from edgekit.sources.live import CaptureSource, csi_pipeline, open_gstreamer, open_picamera2, open_rtsp, open_usb
+from edgekit.sources.synthetic import SyntheticScene, SyntheticSource, Walker, make_synthetic_video
+
+__all__ = [
+    "CaptureSource",
+    "LatestFrameReader",
+    "Source",
+    "SourceError",
+    "SyntheticScene",
+    "SyntheticSource",
+    "Walker",
+    "csi_pipeline",
+    "make_synthetic_video",
+    "open_source",
+]
+
+
+def _index(uri: str, prefix: str) -> int:
+    rest = uri[len(prefix) :] or "0"
+    if not rest.isdigit():
+        raise SourceError(f"bad source {uri!r}: expected {prefix}N with a camera number")
+    return int(rest)
+
+
+def open_source(
+    uri: str,
+    *,
+    loop: bool = False,
+    realtime: bool = False,
+    wait_for_first: bool = False,
+    width: int = 1280,
+    height: int = 720,
+    fps: int = 30,
+) -> Source:
+    """Open a source by URI. ``realtime`` paces files and synthetic frames like a camera; ``wait_for_first``
+    lets a camera that is absent at start-up be retried with backoff instead of failing."""
+    if uri == "synthetic" or uri.startswith("synthetic:"):
+        seed = uri.partition(":")[2] or "0"
+        if not seed.isdigit():
+            raise SourceError(f"bad source {uri!r}: expected synthetic or synthetic:SEED")
+        return SyntheticSource(seed=int(seed), realtime=realtime, fps=15.0, source_id=uri)
+    if uri.startswith(("usb:", "/dev/video")):
+        return open_usb(_index(uri, "usb:" if uri.startswith("usb:") else "/dev/video"), wait_for_first)
+    if uri.startswith(("rtsp://", "rtsps://", "http://", "https://")):
+        return open_rtsp(uri, wait_for_first)
+    if uri.startswith("csi://"):
+        return open_gstreamer(csi_pipeline(_index(uri, "csi://"), width, height, fps), uri, wait_for_first)
+    if uri.startswith("gst:"):
+        return open_gstreamer(uri[4:], uri, wait_for_first)
+    if uri.startswith("picamera2"):
+        return open_picamera2(_index(uri, "picamera2:") if ":" in uri else 0, width, height, wait_for_first)
+    path = Path(uri)
+    if path.is_dir():
+        return ImageSource.folder(path, loop)
+    suffix = path.suffix.lower()
+    if not path.exists():
+        kind = "image" if suffix in IMAGE_SUFFIXES else "video" if suffix in VIDEO_SUFFIXES else "source"
+        raise SourceError(f"{kind} not found: {path}")
+    if suffix in IMAGE_SUFFIXES:
+        return ImageSource([path], str(path), loop)
+    if suffix in VIDEO_SUFFIXES:
+        return VideoSource(path, loop=loop, realtime=realtime)
+    raise SourceError(
+        f"cannot tell what {path} is: use an image ({', '.join(sorted(IMAGE_SUFFIXES))}), a video "
+        f"({', '.join(sorted(VIDEO_SUFFIXES))}), a folder, usb:N, rtsp://…, csi://N, picamera2:N or synthetic"
+    )

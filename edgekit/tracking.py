@@ -1,0 +1,64 @@
+"""Multi-object tracking: supervision's ByteTrack, taking and returning edgekit Detections."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from edgekit.errors import MissingDependencyError
+from edgekit.types import Detections
+
+
+class Tracker:
+    """ByteTrack over edgekit Detections; ``update`` returns the tracked subset with ``tracker_ids`` set.
+
+    Keypoints and every other field survive (rows are selected by index, not rebuilt). Detections that ByteTrack
+    does not (yet) confirm as a track are left out, as supervision does.
+
+    Examples:
+        >>> t = Tracker(frame_rate=10)
+        >>> d = Detections([[10, 10, 50, 90]], [0.9], [0])
+        >>> [int(t.update(d).tracker_ids[0]) for _ in range(3)]
+        [1, 1, 1]
+    """
+
+    def __init__(self, frame_rate: float = 30.0, lost_track_buffer: int = 30,
+                 track_activation_threshold: float = 0.25, minimum_matching_threshold: float = 0.8) -> None:
+        try:
+            import supervision as sv
+        except ImportError as e:
+            raise MissingDependencyError("supervision (tracking)", "pip install 'edgekit[daemon]'") from e
+        if not hasattr(sv, "ByteTrack"):
+            raise MissingDependencyError(
+                f"supervision.ByteTrack (removed in supervision {sv.__version__})",
+                "pip install 'supervision>=0.26,<0.31' (as pinned by edgekit[daemon])",
+            )
+        self._sv = sv
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ByteTrack carries a deprecation notice pointing at `trackers`
+            self._bt: Any = sv.ByteTrack(
+                track_activation_threshold=track_activation_threshold,
+                lost_track_buffer=lost_track_buffer,
+                minimum_matching_threshold=minimum_matching_threshold,
+                frame_rate=max(1, round(frame_rate)),
+            )
+
+    def update(self, dets: Detections) -> Detections:
+        """Associate this frame's detections with existing tracks."""
+        svd = self._sv.Detections(
+            xyxy=dets.xyxy.astype(np.float64).reshape(-1, 4),
+            confidence=dets.scores,
+            class_id=dets.class_ids,
+            data={"idx": np.arange(len(dets))},
+        )
+        out = self._bt.update_with_detections(svd)
+        if len(out) == 0:
+            return dets[np.zeros(0, dtype=np.int64)].with_(tracker_ids=np.zeros(0, np.int64))
+        idx = np.asarray(out.data["idx"], dtype=np.int64)
+        return dets[idx].with_(tracker_ids=np.asarray(out.tracker_id, dtype=np.int64))
+
+    def reset(self) -> None:
+        """Forget every track (e.g. after a camera reconnects)."""
+        self._bt.reset()

@@ -1,0 +1,1 @@
+"""Pre-processing, decoding and drawing for vision models."""

@@ -1,0 +1,162 @@
+"""A detector: pre-process → backend.infer → post-process, with per-stage timings."""
+
+from __future__ import annotations
+
+import ast
+import logging
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from edgekit.backends import Backend, BackendOptions, open_backend
+from edgekit.errors import EdgekitError
+from edgekit.host import probe_host
+from edgekit.modelcards import DEFAULT_DETECTOR, ModelCard, resolve_model
+from edgekit.plan import RuntimePlan, plan_runtime
+from edgekit.profiles import load_profile
+from edgekit.timing import StageTimer
+from edgekit.types import Detections
+from edgekit.vision.preprocess import LetterboxInfo, letterbox, to_nhwc
+from edgekit.vision.yolo import check_yolo_output, postprocess_yolo
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_FAMILIES = ("yolov8", "yolo11")
+
+
+class Detector:
+    """Runs a YOLOv8/11-style detection model on BGR frames.
+
+    Examples:
+        >>> det = Detector.load("yolov8s-fall")  # doctest: +SKIP
+        >>> dets = det.detect(cv2.imread("bus.jpg"))  # doctest: +SKIP
+        >>> dets.to_records(det.labels)[0]["label"]  # doctest: +SKIP
+        'Normal'
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        labels: list[str],
+        conf: float = 0.25,
+        iou: float = 0.7,
+        max_det: int = 300,
+        imgsz: int | None = None,
+        plan: RuntimePlan | None = None,
+    ) -> None:
+        self.backend = backend
+        self.conf, self.iou, self.max_det = conf, iou, max_det
+        self.plan = plan
+        self.timer = StageTimer()
+        if len(backend.inputs) != 1:
+            raise EdgekitError(f"detector models take one image input; this one takes {len(backend.inputs)}")
+        spec = backend.inputs[0]
+        shape = spec.shape
+        if len(shape) != 4:
+            raise EdgekitError(f"model input has shape {list(shape)}, expected an image batch [1, 3, H, W]")
+        self.channels_last = shape[3] == 3 and shape[1] != 3
+        h, w = (shape[1], shape[2]) if self.channels_last else (shape[2], shape[3])
+        if not (isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0):
+            if imgsz is None:
+                raise EdgekitError("model has a dynamic input size: pass --imgsz or use a model card")
+            h = w = imgsz
+        self.input_hw: tuple[int, int] = (int(h), int(w))
+        out = backend.outputs[0].shape
+        if not labels:
+            rows = out[1] if len(out) == 3 and isinstance(out[1], int) else None
+            if rows is None or rows <= 4:
+                raise EdgekitError(f"cannot infer classes from model output shape {list(out)}")
+            labels = [str(i) for i in range(rows - 4)]
+        check_yolo_output(out, len(labels))
+        self.labels = labels
+        self._input_dtype = np.dtype(spec.dtype) if spec.dtype in ("float32", "float16") else np.float32
+
+    @classmethod
+    def load(
+        cls,
+        model: str | Path = DEFAULT_DETECTOR,
+        profile: str | Path = "desktop",
+        conf: float | None = None,
+        iou: float | None = None,
+        threads: int | None = None,
+    ) -> Detector:
+        """Open a model (card name, card YAML or file) the way ``profile`` runs it on this host."""
+        card, path = resolve_model(model)
+        if card is not None and card.task != "detect":
+            raise EdgekitError(f"model {card.name!r} is a {card.task} model, not a detector")
+        if card is not None and card.family not in SUPPORTED_FAMILIES:
+            raise EdgekitError(f"model family {card.family!r} has no decoder; supported: {SUPPORTED_FAMILIES}")
+        prof = load_profile(profile)
+        plan = plan_runtime(prof, probe_host(), path, card)
+        if threads:
+            plan.options = BackendOptions(threads, plan.options.providers, plan.options.use_edgetpu)
+        backend = open_backend(plan.model_path, plan.options, plan.backend)
+        labels = list(card.labels) if card else _labels_from_metadata(backend)
+        det = cls(
+            backend,
+            labels,
+            conf=conf if conf is not None else prof.runtime.conf,
+            iou=iou if iou is not None else prof.runtime.iou,
+            imgsz=(card.imgsz if card else None) or prof.runtime.imgsz,
+            plan=plan,
+        )
+        if det.input_hw != (prof.runtime.imgsz, prof.runtime.imgsz) and card is not None:
+            plan.substitutions.append(
+                f"input {prof.runtime.imgsz} → {det.input_hw[0]} (the model's fixed input size; "
+                f"`edgekit export {card.name} --imgsz {prof.runtime.imgsz}` makes a matching one)"
+            )
+        return det
+
+    def preprocess(self, image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.floating], LetterboxInfo]:
+        """Letterbox a BGR frame into the model's input tensor."""
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"expected an H×W×3 BGR image, got shape {image.shape}")
+        tensor, info = letterbox(image, self.input_hw)
+        if self.channels_last:
+            tensor = to_nhwc(tensor)
+        return tensor.astype(self._input_dtype, copy=False), info
+
+    def postprocess(self, outputs: list[npt.NDArray[np.generic]], info: LetterboxInfo) -> Detections:
+        """Decode the raw head output into boxes in the original frame."""
+        raw = np.asarray(outputs[0], dtype=np.float32)
+        # Heads that emit normalised boxes (TFLite exports) are scaled back to input pixels.
+        scale = float(max(self.input_hw)) if raw.shape[1] < raw.shape[2] and float(raw[0, :4].max()) <= 2.0 else 1.0
+        return postprocess_yolo(raw, info, self.conf, self.iou, self.max_det, box_scale=scale)
+
+    def detect(self, image: npt.NDArray[np.uint8]) -> Detections:
+        """Detect objects in one BGR frame; boxes are in that frame's pixels."""
+        with self.timer.stage("pre"):
+            tensor, info = self.preprocess(image)
+        return self.detect_prepared(tensor, info)
+
+    def detect_prepared(self, tensor: npt.NDArray[np.floating], info: LetterboxInfo) -> Detections:
+        """Infer and decode an already pre-processed frame (pre-processing may run on the capture thread)."""
+        with self.timer.stage("infer"):
+            outputs = self.backend.infer([tensor])
+        with self.timer.stage("post"):
+            return self.postprocess(outputs, info)
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def _labels_from_metadata(backend: Backend) -> list[str]:
+    """Class names from an Ultralytics ONNX export's metadata (``names: {0: 'a', ...}``), if present."""
+    meta: dict[str, str] = getattr(backend, "metadata", {}) or {}
+    names = meta.get("names")
+    if not names:
+        return []
+    try:
+        parsed = ast.literal_eval(names)
+    except (ValueError, SyntaxError):
+        log.warning("ignoring unreadable class names in model metadata")
+        return []
+    if isinstance(parsed, dict):
+        return [str(parsed[k]) for k in sorted(parsed)]
+    return [str(x) for x in parsed]
+
+
+def card_or_none(model: str | Path) -> ModelCard | None:
+    """The model card behind a ``--model`` argument, if it names one."""
+    return resolve_model(model)[0]
