@@ -71,6 +71,8 @@ def detect_board(root: Path = Path("/")) -> tuple[str, str, str, list[str]]:
         kind = "coral-devboard"
     else:
         kind = "desktop"
+        cpu = [ln for ln in _read(root / "proc/cpuinfo").splitlines() if ln.startswith("model name")]
+        model = model or (cpu[0].split(":", 1)[1].strip() if cpu else "")
     return kind, model or "unknown", tegra, tpu
 
 

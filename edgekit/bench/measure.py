@@ -1,0 +1,94 @@
+"""Timed measurement of a detector: raw backend, per-frame detect, and a decode → detect video pipeline."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import psutil
+
+from edgekit.sources import VideoSource
+from edgekit.stream import detect_stream
+from edgekit.timing import percentiles
+from edgekit.vision.detector import Detector
+
+
+@dataclass
+class RssSampler:
+    """Tracks this process's resident memory; ``peak_mb`` is the OS high-water mark since start."""
+
+    def __post_init__(self) -> None:
+        self._proc = psutil.Process()
+        self.start_mb = self.current_mb()
+
+    def current_mb(self) -> float:
+        return round(self._proc.memory_info().rss / 2**20, 1)
+
+    @staticmethod
+    def peak_mb() -> float:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _timed(fn: Callable[[], Any], warmup: int, runs: int) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter_ns()
+        fn()
+        out.append((time.perf_counter_ns() - t0) / 1e6)
+    return out
+
+
+def _fps(ms: list[float]) -> float:
+    return round(1000.0 * len(ms) / sum(ms), 2) if ms else 0.0
+
+
+def bench_raw(detector: Detector, image: npt.NDArray[np.uint8], warmup: int, runs: int) -> dict[str, Any]:
+    """Backend ``infer`` alone on a pre-processed tensor: the ceiling for everything else."""
+    tensor, _ = detector.preprocess(image)
+    ms = _timed(lambda: detector.backend.infer([tensor]), warmup, runs)
+    return {"latency_ms": percentiles(ms), "fps": _fps(ms)}
+
+
+def bench_detect(detector: Detector, image: npt.NDArray[np.uint8], warmup: int, runs: int) -> dict[str, Any]:
+    """``Detector.detect`` per frame (pre → infer → post), split by stage."""
+    for _ in range(warmup):
+        detector.detect(image)
+    detector.timer.clear()
+    ms = _timed(lambda: detector.detect(image), 0, runs)
+    return {
+        "latency_ms": percentiles(ms),
+        "fps": _fps(ms),
+        "stages_ms": {k: percentiles(detector.timer.samples(k)) for k in ("pre", "infer", "post")},
+    }
+
+
+def bench_pipeline(detector: Detector, video: Path, warmup: int, max_frames: int | None = None) -> dict[str, Any]:
+    """Decode → detect over a video file, every frame, with decoding and pre-processing on the capture thread."""
+    src = VideoSource(video)
+    detector.timer.clear()
+    n = 0
+    t_start = 0.0
+    for _frame, _dets in detect_stream(detector, src, max_frames=max_frames, drop=False):
+        n += 1
+        if n == warmup:
+            detector.timer.clear()
+            t_start = time.perf_counter()
+    if n <= warmup:
+        raise ValueError(f"video {video} has {n} frames, fewer than the {warmup} warm-up frames")
+    elapsed = time.perf_counter() - t_start
+    timed = n - warmup
+    return {
+        "video": str(video),
+        "frames": timed,
+        "fps": round(timed / elapsed, 2),
+        "frame_ms": round(1000 * elapsed / timed, 3),
+        "stages_ms": {k: percentiles(detector.timer.samples(k)) for k in ("infer", "post")},
+    }

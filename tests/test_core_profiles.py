@@ -1,0 +1,90 @@
+from pathlib import Path
+
+import pytest
+
+from edgekit.errors import EdgekitError
+from edgekit.host import HostInfo
+from edgekit.modelcards import resolve_model
+from edgekit.plan import plan_runtime
+from edgekit.profiles import list_profiles, load_profile, profile_names
+
+DESKTOP_2CORE = HostInfo(
+    board="desktop", model="Intel Xeon", cores=2, ram_mb=24000,
+    ort_providers=["CPUExecutionProvider"], runtimes={"onnxruntime": True},
+)
+
+
+def test_all_bundled_profiles_validate_and_cover_the_boards():
+    names = profile_names()
+    for want in ("jetson-nano", "jetson-orin-nano", "rpi4", "rpi5", "coral-usb", "coral-devboard", "desktop"):
+        assert want in names
+    for p in list_profiles():
+        assert p.board.mem_bandwidth_gbs > 0 and p.budgets.model_mb > 0
+    assert load_profile("jetson-orin-nano").board.tensorrt == "10.3"
+
+
+def test_unknown_profile_lists_the_known_ones():
+    with pytest.raises(EdgekitError, match=r"unknown device profile 'rpi9'; known: .*rpi5"):
+        load_profile("rpi9")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: x\n  bad: [", "invalid YAML"),
+        ("- a\n- b\n", "expected a mapping"),
+        (Path("devices/rpi5.yaml").read_text().replace("threads: 4\ncamera", "threds: 4\ncamera", 1), "runtime.threds: unknown key"),
+        (Path("devices/rpi5.yaml").read_text().replace("cores: 4", "cores: -1"), "board.cores"),
+    ],
+)
+def test_invalid_profile_yaml_names_file_and_field(tmp_path, text, message):
+    f = tmp_path / "board.yaml"
+    f.write_text(text)
+    with pytest.raises(EdgekitError, match=message) as e:
+        load_profile(f)
+    assert str(f) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_jetson_profile_on_a_desktop_substitutes_tensorrt_and_csi():
+    card, path = resolve_model("yolov8s-fall")
+    plan = plan_runtime(load_profile("jetson-nano"), DESKTOP_2CORE, path, card)
+    assert plan.backend == "onnxruntime" and plan.options.providers == ("CPUExecutionProvider",)
+    assert plan.emulated and plan.camera == "synthetic"
+    subs = " | ".join(plan.substitutions)
+    assert "TensorRT FP16 engine → ONNX Runtime CPU" in subs
+    assert "camera csi://0 → synthetic" in subs
+    assert "threads 4 → 2" in subs
+
+
+def test_tensorrt_profile_uses_cuda_provider_when_onnxruntime_has_it():
+    card, path = resolve_model("yolov8s-fall")
+    gpu = HostInfo(**{**DESKTOP_2CORE.__dict__, "ort_providers": ["CUDAExecutionProvider", "CPUExecutionProvider"]})
+    plan = plan_runtime(load_profile("jetson-orin-nano"), gpu, path, card)
+    assert plan.options.providers == ("CUDAExecutionProvider", "CPUExecutionProvider")
+    assert any("ONNX Runtime CUDAExecutionProvider" in s for s in plan.substitutions)
+
+
+def test_coral_profile_substitutes_the_edge_tpu():
+    card, path = resolve_model("yolov8s-fall")
+    plan = plan_runtime(load_profile("coral-usb"), DESKTOP_2CORE, path, card)
+    assert any(s.startswith("Edge TPU →") for s in plan.substitutions)
+    assert plan.options.use_edgetpu is False
+
+
+def test_desktop_profile_on_desktop_substitutes_nothing():
+    card, path = resolve_model("yolov8s-fall")
+    plan = plan_runtime(load_profile("desktop"), DESKTOP_2CORE, path, card)
+    assert plan.substitutions == [] and not plan.emulated and plan.options.threads == 2
+
+
+def test_int8_variant_next_to_the_card_is_picked(tmp_path):
+    import shutil
+
+    from edgekit.modelcards import load_card
+
+    (tmp_path / "yolov8s-fall.yaml").write_text(Path("models/yolov8s-fall.yaml").read_text())
+    shutil.copy("models/yolov8s-fall.onnx", tmp_path / "yolov8s-fall.onnx")
+    (tmp_path / "yolov8s-fall-int8.onnx").write_bytes(b"stand-in: only its presence is planned on")
+    card = load_card(tmp_path / "yolov8s-fall.yaml")
+    plan = plan_runtime(load_profile("rpi5"), DESKTOP_2CORE, tmp_path / "yolov8s-fall.onnx", card)
+    assert plan.model_path.name == "yolov8s-fall-int8.onnx" and plan.precision == "int8"
