@@ -48,9 +48,6 @@ class ZoneConfig(_Strict):
             raise ValueError(f"a polygon needs at least 3 points, got {len(pts)}")
         if any(x < 0 or y < 0 for x, y in pts):
             raise ValueError("polygon points must be non-negative pixel coordinates")
-        area2 = sum(pts[i][0] * pts[i - 1][1] - pts[i - 1][0] * pts[i][1] for i in range(len(pts)))
-        if abs(area2) < 1e-6:
-            raise ValueError("polygon has zero area (points are collinear or repeated)")
         n = len(pts)
         edges = [(pts[i], pts[(i + 1) % n]) for i in range(n)]
         for i in range(n):
@@ -59,6 +56,9 @@ class ZoneConfig(_Strict):
                     continue  # neighbours through the closing edge
                 if _segments_cross(*edges[i], *edges[j]):
                     raise ValueError(f"polygon edges {i} and {j} cross: list the points in order around the shape")
+        area2 = sum(pts[i][0] * pts[i - 1][1] - pts[i - 1][0] * pts[i][1] for i in range(len(pts)))
+        if abs(area2) < 1e-6:
+            raise ValueError("polygon has zero area (points are collinear or repeated)")
         return pts
 
 
@@ -83,6 +83,9 @@ class CameraConfig(_Strict):
     enabled: bool = True
     conf: float = Field(0.35, ge=0.0, le=1.0, description="Detector score threshold.")
     max_fps: float | None = Field(None, gt=0, description="Process at most this many frames per second.")
+    realtime: bool = Field(
+        False, description="Pace files and synthetic sources like a camera (stale frames are then dropped)."
+    )
     on_end: Literal["retry", "stop"] = Field(
         "retry", description="When the source ends or fails: reconnect with backoff, or stop this camera."
     )

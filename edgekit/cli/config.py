@@ -1,0 +1,44 @@
+"""``edgekit config schema|check``: the daemon config's JSON schema, and validation of a config file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgekit.cli._common import console, print_json
+
+config_app = typer.Typer(help="Daemon configuration: schema and validation.", no_args_is_help=True)
+
+
+@config_app.command("schema")
+def schema() -> None:
+    """Print the JSON schema of the daemon config (for editors and `check-jsonschema`)."""
+    from edgekit.daemon_config import config_schema
+
+    print_json(config_schema())
+
+
+@config_app.command("check")
+def check(
+    file: Path = typer.Argument(..., help="Daemon YAML config."),
+    connect: bool = typer.Option(True, "--connect/--no-connect", help="Also check the broker is reachable."),
+) -> None:
+    """Validate FILE: keys, polygons, references, model labels, profile and (with --connect) the broker."""
+    from edgekit.alerts.mqtt import check_broker
+    from edgekit.daemon_config import load_config
+    from edgekit.pipeline.daemon import verify_labels
+
+    cfg = load_config(file)
+    if cfg.profile:
+        from edgekit.profiles import load_profile
+
+        load_profile(cfg.profile)
+    verify_labels(cfg)
+    if connect and cfg.mqtt is not None:
+        check_broker(cfg.mqtt)
+    console.print(f"{file}: ok ({len(cfg.cameras)} camera(s), {len(cfg.rules)} rule(s))")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(config_app, name="config")

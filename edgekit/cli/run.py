@@ -1,0 +1,77 @@
+"""``edgekit run``: the camera daemon (all cameras of a config until SIGTERM/SIGINT), or a demo with no config."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from edgekit.cli._common import console
+from edgekit.daemon_config import DaemonConfig, load_config
+from edgekit.types import Event
+
+log = logging.getLogger(__name__)
+
+
+def demo_config(state: str | None = None) -> DaemonConfig:
+    """The embedded demo: a synthetic camera of people walking past, the default model, printed alerts."""
+    return DaemonConfig.model_validate({
+        "device": "demo",
+        "state_dir": state,
+        "cameras": {"demo": {"source": "synthetic:0", "realtime": True,
+                             "zones": {"middle": {"polygon": [[320, 0], [960, 0], [960, 720], [320, 720]]}}}},
+        "rules": [
+            {"name": "person_in_middle", "labels": ["Normal", "Fall"], "zone": "middle", "min_frames": 2,
+             "cooldown_s": 10},
+            {"name": "fall", "labels": ["Fall"], "min_frames": 3, "cooldown_s": 30},
+        ],
+        "mqtt": None,
+        "metrics": {"enabled": False},
+    })
+
+
+def run(
+    config: Path | None = typer.Option(None, "--config", "-c", help="Daemon YAML (see examples/daemon.yaml)."),
+    duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print events and stats to the terminal."),
+) -> None:
+    """Run every camera of CONFIG: detect, track, apply rules, send alerts. No config: a terminal demo."""
+    from edgekit.paths import state_dir
+    from edgekit.pipeline.daemon import Daemon
+
+    cfg = load_config(config) if config is not None else demo_config(str(state_dir() / "demo"))
+    show = not quiet
+
+    def on_event(ev: Event) -> None:
+        if show:
+            console.print(f"[bold red]ALERT[/] {ev.rule} · {ev.source} · {ev.label} {ev.score:.2f} "
+                          f"track {ev.track_id} → {ev.snapshot}")
+
+    def on_stats(s: dict[str, Any]) -> None:
+        if show:
+            for cam, c in s["cameras"].items():
+                stages = " ".join(f"{k} {v:.0f}" for k, v in c["stage_ms"].items())
+                console.print(f"[dim]{cam}: {c['status']} capture {c['capture_fps']:.1f} fps, process "
+                              f"{c['process_fps']:.1f} fps, dropped {c['dropped']}, ms: {stages}[/]")
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    if duration is not None:
+        threading.Timer(duration, stop.set).start()
+    daemon = Daemon(cfg, on_event=on_event, on_stats=on_stats)
+    try:
+        daemon.start()
+        if show and config is None:
+            console.print("demo: synthetic camera, default model; alerts and stats below (Ctrl-C stops)")
+        daemon.run(stop, stats_every_s=5.0 if config is None else None)
+    finally:
+        daemon.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)

@@ -1,0 +1,206 @@
+"""One camera's worker: LatestFrameReader → Detector → Tracker → (Pose) → Rules → Events, on its own thread.
+
+A source that fails or ends is reopened with exponential backoff (``on_end: retry``) while the camera is reported
+``down``; other cameras are unaffected. Live sources keep only the newest frame, so when inference is slower than
+capture the stale frames are dropped (counted) and latency stays bounded by one frame plus one inference.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgekit.alerts.rules import RuleEngine
+from edgekit.daemon_config import CameraConfig
+from edgekit.pose import PoseEstimator
+from edgekit.sources import LatestFrameReader, Source, open_source
+from edgekit.sources.live import Backoff
+from edgekit.timing import StageTimer
+from edgekit.tracking import Tracker
+from edgekit.types import Detections, Event, Frame
+from edgekit.vision.detector import Detector
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[[Event, Frame, Detections], None]
+STAGES = ("pre", "infer", "post", "track", "pose", "rules")
+
+
+@dataclass
+class CameraStats:
+    """Counters of one camera; read by the stats loop (plain ints: a torn read is harmless)."""
+
+    captured: int = 0
+    processed: int = 0
+    dropped: int = 0
+    events: int = 0
+    reconnects: int = 0
+    status: str = "starting"
+    last_error: str = ""
+    last_frame_mono: float = 0.0
+    timer: StageTimer = field(default_factory=lambda: StageTimer(window=200))
+
+    def stage_ms(self) -> dict[str, float]:
+        """Mean of the recent durations per stage (ms)."""
+        out = {}
+        for s in STAGES:
+            xs = self.timer.samples(s)
+            if xs:
+                out[s] = round(sum(xs) / len(xs), 2)
+        return out
+
+
+class CameraWorker:
+    """Runs one camera until ``stop()``; every fired Event goes to ``sink`` with its frame and detections."""
+
+    def __init__(self, cam_id: str, cfg: CameraConfig, detector: Detector, rules: RuleEngine, sink: EventSink,
+                 pose: PoseEstimator | None = None, pose_class_ids: list[int] | None = None,
+                 on_status: Callable[[str, bool], None] | None = None,
+                 opener: Callable[[str], Source] | None = None, stall_s: float = 10.0) -> None:
+        self.cam_id, self.cfg, self.detector, self.rules = cam_id, cfg, detector, rules
+        self.sink, self.pose, self.on_status = sink, pose, on_status
+        self._pose_ids = pose_class_ids
+        self._opener = opener or (lambda uri: open_source(uri, realtime=cfg.realtime, wait_for_first=True))
+        self.stats = CameraStats()
+        self.stall_s = stall_s
+        self._stop = threading.Event()
+        self._up: bool | None = None
+        self._thread = threading.Thread(target=self._run, name=f"camera-{cam_id}", daemon=True)
+        self.tracker: Tracker | None = None
+        self.heartbeat = time.monotonic()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def finished(self) -> bool:
+        """True when the camera stopped for good (``on_end: stop`` after the source ended)."""
+        return self._thread.ident is not None and not self._thread.is_alive()
+
+    def _set_up(self, up: bool, why: str = "") -> None:
+        self.stats.status = "ok" if up else "down"
+        if not up:
+            self.stats.last_error = why
+        if up != self._up:
+            self._up = up
+            if up:
+                log.info("camera %s is up", self.cam_id)
+            else:
+                log.warning("camera %s is down: %s", self.cam_id, why)
+            if self.on_status is not None:
+                self.on_status(self.cam_id, up)
+
+    # -- processing (also usable without the thread) ----------------------------------------------------------
+    def process(self, frame: Frame, prepared: Any, t: float) -> list[Event]:
+        """Run one frame through detect → track → pose → rules; returns the Events it fired."""
+        timer = self.stats.timer
+        tensor, info = prepared
+        dets = self.detector.detect_prepared(tensor, info)
+        for s in ("infer", "post"):
+            timer.add(s, self.detector.timer.last(s))
+        assert self.tracker is not None  # created in _run before frames flow
+        with timer.stage("track"):
+            dets = self.tracker.update(dets)
+        if self.pose is not None and len(dets):
+            with timer.stage("pose"):
+                dets = self.pose.estimate(frame.image, dets)
+        with timer.stage("rules"):
+            events = self.rules.update(dets, t)
+        for ev in events:
+            self.stats.events += 1
+            try:
+                self.sink(ev, frame, dets)
+            except Exception:
+                log.exception("camera %s: handling event %s failed", self.cam_id, ev.id)
+        return events
+
+    def _prepare(self, frame: Frame) -> Any:
+        t0 = time.perf_counter_ns()
+        out = self.detector.preprocess(frame.image)
+        self.stats.timer.add("pre", (time.perf_counter_ns() - t0) / 1e6)
+        return out
+
+    # -- the thread --------------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        backoff = Backoff(initial=0.5, maximum=30.0)
+        while not self._stop.is_set():
+            self.heartbeat = time.monotonic()
+            try:
+                src = self._opener(self.cfg.source)
+            except Exception as e:  # SourceError and whatever a driver raises: the camera is down, retry
+                self._set_up(False, str(e))
+                if self.cfg.on_end == "stop" or self._stop.wait(backoff.next()):
+                    break
+                continue
+            ended_ok = self._consume(src, backoff)
+            if self._stop.is_set():
+                break
+            if self.cfg.on_end == "stop":
+                log.info("camera %s: source ended; stopping this camera (on_end: stop)", self.cam_id)
+                break
+            self._set_up(False, "source ended" if ended_ok else self.stats.last_error or "source failed")
+            self.stats.reconnects += 1
+            if self._stop.wait(backoff.next()):
+                break
+        self.stats.status = "stopped" if self._stop.is_set() else "ended"
+        if self._up and self.on_status is not None:
+            self.on_status(self.cam_id, False)
+
+    def _consume(self, src: Source, backoff: Backoff) -> bool:
+        """Process frames until the source ends (True) or fails (False)."""
+        fps = src.fps or 15.0
+        self.tracker = Tracker(frame_rate=fps)
+        reader = LatestFrameReader(src, prepare=self._prepare)
+        wall0, mono0 = time.time(), time.monotonic_ns()
+        base_captured, base_dropped = self.stats.captured, self.stats.dropped
+        try:
+            while not self._stop.is_set():
+                self.heartbeat = time.monotonic()
+                try:
+                    item = reader.get(timeout=0.5)
+                except Exception as e:
+                    self.stats.last_error = f"{type(e).__name__}: {e}"
+                    log.warning("camera %s: source failed: %s", self.cam_id, self.stats.last_error)
+                    return False
+                self.stats.captured = base_captured + reader.captured
+                self.stats.dropped = base_dropped + reader.dropped
+                if item is None:
+                    if reader.ended:
+                        return reader.error is None
+                    if getattr(src, "status", "ok") == "reconnecting" or (
+                        self.stats.last_frame_mono and time.monotonic() - self.stats.last_frame_mono > self.stall_s
+                    ):
+                        self._set_up(False, "no frames (reconnecting)")
+                    continue
+                frame, prepared = item
+                self.stats.last_frame_mono = time.monotonic()
+                self._set_up(True)
+                backoff.reset()
+                # Rule time: the wall clock of capture for live sources; media time for files, so dwell and
+                # cooldown mean video seconds however fast the file is processed.
+                if src.live or not src.fps:
+                    t = wall0 + (frame.t_capture_ns - mono0) / 1e9
+                else:
+                    t = wall0 + frame.seq / src.fps
+                self.process(frame, prepared, t)
+                self.stats.processed += 1
+            return True
+        finally:
+            reader.close()
+            self.stats.captured = base_captured + reader.captured
+            self.stats.dropped = base_dropped + reader.dropped
