@@ -6,7 +6,7 @@ Measures, on the same ONNX file, threads and video:
   3. edgekit's video pipeline (decode → detect, decoding and letterbox overlapped on the capture thread),
   4. Ultralytics ``predict(stream=True)`` on the same ONNX and video (peer venv from scripts/make_peer_venv.sh).
 
-Usage: .venv/bin/python benchmarks/core_bench.py [--imgsz 640] [--frames 150] [--threads 2] [--out benchmarks/results/core.json]
+Usage: .venv/bin/python benchmarks/core_bench.py [--frames 150] [--threads 2] [--out benchmarks/results/core.json]
 """
 
 from __future__ import annotations
@@ -57,7 +57,11 @@ def main() -> None:
     def raw_once() -> None:
         sess.run(None, {name: tensor})
 
-    results: dict[str, object] = {"host": probe_host().to_dict(), "model": args.model, "threads": args.threads}
+    results: dict[str, object] = {
+        "host": probe_host().to_dict(),
+        "model": args.model,
+        "threads": args.threads,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         seconds = (args.frames + args.warmup) / 15
         clip = make_synthetic_video(Path(tmp) / "walk.mp4", seconds=seconds, fps=15, seed=0)
@@ -84,7 +88,9 @@ def main() -> None:
         "pipeline/raw": round(best["pipeline"]["fps"] / best["raw"]["fps"], 3),
     }
     if best["ultralytics"]:
-        ratios["edgekit_pipeline/ultralytics"] = round(best["pipeline"]["fps"] / best["ultralytics"]["fps"], 3)
+        ratios["edgekit_pipeline/ultralytics"] = round(
+            best["pipeline"]["fps"] / best["ultralytics"]["fps"], 3
+        )
     results["ratios"] = ratios
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
@@ -96,8 +102,20 @@ def _peer(args: argparse.Namespace, clip: Path, out: Path) -> dict[str, object] 
     if not Path(args.peer_python).exists():
         print("peer venv missing (bash scripts/make_peer_venv.sh): Ultralytics not measured", file=sys.stderr)
         return None
-    cmd = [args.peer_python, str(REPO / "benchmarks" / "ultralytics_peer.py"), "--model", args.model,
-           "--video", str(clip), "--threads", str(args.threads), "--warmup", str(args.warmup), "--json", str(out)]
+    cmd = [
+        args.peer_python,
+        str(REPO / "benchmarks" / "ultralytics_peer.py"),
+        "--model",
+        args.model,
+        "--video",
+        str(clip),
+        "--threads",
+        str(args.threads),
+        "--warmup",
+        str(args.warmup),
+        "--json",
+        str(out),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
     data = json.loads(out.read_text())
     return {"fps": data["fps_end_to_end"], "raw": data}

@@ -32,8 +32,8 @@ class TorchBackend:
         import torch
         from onnx2torch import convert
 
-        from edgekit.backends.onnxruntime import OnnxRuntimeBackend
         from edgekit.backends.base import BackendOptions
+        from edgekit.backends.onnxruntime import OnnxRuntimeBackend
 
         probe = OnnxRuntimeBackend(onnx_path, BackendOptions(threads=1))
         self._inputs, self._outputs = probe.inputs, probe.outputs
@@ -110,7 +110,9 @@ def main() -> None:
         "ort_cpu_threads": a.cpu_threads,
     }
     with tempfile.TemporaryDirectory() as tmp:
-        clip = make_synthetic_video(Path(tmp) / "walk.mp4", seconds=(a.frames + a.warmup) / 15, fps=15, seed=0)
+        clip = make_synthetic_video(
+            Path(tmp) / "walk.mp4", seconds=(a.frames + a.warmup) / 15, fps=15, seed=0
+        )
         for half in (False, True):
             be = TorchBackend(a.model, half)
             key = "fp16" if half else "fp32"

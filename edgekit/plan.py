@@ -77,7 +77,7 @@ def plan_runtime(
     subs: list[str] = []
     rt = profile.runtime
     want_backend = rt.backend
-    precision = rt.precision
+    precision: str = rt.precision
     path = model_path
     fmt = backend_for_suffix(path)
     providers: tuple[str, ...] | None = None

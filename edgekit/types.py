@@ -72,9 +72,7 @@ class Detections:
         object.__setattr__(self, "xyxy", _as(xyxy, np.float32, (4,)))
         object.__setattr__(self, "scores", _as(scores, np.float32))
         object.__setattr__(self, "class_ids", _as(class_ids, np.int64))
-        object.__setattr__(
-            self, "tracker_ids", None if tracker_ids is None else _as(tracker_ids, np.int64)
-        )
+        object.__setattr__(self, "tracker_ids", None if tracker_ids is None else _as(tracker_ids, np.int64))
         object.__setattr__(
             self, "keypoints", None if keypoints is None else _as(keypoints, np.float32, (0, 3))
         )

@@ -15,7 +15,9 @@ def _odd_model(path):
     """A valid ONNX file whose output is not a detection head."""
     x = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, 64, 64])
     y = helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [1, 3, 1, 1])
-    graph = helper.make_graph([helper.make_node("GlobalAveragePool", ["images"], ["pooled"])], "odd", [x], [y])
+    graph = helper.make_graph(
+        [helper.make_node("GlobalAveragePool", ["images"], ["pooled"])], "odd", [x], [y]
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
     return path
 
@@ -26,19 +28,43 @@ def _truncated_model(path):
 
 
 def _bad_profile(path):
-    path.write_text((DEFAULT_MODEL.parents[1] / "devices" / "rpi5.yaml").read_text().replace("imgsz: 416", "imgsz: 416\n  turbo: true"))
+    path.write_text(
+        (DEFAULT_MODEL.parents[1] / "devices" / "rpi5.yaml")
+        .read_text()
+        .replace("imgsz: 416", "imgsz: 416\n  turbo: true")
+    )
     return path
 
 
 CASES = [
     ("missing image", lambda t: ["detect", str(t / "nope.jpg")], "image not found"),
-    ("corrupt model", lambda t: ["detect", str(IMAGES / "bus.jpg"), "--model", str(_truncated_model(t / "cut.onnx"))], "cannot load"),
-    ("unexpected outputs", lambda t: ["detect", str(IMAGES / "bus.jpg"), "--model", str(_odd_model(t / "odd.onnx"))], "output"),
-    ("unknown profile", lambda t: ["detect", str(IMAGES / "bus.jpg"), "--profile", "pi9"], "unknown device profile 'pi9'"),
-    ("invalid profile yaml", lambda t: ["detect", str(IMAGES / "bus.jpg"), "--profile", str(_bad_profile(t / "p.yaml"))], "runtime.turbo: unknown key"),
+    (
+        "corrupt model",
+        lambda t: ["detect", str(IMAGES / "bus.jpg"), "--model", str(_truncated_model(t / "cut.onnx"))],
+        "cannot load",
+    ),
+    (
+        "unexpected outputs",
+        lambda t: ["detect", str(IMAGES / "bus.jpg"), "--model", str(_odd_model(t / "odd.onnx"))],
+        "output",
+    ),
+    (
+        "unknown profile",
+        lambda t: ["detect", str(IMAGES / "bus.jpg"), "--profile", "pi9"],
+        "unknown device profile 'pi9'",
+    ),
+    (
+        "invalid profile yaml",
+        lambda t: ["detect", str(IMAGES / "bus.jpg"), "--profile", str(_bad_profile(t / "p.yaml"))],
+        "runtime.turbo: unknown key",
+    ),
     ("unreadable camera", lambda t: ["detect", "usb:7"], "cannot open camera usb:7"),
     ("unknown source kind", lambda t: ["detect", str(DEFAULT_MODEL)], "cannot tell what"),
-    ("not an image", lambda t: ["detect", str(shutil.copy(DEFAULT_MODEL.parent / "yolov8s-fall.yaml", t / "x.jpg"))], "cannot decode image"),
+    (
+        "not an image",
+        lambda t: ["detect", str(shutil.copy(DEFAULT_MODEL.parent / "yolov8s-fall.yaml", t / "x.jpg"))],
+        "cannot decode image",
+    ),
     ("unknown model", lambda t: ["bench", "--model", "yolo-nope"], "unknown model 'yolo-nope'"),
 ]
 

@@ -18,7 +18,9 @@ def detector() -> Detector:
     return Detector.load("yolov8s-fall", "desktop")
 
 
-@pytest.mark.parametrize(("photo", "min_people"), [("bus.jpg", 3), ("zidane.jpg", 2), ("astronaut.jpg", 1), ("camera.jpg", 1)])
+@pytest.mark.parametrize(
+    ("photo", "min_people"), [("bus.jpg", 3), ("zidane.jpg", 2), ("astronaut.jpg", 1), ("camera.jpg", 1)]
+)
 def test_default_model_finds_the_labelled_people(detector, photo, min_people):
     img = cv2.imread(str(IMAGES / photo))
     dets = detector.detect(img)

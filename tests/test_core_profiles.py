@@ -9,8 +9,12 @@ from edgekit.plan import plan_runtime
 from edgekit.profiles import list_profiles, load_profile, profile_names
 
 DESKTOP_2CORE = HostInfo(
-    board="desktop", model="Intel Xeon", cores=2, ram_mb=24000,
-    ort_providers=["CPUExecutionProvider"], runtimes={"onnxruntime": True},
+    board="desktop",
+    model="Intel Xeon",
+    cores=2,
+    ram_mb=24000,
+    ort_providers=["CPUExecutionProvider"],
+    runtimes={"onnxruntime": True},
 )
 
 
@@ -33,7 +37,10 @@ def test_unknown_profile_lists_the_known_ones():
     [
         ("name: x\n  bad: [", "invalid YAML"),
         ("- a\n- b\n", "expected a mapping"),
-        (Path("devices/rpi5.yaml").read_text().replace("threads: 4\ncamera", "threds: 4\ncamera", 1), "runtime.threds: unknown key"),
+        (
+            Path("devices/rpi5.yaml").read_text().replace("threads: 4\ncamera", "threds: 4\ncamera", 1),
+            "runtime.threds: unknown key",
+        ),
         (Path("devices/rpi5.yaml").read_text().replace("cores: 4", "cores: -1"), "board.cores"),
     ],
 )
@@ -58,7 +65,9 @@ def test_jetson_profile_on_a_desktop_substitutes_tensorrt_and_csi():
 
 def test_tensorrt_profile_uses_cuda_provider_when_onnxruntime_has_it():
     card, path = resolve_model("yolov8s-fall")
-    gpu = HostInfo(**{**DESKTOP_2CORE.__dict__, "ort_providers": ["CUDAExecutionProvider", "CPUExecutionProvider"]})
+    gpu = HostInfo(
+        **{**DESKTOP_2CORE.__dict__, "ort_providers": ["CUDAExecutionProvider", "CPUExecutionProvider"]}
+    )
     plan = plan_runtime(load_profile("jetson-orin-nano"), gpu, path, card)
     assert plan.options.providers == ("CUDAExecutionProvider", "CPUExecutionProvider")
     assert any("ONNX Runtime CUDAExecutionProvider" in s for s in plan.substitutions)

@@ -51,7 +51,12 @@ def test_folder_source_reads_every_image_in_order():
 
 @pytest.mark.parametrize(
     ("uri", "message"),
-    [("synthetic:x", "synthetic:SEED"), ("usb:a", "camera number"), ("/no/such.mp4", "video not found"), ("/no/such.png", "image not found")],
+    [
+        ("synthetic:x", "synthetic:SEED"),
+        ("usb:a", "camera number"),
+        ("/no/such.mp4", "video not found"),
+        ("/no/such.png", "image not found"),
+    ],
 )
 def test_bad_source_uris(uri, message):
     with pytest.raises(SourceError, match=message):
@@ -123,11 +128,15 @@ def test_backoff_doubles_to_a_cap_and_resets():
 
 def test_csi_pipeline_string_for_jetson():
     s = csi_pipeline(1, 1920, 1080, 30, flip=2)
-    assert s.startswith("nvarguscamerasrc sensor-id=1 ! video/x-raw(memory:NVMM),width=1920,height=1080,framerate=30/1")
+    assert s.startswith(
+        "nvarguscamerasrc sensor-id=1 ! video/x-raw(memory:NVMM),width=1920,height=1080,framerate=30/1"
+    )
     assert "nvvidconv flip-method=2" in s and s.endswith("appsink drop=true max-buffers=1 sync=false")
 
 
-@pytest.mark.skipif(gstreamer_available(), reason="this OpenCV has GStreamer: the missing-GStreamer path cannot happen")
+@pytest.mark.skipif(
+    gstreamer_available(), reason="this OpenCV has GStreamer: the missing-GStreamer path cannot happen"
+)
 def test_csi_without_gstreamer_says_what_to_install():
     with pytest.raises(MissingDependencyError, match="JetPack's OpenCV"):
         open_source("csi://0")
@@ -147,9 +156,24 @@ def test_picamera2_absent_says_what_to_install():
 @pytest.mark.parametrize(
     ("files", "kind", "detail"),
     [
-        ({"etc/nv_tegra_release": "# R36 (release), REVISION: 4.0\n", "proc/device-tree/model": "NVIDIA Jetson Orin Nano Developer Kit\x00"}, "jetson", "R36"),
+        (
+            {
+                "etc/nv_tegra_release": "# R36 (release), REVISION: 4.0\n",
+                "proc/device-tree/model": "NVIDIA Jetson Orin Nano Developer Kit\x00",
+            },
+            "jetson",
+            "R36",
+        ),
         ({"proc/device-tree/model": "Raspberry Pi 5 Model B Rev 1.0\x00"}, "raspberry-pi", "Raspberry Pi 5"),
-        ({"proc/device-tree/model": "Raspberry Pi 4 Model B Rev 1.4\x00", "sys/bus/usb/devices/2-1/idVendor": "18d1\n", "sys/bus/usb/devices/2-1/idProduct": "9302\n"}, "raspberry-pi", "USB Edge TPU 18d1:9302"),
+        (
+            {
+                "proc/device-tree/model": "Raspberry Pi 4 Model B Rev 1.4\x00",
+                "sys/bus/usb/devices/2-1/idVendor": "18d1\n",
+                "sys/bus/usb/devices/2-1/idProduct": "9302\n",
+            },
+            "raspberry-pi",
+            "USB Edge TPU 18d1:9302",
+        ),
         ({"proc/cpuinfo": "model name\t: AMD Ryzen 7 5800X\n"}, "desktop", "AMD Ryzen"),
     ],
 )
@@ -167,7 +191,9 @@ def test_doctor_recommends_profiles_for_boards(tmp_path):
 
     pi5 = HostInfo(board="raspberry-pi", model="Raspberry Pi 5 Model B Rev 1.0", cores=4, ram_mb=8000)
     orin = HostInfo(board="jetson", model="NVIDIA Jetson Orin Nano Developer Kit", cores=6, ram_mb=8000)
-    coral = HostInfo(board="raspberry-pi", model="Raspberry Pi 5", cores=4, ram_mb=8000, edgetpu=["USB Edge TPU"])
+    coral = HostInfo(
+        board="raspberry-pi", model="Raspberry Pi 5", cores=4, ram_mb=8000, edgetpu=["USB Edge TPU"]
+    )
     assert recommend_profile(pi5)[0] == "rpi5"
     assert recommend_profile(orin)[0] == "jetson-orin-nano"
     assert recommend_profile(coral)[0] == "coral-usb"

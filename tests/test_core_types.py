@@ -42,7 +42,10 @@ def test_concat_keeps_optional_fields_only_when_all_have_them():
         ({"xyxy": [[0, 0, 1]], "scores": [0.5], "class_ids": [0]}, "xyxy must be N×4"),
         ({"xyxy": [[0, 0, 1, 1]], "scores": [0.5, 0.6], "class_ids": [0]}, "xyxy has 1 rows"),
         ({"xyxy": [[0, 0, 1, 1]], "scores": [0.5], "class_ids": [0, 1]}, "class_ids has 2 rows"),
-        ({"xyxy": [[0, 0, 1, 1]], "scores": [0.5], "class_ids": [0], "keypoints": np.zeros((1, 17, 2))}, "keypoints"),
+        (
+            {"xyxy": [[0, 0, 1, 1]], "scores": [0.5], "class_ids": [0], "keypoints": np.zeros((1, 17, 2))},
+            "keypoints",
+        ),
     ],
 )
 def test_validation_names_the_problem(kwargs, message):
@@ -58,7 +61,9 @@ def test_anchor_is_bottom_centre_and_records_have_labels():
 
 
 def test_event_json_round_trip_and_schema_check():
-    e = Event(rule="zone", source="cam1", label="Fall", score=0.8, box=(1, 2, 3, 4), start_ts=10.0, track_id=3)
+    e = Event(
+        rule="zone", source="cam1", label="Fall", score=0.8, box=(1, 2, 3, 4), start_ts=10.0, track_id=3
+    )
     back = Event.from_json(e.to_json())
     assert back == e and len(e.id) == 36
     bad = e.to_dict() | {"schema_version": 99}

@@ -67,7 +67,8 @@ class OnnxRuntimeBackend:
     @staticmethod
     def _spec(arg: object) -> TensorSpec:
         shape = tuple(d if isinstance(d, int) else (d or None) for d in arg.shape)  # type: ignore[attr-defined]
-        return TensorSpec(arg.name, shape, _ORT_TYPES.get(arg.type, arg.type))  # type: ignore[attr-defined]
+        ort_type = str(arg.type)  # type: ignore[attr-defined]
+        return TensorSpec(arg.name, shape, _ORT_TYPES.get(ort_type, ort_type))  # type: ignore[attr-defined]
 
     @property
     def inputs(self) -> list[TensorSpec]:

@@ -70,7 +70,9 @@ def bench_detect(detector: Detector, image: npt.NDArray[np.uint8], warmup: int, 
     }
 
 
-def bench_pipeline(detector: Detector, video: Path, warmup: int, max_frames: int | None = None) -> dict[str, Any]:
+def bench_pipeline(
+    detector: Detector, video: Path, warmup: int, max_frames: int | None = None
+) -> dict[str, Any]:
     """Decode → detect over a video file, every frame, with decoding and pre-processing on the capture thread."""
     src = VideoSource(video)
     detector.timer.clear()

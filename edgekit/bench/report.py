@@ -30,7 +30,9 @@ def model_bench_markdown(result: dict[str, Any]) -> str:
         lines.append(f"| &nbsp;&nbsp;{stage} | {s['p50']} | {s['p90']} | {s['p99']} | |")
     if "pipeline" in result:
         p = result["pipeline"]
-        lines.append(f"| video pipeline (decode → detect), {p['frames']} frames | {p['frame_ms']} (mean) | | | {p['fps']} |")
+        lines.append(
+            f"| video pipeline (decode → detect), {p['frames']} frames | {p['frame_ms']} (mean) | | | {p['fps']} |"
+        )
     if result.get("ratios"):
         lines += ["", "Ratios: " + ", ".join(f"{k} = {v}" for k, v in result["ratios"].items())]
     for s in result["plan"].get("substitutions", []):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import cv2
 import typer
@@ -25,13 +26,21 @@ bench_app = typer.Typer(help="Benchmark models, pipelines and the assistant.", i
 @bench_app.callback()
 def bench(
     ctx: typer.Context,
-    model: str = typer.Option(DEFAULT_DETECTOR, "--model", "-m", help="Model card name, card YAML or model file."),
+    model: str = typer.Option(
+        DEFAULT_DETECTOR, "--model", "-m", help="Model card name, card YAML or model file."
+    ),
     profile: str = typer.Option("desktop", "--profile", "-p", help="Device profile name or YAML."),
     runs: int = typer.Option(50, min=1, help="Timed runs."),
     warmup: int = typer.Option(5, min=0, help="Warm-up runs, excluded from the statistics."),
-    image: Path | None = typer.Option(None, help="Image to time on (default: a synthetic frame with people)."),
-    video: Path | None = typer.Option(None, help="Video for the pipeline run (default: a synthetic 720p clip)."),
-    pipeline_frames: int = typer.Option(60, "--pipeline-frames", min=0, help="Frames of the pipeline run (0: skip)."),
+    image: Path | None = typer.Option(
+        None, help="Image to time on (default: a synthetic frame with people)."
+    ),
+    video: Path | None = typer.Option(
+        None, help="Video for the pipeline run (default: a synthetic 720p clip)."
+    ),
+    pipeline_frames: int = typer.Option(
+        60, "--pipeline-frames", min=0, help="Frames of the pipeline run (0: skip)."
+    ),
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON result to this file."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
@@ -41,7 +50,7 @@ def bench(
     rss = RssSampler()
     det = Detector.load(model, profile)
     img = read_image(image) if image else SyntheticScene.random(0).render(1.0)[0]
-    result = {
+    result: dict[str, Any] = {
         "model": str(det.plan.model_path) if det.plan else model,
         "host": probe_host().to_dict(),
         "plan": det.plan.to_dict() if det.plan else {},
@@ -54,7 +63,9 @@ def bench(
     }
     if pipeline_frames:
         with tempfile.TemporaryDirectory() as tmp:
-            clip = video or make_synthetic_video(Path(tmp) / "bench.mp4", seconds=(pipeline_frames + warmup) / 15)
+            clip = video or make_synthetic_video(
+                Path(tmp) / "bench.mp4", seconds=(pipeline_frames + warmup) / 15
+            )
             if not cv2.VideoCapture(str(clip)).isOpened():
                 raise EdgekitError(f"cannot open video {clip}")
             result["pipeline"] = bench_pipeline(det, clip, warmup, pipeline_frames + warmup)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import typer
@@ -20,13 +21,21 @@ from edgekit.vision.draw import draw
 
 
 def detect(
-    source: str = typer.Argument("synthetic", help="IMAGE, VIDEO, FOLDER, usb:N, rtsp://…, csi://N, picamera2:N or synthetic[:SEED]."),
-    model: str = typer.Option(DEFAULT_DETECTOR, "--model", "-m", help="Model card name, card YAML or model file."),
+    source: str = typer.Argument(
+        "synthetic", help="IMAGE, VIDEO, FOLDER, usb:N, rtsp://…, csi://N, picamera2:N or synthetic[:SEED]."
+    ),
+    model: str = typer.Option(
+        DEFAULT_DETECTOR, "--model", "-m", help="Model card name, card YAML or model file."
+    ),
     profile: str = typer.Option("desktop", "--profile", "-p", help="Device profile name or YAML."),
     conf: float | None = typer.Option(None, help="Score threshold (default: the profile's)."),
     iou: float | None = typer.Option(None, help="NMS IoU threshold (default: the profile's)."),
-    save: Path | None = typer.Option(None, "--save", help="Write an annotated image (.jpg/.png) or video (.mp4)."),
-    max_frames: int | None = typer.Option(None, "--max-frames", help="Stop after N frames (streams, cameras)."),
+    save: Path | None = typer.Option(
+        None, "--save", help="Write an annotated image (.jpg/.png) or video (.mp4)."
+    ),
+    max_frames: int | None = typer.Option(
+        None, "--max-frames", help="Stop after N frames (streams, cameras)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Detect objects and print label, score and box (original-frame pixels) for each."""
@@ -40,7 +49,7 @@ def detect(
     if not json_out:
         for s in plan.get("substitutions", []):
             err_console.print(f"[yellow]substituted[/]: {s}")
-    frames = []
+    frames: list[dict[str, Any]] = []
     writer: cv2.VideoWriter | None = None
     t0 = time.perf_counter()
     try:
@@ -50,7 +59,9 @@ def detect(
             if not json_out:
                 _print_frame(frame.source_id, frame.seq, recs)
             if save is not None:
-                writer = _save(save, draw(frame.image, dets, det.labels), writer, src.fps or 15.0, len(frames))
+                writer = _save(
+                    save, draw(frame.image, dets, det.labels), writer, src.fps or 15.0, len(frames)
+                )
     finally:
         if writer is not None:
             writer.release()
@@ -58,14 +69,16 @@ def detect(
     elapsed = time.perf_counter() - t0
     timings = det.timer.summary()
     if json_out:
-        print_json({
-            "model": str(det.plan.model_path if det.plan else model),
-            "labels": det.labels,
-            "plan": plan,
-            "frames": frames,
-            "timings_ms": timings,
-            "fps": round(len(frames) / elapsed, 2) if elapsed > 0 else None,
-        })
+        print_json(
+            {
+                "model": str(det.plan.model_path if det.plan else model),
+                "labels": det.labels,
+                "plan": plan,
+                "frames": frames,
+                "timings_ms": timings,
+                "fps": round(len(frames) / elapsed, 2) if elapsed > 0 else None,
+            }
+        )
     else:
         pct = {k: percentiles(det.timer.samples(k))["p50"] for k in ("pre", "infer", "post")}
         console.print(
@@ -87,11 +100,13 @@ def _print_frame(source: str, seq: int, recs: list[dict[str, object]]) -> None:
     console.print(t)
 
 
-def _save(path: Path, image: cv2.typing.MatLike, writer: cv2.VideoWriter | None, fps: float, n: int) -> cv2.VideoWriter | None:
+def _save(
+    path: Path, image: cv2.typing.MatLike, writer: cv2.VideoWriter | None, fps: float, n: int
+) -> cv2.VideoWriter | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() in (".mp4", ".avi"):
         if writer is None:
-            fourcc = cv2.VideoWriter_fourcc(*("mp4v" if path.suffix.lower() == ".mp4" else "MJPG"))
+            fourcc = cv2.VideoWriter.fourcc(*("mp4v" if path.suffix.lower() == ".mp4" else "MJPG"))
             writer = cv2.VideoWriter(str(path), fourcc, fps, (image.shape[1], image.shape[0]))
             if not writer.isOpened():
                 raise EdgekitError(f"cannot write video {path}")

@@ -25,8 +25,13 @@ def _list(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", hel
     t = Table("name", "board", "accelerator", "backend", "precision", "imgsz", "camera")
     for p in profiles:
         t.add_row(
-            p.name, p.board.model, p.board.accelerator, p.runtime.backend, p.runtime.precision,
-            str(p.runtime.imgsz), p.camera.source,
+            p.name,
+            p.board.model,
+            p.board.accelerator,
+            p.runtime.backend,
+            p.runtime.precision,
+            str(p.runtime.imgsz),
+            p.camera.source,
         )
     console.print(t)
 
@@ -50,8 +55,10 @@ def show(
     import yaml
 
     console.print(yaml.safe_dump(p.model_dump(mode="json"), sort_keys=False).rstrip())
-    console.print(f"\n[bold]on this host[/]: {plan.backend} ({', '.join(plan.options.providers or ())}), "
-                  f"{plan.precision}, {plan.options.threads} threads, camera {plan.camera}")
+    console.print(
+        f"\n[bold]on this host[/]: {plan.backend} ({', '.join(plan.options.providers or ())}), "
+        f"{plan.precision}, {plan.options.threads} threads, camera {plan.camera}"
+    )
     for s in plan.substitutions:
         console.print(f"  substituted: {s}")
 

@@ -52,7 +52,11 @@ def _root(
 ) -> None:
     """Edge-first toolkit for embedded vision and local LLMs."""
     logging.basicConfig(
-        level=logging.DEBUG if os.environ.get("EDGEKIT_DEBUG") else logging.INFO if verbose else logging.WARNING,
+        level=logging.DEBUG
+        if os.environ.get("EDGEKIT_DEBUG")
+        else logging.INFO
+        if verbose
+        else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
@@ -85,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         fail(f"unexpected {type(e).__name__}: {e} (rerun with --debug for the traceback)", 1)
+
 
 if __name__ == "__main__":
     main()

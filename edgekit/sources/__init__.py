@@ -14,7 +14,14 @@ from pathlib import Path
 from edgekit.sources.base import Source, SourceError
 from edgekit.sources.files import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ImageSource, VideoSource
 from edgekit.sources.latest import LatestFrameReader
-from edgekit.sources.live import CaptureSource, csi_pipeline, open_gstreamer, open_picamera2, open_rtsp, open_usb
+from edgekit.sources.live import (
+    CaptureSource,
+    csi_pipeline,
+    open_gstreamer,
+    open_picamera2,
+    open_rtsp,
+    open_usb,
+)
 from edgekit.sources.synthetic import SyntheticScene, SyntheticSource, Walker, make_synthetic_video
 
 __all__ = [

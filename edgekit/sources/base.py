@@ -16,10 +16,16 @@ class SourceError(EdgekitError):
 class Source(Protocol):
     """Yields frames until the stream ends (``read`` returns ``None``)."""
 
-    id: str
-    live: bool
-    """True for cameras and streams (frames should be dropped when processing falls behind)."""
-    fps: float | None
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def live(self) -> bool:
+        """True for cameras and streams (frames should be dropped when processing falls behind)."""
+        ...
+
+    @property
+    def fps(self) -> float | None: ...
 
     def read(self) -> Frame | None:
         """The next frame, or ``None`` at the end of the stream."""

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
+import numpy.typing as npt
 
 from edgekit.sources.base import SourceError
 from edgekit.types import Frame
@@ -14,14 +16,14 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts"}
 
 
-def read_image(path: Path) -> cv2.typing.MatLike:
+def read_image(path: Path) -> npt.NDArray[np.uint8]:
     """Read an image as BGR, with a clear error for a missing or undecodable file."""
     if not path.is_file():
         raise SourceError(f"image not found: {path}")
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         raise SourceError(f"cannot decode image {path} (corrupt or not an image)")
-    return img
+    return np.asarray(img, dtype=np.uint8)
 
 
 class ImageSource:
@@ -97,7 +99,7 @@ class VideoSource:
                 time.sleep(delay)
             else:
                 self._t_next = time.monotonic()
-        frame = Frame(img, source_id=self.id, seq=self._seq)
+        frame = Frame(np.asarray(img, dtype=np.uint8), source_id=self.id, seq=self._seq)
         self._seq += 1
         return frame
 

@@ -19,7 +19,9 @@ from edgekit.types import Frame
 log = logging.getLogger(__name__)
 
 
-def csi_pipeline(sensor_id: int = 0, width: int = 1280, height: int = 720, fps: int = 30, flip: int = 0) -> str:
+def csi_pipeline(
+    sensor_id: int = 0, width: int = 1280, height: int = 720, fps: int = 30, flip: int = 0
+) -> str:
     """GStreamer pipeline string for a Jetson CSI camera (nvarguscamerasrc) ending in a BGR appsink.
 
     ``drop=true max-buffers=1`` on the appsink keeps only the newest frame, so a slow consumer never reads a stale one.
@@ -151,7 +153,9 @@ def _opencv_opener(target: int | str, api: int, what: str) -> Callable[[], tuple
     return open_
 
 
-def open_usb(index: int, wait_for_first: bool = False, width: int | None = None, height: int | None = None) -> CaptureSource:
+def open_usb(
+    index: int, wait_for_first: bool = False, width: int | None = None, height: int | None = None
+) -> CaptureSource:
     """A USB/V4L2 camera by index (``usb:0`` is ``/dev/video0``)."""
     base = _opencv_opener(index, cv2.CAP_V4L2 if os.name == "posix" else cv2.CAP_ANY, f"camera usb:{index}")
 
@@ -167,7 +171,9 @@ def open_usb(index: int, wait_for_first: bool = False, width: int | None = None,
 def open_rtsp(url: str, wait_for_first: bool = False) -> CaptureSource:
     """An RTSP/HTTP stream through FFmpeg, over TCP (fewer smeared frames on lossy Wi-Fi than UDP)."""
     os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp|stimeout;5000000")
-    return CaptureSource(url, _opencv_opener(url, cv2.CAP_FFMPEG, f"stream {url}"), wait_for_first=wait_for_first)
+    return CaptureSource(
+        url, _opencv_opener(url, cv2.CAP_FFMPEG, f"stream {url}"), wait_for_first=wait_for_first
+    )
 
 
 def gstreamer_available() -> bool:
@@ -186,18 +192,22 @@ def open_gstreamer(pipeline: str, source_id: str, wait_for_first: bool = False) 
             "(python3 -m venv --system-site-packages), elsewhere apt-get install python3-opencv",
         )
     return CaptureSource(
-        source_id, _opencv_opener(pipeline, cv2.CAP_GSTREAMER, f"GStreamer pipeline {source_id}"),
+        source_id,
+        _opencv_opener(pipeline, cv2.CAP_GSTREAMER, f"GStreamer pipeline {source_id}"),
         wait_for_first=wait_for_first,
     )
 
 
-def open_picamera2(index: int, width: int = 1280, height: int = 720, wait_for_first: bool = False) -> CaptureSource:
+def open_picamera2(
+    index: int, width: int = 1280, height: int = 720, wait_for_first: bool = False
+) -> CaptureSource:
     """A Raspberry Pi camera through picamera2/libcamera (BGR frames)."""
     try:
         from picamera2 import Picamera2  # type: ignore[import-not-found]
     except ImportError as e:
         raise MissingDependencyError(
-            "picamera2", "on Raspberry Pi OS: sudo apt install python3-picamera2, and a venv with --system-site-packages"
+            "picamera2",
+            "on Raspberry Pi OS: sudo apt install python3-picamera2, and a venv with --system-site-packages",
         ) from e
 
     def opener() -> tuple[Reader, Callable[[], None]]:
@@ -222,4 +232,3 @@ def open_picamera2(index: int, width: int = 1280, height: int = 720, wait_for_fi
         return read, release
 
     return CaptureSource(f"picamera2:{index}", opener, wait_for_first=wait_for_first)
-

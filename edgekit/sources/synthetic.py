@@ -26,7 +26,7 @@ def _sprite(i: int) -> npt.NDArray[np.uint8]:
     img = cv2.imread(str(ASSETS / f"person_{i}.jpg"))
     if img is None:
         raise FileNotFoundError(ASSETS / f"person_{i}.jpg")
-    return img
+    return np.asarray(img, dtype=np.uint8)
 
 
 @cache
@@ -34,7 +34,7 @@ def _background(width: int, height: int) -> npt.NDArray[np.uint8]:
     img = cv2.imread(str(ASSETS / "background.jpg"))
     if img is None:
         raise FileNotFoundError(ASSETS / "background.jpg")
-    return cv2.resize(img, (width, height), interpolation=cv2.INTER_CUBIC)
+    return np.asarray(cv2.resize(img, (width, height), interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def make_synthetic_video(
     scene = scene or SyntheticScene.random(seed, period=seconds)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (scene.width, scene.height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (scene.width, scene.height))
     if not writer.isOpened():
         raise OSError(f"cannot write video {path}")
     try:

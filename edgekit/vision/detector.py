@@ -86,7 +86,9 @@ class Detector:
         if card is not None and card.task != "detect":
             raise EdgekitError(f"model {card.name!r} is a {card.task} model, not a detector")
         if card is not None and card.family not in SUPPORTED_FAMILIES:
-            raise EdgekitError(f"model family {card.family!r} has no decoder; supported: {SUPPORTED_FAMILIES}")
+            raise EdgekitError(
+                f"model family {card.family!r} has no decoder; supported: {SUPPORTED_FAMILIES}"
+            )
         prof = load_profile(profile)
         plan = plan_runtime(prof, probe_host(), path, card)
         if threads:
@@ -121,7 +123,11 @@ class Detector:
         """Decode the raw head output into boxes in the original frame."""
         raw = np.asarray(outputs[0], dtype=np.float32)
         # Heads that emit normalised boxes (TFLite exports) are scaled back to input pixels.
-        scale = float(max(self.input_hw)) if raw.shape[1] < raw.shape[2] and float(raw[0, :4].max()) <= 2.0 else 1.0
+        scale = (
+            float(max(self.input_hw))
+            if raw.shape[1] < raw.shape[2] and float(raw[0, :4].max()) <= 2.0
+            else 1.0
+        )
         return postprocess_yolo(raw, info, self.conf, self.iou, self.max_det, box_scale=scale)
 
     def detect(self, image: npt.NDArray[np.uint8]) -> Detections:

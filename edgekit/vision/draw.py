@@ -18,7 +18,7 @@ def draw(image: npt.NDArray[np.uint8], dets: Detections, labels: Sequence[str] =
     out = image.copy()
     thick = max(1, round(sum(out.shape[:2]) / 600))
     for i in range(len(dets)):
-        x1, y1, x2, y2 = (int(round(v)) for v in dets.xyxy[i])
+        x1, y1, x2, y2 = (round(float(v)) for v in dets.xyxy[i])
         cid = int(dets.class_ids[i])
         color = _PALETTE[cid % len(_PALETTE)]
         name = labels[cid] if 0 <= cid < len(labels) else str(cid)
@@ -29,8 +29,16 @@ def draw(image: npt.NDArray[np.uint8], dets: Detections, labels: Sequence[str] =
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, thick / 3, max(1, thick - 1))
         ty = max(y1, th + base)
         cv2.rectangle(out, (x1, ty - th - base), (x1 + tw, ty), color, -1)
-        cv2.putText(out, text, (x1, ty - base), cv2.FONT_HERSHEY_SIMPLEX, thick / 3, (255, 255, 255),
-                    max(1, thick - 1), cv2.LINE_AA)
+        cv2.putText(
+            out,
+            text,
+            (x1, ty - base),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            thick / 3,
+            (255, 255, 255),
+            max(1, thick - 1),
+            cv2.LINE_AA,
+        )
         if dets.keypoints is not None:
             for x, y, v in dets.keypoints[i]:
                 if v > 0.5:

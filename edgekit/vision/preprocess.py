@@ -31,7 +31,7 @@ def letterbox_image(
     gain = min(th / h, tw / w)
     nw, nh = round(w * gain), round(h * gain)
     if (nw, nh) != (w, h):
-        image = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        image = np.asarray(cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
     dw, dh = (tw - nw) / 2, (th - nh) / 2
     # Same rounding as Ultralytics, so boxes agree to the pixel.
     top, bottom = round(dh - 0.1), round(dh + 0.1)

@@ -55,10 +55,10 @@ def postprocess_yolo(
     xywh = boxes.copy()
     xywh[:, :2] -= boxes[:, 2:] / 2
     nms_classes = np.zeros_like(class_ids) if agnostic else class_ids
-    idx = cv2.dnn.NMSBoxesBatched(
+    kept = cv2.dnn.NMSBoxesBatched(
         xywh.tolist(), scores.tolist(), nms_classes.astype(np.int32).tolist(), conf, iou, top_k=max_det
     )
-    idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+    idx = np.asarray(kept, dtype=np.int64).reshape(-1)
     if idx.size == 0:
         return Detections.empty()
     idx = idx[np.argsort(-scores[idx], kind="stable")][:max_det]
