@@ -1,8 +1,8 @@
 """A thin owner of one ``llama_cpp.Llama``: lazy import, settings from the profile, streaming, prefix reuse.
 
-llama-cpp-python keeps the KV cache of the last prompt and re-evaluates only the tokens after the longest common
-prefix, so once the fixed system prompt has been evaluated (:meth:`LlamaEngine.keep_prefix`), later prompts that
-start with it skip it. Nothing here knows about tools or events.
+llama-cpp-python keeps the KV cache of the last prompt and re-evaluates only the tokens after the longest
+common prefix, so once the fixed system prompt has been evaluated (:meth:`LlamaEngine.keep_prefix`), later
+prompts that start with it skip it. Nothing here knows about tools or events.
 """
 
 from __future__ import annotations
@@ -59,7 +59,9 @@ class LlamaEngine:
                 verbose=False,
             )
         except ValueError as e:
-            raise EdgekitError(f"llama.cpp could not load {path} ({e}): the file is damaged or unsupported") from e
+            raise EdgekitError(
+                f"llama.cpp could not load {path} ({e}): the file is damaged or unsupported"
+            ) from e
         self._prefix_tokens = 0
 
     @property
@@ -89,8 +91,8 @@ class LlamaEngine:
         return str(fmt(messages=messages).prompt)
 
     def keep_prefix(self, messages: list[dict[str, str]]) -> int:
-        """Evaluate ``messages`` (the fixed system prompt) now so that later prompts starting with it reuse its
-        KV state; returns the number of prefix tokens."""
+        """Evaluate ``messages`` (the fixed system prompt) now so that later prompts starting with it reuse
+        its KV state; returns the number of prefix tokens."""
         text = self.render_chat(messages, add_generation_prompt=False)
         tokens = self.llm.tokenize(text.encode(), add_bos=True, special=True)
         self.llm.reset()
@@ -106,9 +108,13 @@ class LlamaEngine:
         max_tokens: int = 256,
         temperature: float = 0.0,
     ) -> Iterator[str]:
-        """Stream the reply's text pieces; with ``schema`` the reply is JSON valid for it (grammar-constrained)."""
-        kwargs: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens, "temperature": temperature,
-                                  "stream": True}
+        """Stream the reply's text pieces; with ``schema`` the reply is JSON valid for it (by a grammar)."""
+        kwargs: dict[str, Any] = {
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": True,
+        }
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         for chunk in self.llm.create_chat_completion(**kwargs):
@@ -116,10 +122,13 @@ class LlamaEngine:
             if piece:
                 yield piece
 
-    def complete_stream(self, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0) -> Iterator[str]:
+    def complete_stream(
+        self, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0
+    ) -> Iterator[str]:
         """Stream a raw text completion (no chat template): what base models and benchmarks use."""
-        for chunk in self.llm.create_completion(prompt, max_tokens=max_tokens, temperature=temperature,
-                                                stream=True):
+        for chunk in self.llm.create_completion(
+            prompt, max_tokens=max_tokens, temperature=temperature, stream=True
+        ):
             piece = chunk["choices"][0]["text"]
             if piece:
                 yield piece

@@ -6,13 +6,19 @@ import json
 import re
 from typing import Any
 
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)?(?![\w])|\b(?:zero|one|two|three|four|five|six|seven|eight|"
-                     r"nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|"
-                     r"twenty)\b", re.IGNORECASE)
-_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split()
-)}
+_NUMBER = re.compile(
+    r"(?<![\w.])-?\d+(?:[.,]\d+)?(?![\w])|\b(?:zero|two|three|four|five|six|seven|eight|"
+    r"nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|"
+    r"twenty)\b",
+    re.IGNORECASE,
+)
+_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "  # noqa: SIM905
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
 
 
 def _value(token: str) -> float:
@@ -21,7 +27,7 @@ def _value(token: str) -> float:
 
 
 def numbers_in(text: str) -> list[str]:
-    """Number tokens (digits or the words zero…twenty) in ``text``, in order."""
+    """Number tokens (digits, or the words zero and two…twenty: "one" is too often a pronoun) in order."""
     return [m.group(0) for m in _NUMBER.finditer(text)]
 
 

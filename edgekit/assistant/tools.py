@@ -202,8 +202,13 @@ class ToolBox:
         def fmt(t: datetime | None) -> str | None:
             return None if t is None else t.strftime("%Y-%m-%d %H:%M")
 
-        return {"label": args.label or "any", "camera": args.camera or "all", "window": args.window,
-                "since": fmt(f["since"]), "until": fmt(f["until"])}
+        return {
+            "label": args.label or "any",
+            "camera": args.camera or "all",
+            "window": args.window,
+            "since": fmt(f["since"]),
+            "until": fmt(f["until"]),
+        }
 
     def _require_store(self) -> EventStore:
         if self.store is None:
@@ -217,8 +222,12 @@ class ToolBox:
     def _tool_list_events(self, args: ListEventsArgs) -> dict[str, Any]:
         store, f = self._require_store(), self._filters(args)
         events = store.query(**f, limit=args.limit)
-        return {"total": store.count(**f), "shown": len(events), **self._describe(args, f),
-                "events": [_event_record(e) for e in events]}
+        return {
+            "total": store.count(**f),
+            "shown": len(events),
+            **self._describe(args, f),
+            "events": [_event_record(e) for e in events],
+        }
 
     def _tool_last_events(self, args: LastEventsArgs) -> dict[str, Any]:
         events = self._require_store().last(args.n)

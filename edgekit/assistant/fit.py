@@ -1,0 +1,118 @@
+"""Will this GGUF fit the board, and how fast will it decode? Answered from the file's header, before loading.
+
+Memory = weights (mmapped, but decoding touches every page, so they count in full) + KV cache (f16, all
+layers, the requested context) + llama.cpp's compute buffers (dominated by the n_batch × n_vocab logits
+matrix of a prompt batch and the n_batch × n_ctx × n_head attention scores) + a fixed runtime overhead.
+
+Decode speed: generating one token reads every weight once (tied embeddings included), so tokens/s is bounded
+by memory bandwidth / bytes read per token; ``efficiency`` is the share of peak bandwidth llama.cpp reaches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgekit.assistant.gguf_meta import GGUFInfo
+from edgekit.errors import EdgekitError
+
+MIB = 2**20
+#: Share of peak DRAM bandwidth a llama.cpp decode reaches on small ARM/x86 boards (a rule of thumb; the
+#: benchmark prints the measured value next to the prediction so it can be checked).
+DEFAULT_BANDWIDTH_EFFICIENCY = 0.6
+#: Runtime, tokenizer and Python overhead beyond the model's own buffers, measured as RSS of a loaded process.
+RUNTIME_OVERHEAD_MB = 60
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """Estimated memory of one model at one context size, against a budget."""
+
+    model: str
+    n_ctx: int
+    n_batch: int
+    weights_mb: float
+    kv_mb: float
+    compute_mb: float
+    overhead_mb: float
+    budget_mb: float | None
+
+    @property
+    def total_mb(self) -> float:
+        return self.weights_mb + self.kv_mb + self.compute_mb + self.overhead_mb
+
+    @property
+    def fits(self) -> bool:
+        return self.budget_mb is None or self.total_mb <= self.budget_mb
+
+    def summary(self) -> str:
+        budget = "no budget" if self.budget_mb is None else f"budget {self.budget_mb:.0f} MB"
+        return (
+            f"{self.model}: {self.total_mb:.0f} MB at n_ctx={self.n_ctx} (weights {self.weights_mb:.0f} + KV "
+            f"{self.kv_mb:.0f} + compute {self.compute_mb:.0f} + runtime {self.overhead_mb:.0f}), {budget}"
+        )
+
+
+def compute_buffer_bytes(info: GGUFInfo, n_ctx: int, n_batch: int) -> int:
+    """llama.cpp's CPU compute buffer for a worst-case prompt batch (f32 activations)."""
+    logits = n_batch * info.n_vocab
+    scores = n_batch * n_ctx * info.n_head
+    acts = n_batch * (4 * info.n_embd + 2 * int(info.arch_key("feed_forward_length", 4 * info.n_embd)))
+    return 4 * (logits + scores + acts)
+
+
+def estimate_fit(info: GGUFInfo, n_ctx: int, n_batch: int, budget_mb: float | None) -> FitReport:
+    """Memory estimate of ``info`` at ``n_ctx``/``n_batch`` against ``budget_mb`` (None: no budget)."""
+    return FitReport(
+        model=info.path.name,
+        n_ctx=n_ctx,
+        n_batch=n_batch,
+        weights_mb=info.weight_bytes / MIB,
+        kv_mb=info.kv_bytes(n_ctx) / MIB,
+        compute_mb=compute_buffer_bytes(info, n_ctx, min(n_batch, n_ctx)) / MIB,
+        overhead_mb=RUNTIME_OVERHEAD_MB,
+        budget_mb=budget_mb,
+    )
+
+
+def largest_fitting_ctx(info: GGUFInfo, n_batch: int, budget_mb: float, floor: int = 256) -> int | None:
+    """The largest power-of-two context (≥ ``floor``) that fits the budget; None when even that does not."""
+    n = floor
+    best = None
+    while n <= max(info.context_length, floor) and estimate_fit(info, n, n_batch, budget_mb).fits:
+        best = n
+        n *= 2
+    return best
+
+
+def check_fit(
+    info: GGUFInfo, n_ctx: int, n_batch: int, budget_mb: float | None, profile: str | None = None
+) -> FitReport:
+    """The fit report, or EdgekitError (one line, with a suggestion) when the model cannot run as asked."""
+    if info.context_length and n_ctx > info.context_length:
+        raise EdgekitError(
+            f"n_ctx={n_ctx} is longer than {info.path.name} was trained for ({info.context_length}): "
+            f"use --ctx {info.context_length} or less"
+        )
+    report = estimate_fit(info, n_ctx, n_batch, budget_mb)
+    if report.fits or budget_mb is None:
+        return report
+    where = f"profile {profile!r}" if profile else "the LLM budget"
+    ctx = largest_fitting_ctx(info, n_batch, budget_mb)
+    hint = (
+        f"use --ctx {ctx}" if ctx is not None else "use a smaller model or a smaller quantisation (e.g. Q4_0)"
+    )
+    raise EdgekitError(
+        f"{info.path.name} needs ~{report.total_mb:.0f} MB at n_ctx={n_ctx} but {where} allows "
+        f"{budget_mb:.0f} MB for the LLM: {hint}"
+    )
+
+
+def predict_decode_tps(
+    info: GGUFInfo,
+    mem_bandwidth_gbs: float,
+    efficiency: float = DEFAULT_BANDWIDTH_EFFICIENCY,
+    n_past: int = 0,
+) -> float:
+    """Predicted generation tokens/s: bandwidth × efficiency / bytes read per token (weights + KV so far)."""
+    per_token = info.weight_bytes + info.kv_bytes(n_past)
+    return mem_bandwidth_gbs * 1e9 * efficiency / per_token

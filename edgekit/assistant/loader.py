@@ -1,0 +1,92 @@
+"""Put the assistant together from command-line style arguments: model, profile, event store, stats file."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit.assistant.agent import Assistant
+from edgekit.assistant.engine import LlamaEngine, import_llama_cpp
+from edgekit.assistant.fit import FitReport, check_fit
+from edgekit.assistant.gguf_meta import GGUFInfo, read_gguf_info
+from edgekit.assistant.live_stats import default_stats_path
+from edgekit.assistant.model_files import resolve_gguf
+from edgekit.assistant.settings import LLMSettings
+from edgekit.assistant.tools import ToolBox
+from edgekit.errors import EdgekitError
+from edgekit.events import EventStore
+from edgekit.paths import state_dir
+
+log = logging.getLogger(__name__)
+
+
+def default_events_path() -> Path:
+    """The daemon's event store."""
+    return state_dir() / "events.db"
+
+
+def llm_settings(
+    profile: str | None,
+    *,
+    threads: int | None = None,
+    n_ctx: int | None = None,
+    n_batch: int | None = None,
+) -> LLMSettings:
+    """Settings from a device profile (by name or YAML path) with command-line overrides; no profile: defaults
+    and no memory budget."""
+    base = LLMSettings()
+    if profile is not None:
+        from edgekit.profiles import load_profile
+
+        base = LLMSettings.from_profile(load_profile(profile))
+    return base.with_overrides(threads=threads, n_ctx=n_ctx, n_batch=n_batch)
+
+
+@dataclass
+class LoadedModel:
+    """A GGUF that passed the fit check, and its engine."""
+
+    path: Path
+    info: GGUFInfo
+    fit: FitReport
+    settings: LLMSettings
+    engine: LlamaEngine
+
+
+def load_model(model: str | Path | None, settings: LLMSettings, *, need_chat: bool = True) -> LoadedModel:
+    """Resolve, read the header, check the fit against the budget, then (and only then) load."""
+    _card, path = resolve_gguf(model)
+    info = read_gguf_info(path)
+    if need_chat and info.chat_template is None:
+        raise EdgekitError(
+            f"{path.name} has no chat template in its GGUF metadata (a base model): "
+            "use an instruction-tuned GGUF such as --model smollm2-135m-instruct"
+        )
+    fit = check_fit(info, settings.n_ctx, settings.n_batch, settings.llm_budget_mb, settings.profile)
+    log.info("fit: %s", fit.summary())
+    import_llama_cpp()  # a missing llama-cpp-python is reported before any other work
+    return LoadedModel(path, info, fit, settings, LlamaEngine(path, settings))
+
+
+def open_store(events: str | Path | None) -> EventStore:
+    """The event store, read-only (the assistant never writes)."""
+    return EventStore(events or default_events_path(), readonly=True)
+
+
+def open_assistant(
+    model: str | Path | None = None,
+    profile: str | None = None,
+    events: str | Path | None = None,
+    stats: str | Path | None = None,
+    *,
+    threads: int | None = None,
+    n_ctx: int | None = None,
+    n_batch: int | None = None,
+) -> tuple[Assistant, LoadedModel]:
+    """Everything ``edgekit ask`` needs: store first (cheap errors before the model load), then the model."""
+    store = open_store(events)
+    settings = llm_settings(profile, threads=threads, n_ctx=n_ctx, n_batch=n_batch)
+    loaded = load_model(model, settings)
+    toolbox = ToolBox(store, Path(stats) if stats else default_stats_path(), profile=settings.profile)
+    return Assistant(loaded.engine, toolbox), loaded

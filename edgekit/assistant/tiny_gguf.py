@@ -1,0 +1,86 @@
+"""Write a tiny random-weight llama-architecture GGUF with the ``gguf`` package (a dev dependency).
+
+It loads in llama.cpp in milliseconds, so tests of loading, streaming, constrained output and error paths do
+not need a real model; its text is noise. The vocabulary is SentencePiece-style byte fallback: 3 control
+tokens, the 256 byte tokens and a few words.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.errors import MissingDependencyError
+
+CHATML = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+    "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+_WORDS = ["▁the", "▁tool", "▁count", "▁events", "{", "}", '"', ":", ",", "▁null", "<|im_start|>", "<|im_end|>"]
+
+
+def write_tiny_gguf(
+    path: Path,
+    *,
+    n_layer: int = 2,
+    n_embd: int = 64,
+    n_head: int = 4,
+    n_head_kv: int = 2,
+    n_ff: int = 128,
+    context_length: int = 1024,
+    chat_template: str | None = CHATML,
+    seed: int = 0,
+) -> Path:
+    """Write the model to ``path`` and return it."""
+    try:
+        import gguf
+    except ImportError as e:
+        raise MissingDependencyError("the gguf package", "pip install gguf") from e
+    tokens = ["<unk>", "<s>", "</s>", *[f"<0x{b:02X}>" for b in range(256)], *_WORDS]
+    types = [2, 3, 3, *[6] * 256, *[1] * (len(_WORDS) - 2), 3, 3]
+    n_vocab = len(tokens)
+    rng = np.random.default_rng(seed)
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_name("edgekit-tiny-random")
+    w.add_context_length(context_length)
+    w.add_embedding_length(n_embd)
+    w.add_block_count(n_layer)
+    w.add_feed_forward_length(n_ff)
+    w.add_head_count(n_head)
+    w.add_head_count_kv(n_head_kv)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_rope_dimension_count(n_embd // n_head)
+    w.add_vocab_size(n_vocab)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores([0.0] * 259 + [-float(i) for i in range(len(_WORDS))])
+    w.add_token_types(types)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_unk_token_id(0)
+    if chat_template is not None:
+        w.add_chat_template(chat_template)
+
+    def t(name: str, *shape: int) -> None:
+        w.add_tensor(name, (rng.standard_normal(shape) * 0.02).astype(np.float32))
+
+    t("token_embd.weight", n_vocab, n_embd)
+    w.add_tensor("output_norm.weight", np.ones(n_embd, np.float32))
+    t("output.weight", n_vocab, n_embd)
+    kv = n_embd // n_head * n_head_kv
+    for i in range(n_layer):
+        w.add_tensor(f"blk.{i}.attn_norm.weight", np.ones(n_embd, np.float32))
+        w.add_tensor(f"blk.{i}.ffn_norm.weight", np.ones(n_embd, np.float32))
+        t(f"blk.{i}.attn_q.weight", n_embd, n_embd)
+        t(f"blk.{i}.attn_k.weight", kv, n_embd)
+        t(f"blk.{i}.attn_v.weight", kv, n_embd)
+        t(f"blk.{i}.attn_output.weight", n_embd, n_embd)
+        t(f"blk.{i}.ffn_gate.weight", n_ff, n_embd)
+        t(f"blk.{i}.ffn_up.weight", n_ff, n_embd)
+        t(f"blk.{i}.ffn_down.weight", n_embd, n_ff)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
