@@ -1,0 +1,44 @@
+"""The wheel carries devices/, models/ and export/ under edgekit/_data, and an installed wheel finds them."""
+
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tests.helpers import REPO
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
+        check=True, capture_output=True, text=True,
+    )
+    (whl,) = out.glob("edgekit-*.whl")
+    return whl
+
+
+def test_wheel_maps_data_folders_under_the_package(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    for want in ("edgekit/_data/devices/rpi5.yaml", "edgekit/_data/models/yolov8s-fall.onnx",
+                 "edgekit/_data/models/yolov8s-fall.yaml", "edgekit/assets/person_0.jpg", "edgekit/cli/main.py"):
+        assert want in names, want
+    tops = {n.split("/", 1)[0] for n in names}
+    assert not tops & {"models", "devices", "export", "tests", "benchmarks"}, tops
+
+
+def test_installed_wheel_finds_its_data_outside_the_checkout(wheel, tmp_path):
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    code = ("from edgekit.paths import data_dir; from edgekit.modelcards import resolve_model; "
+            "print(data_dir('devices')); print(resolve_model('yolov8s-fall')[1])")
+    env = {**os.environ, "PYTHONPATH": str(target), "EDGEKIT_CACHE": str(tmp_path / "cache")}
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    devices, model = r.stdout.split()
+    assert devices == str(target / "edgekit" / "_data" / "devices")
+    assert model == str(target / "edgekit" / "_data" / "models" / "yolov8s-fall.onnx")
