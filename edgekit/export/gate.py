@@ -1,0 +1,140 @@
+"""The accuracy gate: score an export against its FP32 source, and retry INT8 with sensitive nodes in float."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from edgekit.export import evaluate, quantize
+from edgekit.export.report import Accuracy, Attempt
+from edgekit.export.valset import Sample
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(slots=True)
+class Reference:
+    """The FP32 source's outputs and accuracy on the validation samples (computed once per export)."""
+
+    samples: list[Sample]
+    run: evaluate.Run
+    accuracy: Accuracy
+    num_classes: int
+
+
+def reference(path: Path, samples: list[Sample], num_classes: int, progress: Progress | None = None) -> Reference:
+    run = evaluate.run_model(path, samples, progress=_bind(progress, "validate fp32 source"))
+    return Reference(samples, run, Accuracy(**evaluate.coco_map(samples, run.dets)), num_classes)
+
+
+def _bind(progress: Progress | None, label: str) -> Callable[[int, int], None] | None:
+    return None if progress is None else (lambda i, n: progress(label, i, n))
+
+
+def score(
+    ref: Reference,
+    path: Path,
+    name: str,
+    max_map_drop: float,
+    box_scale: float = 1.0,
+    progress: Progress | None = None,
+) -> Attempt:
+    """Evaluate ``path`` on the reference samples: mAP, drop against the source, and output parity."""
+    run = evaluate.run_model(path, ref.samples, box_scale=box_scale, progress=_bind(progress, f"validate {name}"))
+    acc = Accuracy(**evaluate.coco_map(ref.samples, run.dets))
+    drop = round(ref.accuracy.map50_95 - acc.map50_95, 2)
+    return Attempt(
+        name=name,
+        accuracy=acc,
+        map_drop=drop,
+        parity=evaluate.parity(ref.run, run, ref.num_classes),
+        passed=drop <= max_map_drop,
+        artifact=str(path),
+    )
+
+
+def head_nodes(path: Path) -> list[str]:
+    """The decode tail plus the last layers of each head branch (the per-scale Concat/Reshape and the Convs
+    feeding them): the widest float set tried before giving up."""
+    graph = quantize._graph(path)
+    producer = {o: n for n in graph.node for o in n.output}
+    tail = quantize.decode_tail_nodes(path)
+    merge = next((n for n in graph.node if n.name == tail[0]), None)
+    extra: list[str] = []
+    if merge is not None and merge.op_type == "Concat":
+        for r in (producer.get(i) for i in merge.input):
+            if r is None:
+                continue
+            extra.append(r.name)
+            c = producer.get(r.input[0])
+            if c is not None and c.op_type == "Concat":
+                extra.append(c.name)
+                extra += [producer[i].name for i in c.input if i in producer and producer[i].op_type == "Conv"]
+    return [*extra, *[n for n in tail if n not in extra]]
+
+
+def int8_plans(pre: Path) -> list[tuple[str, list[str]]]:
+    """The attempts, cheapest first: full INT8, then the decode tail in float, then the whole head's end."""
+    return [
+        ("int8-full", []),
+        ("int8-decode-tail-float", quantize.decode_tail_nodes(pre)),
+        ("int8-head-float", head_nodes(pre)),
+    ]
+
+
+def gate_int8_onnx(
+    ref: Reference,
+    src: Path,
+    out: Path,
+    input_name: str,
+    calib: npt.NDArray[np.float32],
+    *,
+    method: str = "minmax",
+    per_channel: bool = True,
+    max_map_drop: float = 1.0,
+    progress: Progress | None = None,
+) -> list[Attempt]:
+    """Quantize ``src`` to INT8 QDQ, trying each plan until one passes the gate; the passing model is at ``out``.
+
+    Every attempt is returned (with the nodes it kept in float) so the report shows what each one scored.
+    """
+    work = quantize.scratch_dir(out.parent)
+    try:
+        pre = quantize.preprocess(src, work / "pre.onnx")
+        cache = work / "calibration.json"
+        attempts: list[Attempt] = []
+        for name, exclude in int8_plans(pre):
+            cand = work / f"{name}.onnx"
+            if progress:
+                progress(f"quantize {name}", 0, 1)
+            quantize.quantize_onnx(
+                pre, cand, input_name, calib, method=method, per_channel=per_channel, exclude=exclude, cache=cache
+            )
+            a = score(ref, cand, name, max_map_drop, progress=progress)
+            a.nodes_in_float = exclude
+            attempts.append(a)
+            log.info("%s: mAP50-95 %s (drop %s), passed=%s", name, a.accuracy, a.map_drop, a.passed)
+            if a.passed:
+                cand.replace(out)
+                a.artifact = str(out)
+                break
+        else:
+            # Keep the best failing candidate for inspection, under a name that says it failed.
+            best = max(attempts, key=lambda a: a.accuracy.map50_95 if a.accuracy else -1.0)
+            failed = out.with_name(out.stem + ".FAILED.onnx")
+            Path(best.artifact or "").replace(failed)
+            best.artifact = str(failed)
+        for a in attempts:
+            if a.artifact and not Path(a.artifact).is_file():
+                a.artifact = None
+        return attempts
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,155 @@
+"""ONNX → TensorRT engine with the TensorRT 10 Python API: FP16, or INT8 by explicit quantization (QDQ ONNX).
+
+The engine file is the plain serialized engine (no bytes prepended, unlike Ultralytics' ``.engine``); what a
+reader needs to know (input size, precision, labels, box scale, TensorRT version, GPU) goes to a JSON sidecar
+``<engine>.json``. The implicit INT8 calibrator API is deprecated in TensorRT 10, so INT8 takes the QDQ model from
+the ONNX INT8 gate. A timing cache next to the engine makes rebuilds on the same GPU fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgekit.errors import EdgekitError, MissingDependencyError
+
+log = logging.getLogger(__name__)
+
+TENSORRT_HINT = (
+    "TensorRT ships with JetPack on a Jetson; on a desktop NVIDIA GPU `pip install 'edgekit[tensorrt]'` "
+    "(needs NVIDIA's package index and a CUDA driver)"
+)
+
+
+def import_tensorrt() -> Any:
+    """The ``tensorrt`` module, or a one-line error saying how to get it."""
+    try:
+        import tensorrt as trt
+    except ImportError as e:
+        raise MissingDependencyError("TensorRT (python module 'tensorrt')", TENSORRT_HINT) from e
+    if not hasattr(trt, "Builder"):  # the bindings-only wheels import but have no libnvinfer
+        raise MissingDependencyError("TensorRT's runtime library (libnvinfer)", TENSORRT_HINT)
+    return trt
+
+
+@dataclass
+class EngineSidecar:
+    """The JSON written next to an engine."""
+
+    source: str
+    precision: str
+    imgsz: int
+    labels: list[str]
+    box_scale: float = 1.0
+    dynamic_batch: bool = False
+    max_batch: int = 1
+    workspace_mb: int = 1024
+    tensorrt: str = ""
+    gpu: str = ""
+    build_seconds: float = 0.0
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, engine: Path) -> Path:
+        path = sidecar_path(engine)
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return path
+
+
+def sidecar_path(engine: Path) -> Path:
+    """``model.engine`` → ``model.engine.json``."""
+    return engine.with_name(engine.name + ".json")
+
+
+def read_sidecar(engine: Path) -> EngineSidecar | None:
+    """The sidecar of ``engine``, or ``None`` when there is none; a malformed one is an error."""
+    path = sidecar_path(engine)
+    if not path.is_file():
+        return None
+    try:
+        return EngineSidecar(**json.loads(path.read_text()))
+    except (ValueError, TypeError) as e:
+        raise EdgekitError(f"invalid engine sidecar {path}: {e}") from e
+
+
+def workspace_for(model_mb: int) -> int:
+    """Builder workspace (MiB) from a profile's model memory budget: half of it, within 256..4096 MiB."""
+    return max(256, min(4096, model_mb // 2))
+
+
+def _gpu_name() -> str:
+    try:
+        import torch
+
+        return str(torch.cuda.get_device_name(0)) if torch.cuda.is_available() else ""
+    except ImportError:
+        return ""
+
+
+def onnx2engine(
+    src: Path,
+    out: Path,
+    *,
+    precision: str,
+    imgsz: int,
+    labels: list[str],
+    workspace_mb: int = 1024,
+    dynamic_batch: bool = False,
+    max_batch: int = 1,
+    box_scale: float = 1.0,
+) -> Path:
+    """Build ``out`` from ``src``. ``precision``: ``fp32``, ``fp16``, or ``int8`` (``src`` must be a QDQ model)."""
+    trt = import_tensorrt()
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(src)):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise EdgekitError(f"TensorRT cannot parse {src}: {errors[:300]}")
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mb << 20)
+    if precision in ("fp16", "int8"):
+        config.set_flag(trt.BuilderFlag.FP16)  # INT8: layers left in float (the decode tail) run in FP16
+    if precision == "int8":
+        config.set_flag(trt.BuilderFlag.INT8)  # explicit quantization: scales come from the Q/DQ nodes
+    cache_path = out.with_suffix(".timing.cache")
+    cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.is_file() else b"")
+    config.set_timing_cache(cache, ignore_mismatch=False)
+    inputs = [network.get_input(i) for i in range(network.num_inputs)]
+    if dynamic_batch:
+        profile = builder.create_optimization_profile()
+        for t in inputs:
+            c, h, w = (int(d) for d in t.shape[1:])
+            profile.set_shape(t.name, (1, c, h, w), (max(1, max_batch // 2), c, h, w), (max_batch, c, h, w))
+        config.add_optimization_profile(profile)
+    t0 = time.perf_counter()
+    blob = builder.build_serialized_network(network, config)
+    if blob is None:
+        raise EdgekitError(f"TensorRT failed to build an engine from {src} ({precision}); see the log above")
+    seconds = time.perf_counter() - t0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(bytes(memoryview(blob)))
+    cache_path.write_bytes(bytes(memoryview(config.get_timing_cache().serialize())))
+    outputs = [network.get_output(i) for i in range(network.num_outputs)]
+    EngineSidecar(
+        source=str(src),
+        precision=precision,
+        imgsz=imgsz,
+        labels=labels,
+        box_scale=box_scale,
+        dynamic_batch=dynamic_batch,
+        max_batch=max_batch,
+        workspace_mb=workspace_mb,
+        tensorrt=str(trt.__version__),
+        gpu=_gpu_name(),
+        build_seconds=round(seconds, 1),
+        inputs=[{"name": t.name, "shape": [int(d) for d in t.shape]} for t in inputs],
+        outputs=[{"name": t.name, "shape": [int(d) for d in t.shape]} for t in outputs],
+    ).write(out)
+    log.info("built %s in %.0f s (%s)", out, seconds, precision)
+    return out
