@@ -146,3 +146,12 @@ def test_device_status(tools: ToolBox) -> None:
     assert res["profile"] == "rpi5"
     assert 0 < res["memory_available_mb"] <= res["memory_total_mb"]
     assert res["cpu_cores"] >= 1
+
+
+def test_allowed_tools_limit_schema_and_calls(store: EventStore) -> None:
+    tb = ToolBox(store, allowed=("count_events", "none"))
+    assert [b["properties"]["tool"]["const"] for b in tb.call_schema()["anyOf"]] == ["count_events", "none"]
+    with pytest.raises(ToolCallError, match="unknown tool 'device_status'; tools: count_events, none"):
+        tb.parse({"tool": "device_status", "args": {}})
+    with pytest.raises(ValueError, match="unknown tools"):
+        ToolBox(store, allowed=("rm_rf",))

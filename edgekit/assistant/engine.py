@@ -107,6 +107,7 @@ class LlamaEngine:
         schema: dict[str, Any] | None = None,
         max_tokens: int = 256,
         temperature: float = 0.0,
+        **extra: Any,
     ) -> Iterator[str]:
         """Stream the reply's text pieces; with ``schema`` the reply is JSON valid for it (by a grammar)."""
         kwargs: dict[str, Any] = {
@@ -114,6 +115,7 @@ class LlamaEngine:
             "max_tokens": max_tokens,
             "temperature": temperature,
             "stream": True,
+            **extra,
         }
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}

@@ -117,6 +117,17 @@ class ToolBox:
     stats_path: Path | None = None
     profile: str | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    #: tools offered to the model (default: all); e.g. the daemon may leave out ``device_status``
+    allowed: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        unknown = set(self.allowed or ()) - set(TOOLS)
+        if unknown:
+            raise ValueError(f"unknown tools {sorted(unknown)}; tools: {', '.join(TOOLS)}")
+
+    @property
+    def enabled(self) -> list[ToolSpec]:
+        return [t for t in TOOLS.values() if self.allowed is None or t.name in self.allowed]
 
     # what the store holds, for the schema's enums and for validation ---------------------------------
     def labels(self) -> list[str]:
@@ -152,7 +163,7 @@ class ToolBox:
             "n": {"type": "integer", "minimum": 1, "maximum": 20},
         }
         branches = []
-        for spec in TOOLS.values():
+        for spec in self.enabled:
             names = list(spec.args.model_fields)
             args = {"type": "object", "properties": {k: props[k] for k in names}, "required": names}
             branches.append(
@@ -171,8 +182,8 @@ class ToolBox:
             raise ToolCallError('a tool call must be a JSON object {"tool": NAME, "args": {...}}')
         name = call["tool"]
         spec = TOOLS.get(name)
-        if spec is None:
-            raise ToolCallError(f"unknown tool {name!r}; tools: {', '.join(TOOLS)}")
+        if spec is None or spec not in self.enabled:
+            raise ToolCallError(f"unknown tool {name!r}; tools: {', '.join(t.name for t in self.enabled)}")
         try:
             args = spec.args.model_validate(call.get("args") or {})
         except ValidationError as e:

@@ -1,0 +1,190 @@
+"""Answer assistant questions over MQTT, for the daemon.
+
+Request on ``edgekit/<device>/assistant/request``::
+
+    {"id": "abc123", "question": "how many falls today?"}
+
+Responses on ``edgekit/<device>/assistant/response/<id>``, in order (QoS 1): zero or more chunks
+``{"id", "seq", "chunk", "done": false}`` while the answer streams, then one final message
+``{"id", "done": true, "answer", "outcome", "tool_calls", "grounded"}`` or ``{"id", "done": true, "error"}``.
+
+Generation runs in one worker thread (never on paho's network thread); requests wait in a bounded queue and
+are refused with ``"error": "busy"`` when it is full. Malformed requests are counted and logged; those with a
+usable id also get an error reply, the rest are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import threading
+from collections import Counter
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from edgekit.assistant.agent import OnToken, Transcript
+
+log = logging.getLogger(__name__)
+
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # safe as one MQTT topic level: no '/', '+' or '#'
+
+
+class AssistantRequest(BaseModel):
+    """One question; ``id`` names the response topic."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=ID_PATTERN)
+    question: str = Field(min_length=1, max_length=2000)
+
+
+class Answerer(Protocol):
+    def ask(self, question: str, *, on_token: OnToken | None = None) -> Transcript: ...
+
+
+class MqttClient(Protocol):
+    """The part of ``paho.mqtt.client.Client`` (2.x) used here."""
+
+    def subscribe(self, topic: str, qos: int = ...) -> Any: ...
+    def unsubscribe(self, topic: str) -> Any: ...
+    def publish(self, topic: str, payload: str | bytes | None = ..., qos: int = ..., retain: bool = ...) -> Any: ...
+    def message_callback_add(self, sub: str, callback: Any) -> None: ...
+    def message_callback_remove(self, sub: str) -> None: ...
+
+
+_STOP = object()
+
+
+class AssistantMqttService:
+    """Bind an assistant to a connected (or connecting) paho client.
+
+    Call :meth:`start` once, and :meth:`subscribe` again from the client's ``on_connect`` (a clean session
+    forgets subscriptions). ``counters`` holds received / answered / failed / malformed / busy.
+
+    Examples:
+        >>> service = AssistantMqttService(client, "gate-pi", assistant)  # doctest: +SKIP
+        >>> service.start()                                               # doctest: +SKIP
+    """
+
+    def __init__(
+        self, client: MqttClient, device: str, assistant: Answerer, *, max_pending: int = 4, qos: int = 1
+    ) -> None:
+        self.client = client
+        self.assistant = assistant
+        self.qos = qos
+        self.request_topic = f"edgekit/{device}/assistant/request"
+        self.response_prefix = f"edgekit/{device}/assistant/response/"
+        self.counters: Counter[str] = Counter()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
+        self._worker = threading.Thread(target=self._run, name="assistant-mqtt", daemon=True)
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._idle = threading.Event()
+        self._idle.set()
+
+    # lifecycle ----------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.client.message_callback_add(self.request_topic, self._on_message)
+        self.subscribe()
+        self._worker.start()
+
+    def subscribe(self) -> None:
+        self.client.subscribe(self.request_topic, qos=1)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop taking requests, finish the one in progress (bounded by ``timeout``), end the worker."""
+        self.client.message_callback_remove(self.request_topic)
+        self.client.unsubscribe(self.request_topic)
+        if self._worker.is_alive():
+            self._queue.put(_STOP)
+            self._worker.join(timeout)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no request is queued or running (for tests and clean shutdowns)."""
+        return self._idle.wait(timeout)
+
+    # network thread: validate and enqueue only ----------------------------------------------------------------
+    def _on_message(self, _client: Any, _userdata: Any, msg: Any) -> None:
+        self._count("received")
+        data: Any = None
+        try:
+            data = json.loads(msg.payload)
+            req = AssistantRequest.model_validate(data)
+        except ValueError as e:  # pydantic's ValidationError is a ValueError too
+            self._count("malformed")
+            reason = _reason(e)
+            log.warning("malformed assistant request: %s", reason)
+            rid = data.get("id") if isinstance(data, dict) else None
+            if isinstance(rid, str) and re.fullmatch(ID_PATTERN, rid):
+                self._publish(rid, {"id": rid, "done": True, "error": f"malformed request: {reason}"})
+            return
+        with self._lock:
+            try:
+                self._queue.put_nowait(req)
+            except queue.Full:
+                self.counters["busy"] += 1
+                busy = True
+            else:
+                self._pending += 1
+                self._idle.clear()
+                busy = False
+        if busy:
+            self._publish(req.id, {"id": req.id, "done": True, "error": "busy: too many questions waiting"})
+
+    # worker thread ------------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            try:
+                self._answer(item)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    if self._pending == 0:
+                        self._idle.set()
+
+    def _answer(self, req: AssistantRequest) -> None:
+        seq = 0
+
+        def chunk(piece: str) -> None:
+            nonlocal seq
+            self._publish(req.id, {"id": req.id, "seq": seq, "chunk": piece, "done": False})
+            seq += 1
+
+        try:
+            t = self.assistant.ask(req.question, on_token=chunk)
+        except Exception as e:  # one bad question must not kill the service; the asker is told
+            self._count("failed")
+            log.exception("assistant failed on request %s", req.id)
+            self._publish(req.id, {"id": req.id, "done": True, "error": f"{type(e).__name__}: {e}"})
+            return
+        self._count("answered")
+        self._publish(
+            req.id,
+            {
+                "id": req.id,
+                "done": True,
+                "answer": t.answer,
+                "outcome": t.outcome,
+                "grounded": t.grounded,
+                "tool_calls": [c.__dict__ for c in t.tool_calls],
+                "chunks": seq,
+            },
+        )
+
+    def _publish(self, rid: str, payload: dict[str, Any]) -> None:
+        self.client.publish(self.response_prefix + rid, json.dumps(payload), qos=self.qos)
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.counters[key] += 1
+
+
+def _reason(e: Exception) -> str:
+    if isinstance(e, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, x['loc'])) or 'body'}: {x['msg']}" for x in e.errors())
+    return f"not JSON ({e})"

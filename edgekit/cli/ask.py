@@ -1,0 +1,132 @@
+"""``edgekit ask``, ``edgekit chat`` and ``edgekit bench llm``: the local assistant from the terminal."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from edgekit.cli._common import err_console, print_json
+
+MODEL_HELP = "GGUF model card name, card YAML or .gguf file (default: smollm2-135m-instruct)."
+PROFILE_HELP = "Device profile (threads, context, LLM memory budget); default: no budget, all cores."
+
+
+def _write(piece: str) -> None:
+    sys.stdout.write(piece)
+    sys.stdout.flush()
+
+
+def ask(
+    question: str = typer.Argument(..., help="The question, e.g. 'how many falls were there today?'"),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    profile: str | None = typer.Option(None, "--profile", "-p", help=PROFILE_HELP),
+    events: Path | None = typer.Option(None, "--events", help="Event store (default: the daemon's events.db)."),
+    stats: Path | None = typer.Option(None, "--stats", help="Live stats file (default: the daemon's stats.json)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="Override the profile's LLM threads."),
+    ctx: int | None = typer.Option(None, "--ctx", min=256, help="Override the profile's context size."),
+    batch: int | None = typer.Option(None, "--batch", min=8, help="Override the profile's batch size."),
+    json_out: bool = typer.Option(False, "--json", help="Print the transcript (tool calls, results) as JSON."),
+) -> None:
+    """Answer one question from the event store and live stats; the answer streams as it is generated."""
+    from edgekit.assistant.loader import open_assistant
+
+    if not question.strip():
+        from edgekit.errors import EdgekitError
+
+        raise EdgekitError('the question is empty: edgekit ask "how many falls were there today?"')
+    assistant, loaded = open_assistant(model, profile, events, stats, threads=threads, n_ctx=ctx, n_batch=batch)
+    try:
+        t = assistant.ask(question, on_token=None if json_out else _write)
+    finally:
+        loaded.engine.close()
+    if json_out:
+        print_json({"model": str(loaded.path), "fit": loaded.fit.summary(), **t.to_dict()})
+    else:
+        _write("\n")
+        for call in t.tool_calls:
+            shown = f"{call.tool}({call.args})" if call.tool else call.raw
+            err_console.print(f"[dim]tool: {shown} -> {call.result if call.error is None else call.error}[/]")
+
+
+def chat(
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    profile: str | None = typer.Option(None, "--profile", "-p", help=PROFILE_HELP),
+    events: Path | None = typer.Option(None, "--events", help="Event store (default: the daemon's events.db)."),
+    stats: Path | None = typer.Option(None, "--stats", help="Live stats file (default: the daemon's stats.json)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="Override the profile's LLM threads."),
+    ctx: int | None = typer.Option(None, "--ctx", min=256, help="Override the profile's context size."),
+    show_tools: bool = typer.Option(False, "--show-tools", help="Print each tool call and its result."),
+) -> None:
+    """An interactive session with history; an empty line, 'exit' or Ctrl-D ends it."""
+    from edgekit.assistant.agent import ChatSession
+    from edgekit.assistant.loader import open_assistant
+
+    assistant, loaded = open_assistant(model, profile, events, stats, threads=threads, n_ctx=ctx)
+    session = ChatSession(assistant)
+    err_console.print(f"[dim]{loaded.fit.summary()}[/]")
+    try:
+        while True:
+            try:
+                q = input("> ").strip()
+            except (EOFError, KeyboardInterrupt):
+                break
+            if q in ("", "exit", "quit"):
+                break
+            t = session.ask(q, on_token=_write)
+            _write("\n")
+            if show_tools:
+                for call in t.tool_calls:
+                    err_console.print(f"[dim]tool: {call.tool}({call.args}) -> {call.result or call.error}[/]")
+    finally:
+        loaded.engine.close()
+
+
+def bench_llm(
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    profile: str = typer.Option("desktop", "--profile", "-p", help="Device profile (threads, ctx, bandwidth)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="Override the profile's LLM threads."),
+    prompt_tokens: int = typer.Option(256, "--prompt-tokens", min=8, help="Prompt length of the timed runs."),
+    gen_tokens: int = typer.Option(64, "--gen-tokens", min=2, help="Tokens generated per timed run."),
+    runs: int = typer.Option(3, "--runs", min=1, help="Timed runs per variant (after one warm-up)."),
+    concurrent: bool = typer.Option(True, "--concurrent/--no-concurrent", help="Also time detection beside it."),
+    seconds: float = typer.Option(15.0, "--seconds", min=2.0, help="Length of each concurrent phase."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the JSON result to this file."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a summary."),
+) -> None:
+    """Assistant vs raw llama-cpp-python (TTFT, prompt and generation tokens/s, peak RSS), the decode
+    prediction from the profile, and detection FPS while the assistant generates."""
+    from edgekit.assistant.benchmark import run_llm_bench, summary_lines
+
+    result: dict[str, Any] = run_llm_bench(
+        model,
+        profile,
+        threads=threads,
+        prompt_tokens=prompt_tokens,
+        gen_tokens=gen_tokens,
+        runs=runs,
+        concurrent=concurrent,
+        seconds=seconds,
+    )
+    if out:
+        import json
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2))
+    if json_out:
+        print_json(result)
+    else:
+        for line in summary_lines(result):
+            _write(line + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ask")(ask)
+    app.command("chat")(chat)
+
+
+def register_bench(bench_app: typer.Typer) -> None:
+    """Called by the ``bench`` group to add ``bench llm``."""
+    bench_app.command("llm")(bench_llm)

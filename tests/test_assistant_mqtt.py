@@ -1,0 +1,164 @@
+"""The assistant's MQTT request/response service against a real Mosquitto (the ``broker`` fixture of
+tests/conftest.py) and a real llama.cpp model (the tiny random-weight GGUF: its words are noise, the protocol
+is what is checked)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from edgekit.assistant.agent import Assistant
+from edgekit.assistant.engine import LlamaEngine
+from edgekit.assistant.mqtt_service import AssistantMqttService
+from edgekit.assistant.settings import LLMSettings
+from edgekit.assistant.tiny_gguf import write_tiny_gguf
+from edgekit.assistant.tools import ToolBox
+from edgekit.events import EventStore
+from edgekit.types import Event
+
+pytest.importorskip("llama_cpp")
+pytest.importorskip("gguf")
+mqtt = pytest.importorskip("paho.mqtt.client")
+
+DEVICE = "testdev"
+REQ = f"edgekit/{DEVICE}/assistant/request"
+
+
+class Client:
+    """A paho client on the test broker that records what arrives and notes which thread ran callbacks."""
+
+    def __init__(self, port: int, subscribe: str | None = None) -> None:
+        self.messages: list[tuple[str, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+        self.connected = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.client.on_connect = lambda c, *_: (c.subscribe(subscribe, qos=1) if subscribe else None,
+                                                self.connected.set())
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        if not self.connected.wait(10):
+            raise TimeoutError("no connection to the test broker")
+        time.sleep(0.3)  # the SUBACK
+
+    def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
+        with self.lock:
+            self.messages.append((msg.topic, json.loads(msg.payload)))
+
+    def for_id(self, rid: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [p for t, p in self.messages if t == f"edgekit/{DEVICE}/assistant/response/{rid}"]
+
+    def wait_final(self, rid: str, timeout: float = 120) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.for_id(rid)
+            if got and got[-1].get("done"):
+                return got
+            time.sleep(0.05)
+        raise TimeoutError(f"no final response for {rid}: {self.for_id(rid)}")
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class RecordingAssistant:
+    """The real Assistant, noting the thread each question runs on."""
+
+    def __init__(self, inner: Assistant) -> None:
+        self.inner = inner
+        self.threads: list[str] = []
+
+    def ask(self, question: str, *, on_token: Any = None) -> Any:
+        self.threads.append(threading.current_thread().name)
+        return self.inner.ask(question, on_token=on_token)
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    d = tmp_path_factory.mktemp("mqtt")
+    store = EventStore(d / "events.db")
+    store.add(Event(rule="r", source="gate", label="Fall", score=0.9, box=(0, 0, 1, 1), start_ts=time.time()))
+    engine = LlamaEngine(write_tiny_gguf(d / "tiny.gguf"), LLMSettings(threads=1, n_ctx=1024, n_batch=64))
+    yield Assistant(engine, ToolBox(store), max_answer_tokens=16)
+    engine.close()
+
+
+@pytest.fixture()
+def service(broker: Any, assistant: Assistant) -> Iterator[tuple[AssistantMqttService, RecordingAssistant]]:
+    rec = RecordingAssistant(assistant)
+    host = Client(broker.port)
+    svc = AssistantMqttService(host.client, DEVICE, rec, max_pending=2)
+    svc.start()
+    time.sleep(0.3)
+    yield svc, rec
+    svc.stop()
+    host.close()
+
+
+def test_question_gets_streamed_chunks_then_a_final_answer(broker: Any, service: Any) -> None:
+    svc, rec = service
+    asker = Client(broker.port, f"edgekit/{DEVICE}/assistant/response/#")
+    asker.client.publish(REQ, json.dumps({"id": "q1", "question": "how many falls today?"}), qos=1)
+    got = asker.wait_final("q1")
+    *chunks, final = got
+    assert final["done"] is True and final["id"] == "q1" and "error" not in final
+    assert [c["seq"] for c in chunks] == list(range(len(chunks))) == list(range(final["chunks"]))
+    assert "".join(c["chunk"] for c in chunks) == final["answer"]
+    assert final["tool_calls"] and final["tool_calls"][0]["raw"]
+    assert rec.threads == ["assistant-mqtt"]  # generation ran on the worker, not paho's network thread
+    assert svc.counters["answered"] == 1
+    asker.close()
+
+
+@pytest.mark.parametrize(
+    ("payload", "reply"),
+    [
+        (b"not json at all", None),
+        (b'{"question": "no id"}', None),
+        (b'{"id": "a/b/#", "question": "bad id"}', None),  # would escape its topic level: dropped
+        (b'{"id": "m1"}', "question: Field required"),
+        (b'{"id": "m2", "question": ""}', "question: String should have at least 1 character"),
+        (b'{"id": "m3", "question": "x", "sql": "DROP TABLE"}', "sql: Extra inputs are not permitted"),
+    ],
+)
+def test_malformed_requests_are_counted_not_answered(
+    broker: Any, service: Any, payload: bytes, reply: str | None
+) -> None:
+    svc, rec = service
+    asker = Client(broker.port, f"edgekit/{DEVICE}/assistant/response/#")
+    asker.client.publish(REQ, payload, qos=1)
+    deadline = time.monotonic() + 10
+    while svc.counters["malformed"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert svc.counters["malformed"] == 1
+    if reply is not None:
+        rid = json.loads(payload)["id"]
+        (final,) = asker.wait_final(rid, timeout=10)
+        assert final["done"] and reply in final["error"]
+    time.sleep(0.3)
+    assert rec.threads == []  # the model never saw it
+    # and the service still answers the next good question
+    asker.client.publish(REQ, json.dumps({"id": "ok", "question": "hello"}), qos=1)
+    assert asker.wait_final("ok")[-1].get("answer") is not None
+    asker.close()
+
+
+def test_full_queue_answers_busy(broker: Any, service: Any) -> None:
+    svc, _rec = service
+    asker = Client(broker.port, f"edgekit/{DEVICE}/assistant/response/#")
+    for i in range(6):
+        asker.client.publish(REQ, json.dumps({"id": f"b{i}", "question": "how many falls?"}), qos=1)
+    finals = [asker.wait_final(f"b{i}")[-1] for i in range(6)]
+    busy = [f for f in finals if f.get("error", "").startswith("busy")]
+    answered = [f for f in finals if "answer" in f]
+    assert busy and answered and len(busy) + len(answered) == 6
+    assert svc.counters["busy"] == len(busy)
+    assert svc.wait_idle(60)
+    asker.close()
