@@ -42,6 +42,9 @@ class CameraStats:
     status: str = "starting"
     last_error: str = ""
     last_frame_mono: float = 0.0
+    lag_frames: int = 0
+    """Frames captured after the one being processed, when it started (0-1 when stale frames are dropped)."""
+    max_lag_frames: int = 0
     timer: StageTimer = field(default_factory=lambda: StageTimer(window=200))
 
     def stage_ms(self) -> dict[str, float]:
@@ -138,8 +141,12 @@ class CameraWorker:
     # -- the thread --------------------------------------------------------------------------------------------
     def _run(self) -> None:
         backoff = Backoff(initial=0.5, maximum=30.0)
+        first = True
         while not self._stop.is_set():
             self.heartbeat = time.monotonic()
+            if not first:
+                self.stats.reconnects += 1  # counts reopen attempts
+            first = False
             try:
                 src = self._opener(self.cfg.source)
             except Exception as e:  # SourceError and whatever a driver raises: the camera is down, retry
@@ -154,7 +161,6 @@ class CameraWorker:
                 log.info("camera %s: source ended; stopping this camera (on_end: stop)", self.cam_id)
                 break
             self._set_up(False, "source ended" if ended_ok else self.stats.last_error or "source failed")
-            self.stats.reconnects += 1
             if self._stop.wait(backoff.next()):
                 break
         self.stats.status = "stopped" if self._stop.is_set() else "ended"
@@ -188,6 +194,8 @@ class CameraWorker:
                         self._set_up(False, "no frames (reconnecting)")
                     continue
                 frame, prepared = item
+                self.stats.lag_frames = max(0, reader.captured - 1 - frame.seq) if frame.seq < reader.captured else 0
+                self.stats.max_lag_frames = max(self.stats.max_lag_frames, self.stats.lag_frames)
                 self.stats.last_frame_mono = time.monotonic()
                 self._set_up(True)
                 backoff.reset()

@@ -191,7 +191,7 @@ class Daemon:
                     "capture_fps": round((s.captured - cap0) / dt, 2) if dt > 0 else 0.0,
                     "process_fps": round((s.processed - proc0) / dt, 2) if dt > 0 else 0.0,
                     "dropped": s.dropped, "captured": s.captured, "processed": s.processed,
-                    "events": s.events, "reconnects": s.reconnects,
+                    "events": s.events, "reconnects": s.reconnects, "max_lag_frames": s.max_lag_frames,
                     "stage_ms": w.stats.stage_ms(),
                     "status": "ok" if s.status == "ok" else "down",
                     "last_error": s.last_error,

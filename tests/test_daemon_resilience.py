@@ -1,0 +1,140 @@
+"""A camera that fails and comes back, overload, metrics/healthz: the in-process Daemon with real parts."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from edgekit.daemon_config import DaemonConfig
+from edgekit.pipeline.daemon import Daemon
+from edgekit.sources import make_synthetic_video
+
+
+def wait(pred, timeout: float = 120.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return bool(pred())
+
+
+def http(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+@pytest.mark.slow
+def test_failing_camera_is_reported_retried_and_resumes_while_others_run(broker, consumer_factory, tmp_path):
+    c = consumer_factory(["edgekit/res/#"])
+    video = make_synthetic_video(tmp_path / "v" / "cam.mp4", seconds=2.0, fps=5.0, seed=3)
+    spare = tmp_path / "spare.mp4"
+    shutil.copy(video, spare)
+    cfg = DaemonConfig.model_validate({
+        "device": "res", "state_dir": str(tmp_path / "state"),
+        "cameras": {
+            "flaky": {"source": str(video), "realtime": True, "on_end": "retry"},
+            "steady": {"source": "synthetic:1", "realtime": True},
+        },
+        "mqtt": {"host": "127.0.0.1", "port": broker.port, "stats_interval_s": 1},
+        "metrics": {"enabled": True, "port": 0},
+    })
+    d = Daemon(cfg)
+    stop = threading.Event()
+    d.start()
+    runner = threading.Thread(target=d.run, args=(stop,), kwargs={"stats_every_s": 0.5})
+    runner.start()
+    try:
+        assert wait(lambda: d.workers["flaky"].stats.status == "ok" and d.workers["steady"].stats.processed > 0)
+        video.unlink()  # the camera goes away: its stream ends and it cannot be reopened
+        assert wait(lambda: d.stats()["cameras"]["flaky"]["status"] == "down")
+        assert c.wait_for(lambda: c.payloads("res/flaky/available")[-1:] == [b"offline"], 10)
+        code, body = http(f"http://127.0.0.1:{d.metrics.port}/healthz")
+        assert code == 503 and "flaky" in body
+        steady_before = d.workers["steady"].stats.processed
+        assert wait(lambda: d.workers["flaky"].stats.reconnects >= 2)  # retried with backoff
+        assert wait(lambda: d.workers["steady"].stats.processed > steady_before + 2)  # the other camera runs on
+        assert "not found" in d.stats()["cameras"]["flaky"]["last_error"]
+        shutil.copy(spare, video)  # the camera returns
+        assert wait(lambda: d.workers["flaky"].stats.status == "ok", 90)
+        assert c.wait_for(lambda: c.payloads("res/flaky/available")[-1:] == [b"online"], 10)
+        assert wait(lambda: http(f"http://127.0.0.1:{d.metrics.port}/healthz")[0] == 200, 30)
+        code, text = http(f"http://127.0.0.1:{d.metrics.port}/metrics")
+        assert code == 200
+        assert 'edgekit_camera_reconnects_total{camera="flaky"}' in text
+        assert 'edgekit_frames_processed_total{camera="steady"}' in text
+        assert "edgekit_mqtt_connected 1.0" in text
+        assert c.wait_for(lambda: len(c.payloads("res/stats")) > 0, 10)
+    finally:
+        stop.set()
+        runner.join(60)
+        d.close()
+
+
+@pytest.mark.slow
+def test_overload_drops_stale_frames_keeps_lag_and_memory_bounded(tmp_path):
+    """A 15 FPS camera in front of a ~100+ ms detector on 2 cores: most frames are dropped and counted, the one
+    processed is always the newest, and memory stays flat."""
+    cfg = DaemonConfig.model_validate({
+        "device": "load", "state_dir": str(tmp_path / "state"),
+        "cameras": {"fast": {"source": "synthetic:2", "realtime": True}},
+        "mqtt": None, "metrics": {"enabled": False},
+    })
+    d = Daemon(cfg)
+    stop = threading.Event()
+    d.start()
+    runner = threading.Thread(target=d.run, args=(stop,), kwargs={"stats_every_s": 1.0})
+    runner.start()
+    proc = psutil.Process()
+    try:
+        w = d.workers["fast"]
+        assert wait(lambda: w.stats.processed >= 10, 300)
+        rss0 = proc.memory_info().rss
+        n0 = w.stats.processed
+        assert wait(lambda: w.stats.processed >= n0 + 40, 600)
+        rss1 = proc.memory_info().rss
+        s = d.stats()["cameras"]["fast"]
+        assert s["dropped"] > 0
+        assert s["captured"] >= s["processed"] + s["dropped"] - 1
+        assert s["dropped"] > s["processed"]  # inference is slower than capture
+        assert s["max_lag_frames"] <= 1  # never worked on a stale frame
+        assert rss1 - rss0 < 40 * 2**20, (rss0, rss1)
+    finally:
+        stop.set()
+        runner.join(60)
+        d.close()
+
+
+def test_stats_file_has_the_shared_format(tmp_path):
+    cfg = DaemonConfig.model_validate({
+        "device": "fmt", "state_dir": str(tmp_path / "state"),
+        "cameras": {"a": {"source": "synthetic:0", "enabled": False}, "b": {"source": str(tmp_path / "none.mp4"),
+                                                                          "on_end": "stop"}},
+        "mqtt": None, "metrics": {"enabled": False},
+    })
+    d = Daemon(cfg)
+    d.start()
+    try:
+        assert wait(lambda: d.workers["b"].finished, 30)
+        s = d.report()
+    finally:
+        d.close()
+    on_disk = Path(tmp_path / "state" / "stats.json").read_text()
+    import json
+
+    data = json.loads(on_disk)
+    assert set(data) >= {"ts", "cameras"} and list(data["cameras"]) == ["b"]
+    cam = data["cameras"]["b"]
+    assert {"capture_fps", "process_fps", "dropped", "stage_ms", "status"} <= set(cam)
+    assert cam["status"] == "down" and "not found" in cam["last_error"]
+    assert s["cameras"]["b"]["status"] == "down"
