@@ -112,7 +112,7 @@ class CameraWorker:
     def process(self, frame: Frame, prepared: Any, t: float) -> list[Event]:
         """Run one frame through detect → track → pose → rules; returns the Events it fired."""
         timer = self.stats.timer
-        tensor, info = prepared
+        tensor, info = prepared if prepared is not None else self._prepare(frame)
         dets = self.detector.detect_prepared(tensor, info)
         for s in ("infer", "post"):
             timer.add(s, self.detector.timer.last(s))
@@ -171,7 +171,9 @@ class CameraWorker:
         """Process frames until the source ends (True) or fails (False)."""
         fps = src.fps or 15.0
         self.tracker = Tracker(frame_rate=fps)
-        reader = LatestFrameReader(src, prepare=self._prepare)
+        # Files: pre-process on the capture thread (overlaps inference). Live: only the frame that is processed
+        # is pre-processed, so dropped frames cost no letterboxing.
+        reader = LatestFrameReader(src, prepare=None if src.live else self._prepare)
         wall0, mono0 = time.time(), time.monotonic_ns()
         base_captured, base_dropped = self.stats.captured, self.stats.dropped
         try:

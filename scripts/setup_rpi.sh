@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Set up the edgekit camera daemon on Raspberry Pi OS (Bookworm, 64-bit), Pi 4 or Pi 5.
+#
+# - picamera2 and libcamera come from apt (they are built against the system's libcamera; the PyPI wheels are not),
+#   so the venv is made with --system-site-packages to see them.
+# - Mosquitto is optional (a broker elsewhere works too): INSTALL_BROKER=0 skips it.
+# - The daemon runs as the invoking user (in the video group) from a systemd unit written by
+#   `edgekit service install`.
+#
+# Usage: sudo -E bash scripts/setup_rpi.sh /path/to/daemon.yaml     (run from the edgekit checkout)
+set -euo pipefail
+CONFIG=${1:?usage: setup_rpi.sh CONFIG.yaml}
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+RUN_USER=${SUDO_USER:-$(id -un)}
+VENV=${VENV:-$REPO/.venv}
+
+if [ "$(id -u)" != 0 ]; then echo "run with sudo (apt and the systemd unit need root)" >&2; exit 2; fi
+if ! grep -qi "raspberry pi" /proc/device-tree/model 2>/dev/null; then
+    echo "warning: this does not look like a Raspberry Pi; continuing" >&2
+fi
+if [ "$(uname -m)" != aarch64 ]; then
+    echo "64-bit Raspberry Pi OS is needed (onnxruntime has no 32-bit ARM wheels)" >&2; exit 2
+fi
+
+apt-get update
+apt-get install -y python3-venv python3-pip python3-picamera2 python3-libcamera libcamera-apps-lite \
+    libgl1 libglib2.0-0
+if [ "${INSTALL_BROKER:-1}" = 1 ]; then
+    apt-get install -y mosquitto mosquitto-clients
+    systemctl enable --now mosquitto
+fi
+usermod -aG video "$RUN_USER"
+
+# --system-site-packages: picamera2/libcamera from apt; everything else from PyPI inside the venv.
+sudo -u "$RUN_USER" python3 -m venv --system-site-packages "$VENV"
+sudo -u "$RUN_USER" "$VENV/bin/pip" install --upgrade pip
+sudo -u "$RUN_USER" "$VENV/bin/pip" install -e "$REPO[daemon]"
+# Pose (MediaPipe 0.10.14 has aarch64 wheels for Python 3.9-3.12): INSTALL_POSE=1
+if [ "${INSTALL_POSE:-0}" = 1 ]; then sudo -u "$RUN_USER" "$VENV/bin/pip" install -e "$REPO[pose]"; fi
+
+sudo -u "$RUN_USER" "$VENV/bin/edgekit" config check "$CONFIG"
+"$VENV/bin/edgekit" service install --config "$CONFIG" --user "$RUN_USER"
+systemctl daemon-reload
+systemctl enable --now edgekit
+echo "edgekit is running: journalctl -u edgekit -f ; metrics: curl -s 127.0.0.1:9108/metrics"

@@ -1,0 +1,75 @@
+"""systemd integration: the unit file, `edgekit service install`, and sd_notify READY/WATCHDOG/STOPPING from
+a real `edgekit run` process listening on a real notify socket."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from edgekit.service import sd_notify, unit_text
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_unit_restarts_on_failure_with_watchdog():
+    text = unit_text(Path("/etc/edgekit/daemon.yaml"), user="pi", exe="/opt/edgekit/.venv/bin/edgekit")
+    for line in ("Type=notify", "Restart=on-failure", "WatchdogSec=60", "RestartPreventExitStatus=2", "User=pi",
+                 "ExecStart=/opt/edgekit/.venv/bin/edgekit run --config /etc/edgekit/daemon.yaml"):
+        assert line in text.splitlines(), line
+
+
+def test_service_install_writes_the_unit(tmp_path):
+    cfg = tmp_path / "d.yaml"
+    cfg.write_text(yaml.safe_dump({"cameras": {"c": {"source": "synthetic"}}, "mqtt": None}))
+    r = subprocess.run([sys.executable, "-m", "edgekit.cli.main", "service", "install", "--config", str(cfg),
+                        "--unit-dir", str(tmp_path), "--name", "edgekit-test"], cwd=REPO, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    unit = (tmp_path / "edgekit-test.service").read_text()
+    assert f"--config {cfg}" in unit and "WatchdogSec=" in unit
+    r = subprocess.run([sys.executable, "-m", "edgekit.cli.main", "service", "install", "--config",
+                        str(tmp_path / "missing.yaml"), "--unit-dir", str(tmp_path)], cwd=REPO,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+def test_sd_notify_outside_systemd_is_a_noop(monkeypatch):
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    assert sd_notify("READY=1") is False
+
+
+def test_daemon_notifies_ready_watchdog_and_stopping(tmp_path):
+    sock_path = tmp_path / "notify.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    srv.bind(str(sock_path))
+    srv.settimeout(30)
+    cfg = tmp_path / "d.yaml"
+    cfg.write_text(yaml.safe_dump({"state_dir": str(tmp_path / "state"), "mqtt": None,
+                                   "metrics": {"enabled": False},
+                                   "cameras": {"c": {"source": "synthetic", "enabled": False}}}))
+    env = {**os.environ, "NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "1000000"}
+    env.pop("WATCHDOG_PID", None)
+    p = subprocess.Popen([sys.executable, "-m", "edgekit.cli.main", "run", "--quiet", "--config", str(cfg)],
+                         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    got: list[str] = []
+    try:
+        while got.count("WATCHDOG=1") < 2:
+            got.append(srv.recv(256).decode())
+        p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while "STOPPING=1" not in got and time.monotonic() < deadline:
+            got.append(srv.recv(256).decode())
+        out, _ = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        srv.close()
+    assert got[0] == "READY=1" and "STOPPING=1" in got
+    assert p.returncode == 0, out
