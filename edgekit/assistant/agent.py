@@ -26,7 +26,7 @@ First reply with one tool call as JSON: {{"tool": NAME, "args": {{...}}}}. Tools
 {_TOOL_LINES}
 Then you get the tool result. Answer in one or two short sentences, using the numbers from the result exactly.
 Examples of tool calls:
-Question: how many falls were there today?
+Question: how many people fell today?
 {{"tool": "count_events", "args": {{"label": "Fall", "camera": null, "window": "today"}}}}
 Question: what happened at cam2 in the last hour?
 {{"tool": "list_events", "args": {{"label": null, "camera": "cam2", "window": "last_hour", "limit": 5}}}}
