@@ -16,7 +16,7 @@ from edgekit.errors import EdgekitError
 
 app = typer.Typer(
     name="edgekit",
-    help="Edge-first toolkit for embedded vision and local LLMs.",
+    help="Edge-first toolkit for embedded vision and local LLMs. Add --debug anywhere for full tracebacks.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
