@@ -113,6 +113,14 @@ def onnx2onnx(
         model = to_fp16(model)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(out))
-    check_runs(out, batch=2 if dynamic else 1)
+    try:
+        check_runs(out, batch=2 if dynamic else 1)
+    except EdgekitError as e:
+        if not dynamic:
+            raise
+        raise EdgekitError(
+            f"{src} has a static batch baked into its reshapes, so a dynamic batch axis does not run: "
+            "export it from the .pt with dynamic=True (or drop --dynamic)"
+        ) from e
     log.info("wrote %s (%s, opset %s, %s batch)", out, precision, opset or "kept", "dynamic" if dynamic else "static")
     return out

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from edgekit.errors import EdgekitError
 from edgekit.export import gate, valset
-from edgekit.export.calib import calibration_tensors
+from edgekit.export.calib import calibration_tensors, list_images
 from edgekit.export.formats import check_precision, get_format
 from edgekit.export.onnx2onnx import onnx2onnx
 from edgekit.export.report import Accuracy, Dataset, ExportReport, sha256_of, write_report
@@ -96,6 +96,22 @@ def _calibration(
     )
 
 
+def preflight(target: str) -> None:
+    """Fail in one line, before any slow work, when the target's converter is not installed here."""
+    if target == "tensorrt":
+        from edgekit.export.onnx2engine import import_tensorrt
+
+        import_tensorrt()
+    elif target in ("tflite", "edgetpu"):
+        from edgekit.export.onnx2tflite import check_converter, converter_python
+
+        check_converter(converter_python())
+        if target == "edgetpu":
+            from edgekit.export.tflite2edgetpu import compiler_path
+
+            compiler_path()
+
+
 def _needs_gate(precision: str, target: str) -> bool:
     return precision != "fp32" or target != "onnx"
 
@@ -116,9 +132,12 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
     precision = check_precision(fmt, opts.precision)
     if not model.is_file():
         raise EdgekitError(f"model file not found: {model}")
+    preflight(fmt.name)
     opts.out.mkdir(parents=True, exist_ok=True)
     src = _source(model, opts)
     val = _validation(opts)
+    if precision == "int8" and opts.calib is not None:
+        list_images(opts.calib)  # an empty calibration folder fails now, not after minutes of work
     if val is None and _needs_gate(precision, fmt.name):
         raise EdgekitError(f"{fmt.name} {precision} exports are gated: pass --val DIR with labelled images")
     report = ExportReport(

@@ -121,6 +121,7 @@ def quantize_onnx(
     per_channel: bool = True,
     exclude: Sequence[str] = (),
     cache: Path | None = None,
+    op_types: Sequence[str] | None = None,
 ) -> Path:
     """Static INT8 QDQ quantization of ``src`` (already pre-processed) into ``out``.
 
@@ -147,6 +148,7 @@ def quantize_onnx(
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
         nodes_to_exclude=list(exclude),
+        op_types_to_quantize=list(op_types) if op_types else None,
         calibrate_method=_method(method),
         extra_options=extra,
         **kwargs,

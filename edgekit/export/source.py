@@ -87,6 +87,11 @@ def open_source(path: str | Path, labels: list[str] | None = None) -> SourceMode
         raise EdgekitError(f"{p} input has shape {list(in_shape)}: export a square static image size (--imgsz)")
     out = model.graph.output[0]
     out_shape = _dims(out)
+    if len(out_shape) != 3 or not any(isinstance(d, int) and d > 4 for d in out_shape[1:]):
+        raise EdgekitError(
+            f"{p} output {out.name} has shape {list(out_shape)}, expected [1, 4 + classes, anchors] "
+            "(a YOLOv8/11 detection head exported without NMS)"
+        )
     meta = {m.key: m.value for m in model.metadata_props}
     names = labels or _labels_from_metadata(meta)
     if not names and len(out_shape) == 3 and isinstance(out_shape[1], int):
