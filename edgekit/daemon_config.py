@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from edgekit.errors import EdgekitError
 
 _ENV_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Point = tuple[float, float]
 
 
@@ -96,7 +97,7 @@ class CameraConfig(_Strict):
 class ScheduleWindow(_Strict):
     """Local-time window in which a rule is active; `end` before `start` wraps past midnight."""
 
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(default_factory=lambda: list(_DAYS))
+    days: list[Day] = Field(default_factory=lambda: list(_DAYS))
     start: str = Field("00:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     end: str = Field("23:59", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 

@@ -29,7 +29,8 @@ class _Collector:
         s = self._stats()
         cams = s.get("cameras", {})
         fam: dict[str, Any] = {
-            "captured": CounterMetricFamily("edgekit_frames_captured", "Frames read from the source", labels=["camera"]),
+            "captured": CounterMetricFamily("edgekit_frames_captured", "Frames read from the source",
+                                            labels=["camera"]),
             "processed": CounterMetricFamily("edgekit_frames_processed", "Frames run through the pipeline",
                                              labels=["camera"]),
             "dropped": CounterMetricFamily("edgekit_frames_dropped", "Stale frames skipped under load",
@@ -87,7 +88,7 @@ class MetricsServer:
         registry, health_fn = self.registry, health
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 if self.path.split("?")[0] == "/metrics":
                     body, code, ctype = generate_latest(registry), 200, "text/plain; version=0.0.4"
                 elif self.path == "/healthz":

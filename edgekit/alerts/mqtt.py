@@ -14,6 +14,7 @@ Topic layout (Frigate-style, everything under ``<prefix>/<device>/``):
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import queue
 import socket
@@ -109,10 +110,9 @@ class MqttLink:
             self._drain.join(timeout=2)
         if self.connected.is_set():
             info = self.client.publish(f"{self.base}/available", "offline", qos=1, retain=True)
-            try:
+            # not connected any more: the retained last will says offline anyway
+            with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout=2)
-            except (RuntimeError, ValueError):
-                pass  # not connected any more: the retained last will says offline anyway
         self.client.disconnect()
         self.client.loop_stop()
         left = len(self.outbox)

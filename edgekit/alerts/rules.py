@@ -105,7 +105,9 @@ class RuleEngine:
     def label(self, class_id: int) -> str:
         return self.labels[class_id] if 0 <= class_id < len(self.labels) else str(class_id)
 
-    def _mask(self, rule: RuleConfig, dets: Detections, inside: dict[str, npt.NDArray[np.bool_]]) -> npt.NDArray[np.bool_]:
+    def _mask(
+        self, rule: RuleConfig, dets: Detections, inside: dict[str, npt.NDArray[np.bool_]]
+    ) -> npt.NDArray[np.bool_]:
         m = dets.scores >= rule.min_score
         ids = self._label_ids[rule.name]
         if ids is not None:

@@ -22,7 +22,7 @@ def render_snapshot(image: npt.NDArray[np.uint8], dets: Detections, labels: Sequ
     out = draw(image, dets, labels)
     if polygon is not None and len(polygon) >= 3:
         cv2.polylines(out, [polygon.reshape(-1, 1, 2).astype(np.int32)], True, (0, 255, 255), 2)
-    x1, y1, x2, y2 = (int(round(v)) for v in event.box)
+    x1, y1, x2, y2 = (round(v) for v in event.box)
     cv2.rectangle(out, (x1, y1), (x2, y2), _RED, 3)
     cv2.putText(out, event.rule, (x1, max(20, y1 - 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.8, _RED, 2, cv2.LINE_AA)
     return out
