@@ -59,8 +59,12 @@ def main() -> None:
     int8 = args.int8
     if int8 is None:
         t0 = time.perf_counter()
-        report = export(args.model, ExportOptions(precision="int8", val=args.val, generated=args.generated,
-                                                  calib_method=args.calib_method, out=args.work))
+        report = export(
+            args.model,
+            ExportOptions(
+                precision="int8", val=args.val, generated=args.generated, calib_method=args.calib_method, out=args.work
+            ),
+        )
         print(f"export: {time.perf_counter() - t0:.0f} s, passed={report.passed}, drop={report.map_drop}")
         int8 = Path(report.artifact or "")
     opts = BackendOptions(threads=args.threads)
@@ -81,28 +85,60 @@ def main() -> None:
     result = {
         "benchmark": "export_fp32_vs_int8_onnx",
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "device": {"cpu": _cpu(), "cores": os.cpu_count(), "threads": args.threads,
-                   "onnxruntime": __import__("onnxruntime").__version__, "numpy": np.__version__},
-        "model": str(args.model), "int8_model": str(int8),
-        "runs": args.runs, "warmup": args.warmup, "input": [1, 3, 640, 640],
-        "latency_ms": lat, "speedup_p50": speedup,
-        "sizes_mb": {"fp32": round(args.model.stat().st_size / 2**20, 1), "int8": round(int8.stat().st_size / 2**20, 1)},
-        "gate": None if report is None else {
-            "passed": report.passed, "map_drop": report.map_drop, "max_map_drop": report.max_map_drop,
+        "device": {
+            "cpu": _cpu(),
+            "cores": os.cpu_count(),
+            "threads": args.threads,
+            "onnxruntime": __import__("onnxruntime").__version__,
+            "numpy": np.__version__,
+        },
+        "model": str(args.model),
+        "int8_model": str(int8),
+        "runs": args.runs,
+        "warmup": args.warmup,
+        "input": [1, 3, 640, 640],
+        "latency_ms": lat,
+        "speedup_p50": speedup,
+        "sizes_mb": {
+            "fp32": round(args.model.stat().st_size / 2**20, 1),
+            "int8": round(int8.stat().st_size / 2**20, 1),
+        },
+        "gate": None
+        if report is None
+        else {
+            "passed": report.passed,
+            "map_drop": report.map_drop,
+            "max_map_drop": report.max_map_drop,
             "source": report.source_accuracy.model_dump() if report.source_accuracy else None,
             "int8": report.accuracy.model_dump() if report.accuracy else None,
-            "attempts": [{"name": a.name, "nodes_in_float": len(a.nodes_in_float),
-                          "map50_95": a.accuracy.map50_95 if a.accuracy else None, "passed": a.passed}
-                         for a in report.attempts],
+            "attempts": [
+                {
+                    "name": a.name,
+                    "nodes_in_float": len(a.nodes_in_float),
+                    "map50_95": a.accuracy.map50_95 if a.accuracy else None,
+                    "passed": a.passed,
+                }
+                for a in report.attempts
+            ],
             "validation": report.validation.model_dump() if report.validation else None,
         },
-        "target": {"speedup_ge_1_5": speedup >= 1.5,
-                   "drop_le_1_0": None if report is None else bool(report.map_drop is not None and report.map_drop <= 1.0)},
+        "target": {
+            "speedup_ge_1_5": speedup >= 1.5,
+            "drop_le_1_0": None if report is None else bool(report.map_drop is not None and report.map_drop <= 1.0),
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({"latency_p50_ms": {k: v["p50"] for k, v in lat.items()}, "speedup_p50": speedup,
-                      "target": result["target"]}, indent=1))
+    print(
+        json.dumps(
+            {
+                "latency_p50_ms": {k: v["p50"] for k, v in lat.items()},
+                "speedup_p50": speedup,
+                "target": result["target"],
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,19 @@ DATA = SHARED / "data"
 
 
 def test_fp16_keeps_float32_io_and_matches_fp32(tmp_path: Path) -> None:
-    r = run_cli("export", str(DEFAULT_MODEL), "--precision", "fp16", "--val", str(DATA), "--generated", "0",
-                "--out", str(tmp_path), "--json")
+    r = run_cli(
+        "export",
+        str(DEFAULT_MODEL),
+        "--precision",
+        "fp16",
+        "--val",
+        str(DATA),
+        "--generated",
+        "0",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
     art = Path(rep["artifact"])

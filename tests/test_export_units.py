@@ -23,8 +23,14 @@ DATA = SHARED / "data"
 
 @pytest.mark.parametrize(
     ("name", "precision", "error"),
-    [("onnx", "int8", None), ("TFLite", "fp16", None), ("edgetpu", "int8", None), ("tensorrt", "fp16", None),
-     ("edgetpu", "fp32", "does not support"), ("openvino", "fp32", "unknown export target")],
+    [
+        ("onnx", "int8", None),
+        ("TFLite", "fp16", None),
+        ("edgetpu", "int8", None),
+        ("tensorrt", "fp16", None),
+        ("edgetpu", "fp32", "does not support"),
+        ("openvino", "fp32", "unknown export target"),
+    ],
 )
 def test_format_table(name: str, precision: str, error: str | None) -> None:
     if error is None:
@@ -64,8 +70,10 @@ def test_generated_set_is_deterministic_and_boxes_fit() -> None:
     a = valset.generate(real, n=6, seed=3, use_mask=False)
     b = valset.generate(real, n=6, seed=3, use_mask=False)
     c = valset.generate(real, n=6, seed=4, use_mask=False)
-    assert all(np.array_equal(x.image, y.image) and np.array_equal(x.boxes, y.boxes) for x, y in zip(a, b))
-    assert not all(x.image.shape == y.image.shape and np.array_equal(x.image, y.image) for x, y in zip(a, c))
+    assert all(np.array_equal(x.image, y.image) and np.array_equal(x.boxes, y.boxes) for x, y in zip(a, b, strict=True))
+    assert not all(
+        x.image.shape == y.image.shape and np.array_equal(x.image, y.image) for x, y in zip(a, c, strict=True)
+    )
     for s in a:
         h, w = s.image.shape[:2]
         assert len(s.boxes) >= 1
@@ -86,8 +94,10 @@ def test_coco_map_scores_truth_as_100_and_shifted_boxes_lower() -> None:
     assert evaluate.coco_map(samples, perfect) == {"map50_95": 100.0, "map50": 100.0}
     # Every box moved right by 10 % of its width: IoU ≈ 0.82, so all count at IoU 0.5 but not at 0.85+.
     shift = [np.float32(0.1) * (s.boxes[:, 2] - s.boxes[:, 0]) for s in samples]
-    moved = [Detections(s.boxes + np.stack([dx, 0 * dx, dx, 0 * dx], 1), d.scores, d.class_ids)
-             for s, d, dx in zip(samples, perfect, shift)]
+    moved = [
+        Detections(s.boxes + np.stack([dx, 0 * dx, dx, 0 * dx], 1), d.scores, d.class_ids)
+        for s, d, dx in zip(samples, perfect, shift, strict=True)
+    ]
     m = evaluate.coco_map(samples, moved)
     assert m["map50"] == 100.0 and 50 < m["map50_95"] < 90
 
@@ -139,8 +149,10 @@ def test_edgetpu_compiler_missing_says_how_to_install(monkeypatch: pytest.Monkey
 
 def test_edgetpu_compiler_failure_removes_its_stub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # A stand-in for the compiler's known failure mode: exit 1 with a stub output left behind.
-    exe = _script(tmp_path / "edgetpu_compiler", 'echo "Internal compiler error. Aborting!"; '
-                  'touch "$3/m_int8_edgetpu.tflite"; exit 1\n')
+    exe = _script(
+        tmp_path / "edgetpu_compiler",
+        'echo "Internal compiler error. Aborting!"; touch "$3/m_int8_edgetpu.tflite"; exit 1\n',
+    )
     monkeypatch.setenv("EDGEKIT_EDGETPU_COMPILER", str(exe))
     src = tmp_path / "m_int8.tflite"
     src.write_bytes(b"x")
@@ -165,6 +177,7 @@ def test_engine_sidecar_round_trip_and_workspace(tmp_path: Path) -> None:
 def test_tensorrt_absent_is_one_clear_line() -> None:
     try:
         import tensorrt  # noqa: F401
+
         pytest.skip("tensorrt is installed here")
     except ImportError:
         pass

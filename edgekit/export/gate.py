@@ -99,6 +99,7 @@ def gate_int8_onnx(
     *,
     method: str = "minmax",
     per_channel: bool = True,
+    reduce_range: bool = True,
     max_map_drop: float = 1.0,
     progress: Progress | None = None,
 ) -> list[Attempt]:
@@ -116,7 +117,15 @@ def gate_int8_onnx(
             if progress:
                 progress(f"quantize {name}", 0, 1)
             quantize.quantize_onnx(
-                pre, cand, input_name, calib, method=method, per_channel=per_channel, exclude=exclude, cache=cache
+                pre,
+                cand,
+                input_name,
+                calib,
+                method=method,
+                per_channel=per_channel,
+                exclude=exclude,
+                cache=cache,
+                reduce_range=reduce_range,
             )
             a = score(ref, cand, name, max_map_drop, progress=progress)
             a.nodes_in_float = exclude

@@ -45,6 +45,8 @@ class ExportOptions:
     seed: int = 0
     workspace_mb: int = 1024
     io_dtype: str = "int8"
+    reduce_range: bool = True
+    """7-bit INT8 weights: no int16 saturation on x86 CPUs without VNNI (see quantize.quantize_onnx)."""
 
 
 def _source(model: Path, opts: ExportOptions) -> SourceModel:
@@ -202,10 +204,12 @@ def _onnx(
         src.input_name,
         calib,
         method=opts.calib_method,
+        reduce_range=opts.reduce_range,
         max_map_drop=opts.max_map_drop,
         progress=progress,
     )
-    report.converter = "onnxruntime.quantization (QDQ, per-channel, uint8 activations / int8 weights)"
+    bits = "7-bit (reduce_range)" if opts.reduce_range else "8-bit"
+    report.converter = f"onnxruntime.quantization (QDQ, per-channel, uint8 activations / {bits} int8 weights)"
     report.attempts = attempts
     chosen = next((a for a in attempts if a.passed), None)
     apply_attempt(report, chosen or attempts[-1])
