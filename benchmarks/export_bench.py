@@ -91,6 +91,7 @@ def main() -> None:
             "threads": args.threads,
             "onnxruntime": __import__("onnxruntime").__version__,
             "numpy": np.__version__,
+            "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
         },
         "model": str(args.model),
         "int8_model": str(int8),
