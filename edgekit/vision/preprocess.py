@@ -16,10 +16,13 @@ class LetterboxInfo:
     """How an original frame was fitted into the model input: scale, padding and original size."""
 
     gain: float
+    """The resize factor; per-axis factors below come from the rounded resized size (as Ultralytics)."""
     pad_x: int
     pad_y: int
     orig_h: int
     orig_w: int
+    gain_x: float = 0.0
+    gain_y: float = 0.0
 
 
 def letterbox_image(
@@ -37,7 +40,7 @@ def letterbox_image(
     top, bottom = round(dh - 0.1), round(dh + 0.1)
     left, right = round(dw - 0.1), round(dw + 0.1)
     out = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
-    return np.ascontiguousarray(out), LetterboxInfo(gain, left, top, h, w)
+    return np.ascontiguousarray(out), LetterboxInfo(gain, left, top, h, w, nw / w, nh / h)
 
 
 def letterbox(

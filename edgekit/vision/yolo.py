@@ -71,8 +71,8 @@ def postprocess_yolo(
 def unletterbox(xyxy: npt.NDArray[np.float32], info: LetterboxInfo) -> npt.NDArray[np.float32]:
     """Map boxes from model-input pixels back to the original frame, clipped to it."""
     out = xyxy.copy()
-    out[:, [0, 2]] = (out[:, [0, 2]] - info.pad_x) / info.gain
-    out[:, [1, 3]] = (out[:, [1, 3]] - info.pad_y) / info.gain
+    out[:, [0, 2]] = (out[:, [0, 2]] - info.pad_x) / (info.gain_x or info.gain)
+    out[:, [1, 3]] = (out[:, [1, 3]] - info.pad_y) / (info.gain_y or info.gain)
     out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, info.orig_w)
     out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, info.orig_h)
     return out
