@@ -70,7 +70,7 @@ class PoseEstimator:
     def __init__(self, class_ids: Sequence[int] | None = None, model_complexity: int = 1,
                  min_detection_confidence: float = 0.5) -> None:
         try:
-            import mediapipe as mp  # noqa: F401  (lazy: an optional, heavy dependency)
+            import mediapipe as mp  # lazy: an optional, heavy dependency
         except ImportError as e:
             raise MissingDependencyError(
                 "mediapipe (pose)", "pip install 'edgekit[pose]' (mediapipe==0.10.14, bundles its pose models)"
