@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# The test command of a fresh machine: installs everything the suite needs into .venv, then runs pytest.
-# Extra arguments go to pytest (e.g. `bash scripts/test.sh -m "not slow"`).
+# The test command of a fresh machine: installs what the suite needs, then runs it.
+#   .venv        edgekit + dev, daemon, export, tflite extras; llama-cpp-python (scripts/install_llm.sh); mosquitto
+#   .venv-export the TFLite converter (TensorFlow + onnx2tf), called by `edgekit export --to tflite`
+#   .venv-pose   MediaPipe 0.10.14 (its OpenCV and protobuf clash with the others), for the pose tests
+# Extra arguments go to the main pytest run (e.g. `bash scripts/test.sh -m "not slow"`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev,daemon,export,tflite,pose]"
-for step in scripts/install_daemon.sh scripts/install_llm.sh scripts/install_export.sh; do
-    [ -f "$step" ] && bash "$step"
-done
+.venv/bin/python -m pip install -q -e ".[dev,daemon,export,tflite]"
+bash scripts/install_daemon.sh
+bash scripts/install_llm.sh
+bash scripts/install_export.sh
+bash scripts/install_pose.sh
+.venv-pose/bin/python -m pytest -q -p no:cacheprovider tests/test_rules_pose.py
 exec .venv/bin/python -m pytest -ra "$@"
