@@ -26,7 +26,7 @@ from edgekit.errors import EdgekitError
 from edgekit.events import EventStore
 from edgekit.types import Event
 
-SETTINGS = LLMSettings(threads=1, n_ctx=1024, n_batch=64)
+SETTINGS = LLMSettings(threads=1, n_ctx=8192, n_batch=256)
 NOW = datetime.now().astimezone()
 
 
@@ -82,7 +82,7 @@ def test_ask_records_the_tool_call_and_its_result(engine: LlamaEngine, store: Ev
 class _UnconstrainedTools(ToolBox):
     """A schema that lets the model write any JSON object: the tiny model's calls then fail validation."""
 
-    def call_schema(self) -> dict[str, Any]:
+    def call_schema(self, hints: Any = None) -> dict[str, Any]:
         return {"type": "object", "properties": {"tool": {"type": "string", "maxLength": 12}}, "required": ["tool"]}
 
 
@@ -102,20 +102,23 @@ def test_empty_store_gives_a_clear_answer(engine: LlamaEngine, tmp_path: Path) -
     assert t.tool_calls[0].tool == "count_events"
 
 
-def test_system_prompt_prefix_stays_cached(engine: LlamaEngine, store: EventStore) -> None:
+def test_fixed_prompts_are_evaluated_once_and_restored(engine: LlamaEngine, store: EventStore) -> None:
     a = Assistant(engine, ToolBox(store), max_answer_tokens=4)
-    prefix = list(engine.llm._input_ids[: a.prefix_tokens])
-    assert a.prefix_tokens > 100 and engine.llm.n_tokens == a.prefix_tokens
-    ChatSession(a).ask("hi")
-    # every prompt starts with the system prompt, so its KV entries are never evaluated again
-    assert list(engine.llm._input_ids[: a.prefix_tokens]) == prefix
+    kept = [tokens for tokens, _state in engine._prefixes[-2:]]
+    assert a.prefix_tokens == sum(len(k) for k in kept) > 100
+    before = engine.prefix_loads
+    a.ask("how many falls?")
+    # the tool prompt and the answer prompt each start from a kept state instead of evaluating it again
+    assert engine.prefix_loads >= before + 1
+    held = list(engine.llm._input_ids[: engine.llm.n_tokens])
+    assert any(held[: len(k)] == k for k in kept)
 
 
 def test_chat_session_keeps_bounded_history(engine: LlamaEngine, store: EventStore) -> None:
     s = ChatSession(Assistant(engine, ToolBox(store), max_answer_tokens=4), max_turns=1)
     for q in ("one", "two", "three"):
         s.ask(q)
-    assert [q for q, _ in s.history] == ["one", "two", "three"]
+    assert [t.question for t in s.history] == ["one", "two", "three"]
 
 
 # load-time errors: one line, before anything heavy ------------------------------------------------------

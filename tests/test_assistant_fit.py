@@ -27,7 +27,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_tiny_header(tiny: Path) -> None:
     info = read_gguf_info(tiny)
     assert (info.arch, info.n_layer, info.n_head, info.n_head_kv, info.head_dim_k) == ("llama", 2, 4, 2, 16)
-    assert info.context_length == 1024 and info.n_vocab == 271
+    assert info.context_length == 8192 and info.n_vocab == 271
     assert info.chat_template is not None and "im_start" in info.chat_template
     # float32 weights: exactly the tensor bytes the writer put there
     n = 271 * 64 * 2 + 64 + 2 * (2 * 64 + 64 * 64 * 2 + 32 * 64 * 2 + 128 * 64 * 3)
@@ -98,7 +98,7 @@ def test_refusal_without_any_fitting_context(tiny: Path) -> None:
 
 def test_context_longer_than_trained(tiny: Path) -> None:
     with pytest.raises(EdgekitError, match=r"longer than tiny\.gguf was trained for"):
-        check_fit(read_gguf_info(tiny), 4096, 64, None)
+        check_fit(read_gguf_info(tiny), 16384, 64, None)
 
 
 def test_prediction_is_bandwidth_over_bytes(tiny: Path) -> None:

@@ -85,7 +85,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     d = tmp_path_factory.mktemp("mqtt")
     store = EventStore(d / "events.db")
     store.add(Event(rule="r", source="gate", label="Fall", score=0.9, box=(0, 0, 1, 1), start_ts=time.time()))
-    engine = LlamaEngine(write_tiny_gguf(d / "tiny.gguf"), LLMSettings(threads=1, n_ctx=1024, n_batch=64))
+    engine = LlamaEngine(write_tiny_gguf(d / "tiny.gguf"), LLMSettings(threads=1, n_ctx=8192, n_batch=256))
     yield Assistant(engine, ToolBox(store), max_answer_tokens=16)
     engine.close()
 

@@ -13,7 +13,7 @@ import resource
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from edgekit.assistant.fit import DEFAULT_BANDWIDTH_EFFICIENCY, predict_decode_tps
 from edgekit.assistant.gguf_meta import read_gguf_info
@@ -30,7 +30,7 @@ _TASK = "Now write the numbers from 1 to 500, separated by commas."
 
 def _prompt(llm: Any, n_tokens: int, chat: bool) -> tuple[list[dict[str, str]] | str, int]:
     """A prompt of about ``n_tokens`` tokens (chat messages or plain text) that invites a long answer."""
-    from edgekit.assistant.agent import SYSTEM_PROMPT
+    from edgekit.assistant.prompts import TOOL_SYSTEM as SYSTEM_PROMPT
 
     def tokens(text: str) -> int:
         return len(llm.tokenize(text.encode(), add_bos=True, special=True))
@@ -45,7 +45,7 @@ def _prompt(llm: Any, n_tokens: int, chat: bool) -> tuple[list[dict[str, str]] |
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
             fmt = Jinja2ChatFormatter(llm.metadata["tokenizer.chat_template"], "", "")
-            n = tokens(fmt(messages=body).prompt)
+            n = tokens(fmt(messages=cast(Any, body)).prompt)
         else:
             body = f"{filler}Numbers: 1, 2, 3, 4, 5,"
             n = tokens(body)

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from edgekit.assistant.settings import LLMSettings
 from edgekit.errors import EdgekitError, MissingDependencyError
@@ -59,10 +59,9 @@ class LlamaEngine:
                 verbose=False,
             )
         except ValueError as e:
-            raise EdgekitError(
-                f"llama.cpp could not load {path} ({e}): the file is damaged or unsupported"
-            ) from e
-        self._prefix_tokens = 0
+            raise EdgekitError(f"llama.cpp could not load {path} ({e}): the file is damaged or unsupported") from e
+        self._prefixes: list[tuple[list[int], Any]] = []
+        self.prefix_loads = 0  # how often a kept prefix state was restored (tests, benchmarks)
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -88,17 +87,40 @@ class LlamaEngine:
             bos_token=self.llm._model.token_get_text(self.llm.token_bos()),
             add_generation_prompt=add_generation_prompt,
         )
-        return str(fmt(messages=messages).prompt)
+        return str(fmt(messages=cast(Any, messages)).prompt)
+
+    def _tokens(self, messages: list[dict[str, str]], add_generation_prompt: bool) -> list[int]:
+        text = self.render_chat(messages, add_generation_prompt=add_generation_prompt)
+        return list(self.llm.tokenize(text.encode(), add_bos=True, special=True))
 
     def keep_prefix(self, messages: list[dict[str, str]]) -> int:
-        """Evaluate ``messages`` (the fixed system prompt) now so that later prompts starting with it reuse
-        its KV state; returns the number of prefix tokens."""
-        text = self.render_chat(messages, add_generation_prompt=False)
-        tokens = self.llm.tokenize(text.encode(), add_bos=True, special=True)
+        """Evaluate ``messages`` (a fixed system prompt and examples) once and keep the KV state; later
+        prompts that start with them restore it instead of evaluating them again. Returns the prefix length."""
+        tokens = self._tokens(messages, add_generation_prompt=False)
+        if len(tokens) > self.settings.n_ctx // 2:
+            raise EdgekitError(
+                f"the fixed prompt takes {len(tokens)} tokens, too much of n_ctx={self.settings.n_ctx}: "
+                f"use --ctx {2 ** (2 * len(tokens) - 1).bit_length()} or more"
+            )
         self.llm.reset()
         self.llm.eval(tokens)
-        self._prefix_tokens = len(tokens)
-        return self._prefix_tokens
+        self._prefixes.append((tokens, self.llm.save_state()))
+        return len(tokens)
+
+    def _restore_prefix(self, messages: list[dict[str, str]]) -> None:
+        """Load the kept state of the longest kept prefix of this prompt, unless the context already holds it
+        (llama-cpp-python then reuses the common part by itself)."""
+        if not self._prefixes:
+            return
+        prompt = self._tokens(messages, add_generation_prompt=True)
+        candidates = [(t, s) for t, s in self._prefixes if prompt[: len(t)] == t]
+        if not candidates:
+            return
+        tokens, state = max(candidates, key=lambda c: len(c[0]))
+        held = list(self.llm._input_ids[: len(tokens)])
+        if held != tokens:
+            self.llm.load_state(state)
+            self.prefix_loads += 1
 
     def chat_stream(
         self,
@@ -119,18 +141,20 @@ class LlamaEngine:
         }
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
-        for chunk in self.llm.create_chat_completion(**kwargs):
-            piece = chunk["choices"][0]["delta"].get("content")
-            if piece:
-                yield piece
+        self._restore_prefix(messages)
+        try:
+            for chunk in self.llm.create_chat_completion(**kwargs):
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+        except ValueError as e:
+            if "context window" not in str(e):
+                raise
+            raise EdgekitError(f"{e}: use a larger --ctx or ask a narrower question") from e
 
-    def complete_stream(
-        self, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0
-    ) -> Iterator[str]:
+    def complete_stream(self, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0) -> Iterator[str]:
         """Stream a raw text completion (no chat template): what base models and benchmarks use."""
-        for chunk in self.llm.create_completion(
-            prompt, max_tokens=max_tokens, temperature=temperature, stream=True
-        ):
+        for chunk in self.llm.create_completion(prompt, max_tokens=max_tokens, temperature=temperature, stream=True):
             piece = chunk["choices"][0]["text"]
             if piece:
                 yield piece

@@ -165,9 +165,7 @@ def read_gguf_info(path: str | Path) -> GGUFInfo:
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
                 return _parse(p, size, _Cursor(buf))
     except _Corrupt as e:
-        raise EdgekitError(
-            f"{p} is not a usable GGUF file ({e}): download it again or pick another --model"
-        ) from e
+        raise EdgekitError(f"{p} is not a usable GGUF file ({e}): download it again or pick another --model") from e
 
 
 def _parse(path: Path, size: int, cur: _Cursor) -> GGUFInfo:

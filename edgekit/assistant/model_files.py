@@ -46,9 +46,7 @@ def resolve_gguf(spec: str | Path | None = None) -> tuple[ModelCard | None, Path
         return None, path
     card = load_card(s)
     if card.task != "llm":
-        raise EdgekitError(
-            f"model {card.name!r} is a {card.task} model, not a GGUF LLM: pass --model {DEFAULT_LLM}"
-        )
+        raise EdgekitError(f"model {card.name!r} is a {card.task} model, not a GGUF LLM: pass --model {DEFAULT_LLM}")
     try:
         return card, resolve_model_path(card)
     except EdgekitError:

@@ -28,7 +28,7 @@ def write_tiny_gguf(
     n_head: int = 4,
     n_head_kv: int = 2,
     n_ff: int = 128,
-    context_length: int = 1024,
+    context_length: int = 8192,
     chat_template: str | None = CHATML,
     seed: int = 0,
 ) -> Path:

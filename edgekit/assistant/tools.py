@@ -20,6 +20,7 @@ from typing import Any, Literal
 import psutil
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edgekit.assistant.hints import Hints
 from edgekit.assistant.live_stats import read_stats
 from edgekit.events import EventStore
 from edgekit.types import Event
@@ -145,25 +146,41 @@ class ToolBox:
     def store_is_empty(self) -> bool:
         return self.store is None or self.store.count() == 0
 
-    def call_schema(self) -> dict[str, Any]:
-        """JSON schema of one tool call ``{"tool": name, "args": {...}}``, one branch per tool."""
+    def call_schema(self, hints: Hints | None = None) -> dict[str, Any]:
+        """JSON schema of one tool call ``{"tool": name, "args": {...}}``, one branch per tool.
+
+        With ``hints`` (see :mod:`edgekit.assistant.hints`) the branches and values are narrowed to what the
+        question names: a named label or camera is the only choice, an unnamed one is null ("any").
+        """
         labels, cameras = self.labels(), self.cameras()
+        windows = list(Window.__args__)  # type: ignore[attr-defined]
 
         def nullable_enum(values: list[str]) -> dict[str, Any]:
             if not values:
                 return {"type": "null"}
             return {"anyOf": [{"type": "string", "enum": values}, {"type": "null"}]}
 
-        windows = list(Window.__args__)  # type: ignore[attr-defined]
+        def count(value: int | None) -> dict[str, Any]:
+            return {"type": "integer", "minimum": 1, "maximum": 20} if value is None else {"enum": [value]}
+
         props: dict[str, dict[str, Any]] = {
             "label": nullable_enum(labels),
             "camera": nullable_enum(cameras),
             "window": {"type": "string", "enum": windows},
-            "limit": {"type": "integer", "minimum": 1, "maximum": 20},
-            "n": {"type": "integer", "minimum": 1, "maximum": 20},
+            "limit": count(None),
+            "n": count(None),
         }
+        specs = self.enabled
+        if hints is not None:
+            props["label"] = {"enum": [hints.label]} if hints.label else {"type": "null"}
+            props["camera"] = {"enum": [hints.camera]} if hints.camera else {"type": "null"}
+            if hints.window:
+                props["window"] = {"enum": [hints.window]}
+            props["limit"] = props["n"] = count(hints.n)
+            if hints.tools:
+                specs = [t for t in specs if t.name in hints.tools] or specs
         branches = []
-        for spec in self.enabled:
+        for spec in specs:
             names = list(spec.args.model_fields)
             args = {"type": "object", "properties": {k: props[k] for k in names}, "required": names}
             branches.append(
