@@ -70,7 +70,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
 
 @pytest.fixture(scope="module")
 def model() -> Any:
-    loaded = load_model(None, LLMSettings(threads=2, n_ctx=2048, n_batch=256))
+    loaded = load_model(None, LLMSettings(threads=1, n_ctx=2048, n_batch=256))
     yield loaded
     loaded.engine.close()
 
@@ -102,7 +102,7 @@ def test_empty_store_answer(tmp_path: Path, model: Any) -> None:
 
 def test_cli_ask_json(store: EventStore) -> None:
     assert store.path is not None
-    r = run_cli("ask", "how many falls were there today?", "--events", str(store.path), "--threads", "2", "--json")
+    r = run_cli("ask", "how many falls were there today?", "--events", str(store.path), "--threads", "1", "--json")
     assert r.returncode == 0, r.stderr
     import json
 

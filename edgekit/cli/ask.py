@@ -96,8 +96,11 @@ def bench_llm(
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON result to this file."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a summary."),
 ) -> None:
-    """Assistant vs raw llama-cpp-python (TTFT, prompt and generation tokens/s, peak RSS), the decode
-    prediction from the profile, and detection FPS while the assistant generates."""
+    """Assistant vs raw llama-cpp-python: TTFT, prompt/generation tokens/s, peak RSS; decode prediction; FPS beside it.
+
+    Both variants run the same GGUF, threads and prompt in separate processes; the concurrent part times the
+    default detector alone and while the assistant generates.
+    """
     from edgekit.assistant.benchmark import run_llm_bench, summary_lines
 
     result: dict[str, Any] = run_llm_bench(
