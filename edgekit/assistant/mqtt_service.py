@@ -69,13 +69,20 @@ class AssistantMqttService:
     """
 
     def __init__(
-        self, client: MqttClient, device: str, assistant: Answerer, *, max_pending: int = 4, qos: int = 1
+        self,
+        client: MqttClient,
+        device: str,
+        assistant: Answerer,
+        *,
+        max_pending: int = 4,
+        qos: int = 1,
+        topic_prefix: str = "edgekit",
     ) -> None:
         self.client = client
         self.assistant = assistant
         self.qos = qos
-        self.request_topic = f"edgekit/{device}/assistant/request"
-        self.response_prefix = f"edgekit/{device}/assistant/response/"
+        self.request_topic = f"{topic_prefix}/{device}/assistant/request"
+        self.response_prefix = f"{topic_prefix}/{device}/assistant/response/"
         self.counters: Counter[str] = Counter()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
         self._worker = threading.Thread(target=self._run, name="assistant-mqtt", daemon=True)

@@ -101,6 +101,7 @@ class Daemon:
         self.store = EventStore(self.state / "events.db")
         self.link: MqttLink | None = None
         self.metrics: Any = None
+        self.assistant_service: Any = None
         self.workers: dict[str, CameraWorker] = {}
         self._lock = threading.Lock()
         self._last: dict[str, tuple[float, int, int]] = {}
@@ -168,6 +169,8 @@ class Daemon:
         """On (re)connect: discovery and the current camera availability."""
         if self.link is None or self.cfg.mqtt is None:
             return
+        if self.assistant_service is not None:
+            self.assistant_service.subscribe()  # a clean session forgets subscriptions
         if self.cfg.mqtt.discovery:
             from edgekit.alerts.discovery import discovery_messages
 
@@ -229,11 +232,29 @@ class Daemon:
                                  on_connect=self._announce)
             if self.metrics is not None:
                 self.link.on_latency = self.metrics.alert_latency.observe
+            if self.cfg.assistant.enabled:
+                self._start_assistant(self.link)
             self.link.start()
         for w in self.workers.values():
             w.start()
         sd_notify("READY=1")
         log.info("daemon %s running %d camera(s)", self.cfg.device, len(self.workers))
+
+    def _start_assistant(self, link: MqttLink) -> None:
+        """Answer questions on ``<prefix>/<device>/assistant/request`` from this daemon's event store and stats.
+
+        The model is loaded (after its fit check against the profile's LLM budget) before the cameras start, so a
+        GGUF that does not fit fails start-up with one line instead of starving the pipeline later.
+        """
+        from edgekit.assistant.loader import open_assistant
+        from edgekit.assistant.mqtt_service import AssistantMqttService
+
+        assistant, _loaded = open_assistant(
+            self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path
+        )
+        self.assistant_service = AssistantMqttService(link.client, self.cfg.device, assistant,
+                                                      topic_prefix=link.base.rsplit("/", 1)[0])
+        self.assistant_service.start()
 
     def run(self, stop: threading.Event, stats_every_s: float | None = None) -> None:
         """Report stats and feed the watchdog until ``stop`` is set or every camera has finished."""
@@ -275,6 +296,8 @@ class Daemon:
         for cam_id in self.workers:
             if self.link is not None:
                 self.link.set_camera_available(cam_id, False)
+        if self.assistant_service is not None:
+            self.assistant_service.stop(timeout=10)
         if self.link is not None:
             self.link.stop()
         if self.metrics is not None:

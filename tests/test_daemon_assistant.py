@@ -1,0 +1,56 @@
+"""The running daemon answers questions over MQTT from its own event store (real SmolLM2, real Mosquitto; slow)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.test_daemon_e2e import daemon_config, start_daemon, walk_camera, walk_video  # noqa: F401
+
+pytest.importorskip("llama_cpp", reason="needs llama-cpp-python (scripts/install_llm.sh)")
+
+
+@pytest.mark.slow
+def test_daemon_answers_assistant_requests_over_mqtt(broker, consumer_factory, walk_video, tmp_path):  # noqa: F811
+    c = consumer_factory(["edgekit/e2e/events", "edgekit/e2e/assistant/response/#"])
+    cfg = daemon_config(tmp_path, broker.port, {"walk": walk_camera(walk_video, on_end="retry")})
+    data = yaml.safe_load(cfg.read_text())
+    data["assistant"] = {"enabled": True}
+    cfg.write_text(yaml.safe_dump(data))
+    p = start_daemon(cfg)
+    try:
+        assert c.wait_for(lambda: len(c.events()) >= 3, 300), "no events from the daemon"
+        c.client.publish("edgekit/e2e/assistant/request",
+                         json.dumps({"id": "r1", "question": "how many events were there today?"}), qos=1)
+        final: dict[str, object] = {}
+
+        def answered() -> bool:
+            for t, payload, _ in c.messages:
+                if t == "edgekit/e2e/assistant/response/r1":
+                    msg = json.loads(payload)
+                    if msg.get("done"):
+                        final.update(msg)
+                        return True
+            return False
+
+        assert c.wait_for(answered, 300), "no final answer"
+        assert "error" not in final and final["answer"]
+        calls = final["tool_calls"]
+        assert isinstance(calls, list) and calls and calls[0]["tool"] in {"count_events", "list_events", "last_events"}
+        # the service also streamed the answer before the final message
+        chunks = [json.loads(pl) for t, pl, _ in c.messages if t == "edgekit/e2e/assistant/response/r1"]
+        assert len(chunks) == int(final["chunks"]) + 1  # type: ignore[call-overload]
+        # the malformed request is ignored and the daemon keeps running
+        c.client.publish("edgekit/e2e/assistant/request", b"{not json", qos=1)
+        time.sleep(1.0)
+        assert p.poll() is None
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out, _ = p.communicate(timeout=60)
+    assert p.returncode == 0, out
+    assert Path(tmp_path / "state" / "events.db").is_file()
