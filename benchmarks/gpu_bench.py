@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +63,10 @@ class TorchBackend:
 
 
 def timed(fn: Any, warmup: int, runs: int) -> dict[str, Any]:
+    from edgekit.bench.measure import timed_ms
     from edgekit.timing import percentiles
 
-    for _ in range(warmup):
-        fn()
-    ms = []
-    for _ in range(runs):
-        t0 = time.perf_counter_ns()
-        fn()
-        ms.append((time.perf_counter_ns() - t0) / 1e6)
+    ms = timed_ms(fn, warmup, runs)
     return {"latency_ms": percentiles(ms), "fps": round(1000 * len(ms) / sum(ms), 2)}
 
 

@@ -11,12 +11,11 @@ import urllib.request
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edgekit.errors import EdgekitError
 from edgekit.paths import cache_dir, data_dir
-from edgekit.profiles import format_validation_error
+from edgekit.yamlconf import load_yaml_model
 
 
 class PipSource(BaseModel):
@@ -74,15 +73,7 @@ def load_card(name_or_path: str | Path) -> ModelCard:
             raise EdgekitError(f"unknown model {str(name_or_path)!r}; known: {', '.join(card_names())}")
     if not path.is_file():
         raise EdgekitError(f"model card not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-        if not isinstance(raw, dict):
-            raise EdgekitError(f"invalid model card {path}: expected a mapping")
-        return ModelCard.model_validate({**raw, "card_dir": path.parent})
-    except yaml.YAMLError as e:
-        raise EdgekitError(f"invalid YAML in {path}: {str(e).splitlines()[0]}") from e
-    except ValidationError as e:
-        raise EdgekitError(f"invalid model card {path}: {format_validation_error(e)}") from e
+    return load_yaml_model(path, ModelCard, "model card", {"card_dir": path.parent})
 
 
 def sha256_file(path: Path) -> str:

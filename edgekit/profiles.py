@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from edgekit.errors import EdgekitError
 from edgekit.paths import data_dir
+from edgekit.yamlconf import load_yaml_model
 
 BackendName = Literal["onnxruntime", "tensorrt", "litert", "edgetpu"]
 Precision = Literal["fp32", "fp16", "int8"]
@@ -107,28 +107,10 @@ def load_profile(name_or_path: str | Path) -> DeviceProfile:
             )
     if not path.is_file():
         raise EdgekitError(f"device profile file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise EdgekitError(f"invalid YAML in {path}: {str(e).splitlines()[0]}") from e
-    if not isinstance(raw, dict):
-        raise EdgekitError(f"invalid device profile {path}: expected a mapping at the top level")
-    try:
-        return DeviceProfile.model_validate(raw)
-    except ValidationError as e:
-        raise EdgekitError(f"invalid device profile {path}: {format_validation_error(e)}") from e
+    return load_yaml_model(path, DeviceProfile, "device profile")
 
 
 def list_profiles() -> list[DeviceProfile]:
     """All bundled profiles."""
     return [load_profile(n) for n in profile_names()]
 
-
-def format_validation_error(e: ValidationError) -> str:
-    """Pydantic's errors as one line: ``field.path: message; ...``."""
-    parts = []
-    for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        parts.append(f"{loc}: {msg}")
-    return "; ".join(parts)

@@ -35,7 +35,8 @@ class RssSampler:
         return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _timed(fn: Callable[[], Any], warmup: int, runs: int) -> list[float]:
+def timed_ms(fn: Callable[[], Any], warmup: int, runs: int) -> list[float]:
+    """Call ``fn`` ``warmup`` times untimed, then ``runs`` times; the durations in ms."""
     for _ in range(warmup):
         fn()
     out = []
@@ -53,7 +54,7 @@ def _fps(ms: list[float]) -> float:
 def bench_raw(detector: Detector, image: npt.NDArray[np.uint8], warmup: int, runs: int) -> dict[str, Any]:
     """Backend ``infer`` alone on a pre-processed tensor: the ceiling for everything else."""
     tensor, _ = detector.preprocess(image)
-    ms = _timed(lambda: detector.backend.infer([tensor]), warmup, runs)
+    ms = timed_ms(lambda: detector.backend.infer([tensor]), warmup, runs)
     return {"latency_ms": percentiles(ms), "fps": _fps(ms)}
 
 
@@ -62,7 +63,7 @@ def bench_detect(detector: Detector, image: npt.NDArray[np.uint8], warmup: int, 
     for _ in range(warmup):
         detector.detect(image)
     detector.timer.clear()
-    ms = _timed(lambda: detector.detect(image), 0, runs)
+    ms = timed_ms(lambda: detector.detect(image), 0, runs)
     return {
         "latency_ms": percentiles(ms),
         "fps": _fps(ms),

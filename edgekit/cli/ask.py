@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from edgekit.cli._common import err_console, print_json
+from edgekit.cli._common import err_console, print_json, write_json
 
 MODEL_HELP = "GGUF model card name, card YAML or .gguf file (default: smollm2-135m-instruct)."
 PROFILE_HELP = "Device profile (threads, context, LLM memory budget); default: no budget, all cores."
@@ -114,10 +114,7 @@ def bench_llm(
         seconds=seconds,
     )
     if out:
-        import json
-
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2))
+        write_json(out, result)
     if json_out:
         print_json(result)
     else:

@@ -11,7 +11,7 @@ import typer
 
 from edgekit.bench.measure import RssSampler, bench_detect, bench_pipeline, bench_raw
 from edgekit.bench.report import model_bench_markdown
-from edgekit.cli._common import console, print_json
+from edgekit.cli._common import console, print_json, write_json
 from edgekit.errors import EdgekitError
 from edgekit.host import probe_host
 from edgekit.modelcards import DEFAULT_DETECTOR
@@ -76,10 +76,7 @@ def bench(
     result["peak_rss_mb"] = rss.peak_mb()
     det.close()
     if out:
-        import json
-
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2))
+        write_json(out, result)
     if json_out:
         print_json(result)
     else:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from edgekit.errors import EdgekitError
 from edgekit.paths import data_dir
-from edgekit.profiles import format_validation_error
+from edgekit.yamlconf import load_yaml_model
 
 
 class Target(BaseModel):
@@ -56,16 +55,7 @@ def load_recipe(name_or_path: str | Path) -> tuple[Recipe, Path]:
         if not bundled.is_file():
             raise EdgekitError(f"export recipe not found: {name_or_path}")
         path = bundled
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise EdgekitError(f"invalid YAML in {path}: {str(e).splitlines()[0]}") from e
-    if not isinstance(raw, dict):
-        raise EdgekitError(f"invalid export recipe {path}: expected a mapping at the top level")
-    try:
-        return Recipe.model_validate(raw), path.parent
-    except ValidationError as e:
-        raise EdgekitError(f"invalid export recipe {path}: {format_validation_error(e)}") from e
+    return load_yaml_model(path, Recipe, "export recipe"), path.parent
 
 
 def recipe_paths(r: Recipe, base: Path) -> dict[str, Path | None]:
