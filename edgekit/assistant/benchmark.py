@@ -196,12 +196,17 @@ def _concurrent(path: str, settings: LLMSettings, profile: str, seconds: float, 
     }
 
 
-def _median_round(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """The round with the median generation speed, plus every round's headline numbers."""
-    ordered = sorted(rounds, key=lambda r: r["gen_tps"])
-    pick = dict(ordered[(len(ordered) - 1) // 2])
-    pick["rounds"] = [{k: r[k] for k in ("ttft_s", "prompt_tps", "gen_tps", "peak_rss_mb")} for r in rounds]
-    return pick
+def _combine_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Headline numbers as the mean over rounds (each round: one process, median of its runs); every
+    round's numbers are kept, so the spread is visible."""
+    keys = ("ttft_s", "prompt_tps", "gen_tps")
+    out = dict(rounds[0])
+    for k in keys:
+        out[k] = round(statistics.fmean(r[k] for r in rounds), 4 if k == "ttft_s" else 2)
+    out["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rounds)
+    out["rounds"] = [{k: r[k] for k in (*keys, "peak_rss_mb", "load_s")} for r in rounds]
+    out.pop("runs", None)
+    return out
 
 
 def run_llm_bench(
@@ -229,7 +234,7 @@ def run_llm_bench(
             p.start()
             rounds_out[kind].append(q.get(timeout=1800))
             p.join(60)
-    variants = {kind: _median_round(rs) for kind, rs in rounds_out.items()}
+    variants = {kind: _combine_rounds(rs) for kind, rs in rounds_out.items()}
     raw, asst = variants["raw"], variants["assistant"]
     bandwidth = settings.mem_bandwidth_gbs
     result: dict[str, Any] = {
