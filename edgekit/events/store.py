@@ -147,9 +147,19 @@ class EventStore:
             raise EdgekitError("this event store was opened read-only")
         rows = [
             (
-                e.id, e.rule, e.source, e.device, e.label, float(e.score),
-                json.dumps([float(v) for v in e.box]), e.track_id, float(e.start_ts), e.end_ts,
-                e.snapshot, json.dumps(e.extra), e.schema_version,
+                e.id,
+                e.rule,
+                e.source,
+                e.device,
+                e.label,
+                float(e.score),
+                json.dumps([float(v) for v in e.box]),
+                e.track_id,
+                float(e.start_ts),
+                e.end_ts,
+                e.snapshot,
+                json.dumps(e.extra),
+                e.schema_version,
             )
             for e in events
         ]
