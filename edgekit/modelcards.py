@@ -85,7 +85,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _verified(path: Path, sha256: str | None) -> Path:
+def verify_file(path: Path, sha256: str | None) -> Path:
     """Check ``path`` against ``sha256`` once per (size, mtime); remember the result in the cache."""
     if sha256 is None:
         return path
@@ -108,7 +108,7 @@ def fetch(url: str, sha256: str, filename: str) -> Path:
     """
     dest = cache_dir() / "models" / sha256 / filename
     if dest.is_file():
-        return _verified(dest, sha256)
+        return verify_file(dest, sha256)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")
     try:
@@ -133,7 +133,7 @@ def resolve_model_path(card: ModelCard) -> Path:
         if not path.is_absolute() and card.card_dir is not None:
             path = card.card_dir / path
         if path.is_file():
-            return _verified(path, card.sha256)
+            return verify_file(path, card.sha256)
         if not (card.url or card.pip):
             raise EdgekitError(f"model file for {card.name!r} not found: {path}")
     if card.pip:
@@ -146,7 +146,7 @@ def resolve_model_path(card: ModelCard) -> Path:
         path = Path(next(iter(spec.submodule_search_locations))) / card.pip.path
         if not path.is_file():
             raise EdgekitError(f"{card.pip.package} is installed but has no {card.pip.path}")
-        return _verified(path, card.sha256)
+        return verify_file(path, card.sha256)
     if card.url and card.sha256:
         return fetch(card.url, card.sha256, Path(card.url).name or f"{card.name}.bin")
     raise EdgekitError(f"model {card.name!r} has no usable location")

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from edgekit.errors import EdgekitError
-from edgekit.modelcards import ModelCard, _verified, load_card, resolve_model_path
+from edgekit.modelcards import ModelCard, load_card, resolve_model_path, verify_file
 from edgekit.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def _assembled(card: ModelCard) -> Path | None:
     target = cache_dir() / "models" / (card.sha256 or card.name) / Path(card.pip.path).name
     if target.is_file():
         # checked once per (size, mtime) by the model-card cache, not hashed again on every start
-        return _verified(target, card.sha256)
+        return verify_file(target, card.sha256)
     log.info("assembling %s into %s", card.name, target)
     try:
         return Path(assemble(target))
