@@ -111,3 +111,23 @@ def test_cli_ask_json(store: EventStore) -> None:
     assert out["tool_calls"][-1]["result"]["count"] == store.count(
         label="Fall", since=datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
     )
+
+
+def test_cli_chat_keeps_a_session_until_exit(store: EventStore) -> None:
+    """`edgekit chat` over stdin: two questions answered with their tool calls shown, then `exit` ends it."""
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    assert store.path is not None
+    r = subprocess.run(
+        [sys.executable, "-m", "edgekit.cli.main", "chat", "--events", str(store.path), "--threads", "1",
+         "--show-tools"],
+        input="how many falls were there today?\nhow many events on camera hall yesterday?\nexit\n",
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+    )
+    assert r.returncode == 0, r.stderr
+    tools = [ln for ln in r.stderr.splitlines() if ln.startswith("tool: ")]
+    assert len(tools) == 2 and all("count_events" in t for t in tools), r.stderr
+    assert r.stdout.count("> ") >= 3  # a prompt for each question and for `exit`
