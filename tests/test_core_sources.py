@@ -53,6 +53,7 @@ def test_folder_source_reads_every_image_in_order():
     ("uri", "message"),
     [
         ("synthetic:x", "synthetic:SEED"),
+        ("synthetic:1:-3", "PERIOD_S"),
         ("usb:a", "camera number"),
         ("/no/such.mp4", "video not found"),
         ("/no/such.png", "image not found"),
@@ -197,3 +198,10 @@ def test_doctor_recommends_profiles_for_boards(tmp_path):
     assert recommend_profile(pi5)[0] == "rpi5"
     assert recommend_profile(orin)[0] == "jetson-orin-nano"
     assert recommend_profile(coral)[0] == "coral-usb"
+
+
+def test_synthetic_uri_sets_seed_and_crossing_period():
+    src = open_source("synthetic:4:30")
+    assert isinstance(src, SyntheticSource) and src.id == "synthetic:4:30"
+    assert src.scene.duration > 20  # three walkers, each entering 10 s after the previous one
+    assert np.array_equal(src.read().image, SyntheticScene.random(4, period=30).render(0.0)[0])

@@ -22,7 +22,7 @@ def demo_config(state: str | None = None) -> DaemonConfig:
     return DaemonConfig.model_validate({
         "device": "demo",
         "state_dir": state,
-        "cameras": {"demo": {"source": "synthetic:0", "realtime": True,
+        "cameras": {"demo": {"source": "synthetic:0:24", "realtime": True,
                              "zones": {"middle": {"polygon": [[320, 0], [960, 0], [960, 720], [320, 720]]}}}},
         "rules": [
             {"name": "person_in_middle", "labels": ["Normal", "Fall"], "zone": "middle", "min_frames": 2,

@@ -1,4 +1,4 @@
-"""Frame sources by URI: image, folder, video, ``synthetic[:seed]``, ``usb:N``, ``rtsp://…``, ``csi://N``,
+"""Frame sources by URI: image, folder, video, ``synthetic[:seed[:period_s]]``, ``usb:N``, ``rtsp://…``, ``csi://N``,
 ``picamera2:N``, ``gst:PIPELINE``.
 
 Examples:
@@ -58,10 +58,12 @@ def open_source(
     """Open a source by URI. ``realtime`` paces files and synthetic frames like a camera; ``wait_for_first``
     lets a camera that is absent at start-up be retried with backoff instead of failing."""
     if uri == "synthetic" or uri.startswith("synthetic:"):
-        seed = uri.partition(":")[2] or "0"
-        if not seed.isdigit():
-            raise SourceError(f"bad source {uri!r}: expected synthetic or synthetic:SEED")
-        return SyntheticSource(seed=int(seed), realtime=realtime, fps=15.0, source_id=uri)
+        # synthetic[:SEED[:PERIOD]]: PERIOD seconds for the walkers to cross (slower walkers suit slow boards)
+        seed, _, period = (uri.partition(":")[2] or "0").partition(":")
+        if not seed.isdigit() or not (period or "8").replace(".", "", 1).isdigit() or float(period or 8) <= 0:
+            raise SourceError(f"bad source {uri!r}: expected synthetic, synthetic:SEED or synthetic:SEED:PERIOD_S")
+        scene = SyntheticScene.random(int(seed), period=float(period or 8))
+        return SyntheticSource(scene, realtime=realtime, fps=15.0, source_id=uri)
     if uri.startswith(("usb:", "/dev/video")):
         return open_usb(_index(uri, "usb:" if uri.startswith("usb:") else "/dev/video"), wait_for_first)
     if uri.startswith(("rtsp://", "rtsps://", "http://", "https://")):
