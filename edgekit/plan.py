@@ -54,12 +54,15 @@ class RuntimePlan:
 
 
 def find_variant(card: ModelCard, backend: str, precision: str) -> Path | None:
-    """A converted file of ``card`` for ``backend``/``precision`` next to the card or in the export cache.
+    """A converted file of ``card`` for ``backend``/``precision``: next to the card, in ``./export-out`` (the
+    default ``--out`` of ``edgekit export``) or in ``~/.cache/edgekit/exports/<name>``.
 
-    Names follow ``edgekit export``: ``<name>-<precision><suffix>``, e.g. ``yolov8s-fall-int8.onnx``.
+    Names follow ``edgekit export``: ``<stem>_<precision><suffix>``, e.g. ``yolov8s-fall_int8.onnx`` or
+    ``yolov8s-fall_int8_edgetpu.tflite``.
     """
-    fname = f"{card.name}-{precision}{_VARIANT_SUFFIX[backend]}"
-    for folder in (card.card_dir, cache_dir() / "exports" / card.name):
+    stem = Path(card.file).stem if card.file else card.name
+    fname = f"{stem}_{precision}{_VARIANT_SUFFIX[backend]}"
+    for folder in (card.card_dir, Path("export-out"), cache_dir() / "exports" / card.name):
         if folder is not None and (folder / fname).is_file():
             return folder / fname
     return None
@@ -98,7 +101,8 @@ def plan_runtime(
             elif precision != "fp32" or want_backend != "onnxruntime":
                 subs.append(
                     f"{precision.upper()} {want_backend} model → {card.name}'s FP32 ONNX "
-                    f"(no {precision} variant; make one with `edgekit export {card.name} --profile {profile.name}`)"
+                    f"(no {precision} variant; make one with "
+                    f"`edgekit export {card.file or card.name} --profile {profile.name} --val DIR`)"
                 )
                 precision = "fp32"
             else:

@@ -39,14 +39,14 @@ def yolo_labels(name: str, shape: tuple[int, ...]) -> npt.NDArray[np.float64]:
 
 
 def run_cli(
-    *args: str, timeout: float = 600, env: dict[str, str] | None = None
+    *args: str, timeout: float = 600, env: dict[str, str] | None = None, cwd: Path = REPO
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``edgekit ARGS`` in a subprocess, as a user would."""
+    """Run ``edgekit ARGS`` in a subprocess (from ``cwd``), as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "edgekit.cli.main", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=REPO,
+        cwd=cwd,
         env={**os.environ, **(env or {})},
     )

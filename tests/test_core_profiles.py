@@ -93,7 +93,7 @@ def test_int8_variant_next_to_the_card_is_picked(tmp_path):
 
     (tmp_path / "yolov8s-fall.yaml").write_text(Path("models/yolov8s-fall.yaml").read_text())
     shutil.copy("models/yolov8s-fall.onnx", tmp_path / "yolov8s-fall.onnx")
-    (tmp_path / "yolov8s-fall-int8.onnx").write_bytes(b"stand-in: only its presence is planned on")
+    (tmp_path / "yolov8s-fall_int8.onnx").write_bytes(b"stand-in: only its presence is planned on")
     card = load_card(tmp_path / "yolov8s-fall.yaml")
     plan = plan_runtime(load_profile("rpi5"), DESKTOP_2CORE, tmp_path / "yolov8s-fall.onnx", card)
-    assert plan.model_path.name == "yolov8s-fall-int8.onnx" and plan.precision == "int8"
+    assert plan.model_path.name == "yolov8s-fall_int8.onnx" and plan.precision == "int8"
