@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edgekit.errors import EdgekitError
-from edgekit.paths import cache_dir, data_dir
-from edgekit.yamlconf import load_yaml_model
+from edgekit.paths import cache_dir
+from edgekit.yamlconf import bundled_names, bundled_path, load_yaml_model
 
 
 class PipSource(BaseModel):
@@ -61,16 +61,12 @@ class ModelCard(BaseModel):
 
 def card_names() -> list[str]:
     """Names of the bundled model cards."""
-    return sorted(p.stem for p in data_dir("models").glob("*.yaml"))
+    return bundled_names("models")
 
 
 def load_card(name_or_path: str | Path) -> ModelCard:
     """Load a bundled card by name or a card YAML by path."""
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = data_dir("models") / f"{name_or_path}.yaml"
-        if not path.is_file():
-            raise EdgekitError(f"unknown model {str(name_or_path)!r}; known: {', '.join(card_names())}")
+    path = bundled_path(name_or_path, "models", "model")
     if not path.is_file():
         raise EdgekitError(f"model card not found: {path}")
     return load_yaml_model(path, ModelCard, "model card", {"card_dir": path.parent})

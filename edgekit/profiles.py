@@ -8,8 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from edgekit.errors import EdgekitError
-from edgekit.paths import data_dir
-from edgekit.yamlconf import load_yaml_model
+from edgekit.yamlconf import bundled_names, bundled_path, load_yaml_model
 
 BackendName = Literal["onnxruntime", "tensorrt", "litert", "edgetpu"]
 Precision = Literal["fp32", "fp16", "int8"]
@@ -93,18 +92,12 @@ class DeviceProfile(_Strict):
 
 def profile_names() -> list[str]:
     """Names of the bundled profiles, sorted."""
-    return sorted(p.stem for p in data_dir("devices").glob("*.yaml"))
+    return bundled_names("devices")
 
 
 def load_profile(name_or_path: str | Path) -> DeviceProfile:
     """Load a bundled profile by name, or any profile YAML by path; errors name the file and the field."""
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = data_dir("devices") / f"{name_or_path}.yaml"
-        if not path.is_file():
-            raise EdgekitError(
-                f"unknown device profile {str(name_or_path)!r}; known: {', '.join(profile_names())}"
-            )
+    path = bundled_path(name_or_path, "devices", "device profile")
     if not path.is_file():
         raise EdgekitError(f"device profile file not found: {path}")
     return load_yaml_model(path, DeviceProfile, "device profile")

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from edgekit.errors import EdgekitError
+from edgekit.paths import data_dir
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,3 +39,19 @@ def load_yaml_model(path: Path, model: type[M], what: str, extra: dict[str, Any]
         return model.model_validate({**raw, **(extra or {})})
     except ValidationError as e:
         raise EdgekitError(f"invalid {what} {path}: {format_validation_error(e)}") from e
+
+
+def bundled_names(folder: str) -> list[str]:
+    """Names (file stems) of the YAML files bundled in data folder ``folder``, sorted."""
+    return sorted(p.stem for p in data_dir(folder).glob("*.yaml"))
+
+
+def bundled_path(name_or_path: str | Path, folder: str, what: str) -> Path:
+    """A YAML path as given, or the bundled ``<folder>/<name>.yaml``; an unknown name lists the known ones."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    path = data_dir(folder) / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise EdgekitError(f"unknown {what} {str(name_or_path)!r}; known: {', '.join(bundled_names(folder))}")
+    return path
