@@ -39,7 +39,7 @@ def main() -> None:
     import onnxruntime as ort
 
     from edgekit.bench.measure import bench_detect, bench_pipeline
-    from edgekit.host import probe_host
+    from edgekit.device.host import probe_host
     from edgekit.sources import make_synthetic_video
     from edgekit.sources.synthetic import SyntheticScene
     from edgekit.timing import percentiles

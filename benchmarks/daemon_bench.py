@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from edgekit.daemon_config import DaemonConfig
+from edgekit.config.daemon import DaemonConfig
 from edgekit.pipeline.daemon import Daemon
 from edgekit.sources import SyntheticScene, SyntheticSource
 from edgekit.timing import percentiles

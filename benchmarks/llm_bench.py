@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from edgekit.assistant.benchmark import run_llm_bench, summary_lines
+from edgekit.bench.llm import run_llm_bench, summary_lines
 
 RESULTS = Path(__file__).resolve().parent / "results" / "llm.json"
 

@@ -14,5 +14,5 @@ bash scripts/install_daemon.sh
 bash scripts/install_llm.sh
 bash scripts/install_export.sh
 bash scripts/install_pose.sh
-.venv-pose/bin/python -m pytest -q -p no:cacheprovider tests/test_rules_pose.py
+.venv-pose/bin/python -m pytest -q -p no:cacheprovider tests/vision/test_pose.py
 exec .venv/bin/python -m pytest -ra "$@"

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from edgekit import __version__
-from edgekit.daemon_config import DaemonConfig
+from edgekit.config.daemon import DaemonConfig
 
 
 def discovery_messages(cfg: DaemonConfig) -> list[tuple[str, str]]:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edgekit.alerts.outbox import Outbox
-from edgekit.daemon_config import MQTTConfig
+from edgekit.config.daemon import MQTTConfig
 from edgekit.errors import EdgekitError, MissingDependencyError
 from edgekit.types import Event
 

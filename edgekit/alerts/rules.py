@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from edgekit.alerts.conditions import POSE_CONDITIONS
 from edgekit.alerts.zones import Line, Zone
-from edgekit.daemon_config import CameraConfig, RuleConfig, ScheduleWindow
-from edgekit.pose import POSE_CONDITIONS
+from edgekit.config.daemon import CameraConfig, RuleConfig, ScheduleWindow
 from edgekit.types import Detections, Event
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class RuleEngine:
     """Evaluates the rules of one camera frame by frame.
 
     Examples:
-        >>> from edgekit.daemon_config import CameraConfig, RuleConfig
+        >>> from edgekit.config.daemon import CameraConfig, RuleConfig
         >>> cam = CameraConfig(source="synthetic", zones={"z": {"polygon": [[0, 0], [100, 0], [100, 100]]}})
         >>> eng = RuleEngine("cam", cam, [RuleConfig(name="r", zone="z", min_frames=2)], ["person"])
         >>> d = Detections([[40, 10, 60, 20]], [0.9], [0], tracker_ids=[7])

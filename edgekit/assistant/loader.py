@@ -10,13 +10,13 @@ from edgekit.assistant.agent import Assistant
 from edgekit.assistant.engine import LlamaEngine, import_llama_cpp
 from edgekit.assistant.fit import FitReport, check_fit
 from edgekit.assistant.gguf_meta import GGUFInfo, read_gguf_info
-from edgekit.assistant.live_stats import default_stats_path
 from edgekit.assistant.model_files import resolve_gguf
 from edgekit.assistant.settings import LLMSettings
 from edgekit.assistant.tools import ToolBox
 from edgekit.errors import EdgekitError
 from edgekit.events import EventStore
 from edgekit.paths import state_dir
+from edgekit.pipeline.stats import default_stats_path
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def llm_settings(
     and no memory budget."""
     base = LLMSettings()
     if profile is not None:
-        from edgekit.profiles import load_profile
+        from edgekit.device.profiles import load_profile
 
         base = LLMSettings.from_profile(load_profile(profile))
     return base.with_overrides(threads=threads, n_ctx=n_ctx, n_batch=n_batch)

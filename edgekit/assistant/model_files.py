@@ -7,8 +7,8 @@ import importlib.util
 import logging
 from pathlib import Path
 
+from edgekit.device.modelcards import ModelCard, load_card, resolve_model_path, verify_file
 from edgekit.errors import EdgekitError
-from edgekit.modelcards import ModelCard, load_card, resolve_model_path, verify_file
 from edgekit.paths import cache_dir
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from edgekit.profiles import DeviceProfile
+    from edgekit.device.profiles import DeviceProfile
 
 
 @dataclass(frozen=True)

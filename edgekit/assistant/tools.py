@@ -21,8 +21,8 @@ import psutil
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edgekit.assistant.hints import Hints
-from edgekit.assistant.live_stats import read_stats
 from edgekit.events import EventStore
+from edgekit.pipeline.stats import read_stats
 from edgekit.types import Event
 
 Window = Literal["last_hour", "today", "yesterday", "last_24_hours", "last_7_days", "all_time"]

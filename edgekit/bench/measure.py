@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 import psutil
 
+from edgekit.pipeline.stream import detect_stream
 from edgekit.sources import VideoSource
-from edgekit.stream import detect_stream
 from edgekit.timing import percentiles
 from edgekit.vision.detector import Detector
 

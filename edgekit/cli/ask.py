@@ -101,7 +101,7 @@ def bench_llm(
     Both variants run the same GGUF, threads and prompt in separate processes; the concurrent part times the
     default detector alone and while the assistant generates.
     """
-    from edgekit.assistant.benchmark import run_llm_bench, summary_lines
+    from edgekit.bench.llm import run_llm_bench, summary_lines
 
     result: dict[str, Any] = run_llm_bench(
         model,

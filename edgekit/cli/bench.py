@@ -12,9 +12,9 @@ import typer
 from edgekit.bench.measure import RssSampler, bench_detect, bench_pipeline, bench_raw
 from edgekit.bench.report import model_bench_markdown
 from edgekit.cli._common import console, print_json, write_json
+from edgekit.device.host import probe_host
+from edgekit.device.modelcards import DEFAULT_DETECTOR
 from edgekit.errors import EdgekitError
-from edgekit.host import probe_host
-from edgekit.modelcards import DEFAULT_DETECTOR
 from edgekit.sources import make_synthetic_video
 from edgekit.sources.files import read_image
 from edgekit.sources.synthetic import SyntheticScene

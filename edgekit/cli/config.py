@@ -14,7 +14,7 @@ config_app = typer.Typer(help="Daemon configuration: schema and validation.", no
 @config_app.command("schema")
 def schema() -> None:
     """Print the JSON schema of the daemon config (for editors and `check-jsonschema`)."""
-    from edgekit.daemon_config import config_schema
+    from edgekit.config.daemon import config_schema
 
     print_json(config_schema())
 
@@ -26,12 +26,12 @@ def check(
 ) -> None:
     """Validate FILE: keys, polygons, references, model labels, profile and (with --connect) the broker."""
     from edgekit.alerts.mqtt import check_broker
-    from edgekit.daemon_config import load_config
+    from edgekit.config.daemon import load_config
     from edgekit.pipeline.daemon import verify_labels
 
     cfg = load_config(file)
     if cfg.profile:
-        from edgekit.profiles import load_profile
+        from edgekit.device.profiles import load_profile
 
         load_profile(cfg.profile)
     verify_labels(cfg)

@@ -11,10 +11,10 @@ import typer
 from rich.table import Table
 
 from edgekit.cli._common import console, err_console, print_json
+from edgekit.device.modelcards import DEFAULT_DETECTOR
 from edgekit.errors import EdgekitError
-from edgekit.modelcards import DEFAULT_DETECTOR
+from edgekit.pipeline.stream import detect_stream
 from edgekit.sources import SyntheticSource, open_source
-from edgekit.stream import detect_stream
 from edgekit.timing import percentiles
 from edgekit.vision.detector import Detector
 from edgekit.vision.draw import draw

@@ -6,9 +6,9 @@ import typer
 from rich.table import Table
 
 from edgekit.cli._common import console, print_json
-from edgekit.doctor import recommend_profile
-from edgekit.host import probe_host
-from edgekit.profiles import list_profiles, load_profile
+from edgekit.device.doctor import recommend_profile
+from edgekit.device.host import probe_host
+from edgekit.device.profiles import list_profiles, load_profile
 
 devices_app = typer.Typer(help="List and show device profiles.", invoke_without_command=True)
 
@@ -42,8 +42,8 @@ def show(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Print one device profile, and what emulation would substitute on this host."""
-    from edgekit.modelcards import DEFAULT_DETECTOR, resolve_model
-    from edgekit.plan import plan_runtime
+    from edgekit.device.modelcards import DEFAULT_DETECTOR, resolve_model
+    from edgekit.device.plan import plan_runtime
 
     p = load_profile(name)
     card, path = resolve_model(DEFAULT_DETECTOR)

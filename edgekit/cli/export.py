@@ -66,10 +66,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the report(s) as JSON"),
     ) -> None:
         """Export MODEL for a device; INT8/FP16/TFLite exports must pass the accuracy gate (exit 1 if not)."""
+        from edgekit.device.profiles import load_profile
         from edgekit.export.formats import get_format, target_for_profile
         from edgekit.export.onnx2engine import workspace_for
         from edgekit.export.pipeline import ExportOptions, export
-        from edgekit.profiles import load_profile
 
         jobs: list[tuple[Path, ExportOptions]] = []
         if recipe is not None:

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from edgekit.cli._common import console
-from edgekit.daemon_config import DaemonConfig, load_config
+from edgekit.config.daemon import DaemonConfig, load_config
 from edgekit.types import Event
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ def install(
     watchdog: int = typer.Option(60, min=10, help="WatchdogSec: restart when the daemon stops pinging."),
 ) -> None:
     """Validate CONFIG and write <unit-dir>/<name>.service; then `systemctl enable --now <name>`."""
-    from edgekit.daemon_config import load_config
-    from edgekit.service import install_unit
+    from edgekit.config.daemon import load_config
+    from edgekit.pipeline.service import install_unit
 
     load_config(config)
     path = install_unit(config, name=name, unit_dir=unit_dir, user=user, watchdog_s=watchdog)

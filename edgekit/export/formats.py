@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgekit.device.profiles import DeviceProfile
 from edgekit.errors import EdgekitError
-from edgekit.profiles import DeviceProfile
 
 Precision = str  # "fp32" | "fp16" | "int8"
 

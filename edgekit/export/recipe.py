@@ -6,9 +6,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edgekit.config.loader import load_yaml_model
 from edgekit.errors import EdgekitError
 from edgekit.paths import data_dir
-from edgekit.yamlconf import load_yaml_model
 
 
 class Target(BaseModel):

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgekit.alerts.rules import RuleEngine
-from edgekit.daemon_config import CameraConfig
-from edgekit.pose import PoseEstimator
+from edgekit.alerts.tracking import Tracker
+from edgekit.config.daemon import CameraConfig
 from edgekit.sources import LatestFrameReader, Source, open_source
 from edgekit.sources.live import Backoff
 from edgekit.timing import StageTimer
-from edgekit.tracking import Tracker
 from edgekit.types import Detections, Event, Frame
 from edgekit.vision.detector import Detector
+from edgekit.vision.pose import PoseEstimator
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ from edgekit.alerts.mqtt import MqttLink, check_broker
 from edgekit.alerts.outbox import Outbox
 from edgekit.alerts.rules import RuleEngine
 from edgekit.alerts.snapshot import encode_jpeg, render_snapshot, write_snapshot
-from edgekit.daemon_config import DaemonConfig
+from edgekit.config.daemon import DaemonConfig
 from edgekit.errors import EdgekitError
 from edgekit.paths import state_dir
 from edgekit.pipeline.camera import CameraWorker
-from edgekit.service import sd_notify, watchdog_interval_s
+from edgekit.pipeline.service import sd_notify, watchdog_interval_s
 from edgekit.types import Detections, Event, Frame
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def model_labels(spec: str) -> list[str] | None:
     """Labels of a model card (None when ``spec`` is a bare model file: checked once the model is loaded)."""
-    from edgekit.modelcards import load_card
+    from edgekit.device.modelcards import load_card
 
     p = Path(spec)
     if p.suffix and p.suffix not in (".yaml", ".yml"):
@@ -67,7 +67,7 @@ def verify_labels(cfg: DaemonConfig, labels_of: Callable[[str], list[str] | None
 def check_startup(cfg: DaemonConfig) -> None:
     """Everything that can be checked before loading models: profile, labels, broker."""
     if cfg.profile:
-        from edgekit.profiles import load_profile
+        from edgekit.device.profiles import load_profile
 
         load_profile(cfg.profile)
     verify_labels(cfg)
@@ -115,7 +115,7 @@ class Daemon:
         detectors: dict[tuple[str, float], Detector] = {}
         pose = None
         if self.cfg.pose.enabled:
-            from edgekit.pose import PoseEstimator
+            from edgekit.vision.pose import PoseEstimator
 
             pose = PoseEstimator(model_complexity=self.cfg.pose.model_complexity)
         for cam_id, cam in self.cfg.cameras.items():
@@ -223,7 +223,7 @@ class Daemon:
     # -- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> None:
         if self.cfg.metrics.enabled:
-            from edgekit.metrics import MetricsServer
+            from edgekit.pipeline.metrics import MetricsServer
 
             self.metrics = MetricsServer(self.stats, self.health, self.cfg.metrics.host, self.cfg.metrics.port)
             self.metrics.start()

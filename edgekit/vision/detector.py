@@ -10,11 +10,11 @@ import numpy as np
 import numpy.typing as npt
 
 from edgekit.backends import Backend, BackendOptions, open_backend
+from edgekit.device.host import probe_host
+from edgekit.device.modelcards import DEFAULT_DETECTOR, ModelCard, resolve_model
+from edgekit.device.plan import RuntimePlan, plan_runtime
+from edgekit.device.profiles import load_profile
 from edgekit.errors import EdgekitError
-from edgekit.host import probe_host
-from edgekit.modelcards import DEFAULT_DETECTOR, ModelCard, resolve_model
-from edgekit.plan import RuntimePlan, plan_runtime
-from edgekit.profiles import load_profile
 from edgekit.timing import StageTimer
 from edgekit.types import Detections
 from edgekit.vision.preprocess import LetterboxInfo, letterbox, to_nhwc

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edgekit.config.loader import bundled_names, bundled_path, load_yaml_model
 from edgekit.errors import EdgekitError
-from edgekit.yamlconf import bundled_names, bundled_path, load_yaml_model
 
 BackendName = Literal["onnxruntime", "tensorrt", "litert", "edgetpu"]
 Precision = Literal["fp32", "fp16", "int8"]

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgekit.device.profiles import list_profiles
 from edgekit.errors import EdgekitError, MissingDependencyError
 from edgekit.export import evaluate, valset
 from edgekit.export.formats import FORMATS, check_precision, get_format, target_for_profile
 from edgekit.export.onnx2engine import EngineSidecar, read_sidecar, sidecar_path, workspace_for
 from edgekit.export.quantize import decode_tail_nodes, output_tail_nodes
 from edgekit.export.tflite2edgetpu import parse_log, tflite2edgetpu
-from edgekit.profiles import list_profiles
 from edgekit.types import Detections
 from tests.helpers import DEFAULT_MODEL, SHARED
 

@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edgekit.config.loader import bundled_names, bundled_path, load_yaml_model
 from edgekit.errors import EdgekitError
 from edgekit.paths import cache_dir
-from edgekit.yamlconf import bundled_names, bundled_path, load_yaml_model
 
 
 class PipSource(BaseModel):

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from edgekit.daemon_config import DaemonConfig
+from edgekit.config.daemon import DaemonConfig
 from edgekit.pipeline.daemon import Daemon
 from edgekit.sources import make_synthetic_video
 

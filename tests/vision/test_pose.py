@@ -9,11 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
+from edgekit.alerts.conditions import torso_horizontal
 from edgekit.errors import MissingDependencyError
-from edgekit.pose import PoseEstimator, torso_horizontal
 from edgekit.types import Detections
+from edgekit.vision.pose import PoseEstimator
 
-SHARED = Path(os.environ.get("EDGEKIT_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
+SHARED = Path(os.environ.get("EDGEKIT_SHARED") or Path(__file__).resolve().parents[2].parent / "shared")
 
 
 def zidane() -> tuple[np.ndarray, Detections]:

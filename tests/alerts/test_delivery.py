@@ -14,11 +14,11 @@ import pytest
 
 from edgekit.alerts.mqtt import MqttLink, check_broker
 from edgekit.alerts.outbox import Outbox
-from edgekit.daemon_config import MQTTConfig
+from edgekit.config.daemon import MQTTConfig
 from edgekit.errors import EdgekitError
 from edgekit.types import Event
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def make_event(i: int, run: str = "t") -> Event:
@@ -86,7 +86,7 @@ CHILD = textwrap.dedent(
     import sys, time, uuid
     from edgekit.alerts.mqtt import MqttLink
     from edgekit.alerts.outbox import Outbox
-    from edgekit.daemon_config import MQTTConfig
+    from edgekit.config.daemon import MQTTConfig
     from edgekit.types import Event
     port, db, mode, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
     ob = Outbox(db)

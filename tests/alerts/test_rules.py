@@ -7,10 +7,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from edgekit.alerts.conditions import hands_up, torso_horizontal
 from edgekit.alerts.rules import RuleEngine, schedule_active
-from edgekit.daemon_config import CameraConfig, RuleConfig, ScheduleWindow
-from edgekit.pose import hands_up, torso_horizontal
-from edgekit.tracking import Tracker
+from edgekit.alerts.tracking import Tracker
+from edgekit.config.daemon import CameraConfig, RuleConfig, ScheduleWindow
 from edgekit.types import Detections
 
 LABELS = ["Normal", "Fall"]

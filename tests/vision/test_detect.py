@@ -10,7 +10,7 @@ import pytest
 from edgekit.vision.detector import Detector
 from tests.helpers import IMAGES, iou_matrix, yolo_labels
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.backends import BackendOptions, backend_for_suffix
-from edgekit.host import HostInfo
-from edgekit.modelcards import ModelCard
+from edgekit.device.host import HostInfo
+from edgekit.device.modelcards import ModelCard
+from edgekit.device.profiles import DeviceProfile
 from edgekit.paths import cache_dir
-from edgekit.profiles import DeviceProfile
 
 _VARIANT_SUFFIX = {
     "onnxruntime": ".onnx",

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from edgekit.assistant.live_stats import read_stats, write_stats
 from edgekit.assistant.tools import TOOLS, ToolBox, ToolCallError, window_bounds
 from edgekit.events import EventStore
+from edgekit.pipeline.stats import read_stats, write_stats
 from edgekit.types import Event
 
 NOW = datetime(2025, 6, 10, 14, 30).astimezone()

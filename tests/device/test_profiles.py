@@ -2,11 +2,11 @@ from pathlib import Path
 
 import pytest
 
+from edgekit.device.host import HostInfo
+from edgekit.device.modelcards import resolve_model
+from edgekit.device.plan import plan_runtime
+from edgekit.device.profiles import list_profiles, load_profile, profile_names
 from edgekit.errors import EdgekitError
-from edgekit.host import HostInfo
-from edgekit.modelcards import resolve_model
-from edgekit.plan import plan_runtime
-from edgekit.profiles import list_profiles, load_profile, profile_names
 
 DESKTOP_2CORE = HostInfo(
     board="desktop",
@@ -89,7 +89,7 @@ def test_desktop_profile_on_desktop_substitutes_nothing():
 def test_int8_variant_next_to_the_card_is_picked(tmp_path):
     import shutil
 
-    from edgekit.modelcards import load_card
+    from edgekit.device.modelcards import load_card
 
     (tmp_path / "yolov8s-fall.yaml").write_text(Path("models/yolov8s-fall.yaml").read_text())
     shutil.copy("models/yolov8s-fall.onnx", tmp_path / "yolov8s-fall.onnx")

@@ -19,7 +19,7 @@ import yaml
 
 from edgekit.sources import SyntheticScene, Walker, make_synthetic_video
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FPS = 6.0
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.daemon_config import config_schema, parse_config
+from edgekit.config.daemon import config_schema, parse_config
 from edgekit.errors import EdgekitError
 from edgekit.pipeline.daemon import verify_labels
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 GOOD = """\
 device: test

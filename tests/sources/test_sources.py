@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
+from edgekit.device.host import detect_board
 from edgekit.errors import MissingDependencyError
-from edgekit.host import detect_board
 from edgekit.sources import (
     CaptureSource,
     LatestFrameReader,
@@ -187,8 +187,8 @@ def test_board_detection_from_system_files(tmp_path, files, kind, detail):
 
 
 def test_doctor_recommends_profiles_for_boards(tmp_path):
-    from edgekit.doctor import recommend_profile
-    from edgekit.host import HostInfo
+    from edgekit.device.doctor import recommend_profile
+    from edgekit.device.host import HostInfo
 
     pi5 = HostInfo(board="raspberry-pi", model="Raspberry Pi 5 Model B Rev 1.0", cores=4, ram_mb=8000)
     orin = HostInfo(board="jetson", model="NVIDIA Jetson Orin Nano Developer Kit", cores=6, ram_mb=8000)

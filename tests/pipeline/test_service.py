@@ -13,9 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from edgekit.service import sd_notify, unit_text
+from edgekit.pipeline.service import sd_notify, unit_text
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_unit_restarts_on_failure_with_watchdog():

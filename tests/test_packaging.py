@@ -34,7 +34,7 @@ def test_installed_wheel_finds_its_data_outside_the_checkout(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, capture_output=True)
-    code = ("from edgekit.paths import data_dir; from edgekit.modelcards import resolve_model; "
+    code = ("from edgekit.paths import data_dir; from edgekit.device.modelcards import resolve_model; "
             "print(data_dir('devices')); print(resolve_model('yolov8s-fall')[1])")
     env = {**os.environ, "PYTHONPATH": str(target), "EDGEKIT_CACHE": str(tmp_path / "cache")}
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from edgekit.device.modelcards import card_names, load_card, resolve_model, resolve_model_path
 from edgekit.errors import EdgekitError
-from edgekit.modelcards import card_names, load_card, resolve_model, resolve_model_path
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from edgekit.host import HostInfo
-from edgekit.profiles import list_profiles
+from edgekit.device.host import HostInfo
+from edgekit.device.profiles import list_profiles
 
 
 def recommend_profile(host: HostInfo) -> tuple[str, str]:

@@ -1,0 +1,1 @@
+"""Configuration: the one YAML loader and the daemon config, one module per section."""
