@@ -248,6 +248,24 @@ def _fill_env(value: Any, path: tuple[Any, ...] = ()) -> Any:
     return value
 
 
+def apply_board_env(data: dict[str, Any], environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Per-board values from the environment (the board's env file, written by `edgekit deploy`) over the config:
+    ``EDGEKIT_DEVICE`` (device name: topics, Home Assistant ids), ``EDGEKIT_MQTT_CLIENT_ID`` and
+    ``EDGEKIT_CAMERA_<ID>`` (that camera's source; ID upper-cased, ``-`` as ``_``). One config serves many boards."""
+    env = os.environ if environ is None else environ
+    if env.get("EDGEKIT_DEVICE"):
+        data["device"] = env["EDGEKIT_DEVICE"]
+    if env.get("EDGEKIT_MQTT_CLIENT_ID") and isinstance(data.get("mqtt", {}), dict):
+        data["mqtt"] = {**(data.get("mqtt") or {}), "client_id": env["EDGEKIT_MQTT_CLIENT_ID"]}
+    cams = data.get("cameras")
+    if isinstance(cams, dict):
+        for cam_id, cam in cams.items():
+            src = env.get("EDGEKIT_CAMERA_" + re.sub(r"[^A-Z0-9]", "_", str(cam_id).upper()))
+            if src and isinstance(cam, dict):
+                cam["source"] = src
+    return data
+
+
 def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """1-based YAML line of the node at a pydantic error location (or its nearest parent)."""
     node, line = root, (root.start_mark.line + 1 if root is not None else None)
@@ -273,7 +291,7 @@ def parse_config(text: str, name: str = "<config>") -> DaemonConfig:
         raise EdgekitError(f"{name}: not valid YAML: {str(e).splitlines()[0]}") from e
     if not isinstance(data, dict):
         raise EdgekitError(f"{name}: the config must be a YAML mapping (e.g. `cameras: ...`)")
-    data = _fill_env(data)
+    data = apply_board_env(_fill_env(data))
     try:
         return DaemonConfig.model_validate(data)
     except ValidationError as e:

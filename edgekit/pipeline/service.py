@@ -47,9 +47,10 @@ def watchdog_interval_s() -> float | None:
 
 def unit_text(config: Path, user: str | None = None, exe: str | None = None, watchdog_s: int = 60,
               state_dir: str | None = None) -> str:
-    """A systemd unit that runs ``edgekit run --config CONFIG``: restarts on failure, with a watchdog.
+    """A systemd unit that runs ``edgekit run --config CONFIG``: restarts on any exit, with a watchdog.
 
-    Exit code 2 (bad config) is not restarted: a restart loop cannot fix a typo.
+    Exit code 2 (bad config) is not restarted: a restart loop cannot fix a typo. Everything else (a crash, a
+    camera or broker gone at boot, even a clean exit) is restarted, so monitoring never stays off.
     """
     exe = exe or str(Path(sys.executable).with_name("edgekit"))
     cmd = " ".join(shlex.quote(p) for p in (exe, "run", "--config", str(config)))
@@ -65,7 +66,7 @@ def unit_text(config: Path, user: str | None = None, exe: str | None = None, wat
         "Type=notify",
         "NotifyAccess=main",
         f"ExecStart={cmd}",
-        "Restart=on-failure",
+        "Restart=always",
         "RestartSec=5",
         "RestartPreventExitStatus=2",
         f"WatchdogSec={watchdog_s}",
@@ -79,6 +80,42 @@ def unit_text(config: Path, user: str | None = None, exe: str | None = None, wat
         lines += [f"User={user}", "SupplementaryGroups=video"]
     lines += ["", "[Install]", "WantedBy=multi-user.target", ""]
     return "\n".join(lines)
+
+
+def board_unit_text(base: str = "%h/edgekit", watchdog_s: int = 60) -> str:
+    """The unit a bundle carries: runs ``<base>/current`` (the release ``edgekit deploy`` switched to).
+
+    ``%h`` is the home of the unit's user (a ``systemctl --user`` unit, or a system unit with ``User=``), so one
+    unit serves every board. Secrets come from ``EnvironmentFile=`` (mode 0600), never from the unit itself; the
+    state folder (outbox, events, snapshots) lives outside the releases so a rollback keeps it.
+    """
+    cur = f"{base}/current"
+    cmd = f"{cur}/venv/bin/edgekit run --config {cur}/config.yaml"
+    return "\n".join([
+        "[Unit]",
+        "Description=edgekit camera daemon (deployed release)",
+        "Wants=network-online.target",
+        "After=network-online.target",
+        "StartLimitIntervalSec=0",
+        "",
+        "[Service]",
+        "Type=notify",
+        "NotifyAccess=main",
+        f"WorkingDirectory={cur}",
+        f"EnvironmentFile={cur}/edgekit.env",
+        f"Environment=EDGEKIT_STATE={base}/state PYTHONUNBUFFERED=1",
+        f"ExecStart={cmd}",
+        "Restart=always",
+        "RestartSec=5",
+        "RestartPreventExitStatus=2",
+        f"WatchdogSec={watchdog_s}",
+        "TimeoutStopSec=20",
+        "UMask=0077",
+        "",
+        "[Install]",
+        "WantedBy=default.target",
+        "",
+    ])
 
 
 def install_unit(config: Path, name: str = "edgekit", unit_dir: Path = UNIT_DIR, user: str | None = None,
