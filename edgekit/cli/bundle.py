@@ -25,6 +25,8 @@ def bundle(
         help="Venv over the board's system packages (picamera2, JetPack): numpy 1.x, system OpenCV. Default: "
         "from the profile's camera/backend."),
     wheel: Path | None = typer.Option(None, "--wheel", help="edgekit wheel to ship (default: build this checkout)."),
+    refresh: bool = typer.Option(False, "--refresh", help="Resolve the board's wheels again (default: reuse the "
+                                 "set cached for the same requirements and board)."),
     json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Write a bundle: edgekit's wheel, the board's locked wheels, the model, config, unit and env template."""
@@ -36,7 +38,7 @@ def bundle(
 
     with console.status("building the bundle (edgekit wheel, board wheels from PyPI, model)…"):
         m = build_bundle(BundleOptions(config=config, out=out, profile=profile, machine=machine, python=python,
-                                       system_site=system_site, wheel=wheel))
+                                       system_site=system_site, wheel=wheel, refresh=refresh))
     if json_out:
         print_json(m.model_dump(mode="json"))
         return

@@ -13,12 +13,13 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit import __version__
 from edgekit.config.daemon import DaemonConfig, parse_config
-from edgekit.deploy.lock import download, lock_text, requirements, target_for
+from edgekit.deploy.lock import cached_download, lock_text, requirements, target_for
 from edgekit.deploy.manifest import FORMAT, MANIFEST, FileEntry, Manifest, ModelEntry, Target, entry_for
 from edgekit.device.modelcards import load_card, resolve_model_path
 from edgekit.device.plan import find_variant
@@ -43,6 +44,7 @@ class BundleOptions:
     system_site: bool | None = None
     wheel: Path | None = None
     extras: tuple[str, ...] = ("daemon",)
+    refresh: bool = False  # resolve the board's wheels again instead of reusing the cached set
 
 
 def config_env_vars(text: str) -> list[str]:
@@ -79,14 +81,29 @@ def build_wheel(dest: Path) -> Path:
     return wheels[-1]
 
 
-def choose_model(cfg: DaemonConfig, profile: DeviceProfile) -> tuple[ModelEntry, Path | None]:
+MODEL_SUFFIXES = (".onnx", ".tflite", ".engine")
+
+
+def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = Path(".")) -> tuple[ModelEntry,
+                                                                                                   Path | None]:
     """The model file the profile runs: its exported variant when one exists, else the card's own file.
+
+    A config whose ``model:`` is a relative file path (``models/my.onnx``, relative to the config) ships that
+    file at the same path: the board runs from the release folder, so the config needs no change.
 
     TensorRT engines depend on the exact GPU and TensorRT version, so they are never bundled: a TensorRT profile
     gets the ONNX, and the board builds the engine at first start (with a timing cache).
     """
-    card = load_card(cfg.model)
     rt = profile.runtime
+    if cfg.model.endswith(MODEL_SUFFIXES):
+        rel = Path(cfg.model)
+        if rel.is_absolute() or ".." in rel.parts:
+            raise EdgekitError(f"config model {cfg.model!r}: give a path relative to the config (it ships there)")
+        src = config_dir / rel
+        if not src.is_file():
+            raise EdgekitError(f"config model {cfg.model!r}: {src} not found")
+        return ModelEntry(card=rel.stem, file=rel.as_posix(), backend=rt.backend, precision="as exported"), src
+    card = load_card(cfg.model)
     backend = "onnxruntime" if rt.backend == "tensorrt" else rt.backend
     precisions = [rt.precision] + (["fp32"] if rt.precision != "fp32" else [])
     note = ""
@@ -101,8 +118,9 @@ def choose_model(cfg: DaemonConfig, profile: DeviceProfile) -> tuple[ModelEntry,
     subst = "" if rt.precision == "fp32" else (
         f"no {rt.precision} {backend} export found (edgekit export --profile {profile.name}); FP32 ONNX used. "
     )
+    note = " ".join(x for x in (subst.strip(), note, "The card's own file ships inside edgekit's wheel.") if x)
     return ModelEntry(card=card.name, file=f"wheel:{own.name}", backend=rt.backend, precision="fp32",
-                      note=(subst + note + " The card's own file ships inside edgekit's wheel.").strip()), None
+                      note=note), None
 
 
 def env_template(vars_: list[str]) -> str:
@@ -134,21 +152,20 @@ def build_bundle(opts: BundleOptions) -> Manifest:
             own = Path(shutil.copy2(opts.wheel, wheels / opts.wheel.name))
         else:
             own = build_wheel(wheels)
-        deps = download(requirements(target, opts.extras), target, stage / "deps")
+        deps = cached_download(requirements(target, opts.extras), target, opts.refresh)
         for w in deps:
-            shutil.move(str(w), wheels / w.name)
+            shutil.copy2(w, wheels / w.name)
         lock, packages = lock_text([wheels / w.name for w in deps])
         (stage / "requirements.lock").write_text(lock)
-        model, model_file = choose_model(cfg, profile)
+        model, model_file = choose_model(cfg, profile, opts.config.parent)
         if model_file is not None:
-            (stage / "export-out").mkdir()
+            (stage / model.file).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(model_file, stage / model.file)
         (stage / "config.yaml").write_text(text, encoding="utf-8")
         vars_ = config_env_vars(text)
         (stage / "edgekit.env.example").write_text(env_template(vars_))
         (stage / "edgekit.service").write_text(board_unit_text())
-        files = {p.relative_to(stage).as_posix(): entry_for(p) for p in sorted(stage.rglob("*")) if p.is_file()
-                 and not p.relative_to(stage).as_posix().startswith("deps/")}
+        files = {p.relative_to(stage).as_posix(): entry_for(p) for p in sorted(stage.rglob("*")) if p.is_file()}
         digest = hashlib.sha256(json.dumps({k: v.sha256 for k, v in files.items()}, sort_keys=True).encode())
         now = dt.datetime.now(dt.timezone.utc)
         manifest = Manifest(
@@ -167,7 +184,7 @@ def _write_tar(out: Path, stage: Path, manifest: Manifest) -> None:
     with tarfile.open(tmp, "w:gz", compresslevel=1) as tar:  # wheels are zips already: level 1 is enough
         data = manifest.model_dump_json(indent=2).encode()
         info = tarfile.TarInfo(MANIFEST)
-        info.size, info.mode, info.mtime = len(data), 0o644, 0
+        info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
         tar.addfile(info, io.BytesIO(data))
         for name in manifest.files:
             tar.add(stage / name, arcname=name, recursive=False)

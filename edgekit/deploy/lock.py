@@ -8,8 +8,11 @@ sees system packages built against numpy 1.x (Raspberry Pi OS's picamera2, JetPa
 
 from __future__ import annotations
 
+import hashlib
+import json
 import platform
 import re
+import shutil
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, requires
@@ -21,6 +24,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from edgekit.deploy.manifest import Target, sha256_of
 from edgekit.device.profiles import DeviceProfile
 from edgekit.errors import EdgekitError
+from edgekit.paths import cache_dir
 
 # glibc of the boards' OS images: Raspberry Pi OS Bookworm 2.36, JetPack 6 (Ubuntu 22.04) 2.35. pip's --platform
 # matches one tag exactly, so every manylinux tag from 2_17 (manylinux2014) up to this one is passed.
@@ -72,6 +76,22 @@ def requirements(target: Target, extras: tuple[str, ...] = ("daemon",)) -> list[
     if target.system_site_packages:
         out += list(SYSTEM_PINS)
     return out
+
+
+def cached_download(reqs: list[str], target: Target, refresh: bool = False) -> list[Path]:
+    """The wheels of ``reqs`` for ``target``, resolved once and kept in ``<cache>/bundle-wheels/<key>``: a later
+    bundle of the same requirements ships the same locked set (``refresh`` resolves again from PyPI)."""
+    key = hashlib.sha256(json.dumps([reqs, target.model_dump()], sort_keys=True).encode()).hexdigest()[:16]
+    folder = cache_dir() / "bundle-wheels" / key
+    done = folder / ".complete"
+    if refresh or not done.is_file():
+        tmp = folder.with_name(key + ".part")
+        shutil.rmtree(tmp, ignore_errors=True)
+        download(reqs, target, tmp)
+        (tmp / ".complete").write_text(json.dumps(reqs))
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    return sorted(folder.glob("*.whl"))
 
 
 def download(reqs: list[str], target: Target, dest: Path, python: str = sys.executable) -> list[Path]:

@@ -46,7 +46,7 @@ def watchdog_interval_s() -> float | None:
 
 
 def unit_text(config: Path, user: str | None = None, exe: str | None = None, watchdog_s: int = 60,
-              state_dir: str | None = None) -> str:
+              state_dir: str | None = None, env_file: Path | None = None) -> str:
     """A systemd unit that runs ``edgekit run --config CONFIG``: restarts on any exit, with a watchdog.
 
     Exit code 2 (bad config) is not restarted: a restart loop cannot fix a typo. Everything else (a crash, a
@@ -73,7 +73,10 @@ def unit_text(config: Path, user: str | None = None, exe: str | None = None, wat
         "TimeoutStopSec=20",
         "KillSignal=SIGTERM",
         "Environment=PYTHONUNBUFFERED=1",
+        "UMask=0077",
     ]
+    if env_file is not None:
+        lines.append(f"EnvironmentFile={env_file}")  # secrets (MQTT_PASSWORD...): mode 0600, not in the unit
     if state_dir:
         lines.append(f"Environment=EDGEKIT_STATE={state_dir}")
     if user:
@@ -119,7 +122,7 @@ def board_unit_text(base: str = "%h/edgekit", watchdog_s: int = 60) -> str:
 
 
 def install_unit(config: Path, name: str = "edgekit", unit_dir: Path = UNIT_DIR, user: str | None = None,
-                 exe: str | None = None, watchdog_s: int = 60) -> Path:
+                 exe: str | None = None, watchdog_s: int = 60, env_file: Path | None = None) -> Path:
     """Write ``<unit_dir>/<name>.service`` for a validated config; returns its path."""
     config = config.resolve()
     if not config.is_file():
@@ -128,7 +131,8 @@ def install_unit(config: Path, name: str = "edgekit", unit_dir: Path = UNIT_DIR,
         raise EdgekitError(f"{unit_dir} does not exist: is this a systemd system? (or pass --unit-dir)")
     path = unit_dir / f"{name}.service"
     try:
-        path.write_text(unit_text(config, user=user, exe=exe, watchdog_s=watchdog_s))
+        path.write_text(unit_text(config, user=user, exe=exe, watchdog_s=watchdog_s,
+                                  env_file=env_file.resolve() if env_file else None))
     except PermissionError:
         raise EdgekitError(f"cannot write {path}: run with sudo, or pass --unit-dir to a folder you own") from None
     return path
