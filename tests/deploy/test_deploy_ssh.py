@@ -35,7 +35,7 @@ def edgekit(*args: str, env: dict[str, str] | None = None, timeout: float = 900)
 def board_env(tmp: Path, broker: Broker, metrics_port: int, user: str = "edgekit") -> Path:
     f = tmp / f"secrets-{metrics_port}.env"
     f.write_text(f"MQTT_PORT={broker.port}\nMQTT_USER={user}\nMQTT_PASSWORD='s3cr#t value'\n"
-                 f"METRICS_PORT={metrics_port}\nCAMERA=synthetic:1:24\n")
+                 f"METRICS_PORT={metrics_port}\nCAMERA=synthetic:1:40\n")
     return f
 
 

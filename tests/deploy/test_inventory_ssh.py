@@ -26,9 +26,9 @@ def test_inventory_two_boards_one_broker(boards: Boards, bundles: dict[str, Path
         "batch_size: 1\n"
         f"defaults: {{manager: process, env_file: secrets.env, ssh_options: {ssh_opts}}}\n"
         "boards:\n"
-        f"  - {{target: '{boards.url('ekboard2')}', device: porch, cameras: {{porch: 'synthetic:1:24'}},"
+        f"  - {{target: '{boards.url('ekboard2')}', device: porch, cameras: {{porch: 'synthetic:1:40'}},"
         f" env: {{METRICS_PORT: '{ports['ekboard2']}'}}}}\n"
-        f"  - {{target: '{boards.url('ekboard3')}', device: garage, cameras: {{porch: 'synthetic:2:24'}},"
+        f"  - {{target: '{boards.url('ekboard3')}', device: garage, cameras: {{porch: 'synthetic:2:40'}},"
         f" env: {{METRICS_PORT: '{ports['ekboard3']}'}}}}\n"
     )
     consumer = Consumer(session_broker.port, ["edgekit/#", "homeassistant/#"], client_id="inventory-test-consumer")
