@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgekit.backends.tensorrt_engine import EngineSidecar, read_sidecar, sidecar_path
 from edgekit.device.profiles import list_profiles
 from edgekit.errors import EdgekitError, MissingDependencyError
 from edgekit.export import evaluate, valset
 from edgekit.export.formats import FORMATS, check_precision, get_format, target_for_profile
-from edgekit.backends.tensorrt_engine import EngineSidecar, read_sidecar, sidecar_path
 from edgekit.export.onnx2engine import workspace_for
 from edgekit.export.quantize import decode_tail_nodes, output_tail_nodes
 from edgekit.export.tflite2edgetpu import parse_log, tflite2edgetpu
