@@ -120,6 +120,13 @@ class Assistant:
         self._prefix_kept = False
         self.on_transcript: Callable[[Transcript], None] | None = None  # analytics hook (daemon, MQTT)
 
+    def needed_ctx(self) -> int:
+        """The context the model's one prompt needs at most: fixed prompt + longest question + reply."""
+        if self.engine is None:
+            return 0
+        return self.engine.prompt_tokens(prompts.op_messages("")) + prompts.MAX_QUESTION_TOKENS + \
+            prompts.OP_ANSWER_TOKENS
+
     def _choose_op(self, question: str, reading: Reading, t: Transcript) -> tuple[str, str]:
         """(op, raw model reply): the model's choice among the operations the question allows."""
         ops = prompts.OPS
@@ -128,7 +135,9 @@ class Assistant:
         if not self._prefix_kept:
             self.engine.keep_prefix(prompts.op_prefix())
             self._prefix_kept = True
-        g = self.engine.generate(prompts.op_messages(question), schema=prompts.op_schema(ops), max_tokens=8)
+        question = self.engine.truncate(question, prompts.MAX_QUESTION_TOKENS)
+        g = self.engine.generate(prompts.op_messages(question), schema=prompts.op_schema(ops),
+                                 max_tokens=prompts.OP_ANSWER_TOKENS)
         t.llm.add(g)
         try:
             op = json.loads(g.text)
