@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,7 @@ from edgekit.assistant import answer as words
 from edgekit.assistant import prompts
 from edgekit.assistant.engine import Generation, LlamaEngine
 from edgekit.assistant.grounding import check_call, ungrounded_numbers
+from edgekit.assistant.query import EventQuery
 from edgekit.assistant.reading import Reading, read_question
 from edgekit.assistant.tools import ToolBox, ToolCallError
 from edgekit.errors import EdgekitError
@@ -154,6 +156,7 @@ class Assistant:
         t = Transcript(question=check_question(question))
         reading = read_question(t.question, self.tools.now(), self.tools.cameras(), self.tools.labels(),
                                 self.tools.rules())
+        reading = _follow_up(t.question, reading, history)
         t.reading = reading.to_dict()
         try:
             text, t.outcome = self._answer(t, reading)
@@ -212,6 +215,22 @@ class Assistant:
             t.grounding.append(f"numbers {stray} in the answer are not in the query or its result")
             return words.unanswerable("the answer could not be checked against the data"), "unanswerable"
         return text, "answered"
+
+
+_FOLLOW_UP = re.compile(r"^(and|what about|how about|same for|and what about)\b", re.IGNORECASE)
+
+
+def _follow_up(question: str, reading: Reading, history: Sequence[Transcript]) -> Reading:
+    """"and yesterday?" after "how many falls today?": the last event query with what this question states."""
+    last = next((c for past in reversed(history) for c in reversed(past.tool_calls)
+                 if c.tool == "events" and c.result is not None), None)
+    if last is None or not _FOLLOW_UP.search(question) or reading.kind not in ("events", "open"):
+        return reading
+    args = {**last.args, **{k: v for k, v in reading.stated.items() if k != "window"}}
+    if reading.query.window.name != "all_time" or "window" in reading.stated:
+        args["window"] = reading.query.window.model_dump()
+    stated = {**reading.stated, "op": args["op"]}
+    return Reading("events", query=EventQuery.model_validate(args), op_stated=True, stated=stated)
 
 
 class ChatSession:
