@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,7 @@ from edgekit.assistant import answer as words
 from edgekit.assistant import prompts
 from edgekit.assistant.engine import Generation, LlamaEngine
 from edgekit.assistant.grounding import check_call, ungrounded_numbers
+from edgekit.assistant.query import EventQuery
 from edgekit.assistant.reading import Reading, read_question
 from edgekit.assistant.tools import ToolBox, ToolCallError
 from edgekit.errors import EdgekitError
@@ -120,6 +122,13 @@ class Assistant:
         self._prefix_kept = False
         self.on_transcript: Callable[[Transcript], None] | None = None  # analytics hook (daemon, MQTT)
 
+    def needed_ctx(self) -> int:
+        """The context the model's one prompt needs at most: fixed prompt + longest question + reply."""
+        if self.engine is None:
+            return 0
+        return self.engine.prompt_tokens(prompts.op_messages("")) + prompts.MAX_QUESTION_TOKENS + \
+            prompts.OP_ANSWER_TOKENS
+
     def _choose_op(self, question: str, reading: Reading, t: Transcript) -> tuple[str, str]:
         """(op, raw model reply): the model's choice among the operations the question allows."""
         ops = prompts.OPS
@@ -128,7 +137,9 @@ class Assistant:
         if not self._prefix_kept:
             self.engine.keep_prefix(prompts.op_prefix())
             self._prefix_kept = True
-        g = self.engine.generate(prompts.op_messages(question), schema=prompts.op_schema(ops), max_tokens=8)
+        question = self.engine.truncate(question, prompts.MAX_QUESTION_TOKENS)
+        g = self.engine.generate(prompts.op_messages(question), schema=prompts.op_schema(ops),
+                                 max_tokens=prompts.OP_ANSWER_TOKENS)
         t.llm.add(g)
         try:
             op = json.loads(g.text)
@@ -145,6 +156,7 @@ class Assistant:
         t = Transcript(question=check_question(question))
         reading = read_question(t.question, self.tools.now(), self.tools.cameras(), self.tools.labels(),
                                 self.tools.rules())
+        reading = _follow_up(t.question, reading, history)
         t.reading = reading.to_dict()
         try:
             text, t.outcome = self._answer(t, reading)
@@ -203,6 +215,22 @@ class Assistant:
             t.grounding.append(f"numbers {stray} in the answer are not in the query or its result")
             return words.unanswerable("the answer could not be checked against the data"), "unanswerable"
         return text, "answered"
+
+
+_FOLLOW_UP = re.compile(r"^(and|what about|how about|same for|and what about)\b", re.IGNORECASE)
+
+
+def _follow_up(question: str, reading: Reading, history: Sequence[Transcript]) -> Reading:
+    """"and yesterday?" after "how many falls today?": the last event query with what this question states."""
+    last = next((c for past in reversed(history) for c in reversed(past.tool_calls)
+                 if c.tool == "events" and c.result is not None), None)
+    if last is None or not _FOLLOW_UP.search(question) or reading.kind not in ("events", "open"):
+        return reading
+    args = {**last.args, **{k: v for k, v in reading.stated.items() if k != "window"}}
+    if reading.query.window.name != "all_time" or "window" in reading.stated:
+        args["window"] = reading.query.window.model_dump()
+    stated = {**reading.stated, "op": args["op"]}
+    return Reading("events", query=EventQuery.model_validate(args), op_stated=True, stated=stated)
 
 
 class ChatSession:

@@ -92,6 +92,17 @@ class LlamaEngine:
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode(), add_bos=False, special=True))
 
+    def truncate(self, text: str, n_tokens: int) -> str:
+        """``text`` cut to its first ``n_tokens`` tokens."""
+        tokens = self.llm.tokenize(text.encode(), add_bos=False, special=False)
+        if len(tokens) <= n_tokens:
+            return text
+        return bytes(self.llm.detokenize(tokens[:n_tokens])).decode(errors="ignore")
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        """Tokens of ``messages`` as a prompt (chat template applied, generation prompt added)."""
+        return len(self._tokens(messages, add_generation_prompt=True))
+
     def render_chat(self, messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
         """The prompt text the GGUF's chat template makes of ``messages``."""
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter

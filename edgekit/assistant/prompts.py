@@ -11,6 +11,13 @@ from __future__ import annotations
 import json
 
 OPS = ("count", "list", "last", "first")
+#: the model sees at most this much of a question (the rest was read by code already)
+MAX_QUESTION_TOKENS = 96
+#: the longest reply the op grammar allows ('"count"' is 3 tokens for SmolLM2)
+OP_ANSWER_TOKENS = 8
+#: the context every profile must give the assistant: prompt (~170 tokens with SmolLM2's template) + question
+#: + reply, rounded up to a power of two; fit suggestions never go below it, and the load checks the real need
+MIN_CTX = 512
 
 OP_SYSTEM = (
     "A user asks about the events an edge camera recorded. Choose what to do with the matching events: "

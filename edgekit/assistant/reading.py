@@ -192,7 +192,9 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
         if re.search(rf"\b{word}\b", q) and not named_labels and word.rstrip("s") not in {
                 x.lower() for x in labels}:
             return Reading("unanswerable", reason=f"no label '{word}' is detected (labels: {', '.join(labels)})")
-    rule_names = _names_in(q, rules)
+    # a rule called like a label ("fall") is read as the label: the label is what people mean by "falls"
+    rule_names = [r for r in _names_in(q, rules)
+                  if not any(r.lower() in _label_words(lab) for lab in named_labels)]
     cams = [c for c in _names_in(q, cameras) if c not in rule_names]
     for m in re.finditer(r"\bthe\s+([a-z0-9_-]+)\s+cam(?:era)?\b|\bcam(?:era)?\s+([a-z]*\d+[a-z0-9_-]*)\b", q):
         name = m.group(1) or m.group(2)

@@ -79,6 +79,7 @@ def bench(
             "pipeline/raw": round(result["pipeline"]["fps"] / result["raw"]["fps"], 3),
             "detect/raw": round(result["detect"]["fps"] / result["raw"]["fps"], 3),
         }
+    result["prediction"] = _predict(det, result["raw"]["latency_ms"]["p50"])
     result["peak_rss_mb"] = rss.peak_mb()
     det.close()
     result["device_state"] = bracket(state_before, DeviceState.capture())
@@ -92,6 +93,23 @@ def bench(
         print_json(result)
     else:
         console.print(model_bench_markdown(result))
+
+
+def _predict(det: Detector, measured_ms: float) -> dict[str, Any] | None:
+    """Predicted raw latency (FLOPs over the conv probe's rate, same threads) beside the measured one."""
+    path = det.plan.model_path if det.plan else None
+    if path is None or path.suffix != ".onnx" or det.plan is None or det.plan.backend != "onnxruntime":
+        return None
+    from edgekit.bench.roofline import conv_probe_gflops, model_gflops, predict_detector_ms
+
+    try:
+        gflops = model_gflops(path)
+    except EdgekitError as e:  # e.g. a dynamic-shape model: say why there is no prediction
+        return {"error": str(e)}
+    rate = conv_probe_gflops(det.plan.options.threads or 1)
+    predicted = predict_detector_ms(gflops, rate)
+    return {"model_gflops": gflops, "probe_gflops_per_s": rate, "predicted_ms": predicted,
+            "measured_p50_ms": measured_ms, "measured/predicted": round(measured_ms / predicted, 3)}
 
 
 def register(app: typer.Typer) -> None:

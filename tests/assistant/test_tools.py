@@ -120,3 +120,13 @@ def test_device_status(tools: ToolBox, tmp_path: Path) -> None:
 def test_empty_store(tmp_path: Path) -> None:
     tb = ToolBox(EventStore(tmp_path / "e.db"))
     assert tb.store_is_empty() and tb.labels() == [] and tb.cameras() == []
+
+
+def test_follow_up_keeps_the_last_query(tools: ToolBox) -> None:
+    from edgekit.assistant.agent import Assistant, ChatSession
+
+    s = ChatSession(Assistant(None, tools))
+    assert s.ask("how many falls today?").answer == "1 Fall event today."
+    t = s.ask("and yesterday?")
+    assert t.answer == "1 Fall event yesterday." and t.tool_calls[0].args["label"] == "Fall"
+    assert s.ask("what about the kitchen camera?").answer == "1 Fall event on camera kitchen yesterday."
