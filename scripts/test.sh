@@ -3,6 +3,7 @@
 #   .venv        edgekit + dev, daemon, export, tflite extras; llama-cpp-python (scripts/install_llm.sh); mosquitto
 #   .venv-export the TFLite converter (TensorFlow + onnx2tf), called by `edgekit export --to tflite`
 #   .venv-pose   MediaPipe 0.10.14 (its OpenCV and protobuf clash with the others), for the pose tests
+#   arm64 root   Debian 12 arm64 under qemu-user, cached in /var/cache/edgekit-ci (scripts/install_arm64.sh)
 # Extra arguments go to the main pytest run (e.g. `bash scripts/test.sh -m "not slow"`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,5 +17,6 @@ bash scripts/install_fleet.sh
 bash scripts/install_llm.sh
 bash scripts/install_export.sh
 bash scripts/install_pose.sh
+bash scripts/install_arm64.sh >/dev/null   # qemu-user + cached Debian 12 arm64 root; OpenSSH for the deploy tests
 .venv-pose/bin/python -m pytest -q -p no:cacheprovider tests/vision/test_pose.py
 exec .venv/bin/python -m pytest -ra "$@"
