@@ -35,7 +35,7 @@ restart() {  # restart MANAGER: (re)start the service on the `current` release
 #!/bin/sh
 while :; do
     ( set -a; . "$base/current/edgekit.env"; set +a; cd "$base/current"
-      EDGEKIT_STATE="$base/state" exec "$base/current/venv/bin/edgekit" run --config "$base/current/config.yaml" )
+      EDGEKIT_STATE="$base/state" EDGEKIT_CACHE="$base/cache" exec "$base/current/venv/bin/edgekit" run --config "$base/current/config.yaml" )
     rc=\$?
     echo "edgekit exited \$rc" >&2
     [ \$rc = 2 ] && exit 2
@@ -93,6 +93,9 @@ PY
     flags=""; [ "$syssite" = 1 ] && flags="--system-site-packages"
     # shellcheck disable=SC2086
     "$py" -m venv $flags "$rel/venv" || fail "python -m venv failed (Debian/Ubuntu: apt install python3-venv)"
+    if [ -d "$rel/cache/exports" ]; then  # bundled exports: into the board's cache, kept across releases
+        mkdir -p "$base/cache/exports"; cp -R "$rel/cache/exports/." "$base/cache/exports/"
+    fi
     whl=$("$py" -c 'import json; print(json.load(open("'"$rel"'/manifest.json"))["edgekit_wheel"])')
     cd "$rel"
     venv/bin/python -m pip install --quiet --disable-pip-version-check --no-index --find-links wheels \
@@ -104,7 +107,7 @@ env)  # env ID < env file
     chmod 600 "$base/releases/$1/edgekit.env" ;;
 check)  # check ID: the config's own check and doctor, with the release's env, on the board
     rel="$base/releases/$1"; cd "$rel"
-    ( set -a; . ./edgekit.env; set +a
+    ( set -a; . ./edgekit.env; set +a; export EDGEKIT_CACHE="$base/cache" EDGEKIT_STATE="$base/state"
       venv/bin/edgekit config check --no-connect config.yaml >/dev/null
       venv/bin/edgekit doctor --json > doctor.json ) ;;
 activate)  # activate ID MANAGER: remember the running release, switch, restart

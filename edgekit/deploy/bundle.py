@@ -21,8 +21,9 @@ from edgekit import __version__
 from edgekit.config.daemon import DaemonConfig, parse_config
 from edgekit.deploy.lock import cached_download, lock_text, requirements, target_for
 from edgekit.deploy.manifest import FORMAT, MANIFEST, FileEntry, Manifest, ModelEntry, Target, entry_for
+from edgekit.device.artifacts import exports_root
 from edgekit.device.modelcards import load_card, resolve_model_path
-from edgekit.device.plan import find_variant
+from edgekit.device.plan import find_variant, source_sha256
 from edgekit.device.profiles import DeviceProfile, load_profile
 from edgekit.errors import EdgekitError
 from edgekit.pipeline.service import board_unit_text
@@ -86,13 +87,14 @@ MODEL_SUFFIXES = (".onnx", ".tflite", ".engine")
 
 def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = Path(".")) -> tuple[ModelEntry,
                                                                                                    Path | None]:
-    """The model file the profile runs: its exported variant when one exists, else the card's own file.
+    """The model file the profile runs: its ``edgekit export`` variant when one exists, else the card's own file.
 
-    A config whose ``model:`` is a relative file path (``models/my.onnx``, relative to the config) ships that
-    file at the same path: the board runs from the release folder, so the config needs no change.
-
-    TensorRT engines depend on the exact GPU and TensorRT version, so they are never bundled: a TensorRT profile
-    gets the ONNX, and the board builds the engine at first start (with a timing cache).
+    A variant ships under ``cache/exports/<source sha256[:16]>/...``, the layout ``edgekit.device.artifacts`` finds
+    exports in; the board copies it into its cache (``EDGEKIT_CACHE``), where the runtime plan finds it. A config
+    whose ``model:`` is a relative file path (``models/my.onnx``, relative to the config) ships that file at the same
+    path: the board runs from the release folder, so the config needs no change. TensorRT engines depend on the
+    exact GPU and TensorRT version, so they are never bundled: a TensorRT profile gets the ONNX, and the engine is
+    built on the board (``edgekit export --profile P`` there; its timing cache makes rebuilds fast).
     """
     rt = profile.runtime
     if cfg.model.endswith(MODEL_SUFFIXES):
@@ -104,21 +106,21 @@ def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = P
             raise EdgekitError(f"config model {cfg.model!r}: {src} not found")
         return ModelEntry(card=rel.stem, file=rel.as_posix(), backend=rt.backend, precision="as exported"), src
     card = load_card(cfg.model)
-    backend = "onnxruntime" if rt.backend == "tensorrt" else rt.backend
-    precisions = [rt.precision] + (["fp32"] if rt.precision != "fp32" else [])
-    note = ""
-    if rt.backend == "tensorrt":
-        note = "TensorRT engine is built on the board at first start (timing cache kept)"
-    for precision in precisions:
-        variant = find_variant(card, backend, precision)
-        if variant is not None:
-            return ModelEntry(card=card.name, file=f"export-out/{variant.name}", backend=rt.backend,
-                              precision=precision, note=note), variant
     own = resolve_model_path(card)
-    subst = "" if rt.precision == "fp32" else (
-        f"no {rt.precision} {backend} export found (edgekit export --profile {profile.name}); FP32 ONNX used. "
+    runtime = "onnxruntime" if rt.backend == "tensorrt" else rt.backend
+    note = "TensorRT engine: built on the board (edgekit export there)" if rt.backend == "tensorrt" else ""
+    for precision in dict.fromkeys((rt.precision, "fp32")):
+        variant = find_variant(card, own, runtime, precision, rt.imgsz)
+        if variant is not None and variant != own:
+            root = exports_root()
+            rel = (variant.relative_to(root) if variant.is_relative_to(root)
+                   else Path(source_sha256(card, own)[:16]) / "bundled" / variant.name)
+            return ModelEntry(card=card.name, file=f"cache/exports/{rel.as_posix()}", backend=rt.backend,
+                              precision=precision, note=note), variant
+    hint = "" if rt.precision == "fp32" else (
+        f"no {rt.precision} {rt.imgsz} export found (edgekit export --profile {profile.name}): FP32 ONNX used."
     )
-    note = " ".join(x for x in (subst.strip(), note, "The card's own file ships inside edgekit's wheel.") if x)
+    note = " ".join(x for x in (hint, note, "The card's own file ships inside edgekit's wheel.") if x)
     return ModelEntry(card=card.name, file=f"wheel:{own.name}", backend=rt.backend, precision="fp32",
                       note=note), None
 
@@ -161,6 +163,9 @@ def build_bundle(opts: BundleOptions) -> Manifest:
         if model_file is not None:
             (stage / model.file).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(model_file, stage / model.file)
+            report = model_file.with_name(model_file.name + ".report.json")  # the export's gate verdict
+            if model.file.startswith("cache/") and report.is_file():
+                shutil.copy2(report, stage / (model.file + ".report.json"))
         (stage / "config.yaml").write_text(text, encoding="utf-8")
         vars_ = config_env_vars(text)
         (stage / "edgekit.env.example").write_text(env_template(vars_))

@@ -102,9 +102,12 @@ def rollout(bundle: Path, manifest: Manifest, inv: Inventory, root: Path, dry_ru
 
         def one(job: tuple[Board, SSHTarget, DeployOptions]) -> DeployResult:
             b, target, opts = job
+
+            def tagged(line: str) -> None:
+                say(f"[{b.device}] {line}")
+
             try:
-                return deploy_one(bundle, target, opts, manifest, dry_run=dry_run,
-                                  say=lambda s, d=b.device: say(f"[{d}] {s}"))
+                return deploy_one(bundle, target, opts, manifest, dry_run=dry_run, say=tagged)
             except EdgekitError as e:
                 return DeployResult(target.name, manifest.id, False, str(e))
 

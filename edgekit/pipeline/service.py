@@ -106,7 +106,7 @@ def board_unit_text(base: str = "%h/edgekit", watchdog_s: int = 60) -> str:
         "NotifyAccess=main",
         f"WorkingDirectory={cur}",
         f"EnvironmentFile={cur}/edgekit.env",
-        f"Environment=EDGEKIT_STATE={base}/state PYTHONUNBUFFERED=1",
+        f"Environment=EDGEKIT_STATE={base}/state EDGEKIT_CACHE={base}/cache PYTHONUNBUFFERED=1",
         f"ExecStart={cmd}",
         "Restart=always",
         "RestartSec=5",

@@ -142,7 +142,7 @@ def test_board_unit_runs_current_with_env_file_and_restarts_all_but_config_error
     unit = board_unit_text()
     for line in ("EnvironmentFile=%h/edgekit/current/edgekit.env", "Restart=always", "RestartPreventExitStatus=2",
                  "ExecStart=%h/edgekit/current/venv/bin/edgekit run --config %h/edgekit/current/config.yaml",
-                 "Environment=EDGEKIT_STATE=%h/edgekit/state PYTHONUNBUFFERED=1", "UMask=0077"):
+                 "Environment=EDGEKIT_STATE=%h/edgekit/state EDGEKIT_CACHE=%h/edgekit/cache PYTHONUNBUFFERED=1", "UMask=0077"):
         assert line in unit.splitlines(), line
 
 
@@ -155,3 +155,35 @@ def test_ssh_targets_and_errors() -> None:
     assert "refused the SSH key" in ssh_failure("pi@x: Permission denied (publickey).")
     assert "unreachable" in ssh_failure("ssh: connect to host x port 22: Connection refused")
     assert "host key verification failed" in ssh_failure("Host key verification failed.")
+
+
+def test_bundle_ships_the_profiles_export_in_the_cache_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgekit.deploy.bundle import choose_model
+    from edgekit.device.artifacts import artifact_name, export_dir
+    from edgekit.device.modelcards import load_card, resolve_model_path
+    from edgekit.device.plan import source_sha256
+
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / "cache"))
+    cfg = parse_config("cameras: {a: {source: synthetic}}\n")
+    rpi5 = load_profile("rpi5")
+    entry, path = choose_model(cfg, rpi5)
+    assert path is None and entry.file == "wheel:yolov8s-fall.onnx" and "edgekit export --profile rpi5" in entry.note
+    card = load_card("yolov8s-fall")
+    sha = source_sha256(card, resolve_model_path(card))
+    rt = rpi5.runtime
+    variant = export_dir(sha, "calib-abc") / artifact_name("yolov8s-fall", rt.imgsz, rt.precision, rt.backend)
+    variant.parent.mkdir(parents=True)
+    variant.write_bytes(b"onnx")
+    entry, path = choose_model(cfg, rpi5)
+    assert path == variant and entry.precision == rt.precision
+    assert entry.file == f"cache/exports/{sha[:16]}/calib-abc/{variant.name}"
+    jetson = load_profile("jetson-orin-nano")
+    entry, _ = choose_model(cfg, jetson)
+    assert "built on the board" in entry.note
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "mine.onnx").write_bytes(b"x")
+    entry, path = choose_model(parse_config("model: models/mine.onnx\ncameras: {a: {source: synthetic}}\n"), rpi5,
+                               tmp_path)
+    assert entry.file == "models/mine.onnx" and path == tmp_path / "models" / "mine.onnx"
+    with pytest.raises(EdgekitError, match="relative to the config"):
+        choose_model(parse_config("model: /abs/mine.onnx\ncameras: {a: {source: synthetic}}\n"), rpi5)
