@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from edgekit.cli._common import console, print_json
+from edgekit.errors import EdgekitError
 
 config_app = typer.Typer(help="Daemon configuration: schema and validation.", no_args_is_help=True)
 
@@ -35,6 +36,12 @@ def check(
 
         load_profile(cfg.profile)
     verify_labels(cfg)
+    from edgekit.sources import missing_file
+
+    for cam_id, cam in cfg.cameras.items():
+        why = missing_file(cam.source) if cam.enabled else None
+        if why:
+            raise EdgekitError(f"{file}: cameras.{cam_id}.source: {why}")
     if connect and cfg.mqtt is not None:
         check_broker(cfg.mqtt)
     console.print(f"{file}: ok ({len(cfg.cameras)} camera(s), {len(cfg.rules)} rule(s))")

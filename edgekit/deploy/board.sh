@@ -107,9 +107,11 @@ env)  # env ID < env file
     chmod 600 "$base/releases/$1/edgekit.env" ;;
 check)  # check ID: the config's own check and doctor, with the release's env, on the board
     rel="$base/releases/$1"; cd "$rel"
-    ( set -a; . ./edgekit.env; set +a; export EDGEKIT_CACHE="$base/cache" EDGEKIT_STATE="$base/state"
-      venv/bin/edgekit config check --no-connect config.yaml >/dev/null
-      venv/bin/edgekit doctor --json > doctor.json ) ;;
+    set -a; . ./edgekit.env; set +a; export EDGEKIT_CACHE="$base/cache" EDGEKIT_STATE="$base/state"
+    out=$(venv/bin/edgekit config check --no-connect config.yaml 2>&1) \
+        || fail "config check failed on the board: $(printf '%s\n' "$out" | tail -n 1 | sed 's/^error: //')"
+    out=$(venv/bin/edgekit doctor --json 2>&1 > doctor.json) \
+        || fail "doctor failed on the board: $(printf '%s\n' "$out" | tail -n 1 | sed 's/^error: //')" ;;
 activate)  # activate ID MANAGER: remember the running release, switch, restart
     id=$1; mgr=$2
     if [ -L "$base/current" ]; then basename "$(readlink "$base/current")" > "$base/previous"; else rm -f "$base/previous"; fi

@@ -70,7 +70,10 @@ class SSHTarget:
         if res.returncode == 255:
             raise BoardError(f"{self.name}: {ssh_failure(err)}")
         if res.returncode != 0 and check:
-            raise BoardError(f"{self.name}: {action} failed: {last_line(err) or f'exit {res.returncode}'}")
+            last = last_line(err)
+            if last.startswith("board: "):  # board.sh's own message says what failed
+                raise BoardError(f"{self.name}: {last.removeprefix('board: ')}")
+            raise BoardError(f"{self.name}: {action} failed: {last or f'exit {res.returncode}'}")
         return out.strip()
 
 

@@ -112,7 +112,7 @@ def test_deploy_update_rollback_and_bad_input(boards: Boards, bundles: dict[str,
         changed = tmp_path / "changed.tar.gz"
         _rewrite_member(bundles["v1"], changed, "config.yaml", b"# edited\n")
         bad_cfg = tmp_path / "badcfg.env"
-        bad_cfg.write_text(env.read_text() + "CAMERA=/nonexistent/video.mp4\nMQTT_PORT=70000\n")
+        bad_cfg.write_text(env.read_text() + "CAMERA=/nonexistent/video.mp4\n")
         old_py = tmp_path / "oldpy"
         old_py.mkdir(mode=0o755)
         py39 = old_py / "python3"
@@ -127,7 +127,7 @@ def test_deploy_update_rollback_and_bad_input(boards: Boards, bundles: dict[str,
                      *boards.cli_ssh_args(boards.bad_key)), "refused the SSH key"),
             (deploy(bundles["v1"], boards, user, env, "--python", str(py39)), "Python 3.9"),
             (deploy(bundles["v1"], boards, user, env, "--python", "/nonexistent/python3"), "no /nonexistent/python3"),
-            (deploy(bundles["v1"], boards, user, bad_cfg), "config check failed"),
+            (deploy(bundles["v1"], boards, user, bad_cfg), "config check failed on the board"),
         ]
         for res, want in cases:
             lines = res.stderr.strip().splitlines()
