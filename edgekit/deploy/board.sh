@@ -98,7 +98,7 @@ PY
     fi
     whl=$("$py" -c 'import json; print(json.load(open("'"$rel"'/manifest.json"))["edgekit_wheel"])')
     cd "$rel"
-    venv/bin/python -m pip install --quiet --disable-pip-version-check --no-index --find-links wheels \
+    venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile --no-index --find-links wheels \
         --require-hashes -r requirements.lock > "$rel/install.log" 2>&1 || { tail -n 3 "$rel/install.log" >&2; fail "pip install of the lock failed"; }
     venv/bin/python -m pip install --quiet --disable-pip-version-check --no-index --no-deps "$whl" \
         >> "$rel/install.log" 2>&1 || { tail -n 3 "$rel/install.log" >&2; fail "pip install of edgekit failed"; } ;;
