@@ -28,7 +28,7 @@ def check(
     """Validate FILE: keys, polygons, references, model labels, profile and (with --connect) the broker."""
     from edgekit.alerts.mqtt import check_broker
     from edgekit.config.daemon import load_config
-    from edgekit.pipeline.daemon import verify_labels
+    from edgekit.pipeline.daemon import verify_camera_files, verify_labels
 
     cfg = load_config(file)
     if cfg.profile:
@@ -36,12 +36,10 @@ def check(
 
         load_profile(cfg.profile)
     verify_labels(cfg)
-    from edgekit.sources import missing_file
-
-    for cam_id, cam in cfg.cameras.items():
-        why = missing_file(cam.source) if cam.enabled else None
-        if why:
-            raise EdgekitError(f"{file}: cameras.{cam_id}.source: {why}")
+    try:
+        verify_camera_files(cfg)
+    except EdgekitError as e:
+        raise EdgekitError(f"{file}: {e}") from None
     if connect and cfg.mqtt is not None:
         check_broker(cfg.mqtt)
     console.print(f"{file}: ok ({len(cfg.cameras)} camera(s), {len(cfg.rules)} rule(s))")

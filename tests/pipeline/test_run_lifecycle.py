@@ -59,3 +59,48 @@ def test_run_help_names_the_state_folder_and_files() -> None:
                          text=True, env={**os.environ, "COLUMNS": "200"}).stdout
     for word in ("EDGEKIT_STATE", "outbox.db", "events.db", "snapshots/", "stats.json", "0700"):
         assert word in out, word
+
+
+@pytest.mark.slow
+def test_no_broker_at_start_keeps_monitoring_and_delivers_later(tmp_path: Path) -> None:
+    """The broker is down when the daemon starts (mqtt.wait_for_broker left at its default): the daemon keeps
+    running, alerts wait in the outbox, and reach the broker once it is up."""
+    from tests.conftest import Broker, Consumer
+    from tests.deploy.resize_onnx import resize_yolov8
+
+    model = resize_yolov8(REPO / "models/yolov8s-fall.onnx", tmp_path / "y256.onnx", 256)
+    broker = Broker(tmp_path)
+    cfg = tmp_path / "d.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "state_dir": str(tmp_path / "state"), "model": str(model), "metrics": {"enabled": False},
+        "mqtt": {"host": "127.0.0.1", "port": broker.port, "connect_timeout_s": 1},
+        "cameras": {"c": {"source": "synthetic:1:40", "realtime": True}},
+        "rules": [{"name": "person", "labels": ["Normal", "Fall"], "min_frames": 2, "cooldown_s": 2}],
+    }))
+    p = start(cfg, "--quiet")
+    try:
+        outbox = tmp_path / "state" / "outbox.db"
+        deadline = time.monotonic() + 300
+        import sqlite3
+
+        def queued() -> int:
+            if not outbox.exists():
+                return 0
+            with sqlite3.connect(outbox) as db:
+                return int(db.execute("select count(*) from outbox").fetchone()[0])
+
+        while p.poll() is None and queued() == 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert p.poll() is None, p.stderr.read()
+        assert queued() > 0, "no alert buffered while the broker was down"
+        broker.start()
+        consumer = Consumer(broker.port, ["edgekit/#"], client_id="late-consumer")
+        try:
+            # the buffered alerts leave the outbox only on the broker's acknowledgement; new ones keep coming
+            assert consumer.wait_for(lambda: queued() == 0 and len(consumer.events()) >= 1, timeout=300), queued()
+        finally:
+            consumer.close()
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=120)
+        broker.kill()
