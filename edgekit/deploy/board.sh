@@ -51,11 +51,14 @@ SUP
 stop_process() {
     [ -f "$base/supervise.pid" ] || return 0
     pid=$(cat "$base/supervise.pid")
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM -- "-$pid" 2>/dev/null || true
+    # The supervisor leads its own process group (setsid): signal the whole group, daemon included. pkill -g, as
+    # dash's kill builtin takes no `--` before a negative pid.
+    if pgrep -g "$pid" >/dev/null 2>&1; then
+        pkill -TERM -g "$pid" 2>/dev/null || true
         i=0
-        while kill -0 "$pid" 2>/dev/null || pgrep -g "$pid" >/dev/null 2>&1; do
-            i=$((i + 1)); [ $i -gt 200 ] && { kill -KILL -- "-$pid" 2>/dev/null || true; break; }
+        while pgrep -g "$pid" >/dev/null 2>&1; do
+            i=$((i + 1)); [ $i -gt 200 ] && { pkill -KILL -g "$pid" 2>/dev/null || true; }
+            [ $i -gt 300 ] && fail "the old service (process group $pid) does not stop"
             sleep 0.1
         done
     fi
