@@ -120,6 +120,7 @@ class Assistant:
         self.engine = engine
         self.tools = tools
         self._prefix_kept = False
+        self.prefix_on_disk = True  # keep the fixed prompt's KV state in the user cache for the next process
         self.on_transcript: Callable[[Transcript], None] | None = None  # analytics hook (daemon, MQTT)
 
     def _compare(self, t: Transcript, reading: Reading) -> tuple[str, str]:
@@ -148,7 +149,7 @@ class Assistant:
         if self.engine is None:
             return "count", ""
         if not self._prefix_kept:
-            self.engine.keep_prefix(prompts.op_prefix())
+            self.engine.keep_prefix(prompts.op_prefix(), on_disk=self.prefix_on_disk)
             self._prefix_kept = True
         question = self.engine.truncate(question, prompts.MAX_QUESTION_TOKENS)
         g = self.engine.generate(prompts.op_messages(question), schema=prompts.op_schema(ops),
