@@ -33,7 +33,8 @@ def hub(
         signal.signal(sig, lambda *_: stop.set())
     h = Hub(cfg)
     h.start()
-    err_console.print(f"hub: {cfg.mqtt.host}:{cfg.mqtt.port} (group {cfg.mqtt.share_group}) → PostgreSQL")
+    group = f"shared group {cfg.mqtt.share_group}" if cfg.mqtt.share_group else "single hub"
+    err_console.print(f"hub: {cfg.mqtt.host}:{cfg.mqtt.port} ({group}) → PostgreSQL")
     try:
         while not stop.wait(stats_every):
             log.warning("hub stats: %s", h.stats())

@@ -49,8 +49,11 @@ class HubMQTT(_Strict):
     tls: HubTLS | None = None
     client_id: str = Field("edgekit-hub-1", description="Unique per hub: the broker keeps its session by this id.")
     topic_prefix: str = Field("edgekit", pattern=r"^[^#+/][^#+]*$")
-    share_group: str = Field("edgekit-hub", pattern=r"^[A-Za-z0-9_-]+$",
-                             description="Hubs in one group share the load ($share/<group>/...).")
+    share_group: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]+$",
+        description="Set the same name on several hubs to split the load ($share/<group>/...). Unset: one hub, "
+        "plain subscription. Mosquitto 2.0 does not restore shared subscriptions after a broker restart, so events "
+        "published before the hubs reconnect are dropped there: share only on a broker that keeps them.")
     keepalive: int = Field(30, ge=5, le=3600)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0,
                                   description="How long the broker keeps queueing for a hub that is down.")

@@ -7,7 +7,10 @@ reconnect. Acks are tied to the connection a message came on: after a reconnect 
 packet ids may be reused), the broker redelivers those messages and the event-id key drops the copies.
 
 Several hubs with the same ``share_group`` split events and stats between them (``$share/<group>/...``).
-Availability is subscribed without sharing so every hub gets the retained state of every board.
+Availability is subscribed without sharing so every hub gets the retained state of every board. Measured here:
+Mosquitto 2.0.11 restores a persistent session's plain subscriptions after a restart but not its shared ones, so
+with sharing, events published between a broker restart and the hubs' reconnect have no subscriber and are gone;
+without ``share_group`` (one hub) the broker queues them.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class Hub:
         self.counters: Counter[str] = Counter()
         self.reject_reasons: Counter[str] = Counter()
         self.connected = threading.Event()
+        self.subscribed = threading.Event()
         self.db_ok = threading.Event()
         self._queue: queue.Queue[Incoming] = queue.Queue()
         self._stop = threading.Event()
@@ -65,6 +69,7 @@ class Hub:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         self._writer = threading.Thread(target=self._write_loop, name="hub-writer", daemon=True)
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
@@ -94,14 +99,24 @@ class Hub:
         with self._gen_lock:
             self._gen += 1
         p, g = self.cfg.mqtt.topic_prefix, self.cfg.mqtt.share_group
-        client.subscribe([(f"$share/{g}/{p}/+/events", 1), (f"$share/{g}/{p}/+/stats", 0), (f"{p}/+/available", 1)])
+        share = f"$share/{g}/" if g else ""
+        client.subscribe([(f"{share}{p}/+/events", 1), (f"{share}{p}/+/stats", 0), (f"{p}/+/available", 1)])
         self.counters["connects"] += 1
         self.connected.set()
         log.info("hub connected to %s:%s (session present: %s)", self.cfg.mqtt.host, self.cfg.mqtt.port,
                  getattr(flags, "session_present", "?"))
 
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, reason_codes: Any, properties: Any) -> None:
+        failed = [str(rc) for rc in reason_codes if rc.is_failure]
+        if failed:
+            log.error("central broker refused the hub's subscriptions: %s (check its ACL)", ", ".join(failed))
+            return
+        self.subscribed.set()
+        log.info("hub subscribed to every board's events, stats and availability")
+
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         self.connected.clear()
+        self.subscribed.clear()
         with self._gen_lock:
             self._gen += 1  # what arrived on the old connection is redelivered, not acknowledged
         if not self._stop.is_set():

@@ -73,6 +73,7 @@ def test_boards_events_availability_and_stats_reach_postgres(broker, pg_dsn, tmp
     migrate(pg_dsn)
     hub = Hub(hub_config(broker.port, pg_dsn))
     hub.start()
+    assert hub.subscribed.wait(30)
     links = [board(broker.port, f"board-{b}", tmp_path) for b in range(3)]
     try:
         for i in range(40):
@@ -104,6 +105,7 @@ def test_duplicates_and_bad_input_are_counted_never_stored_never_blocking(broker
     migrate(pg_dsn)
     hub = Hub(hub_config(broker.port, pg_dsn, max_payload_bytes=4096, max_json_depth=8))
     hub.start()
+    assert hub.subscribed.wait(30)
     pub = raw_publisher(broker.port)
     good = [make_event("b1", i) for i in range(6)]
     bad: list[bytes] = [
@@ -145,6 +147,7 @@ def test_database_down_events_wait_unacknowledged_then_all_arrive(broker, pg_clu
     migrate(pg_dsn)
     hub = Hub(hub_config(broker.port, pg_dsn))
     hub.start()
+    assert hub.subscribed.wait(30)
     link = board(broker.port, "b1", tmp_path)
     try:
         link.publish_event(make_event("b1", 0))
@@ -170,11 +173,10 @@ def test_database_down_events_wait_unacknowledged_then_all_arrive(broker, pg_clu
 
 def test_two_hubs_share_the_load_and_store_each_event_once(broker, pg_dsn, tmp_path):
     migrate(pg_dsn)
-    hubs = [Hub(hub_config(broker.port, pg_dsn)) for _ in range(2)]
+    hubs = [Hub(hub_config(broker.port, pg_dsn, share_group="hubs")) for _ in range(2)]
     for h in hubs:
         h.start()
-        assert h.connected.wait(10)
-    time.sleep(0.5)  # both subscriptions registered before the boards start
+        assert h.subscribed.wait(30)
     links = [board(broker.port, f"b{b}", tmp_path) for b in range(4)]
     try:
         for i in range(100):
