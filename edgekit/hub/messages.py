@@ -137,8 +137,8 @@ def parse(msg: Incoming, prefix: str, max_bytes: int, max_depth: int) -> Parsed:
     try:
         event = Event.from_dict(data)
     except (ValueError, TypeError, OverflowError) as e:
-        text = str(e)
-        return _reject(msg, device, text if text.startswith("malformed event") else f"malformed event: {text}")
+        why = str(e)
+        return _reject(msg, device, why if why.startswith("malformed event") else f"malformed event: {why}")
     if not event.id or len(event.id) > 200 or len(event.box) != 4:
         return _reject(msg, device, "malformed event: id must be 1-200 characters and box 4 numbers")
     return Parsed("event", msg.topic, device, msg.received, event=event, size=len(msg.payload))
