@@ -59,7 +59,7 @@ def main() -> None:
         t0 = time.time()
         result = run_scale(Plan(boards=a.boards, rate=a.rate, duration=a.duration, procs=a.procs,
                                 kill_hub_at=a.kill_hub_at, restart_broker_at=a.restart_broker_at,
-                                settle_timeout=300), pg.dsn, work)
+                                settle_timeout=300), pg.dsn, work, pg_pid=pg.pid())
         after = machine()
     finally:
         pg.stop()
