@@ -151,9 +151,9 @@ def run_scale(plan: Plan, dsn: str, workdir: Path, pg_pid: int | None = None) ->
                 env={**os.environ, "PYTHONPATH": str(REPO)}))
         cpu.set("boards", [b.pid for b in boards])
         events: list[tuple[float, str]] = []
-        if plan.kill_hub_at is not None:
+        if plan.kill_hub_at is not None and plan.kill_hub_at < plan.duration:
             events.append((plan.kill_hub_at, "kill_hub"))
-        if plan.restart_broker_at is not None:
+        if plan.restart_broker_at is not None and plan.restart_broker_at < plan.duration:
             events.append((plan.restart_broker_at, "restart_broker"))
         for at, what in sorted(events):
             time.sleep(max(0.0, t0 + at - time.time()))
