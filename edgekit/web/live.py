@@ -69,7 +69,10 @@ class StatsHistory:
         self._items: deque[dict[str, Any]] = deque(maxlen=size)
         self._lock = threading.Lock()
 
-    def add(self, stats: dict[str, Any]) -> None:
+    def add(self, stats: Any) -> None:
+        """Keep one snapshot: a dict, or a pydantic model of the stats."""
+        if hasattr(stats, "model_dump_json"):
+            stats = json.loads(stats.model_dump_json())
         # Round-trip through JSON: the page gets exactly what the stats file and topic carry.
         snap = json.loads(json.dumps(stats, default=str))
         with self._lock:

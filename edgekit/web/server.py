@@ -6,25 +6,15 @@ start-up. A non-loopback address without a token is refused: the page shows came
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import threading
 import time
 
+from edgekit.config.dashboard import is_loopback
 from edgekit.errors import EdgekitError, MissingDependencyError
 
 log = logging.getLogger(__name__)
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``; anything else (0.0.0.0 included) is reachable by others."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class DashboardServer:
