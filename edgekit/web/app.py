@@ -254,7 +254,7 @@ async def _mjpeg(feed: CameraFeed) -> AsyncIterator[bytes]:
     feed.join()
     try:
         sent = -1
-        while True:
+        while not feed.closed:
             jpeg, seq = feed.jpeg, feed.jpeg_seq
             if jpeg is not None and seq != sent:
                 sent = seq

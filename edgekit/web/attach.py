@@ -97,4 +97,5 @@ class DaemonDashboard:
 
     def stop(self) -> None:
         self.dash.hub.stop()
+        self.dash.events.close()
         self.server.stop()

@@ -59,6 +59,8 @@ class CameraFeed:
         self.jpeg_seq = 0
         """Counts JPEGs made; a viewer sends a JPEG when this moved since its last one."""
         self.encoded = 0
+        self.closed = False
+        """Set by :meth:`stop`: open streams end so the server can shut down at once."""
 
     # camera thread -------------------------------------------------------------------------------------------
     def offer(self, frame: Frame, dets: Detections) -> None:
@@ -93,6 +95,7 @@ class CameraFeed:
     def stop(self, timeout: float = 5.0) -> None:
         """End the encoder whatever the viewers (daemon shutdown)."""
         with self._cond:
+            self.closed = True
             self._viewers = 0
             self._latest = None
             self._cond.notify_all()

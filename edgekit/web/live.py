@@ -21,15 +21,23 @@ class EventBroadcaster:
 
     def __init__(self, max_queued: int = 100) -> None:
         self.max_queued = max_queued
-        self._subs: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = set()
+        self._subs: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str | None]]] = set()
         self._lock = threading.Lock()
+        self.closed = False
 
     @property
     def subscribers(self) -> int:
         return len(self._subs)
 
     def publish(self, event: Event) -> None:
-        msg = f"event: event\ndata: {event.to_json()}\n\n"
+        self._send(f"event: event\ndata: {event.to_json()}\n\n")
+
+    def close(self) -> None:
+        """End every open stream (server shutdown)."""
+        self.closed = True
+        self._send(None)
+
+    def _send(self, msg: str | None) -> None:
         with self._lock:
             subs = list(self._subs)
         for loop, q in subs:
@@ -40,23 +48,27 @@ class EventBroadcaster:
 
     async def stream(self, keepalive_s: float = 15.0) -> AsyncIterator[str]:
         """SSE text for one subscriber until it disconnects (the server then cancels this generator)."""
-        q: asyncio.Queue[str] = asyncio.Queue(self.max_queued)
+        q: asyncio.Queue[str | None] = asyncio.Queue(self.max_queued)
         key = (asyncio.get_running_loop(), q)
         with self._lock:
             self._subs.add(key)
         try:
             yield "retry: 2000\n: connected\n\n"
-            while True:
+            while not self.closed:
                 try:
-                    yield await asyncio.wait_for(q.get(), keepalive_s)
+                    msg = await asyncio.wait_for(q.get(), keepalive_s)
                 except asyncio.TimeoutError:
                     yield ": keep-alive\n\n"  # proxies close idle connections
+                    continue
+                if msg is None:
+                    return
+                yield msg
         finally:
             with self._lock:
                 self._subs.discard(key)
 
 
-def _put_drop_oldest(q: asyncio.Queue[str], msg: str) -> None:
+def _put_drop_oldest(q: asyncio.Queue[str | None], msg: str | None) -> None:
     if q.full():
         q.get_nowait()
     q.put_nowait(msg)

@@ -82,8 +82,9 @@ def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Served]:
     try:
         yield Served(dash, server)
     finally:
-        server.stop()
         hub.stop()
+        dash.events.close()
+        server.stop()
         feeder.close()
         store.close()
 
@@ -92,7 +93,7 @@ def demo_daemon_config(state: Path, **dashboard: Any) -> DaemonConfig:
     return DaemonConfig.model_validate({
         "device": "webtest",
         "state_dir": str(state),
-        "cameras": {"door": {"source": "synthetic:0:12", "realtime": True,
+        "cameras": {"door": {"source": "synthetic:0:60", "realtime": True,
                              "zones": {"middle": {"polygon": [[320, 0], [960, 0], [960, 720], [320, 720]]}}}},
         "rules": [{"name": "person_in_middle", "labels": ["Normal", "Fall"], "zone": "middle", "min_frames": 1,
                    "cooldown_s": 2}],
