@@ -63,7 +63,9 @@ def run(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     if duration is not None:
-        threading.Timer(duration, stop.set).start()
+        timer = threading.Timer(duration, stop.set)
+        timer.daemon = True  # a SIGTERM before the duration must not wait for it
+        timer.start()
     daemon = Daemon(cfg, on_event=on_event, on_stats=on_stats)
     try:
         daemon.start()

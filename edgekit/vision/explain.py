@@ -2,8 +2,9 @@
 
 EigenCAM (Muhammad & Yeasin, 2020) is gradient-free: it projects a convolutional feature map onto its first
 principal component. Here the feature maps are neck outputs that feed the detection head (strides 16 and 32 by
-default), each projected, upsampled and averaged. They are taken as extra outputs of a *cached copy* of the model, so the deployed model is never changed:
-the copy is written once to the cache folder, named by the source file's content hash.
+default), each projected, upsampled and averaged. They are taken as extra outputs of a *cached copy* of the
+model, so the deployed model is never changed: the copy is written once to the cache folder, named by the source
+file's content hash.
 
 It is a picture of where the network's dominant features are, not of why one box got its score: the page that
 shows it says "EigenCAM" and nothing more.
@@ -174,8 +175,8 @@ class EigenCam:
         h, w = self.input_hw
         acc = np.zeros((h, w), dtype=np.float32)
         for fmap in outs:
-            m = eigen_projection(np.asarray(fmap)[0])
-            m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
+            m = np.asarray(cv2.resize(eigen_projection(np.asarray(fmap)[0]), (w, h),
+                                      interpolation=cv2.INTER_LINEAR), dtype=np.float32)
             peak = float(m.max())
             if peak > 0:
                 acc += m / peak  # each scale counts equally
@@ -188,6 +189,6 @@ def _unletterbox(m: npt.NDArray[np.float32], info: LetterboxInfo) -> npt.NDArray
     nw = round(info.orig_w * (info.gain_x or info.gain))
     crop = m[info.pad_y:info.pad_y + nh, info.pad_x:info.pad_x + nw]
     out = cv2.resize(crop, (info.orig_w, info.orig_h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    out = np.maximum(out, 0)
+    out = np.maximum(out, 0).astype(np.float32)
     total = float(out.sum())
     return out / total if total > 0 else out

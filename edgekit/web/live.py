@@ -7,6 +7,7 @@ a subscriber's queue is bounded, so a slow browser loses its oldest updates inst
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections import deque
@@ -41,10 +42,8 @@ class EventBroadcaster:
         with self._lock:
             subs = list(self._subs)
         for loop, q in subs:
-            try:
+            with contextlib.suppress(RuntimeError):  # that subscriber's loop has closed
                 loop.call_soon_threadsafe(_put_drop_oldest, q, msg)
-            except RuntimeError:  # that subscriber's loop has closed
-                pass
 
     async def stream(self, keepalive_s: float = 15.0) -> AsyncIterator[str]:
         """SSE text for one subscriber until it disconnects (the server then cancels this generator)."""

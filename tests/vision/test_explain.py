@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -15,11 +16,10 @@ from tests.helpers import DEFAULT_MODEL, IMAGES, yolo_labels
 
 
 @pytest.fixture(scope="module")
-def cam(tmp_path_factory: pytest.TempPathFactory) -> EigenCam:
-    import os
-
-    os.environ["EDGEKIT_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    return EigenCam(DEFAULT_MODEL)
+def cam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EigenCam]:
+    with pytest.MonkeyPatch.context() as mp:  # the cached copy goes to a fresh cache folder
+        mp.setenv("EDGEKIT_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield EigenCam(DEFAULT_MODEL)
 
 
 def test_head_inputs_are_found_by_structure() -> None:

@@ -76,7 +76,8 @@ def test_ask_without_assistant_and_malformed_questions(served: Served) -> None:
     served.dash.assistant = object()  # type: ignore[assignment]  # present, so the body is checked first
     for body in (b"not json", b'{"question": ""}', b'{"question": 5}', b"[1]"):
         r = httpx.post(served.base + "/api/ask", content=body)
-        assert r.status_code == 400 and "question" in r.json()["error"] or "JSON" in r.json()["error"]
+        assert r.status_code == 400
+        assert "question" in r.json()["error"] or "JSON" in r.json()["error"]
 
 
 @pytest.mark.parametrize("served", [TOKEN], indirect=True)
