@@ -103,6 +103,7 @@ class Daemon:
         self.metrics: Any = None
         self.assistant_service: Any = None
         self.dashboard: Any = None
+        self.assistant_analytics: Any = None
         self.workers: dict[str, CameraWorker] = {}
         self._lock = threading.Lock()
         self._last: dict[str, tuple[float, int, int]] = {}
@@ -209,6 +210,8 @@ class Daemon:
         if self.link is not None:
             out["mqtt"] = {"connected": self.link.connected.is_set(), "pending": len(self.outbox),
                            **self.link.counters}
+        if self.assistant_analytics is not None:
+            out["assistant"] = self.assistant_analytics.snapshot()
         return out
 
     def _write_stats(self, stats: dict[str, Any]) -> None:
@@ -254,12 +257,15 @@ class Daemon:
         The model is loaded (after its fit check against the profile's LLM budget) before the cameras start, so a
         GGUF that does not fit fails start-up with one line instead of starving the pipeline later.
         """
+        from edgekit.assistant.analytics import AssistantAnalytics
         from edgekit.assistant.loader import open_assistant
         from edgekit.assistant.mqtt_service import AssistantMqttService
 
         assistant, _loaded = open_assistant(
             self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path
         )
+        self.assistant_analytics = AssistantAnalytics()
+        assistant.on_transcript = self.assistant_analytics.record  # per-request tokens, TTFT, outcome → stats
         if self.dashboard is not None:
             assistant = self.dashboard.share_assistant(assistant)
         self.assistant_service = AssistantMqttService(link.client, self.cfg.device, assistant,
