@@ -147,13 +147,6 @@ function lineChart(canvas, series, unit) {
     ctx.fillStyle = c; ctx.fillText(name, lx, H - 4); lx += ctx.measureText(name).width + 12;
   }
 }
-function numericLeaves(obj, prefix, out) {
-  for (const [k, v] of Object.entries(obj || {})) {
-    const key = prefix ? prefix + "." + k : k;
-    if (typeof v === "number") out[key] = v; else if (v && typeof v === "object" && !Array.isArray(v)) numericLeaves(v, key, out);
-  }
-  return out;
-}
 function kvRows(tbody, obj) {
   tbody.replaceChildren(...Object.entries(obj).map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v))));
 }
@@ -189,19 +182,28 @@ async function loadStats() {
       el("td", {}, c.imgsz || ""), el("td", {}, c.precision || ""), el("td", {}, c.backend || ""),
       el("td", {}, live.capture_fps ?? ""), el("td", {}, live.process_fps ?? ""), el("td", {}, live.dropped ?? ""));
   }));
-  // LLM analytics: whatever the daemon's stats carry under "llm"/"assistant", plus this page's own questions.
-  const llm = {};
+  // LLM analytics: the assistant's figures in the daemon's stats, plus this page's own questions.
+  const tokens = {}, times = {}, rate = {};
+  const push = (o, k, ts, v) => { if (typeof v === "number") (o[k] = o[k] || []).push([ts, v]); };
   for (const h of hist) {
-    const leaves = numericLeaves(h.llm || h.assistant || {}, "", {});
-    for (const [k, v] of Object.entries(leaves)) (llm[k] = llm[k] || []).push([h.ts, v]);
+    const a = h.assistant || h.llm;
+    if (!a) continue;
+    push(tokens, "requests", h.ts, a.requests); push(tokens, "tokens in", h.ts, a.tokens_in);
+    push(tokens, "tokens out", h.ts, a.tokens_out);
+    push(times, "TTFT p50", h.ts, a.ttft_p50_s); push(times, "answer p50", h.ts, a.latency_p50_s);
+    push(rate, "tokens/s (last)", h.ts, (a.last || {}).tokens_per_s);
   }
-  const ttft = data.asks.map((a) => [a.ts, a.ttft_s]), total = data.asks.map((a) => [a.ts, a.total_s]);
-  if (ttft.length) { llm["page: ttft s"] = ttft; llm["page: answer s"] = total; }
-  lineChart(document.getElementById("chart-llm"), llm, "");
-  kvRows(document.querySelector("#llm-state tbody"), {
-    ...numericLeaves(s.llm || s.assistant || {}, "", {}),
-    "questions asked here": data.asks.length,
-  });
+  for (const q of data.asks) { push(times, "page: TTFT", q.ts, q.ttft_s); push(times, "page: answer", q.ts, q.total_s); }
+  lineChart(document.getElementById("chart-llm-tokens"), tokens, "");
+  lineChart(document.getElementById("chart-llm-time"), times, "s");
+  lineChart(document.getElementById("chart-llm-rate"), rate, "tok/s");
+  const a = s.assistant || s.llm;
+  kvRows(document.querySelector("#llm-state tbody"), a ? {
+    "requests": a.requests, "outcomes": JSON.stringify(a.outcomes || {}), "tool calls": JSON.stringify(a.tool_calls || {}),
+    "tokens in / out": `${a.tokens_in} / ${a.tokens_out}`, "TTFT p50": a.ttft_p50_s != null ? a.ttft_p50_s + " s" : "–",
+    "answer p50": a.latency_p50_s != null ? a.latency_p50_s + " s" : "–",
+    "last tokens/s": (a.last || {}).tokens_per_s ?? "–", "questions asked here": data.asks.length,
+  } : { "assistant": "off (assistant.enabled in the daemon config)", "questions asked here": data.asks.length });
 }
 
 // ---- assistant ------------------------------------------------------------------------------------------------
