@@ -262,7 +262,8 @@ class Daemon:
         from edgekit.assistant.mqtt_service import AssistantMqttService
 
         assistant, _loaded = open_assistant(
-            self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path
+            self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path,
+            beside_camera=True,
         )
         self.assistant_analytics = AssistantAnalytics()
         assistant.on_transcript = self.assistant_analytics.record  # per-request tokens, TTFT, outcome → stats
