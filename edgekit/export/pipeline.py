@@ -17,6 +17,7 @@ from edgekit.export import gate, valset
 from edgekit.export.calib import IMAGE_SUFFIXES, list_images
 from edgekit.export.formats import ExportFormat, check_precision, get_format
 from edgekit.export.onnx2onnx import onnx2onnx
+from edgekit.export.resize_head import check_size, resize_head
 from edgekit.export.report import Dataset, ExportReport, sha256_of, write_report
 from edgekit.export.run import ExportOptions, ExportRun, Progress
 from edgekit.export.source import SourceModel, open_source
@@ -27,16 +28,15 @@ __all__ = ["ExportOptions", "calibration_key", "export", "output_dir", "prefligh
 
 
 def _source(model: Path, opts: ExportOptions, work: Path) -> SourceModel:
+    """The FP32 ONNX at ``--imgsz``: a ``.pt`` through Ultralytics, a fixed-size ONNX by rewriting its head."""
     if model.suffix.lower() == ".pt":
         from edgekit.export.pt2onnx import pt2onnx
 
         model = pt2onnx(model, work / f"{model.stem}.onnx", imgsz=opts.imgsz or 640, opset=opts.opset or 13)
     src = open_source(model)
     if opts.imgsz and opts.imgsz != src.imgsz:
-        raise EdgekitError(
-            f"{model} has a fixed input size {src.imgsz}; re-export it from the .pt at --imgsz {opts.imgsz} "
-            f"(or drop --imgsz)"
-        )
+        resized = resize_head(src.path, work / f"{model.stem}-{opts.imgsz}_source.onnx", opts.imgsz)
+        src = open_source(resized, labels=src.labels)
     return src
 
 
@@ -126,6 +126,8 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
     precision = check_precision(fmt, opts.precision)
     if not model.is_file():
         raise EdgekitError(f"model file not found: {model}")
+    if opts.imgsz is not None:
+        check_size(opts.imgsz)
     preflight(fmt, opts)
     if precision == "int8" and opts.calib is not None:
         list_images(opts.calib)  # an empty calibration folder fails now, not after minutes of work
