@@ -84,6 +84,11 @@ CASES = [
         lambda t: [str(DEFAULT_MODEL), "--precision", "fp16", "--val", str(_no_label_folder(t))],
         "has no labels",
     ),
+    (
+        "calib is the val set",
+        lambda t: [str(DEFAULT_MODEL), "--precision", "int8", "--val", str(DATA), "--calib", str(DATA / "images")],
+        "shares 7 image(s) with --val",
+    ),
     ("gated without val", lambda t: [str(DEFAULT_MODEL), "--precision", "int8"], "pass --val DIR"),
     ("imgsz not a multiple of 32", lambda t: [str(DEFAULT_MODEL), "--imgsz", "330"], "multiple of 32 between 160 and 1280"),
     ("imgsz too large", lambda t: [str(DEFAULT_MODEL), "--imgsz", "1312"], "multiple of 32 between 160 and 1280"),
