@@ -67,6 +67,8 @@ def show(
     )
     for s in plan.substitutions:
         console.print(f"  substituted: {s}")
+    if p.support.mode != "native":
+        console.print(f"\n[bold]{p.support.mode}[/]: {p.support.how}")
 
 
 def doctor(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
