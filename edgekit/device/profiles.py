@@ -80,6 +80,9 @@ class LLMSettings(_Strict):
     """llama.cpp settings for the assistant."""
 
     threads: int = Field(0, ge=0, le=256, description="0 = one per core")
+    threads_beside_camera: int = Field(
+        0, ge=0, le=256,
+        description="threads while the camera daemon runs; 0 = the cores the detector leaves (at least 1)")
     n_ctx: int = Field(2048, ge=256, le=131072)
     n_batch: int = Field(256, ge=8, le=8192)
 
