@@ -102,6 +102,7 @@ class Daemon:
         self.link: MqttLink | None = None
         self.metrics: Any = None
         self.assistant_service: Any = None
+        self.dashboard: Any = None
         self.assistant_analytics: Any = None
         self.workers: dict[str, CameraWorker] = {}
         self._lock = threading.Lock()
@@ -147,6 +148,8 @@ class Daemon:
         path = write_snapshot(self.snapshots, event, jpeg)
         event = replace(event, snapshot=str(path))
         self.store.add(event)
+        if self.dashboard is not None:
+            self.dashboard.on_event(event, frame)
         if self.link is not None:
             self.link.publish_event(event, t_capture_ns=frame.t_capture_ns)
             base = self.link.base
@@ -225,6 +228,11 @@ class Daemon:
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> None:
+        if self.cfg.dashboard.enabled:
+            from edgekit.web.attach import DaemonDashboard
+
+            self.dashboard = DaemonDashboard(self, self.cfg.dashboard)
+            self.dashboard.start()
         if self.cfg.metrics.enabled:
             from edgekit.pipeline.metrics import MetricsServer
 
@@ -259,6 +267,8 @@ class Daemon:
         )
         self.assistant_analytics = AssistantAnalytics()
         assistant.on_transcript = self.assistant_analytics.record  # per-request tokens, TTFT, outcome → stats
+        if self.dashboard is not None:
+            assistant = self.dashboard.share_assistant(assistant)
         self.assistant_service = AssistantMqttService(link.client, self.cfg.device, assistant,
                                                       topic_prefix=link.base.rsplit("/", 1)[0])
         self.assistant_service.start()
@@ -289,6 +299,8 @@ class Daemon:
             log.warning("cannot write %s: %s", self.stats_path, e)
         if self.link is not None:
             self.link.publish(f"{self.link.base}/stats", json.dumps(s))
+        if self.dashboard is not None:
+            self.dashboard.on_stats(s)
         if self.on_stats is not None:
             self.on_stats(s)
         return s
@@ -309,6 +321,8 @@ class Daemon:
             self.link.stop()
         if self.metrics is not None:
             self.metrics.stop()
+        if self.dashboard is not None:
+            self.dashboard.stop()
         for d in self._detectors:
             d.close()
         self.store.close()
