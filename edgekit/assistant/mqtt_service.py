@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edgekit.alerts.topics import Topics
 from edgekit.assistant.agent import OnToken, Transcript
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,9 @@ class AssistantMqttService:
         self.client = client
         self.assistant = assistant
         self.qos = qos
-        self.request_topic = f"{topic_prefix}/{device}/assistant/request"
-        self.response_prefix = f"{topic_prefix}/{device}/assistant/response/"
+        topics = Topics(topic_prefix, device)
+        self.request_topic = topics.assistant_request
+        self.response_prefix = topics.assistant_response_prefix
         self.counters: Counter[str] = Counter()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
         self._worker = threading.Thread(target=self._run, name="assistant-mqtt", daemon=True)

@@ -140,7 +140,7 @@ class ToolBox:
         if self.stats_path is not None:
             # no daemon running: only the store's cameras exist
             with contextlib.suppress(ValueError):
-                names |= set(read_stats(self.stats_path)["cameras"])
+                names |= set(read_stats(self.stats_path).cameras)
         return sorted(names)
 
     def store_is_empty(self) -> bool:
@@ -268,13 +268,13 @@ class ToolBox:
             data = read_stats(self.stats_path)
         except ValueError as e:
             return {"available": False, "reason": str(e)}
-        cameras: dict[str, Any] = data["cameras"]
+        cameras: dict[str, Any] = data.camera_dicts()
         if args.camera is not None:
             if args.camera not in cameras:
                 known = ", ".join(cameras) or "none"
                 raise ToolCallError(f"no live stats for camera {args.camera!r}; cameras: {known}")
             cameras = {args.camera: cameras[args.camera]}
-        age = round(time.time() - float(data.get("ts", 0.0)), 1)
+        age = round(time.time() - data.ts, 1)
         return {"available": True, "age_s": age, "stale": age > STALE_STATS_S, "cameras": cameras}
 
     def _tool_device_status(self, args: DeviceStatusArgs) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 
 from edgekit.assistant.tools import TOOLS, ToolBox, ToolCallError, window_bounds
 from edgekit.events import EventStore
-from edgekit.pipeline.stats import read_stats, write_stats
+from edgekit.pipeline.stats import DaemonStats, read_stats, write_stats
 from edgekit.types import Event
 
 NOW = datetime(2025, 6, 10, 14, 30).astimezone()
@@ -121,7 +121,7 @@ def test_windows_are_calendar_days() -> None:
 def test_camera_stats_from_daemon_file(tools: ToolBox, tmp_path: Path) -> None:
     assert run(tools, {"tool": "camera_stats", "args": {"camera": None}})["available"] is False
     cams = {"gate": {"capture_fps": 29.9, "process_fps": 7.5, "dropped": 41, "stage_ms": {"infer": 118.0}}}
-    write_stats(tmp_path / "stats.json", cams)
+    write_stats(tmp_path / "stats.json", DaemonStats.model_validate({"cameras": cams}))
     assert "gate" in tools.cameras()
     res = run(tools, {"tool": "camera_stats", "args": {"camera": "gate"}})
     assert res["available"] and not res["stale"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.test_daemon_e2e import daemon_config, start_daemon, walk_camera, walk_video  # noqa: F401
+from tests.pipeline.test_daemon_e2e import daemon_config, start_daemon, walk_camera, walk_video  # noqa: F401
 
 pytest.importorskip("llama_cpp", reason="needs llama-cpp-python (scripts/install_llm.sh)")
 
