@@ -15,6 +15,8 @@ PY=${PYTHON:-python3}
 # is a stub that downloads from NVIDIA's index (unreachable off a Jetson).
 .venv/bin/python -m pip install -q --no-deps "tensorrt-stubs>=10"
 bash scripts/install_daemon.sh
+bash scripts/install_clips.sh
+bash scripts/install_fleet.sh
 bash scripts/install_llm.sh
 bash scripts/install_export.sh
 bash scripts/install_pose.sh

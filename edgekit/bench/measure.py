@@ -47,6 +47,11 @@ def timed_ms(fn: Callable[[], Any], warmup: int, runs: int) -> list[float]:
     return out
 
 
+def _samples(ms: list[float]) -> list[float]:
+    """Raw durations for the JSON (plots draw CDFs from them), rounded to 10 µs."""
+    return [round(float(v), 2) for v in ms]
+
+
 def _fps(ms: list[float]) -> float:
     return round(1000.0 * len(ms) / sum(ms), 2) if ms else 0.0
 
@@ -55,7 +60,7 @@ def bench_raw(detector: Detector, image: npt.NDArray[np.uint8], warmup: int, run
     """Backend ``infer`` alone on a pre-processed tensor: the ceiling for everything else."""
     tensor, _ = detector.preprocess(image)
     ms = timed_ms(lambda: detector.backend.infer([tensor]), warmup, runs)
-    return {"latency_ms": percentiles(ms), "fps": _fps(ms)}
+    return {"latency_ms": percentiles(ms), "fps": _fps(ms), "samples_ms": _samples(ms)}
 
 
 def bench_detect(detector: Detector, image: npt.NDArray[np.uint8], warmup: int, runs: int) -> dict[str, Any]:
@@ -64,10 +69,13 @@ def bench_detect(detector: Detector, image: npt.NDArray[np.uint8], warmup: int, 
         detector.detect(image)
     detector.timer.clear()
     ms = timed_ms(lambda: detector.detect(image), 0, runs)
+    stages = ("pre", "infer", "post")
     return {
         "latency_ms": percentiles(ms),
         "fps": _fps(ms),
-        "stages_ms": {k: percentiles(detector.timer.samples(k)) for k in ("pre", "infer", "post")},
+        "samples_ms": _samples(ms),
+        "stages_ms": {k: percentiles(detector.timer.samples(k)) for k in stages},
+        "stage_samples_ms": {k: _samples(detector.timer.samples(k)) for k in stages},
     }
 
 
@@ -79,11 +87,14 @@ def bench_pipeline(
     detector.timer.clear()
     n = 0
     t_start = 0.0
+    done: list[float] = []
     for _frame, _dets in detect_stream(detector, src, max_frames=max_frames, drop=False):
         n += 1
         if n == warmup:
             detector.timer.clear()
             t_start = time.perf_counter()
+        elif n > warmup:
+            done.append(time.perf_counter() - t_start)
     if n <= warmup:
         raise ValueError(f"video {video} has {n} frames, fewer than the {warmup} warm-up frames")
     elapsed = time.perf_counter() - t_start
@@ -94,4 +105,5 @@ def bench_pipeline(
         "fps": round(timed / elapsed, 2),
         "frame_ms": round(1000 * elapsed / timed, 3),
         "stages_ms": {k: percentiles(detector.timer.samples(k)) for k in ("infer", "post")},
+        "frame_done_s": [round(v, 4) for v in done],
     }

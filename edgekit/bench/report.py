@@ -37,4 +37,12 @@ def model_bench_markdown(result: dict[str, Any]) -> str:
         lines += ["", "Ratios: " + ", ".join(f"{k} = {v}" for k, v in result["ratios"].items())]
     for s in result["plan"].get("substitutions", []):
         lines.append(f"- substituted: {s}")
+    state = result.get("device_state")
+    if state:
+        b = state["before"]
+        lines.append(
+            f"- machine: {b['cpu_model']}, {b['cores']} cores, VNNI {'yes' if b['vnni'] else 'no'}, governor "
+            f"{b['governor'] or 'n/a'}, load {state['before']['load_avg'][0]} → {state['after']['load_avg'][0]}"
+            + (" (BUSY: load above the core count)" if state["busy"] else "")
+        )
     return "\n".join(lines)

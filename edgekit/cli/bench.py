@@ -9,6 +9,7 @@ from typing import Any
 import cv2
 import typer
 
+from edgekit.bench.device_state import DeviceState, bracket
 from edgekit.bench.measure import RssSampler, bench_detect, bench_pipeline, bench_raw
 from edgekit.bench.report import model_bench_markdown
 from edgekit.cli._common import console, print_json, write_json
@@ -42,11 +43,17 @@ def bench(
         60, "--pipeline-frames", min=0, help="Frames of the pipeline run (0: skip)."
     ),
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON result to this file."),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Also draw latency CDFs, FPS over time and the side-by-side FPS into this PNG."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Time a detection model: raw backend, per-frame detect (pre/infer/post) and a decode → detect pipeline."""
     if ctx.invoked_subcommand:
         return
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise EdgekitError(f"--plot writes a PNG: give a file name ending in .png, not {plot}")
+    state_before = DeviceState.capture()
     rss = RssSampler()
     det = Detector.load(model, profile)
     img = read_image(image) if image else SyntheticScene.random(0).render(1.0)[0]
@@ -75,8 +82,13 @@ def bench(
         }
     result["peak_rss_mb"] = rss.peak_mb()
     det.close()
+    result["device_state"] = bracket(state_before, DeviceState.capture())
     if out:
         write_json(out, result)
+    if plot is not None:
+        from edgekit.bench.plot import plot_bench
+
+        plot_bench(result, plot)
     if json_out:
         print_json(result)
     else:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-Point = tuple[float, float]
-
 
 class Strict(BaseModel):
     """A pydantic model that forbids unknown keys."""

@@ -6,22 +6,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from edgekit.config.base import Point, Strict
-
-
-def segments_cross(p1: Point, p2: Point, q1: Point, q2: Point) -> bool:
-    """True when segment p1-p2 properly crosses q1-q2.
-
-    >>> segments_cross((0, 0), (2, 2), (0, 2), (2, 0)), segments_cross((0, 0), (1, 0), (0, 1), (1, 1))
-    (True, False)
-    """
-
-    def orient(a: Point, b: Point, c: Point) -> float:
-        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
-
-    d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
-    d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
-    return d1 * d2 < 0 and d3 * d4 < 0
+from edgekit.config.base import Strict
+from edgekit.config.polygons import Point, verify_polygon
 
 
 class ZoneConfig(Strict):
@@ -32,22 +18,7 @@ class ZoneConfig(Strict):
     @field_validator("polygon")
     @classmethod
     def verify_polygon(cls, pts: list[Point]) -> list[Point]:
-        if len(pts) < 3:
-            raise ValueError(f"a polygon needs at least 3 points, got {len(pts)}")
-        if any(x < 0 or y < 0 for x, y in pts):
-            raise ValueError("polygon points must be non-negative pixel coordinates")
-        n = len(pts)
-        edges = [(pts[i], pts[(i + 1) % n]) for i in range(n)]
-        for i in range(n):
-            for j in range(i + 2, n):
-                if i == 0 and j == n - 1:
-                    continue  # neighbours through the closing edge
-                if segments_cross(*edges[i], *edges[j]):
-                    raise ValueError(f"polygon edges {i} and {j} cross: list the points in order around the shape")
-        area2 = sum(pts[i][0] * pts[i - 1][1] - pts[i - 1][0] * pts[i][1] for i in range(len(pts)))
-        if abs(area2) < 1e-6:
-            raise ValueError("polygon has zero area (points are collinear or repeated)")
-        return pts
+        return verify_polygon(pts)
 
 
 class LineConfig(Strict):

@@ -16,11 +16,12 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from edgekit.config.assistant import AssistantConfig
-from edgekit.config.base import Point, Strict
+from edgekit.config.base import Strict
 from edgekit.config.cameras import CameraConfig, LineConfig, ZoneConfig
 from edgekit.config.loader import parse_yaml_model
 from edgekit.config.metrics import MetricsConfig
 from edgekit.config.mqtt import MQTTConfig, TLSConfig
+from edgekit.config.polygons import Point
 from edgekit.config.pose import PoseConfig
 from edgekit.config.rules import Day, RuleConfig, ScheduleWindow
 from edgekit.errors import EdgekitError

@@ -1,0 +1,35 @@
+"""`edgekit bench --json --plot`: the JSON carries the device state and raw samples; the PNG draws them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+
+from edgekit.bench.plot import fps_over_time
+from tests.helpers import run_cli
+
+
+def test_bench_json_carries_device_state_and_plot_is_drawn(tmp_path: Path) -> None:
+    png = tmp_path / "bench.png"
+    r = run_cli("bench", "--runs", "4", "--warmup", "1", "--pipeline-frames", "4", "--json", "--plot", str(png))
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    state = res["device_state"]
+    assert state["before"]["cores"] >= 1 and "vnni" in state["before"] and "load_avg" in state["after"]
+    assert isinstance(state["busy"], bool)
+    assert len(res["raw"]["samples_ms"]) == 4 and len(res["pipeline"]["frame_done_s"]) == 4
+    assert set(res["detect"]["stage_samples_ms"]) == {"pre", "infer", "post"}
+    img = cv2.imread(str(png))
+    assert img is not None and img.shape[1] >= 1000 and img.std() > 10  # a drawn figure, not a blank canvas
+
+
+def test_plot_refuses_a_non_png_in_one_line(tmp_path: Path) -> None:
+    r = run_cli("bench", "--runs", "1", "--pipeline-frames", "0", "--plot", str(tmp_path / "x.jpg"))
+    assert r.returncode == 2 and "PNG" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_fps_over_time_counts_frames_in_the_window() -> None:
+    t, fps = fps_over_time([0.05 * i for i in range(1, 61)])  # 20 FPS for 3 s
+    assert t[0] >= 1.0 and all(abs(f - 20) < 1.01 for f in fps)

