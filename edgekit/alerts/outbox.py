@@ -77,6 +77,23 @@ class Outbox:
         with self._lock:
             return self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,)).rowcount == 1
 
+    def expire(self, before: float) -> int:
+        """Give up messages committed before ``before`` (epoch seconds); returns how many."""
+        with self._lock:
+            return int(self._db.execute("DELETE FROM outbox WHERE created < ?", (before,)).rowcount)
+
+    def drop_oldest(self, n: int) -> int:
+        """Give up the ``n`` oldest messages (disk watermark, last resort); returns how many."""
+        with self._lock:
+            return int(self._db.execute(
+                "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)", (n,)).rowcount)
+
+    def oldest_created(self) -> float | None:
+        """Commit time (epoch seconds) of the oldest waiting message, None when empty."""
+        with self._lock:
+            row = self._db.execute("SELECT MIN(created) FROM outbox").fetchone()
+        return None if row[0] is None else float(row[0])
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])

@@ -170,6 +170,21 @@ class EventStore:
             )
             return self._conn.total_changes - before
 
+    def delete_oldest(self, n: int | None = None, before_ts: float | None = None) -> int:
+        """Delete the ``n`` oldest events and/or those that started before ``before_ts`` (retention)."""
+        if self.readonly:
+            raise EdgekitError("this event store was opened read-only")
+        with self._lock, self._conn:
+            done = 0
+            if before_ts is not None:
+                done += self._conn.execute("DELETE FROM events WHERE start_ts < ?", (before_ts,)).rowcount
+            if n is not None and n > 0:
+                done += self._conn.execute(
+                    "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events ORDER BY start_ts, rowid LIMIT ?)",
+                    (n,),
+                ).rowcount
+            return int(done)
+
     # reading --------------------------------------------------------------------------------------------
     @staticmethod
     def _where(

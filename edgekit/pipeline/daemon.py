@@ -247,28 +247,34 @@ class Daemon:
             if self.metrics is not None:
                 self.link.on_latency = self.metrics.alert_latency.observe
             if self.cfg.assistant.enabled:
-                self._start_assistant(self.link)
+                from edgekit.assistant.mqtt_service import AssistantMqttService
+
+                # listening before the model loads: an early question is logged and answered once it is ready
+                self.assistant_service = AssistantMqttService(self.link, self.cfg.device, None,
+                                                              topic_prefix=self.link.topics.prefix)
+                self.assistant_service.start()
             self.link.start()
+            if self.assistant_service is not None:
+                self._load_assistant()
         for w in self.workers.values():
             w.start()
         sd_notify("READY=1")
         log.info("daemon %s running %d camera(s)", self.cfg.device, len(self.workers))
 
-    def _start_assistant(self, link: MqttLink) -> None:
-        """Answer questions on the link's assistant request topic from this daemon's event store and stats.
+    def _load_assistant(self) -> None:
+        """Load the assistant's model for the service on the link's request topic, from this daemon's event store
+        and stats.
 
         The model is loaded (after its fit check against the profile's LLM budget) before the cameras start, so a
         GGUF that does not fit fails start-up with one line instead of starving the pipeline later.
         """
         from edgekit.assistant.loader import open_assistant
-        from edgekit.assistant.mqtt_service import AssistantMqttService
 
         assistant, _loaded = open_assistant(
             self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path
         )
-        self.assistant_service = AssistantMqttService(link, self.cfg.device, assistant,
-                                                      topic_prefix=link.topics.prefix)
-        self.assistant_service.start()
+        self.assistant_service.set_assistant(assistant)
+        log.info("assistant ready on %s", self.assistant_service.request_topic)
 
     def run(self, stop: threading.Event, stats_every_s: float | None = None) -> None:
         """Report stats and feed the watchdog until ``stop`` is set or every camera has finished."""
