@@ -36,7 +36,10 @@ class EventHandler:
         zone = event.extra.get("zone")
         poly = rules.zones[zone].polygon if zone in rules.zones else None
         jpeg = encode_jpeg(render_snapshot(frame.image, dets, labels, event, poly), self.quality)
-        event = replace(event, snapshot=str(write_snapshot(self.snapshots, event, jpeg)))
+        try:
+            event = replace(event, snapshot=str(write_snapshot(self.snapshots, event, jpeg)))
+        except OSError as e:  # a full disk loses the picture, never the alert
+            log.error("snapshot of event %s not written (%s); the event is sent without it", event.id, e)
         self.store.add(event)
         if self.link is not None:
             self.link.publish_event(event, t_capture_ns=frame.t_capture_ns)

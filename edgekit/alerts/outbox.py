@@ -79,14 +79,26 @@ class Outbox:
 
     def expire(self, before: float) -> int:
         """Give up messages committed before ``before`` (epoch seconds); returns how many."""
-        with self._lock:
-            return int(self._db.execute("DELETE FROM outbox WHERE created < ?", (before,)).rowcount)
+        return self._delete("DELETE FROM outbox WHERE created < ?", before)
 
     def drop_oldest(self, n: int) -> int:
         """Give up the ``n`` oldest messages (disk watermark, last resort); returns how many."""
+        return self._delete("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)", n)
+
+    def _delete(self, sql: str, arg: float) -> int:
         with self._lock:
-            return int(self._db.execute(
-                "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)", (n,)).rowcount)
+            n = int(self._db.execute(sql, (arg,)).rowcount)
+            if n:
+                # fold the WAL into the file at once: on a nearly full disk a growing WAL eats what was freed
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return n
+
+    def reusable_bytes(self) -> int:
+        """Bytes of deleted rows' pages that new messages reuse before the file grows (SQLite freelist)."""
+        with self._lock:
+            free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
+            page = self._db.execute("PRAGMA page_size").fetchone()[0]
+        return int(free) * int(page)
 
     def oldest_created(self) -> float | None:
         """Commit time (epoch seconds) of the oldest waiting message, None when empty."""

@@ -23,13 +23,14 @@ from edgekit.config.metrics import MetricsConfig
 from edgekit.config.mqtt import MQTTConfig, TLSConfig
 from edgekit.config.polygons import Point
 from edgekit.config.pose import PoseConfig
+from edgekit.config.retention import RetentionConfig
 from edgekit.config.rules import Day, RuleConfig, ScheduleWindow
 from edgekit.errors import EdgekitError
 
 __all__ = [
     "AssistantConfig", "CameraConfig", "DaemonConfig", "Day", "LineConfig", "MQTTConfig", "MetricsConfig", "Point",
-    "PoseConfig", "RuleConfig", "ScheduleWindow", "TLSConfig", "ZoneConfig", "config_schema", "load_config",
-    "parse_config",
+    "PoseConfig", "RetentionConfig", "RuleConfig", "ScheduleWindow", "TLSConfig", "ZoneConfig", "config_schema",
+    "load_config", "parse_config",
 ]
 
 
@@ -48,6 +49,7 @@ class DaemonConfig(Strict):
     pose: PoseConfig = Field(default_factory=PoseConfig)
     assistant: AssistantConfig = Field(default_factory=AssistantConfig)
     snapshot_quality: int = Field(85, ge=10, le=100)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @model_validator(mode="after")
     def verify_references(self) -> DaemonConfig:

@@ -183,7 +183,18 @@ class EventStore:
                     "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events ORDER BY start_ts, rowid LIMIT ?)",
                     (n,),
                 ).rowcount
-            return int(done)
+        if done:
+            # deleting writes pages to the WAL; fold them into the file now so a nearly full disk gets space back
+            with self._lock:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(done)
+
+    def reusable_bytes(self) -> int:
+        """Bytes of deleted rows' pages that new events will reuse before the file grows (SQLite freelist)."""
+        with self._lock:
+            free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
+            page = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        return int(free) * int(page)
 
     # reading --------------------------------------------------------------------------------------------
     @staticmethod

@@ -28,8 +28,9 @@ from edgekit.config.daemon import DaemonConfig
 from edgekit.errors import EdgekitError
 from edgekit.paths import state_dir
 from edgekit.pipeline.camera import CameraWorker, EventSink
+from edgekit.pipeline.retention import Retention
 from edgekit.pipeline.service import sd_notify, watchdog_interval_s
-from edgekit.pipeline.stats import CameraReport, DaemonStats, MqttReport, RuntimeInfo, write_stats
+from edgekit.pipeline.stats import CameraReport, DaemonStats, MqttReport, RuntimeInfo, StorageReport, write_stats
 from edgekit.types import Detections, Event, Frame
 from edgekit.vision.detector import Detector
 
@@ -128,6 +129,7 @@ class Daemon:
         self.events = EventHandler(self.snapshots, self.store, quality=cfg.snapshot_quality,
                                    snapshot_topic=cfg.mqtt is not None and cfg.mqtt.snapshots == "topic",
                                    on_event=on_event)
+        self.retention = Retention(cfg.retention, self.snapshots, self.store, self.outbox)
         self.link: MqttLink | None = None
         self.metrics: Any = None
         self.assistant_service: Any = None
@@ -213,8 +215,11 @@ class Daemon:
         mqtt = None
         if self.link is not None:
             mqtt = MqttReport(connected=self.link.connected.is_set(), pending=len(self.outbox), **self.link.counters)
+        r = self.retention
+        storage = StorageReport(free_mb=r.free_mb, snapshots_mb=r.snapshots_mb,
+                                deleted={f"{k}:{why}": n for (k, why), n in sorted(r.deleted.items())})
         return DaemonStats(device=self.cfg.device, cameras=cams, cpu_temp_c=cpu_temperature(),
-                           rss=self._proc.memory_info().rss, mqtt=mqtt)
+                           rss=self._proc.memory_info().rss, mqtt=mqtt, storage=storage)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """(healthy, report): the reasons it is not, and what each camera runs."""
@@ -280,9 +285,12 @@ class Daemon:
         """Report stats and feed the watchdog until ``stop`` is set or every camera has finished."""
         every = stats_every_s or (self.cfg.mqtt.stats_interval_s if self.cfg.mqtt else 5.0)
         wd = watchdog_interval_s()
-        tick = min(every, wd or every, 1.0)
-        next_stats = time.monotonic()
+        tick = min(every, wd or every, self.cfg.retention.interval_s, 1.0)
+        next_stats = next_sweep = time.monotonic()
         while not stop.wait(tick):
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + self.cfg.retention.interval_s
+                self.sweep()
             hung = [c for c, w in self.workers.items() if w.alive and time.monotonic() - w.heartbeat > 60]
             if wd is not None and not hung:
                 sd_notify("WATCHDOG=1")  # a hung camera thread stops the pings: systemd restarts the daemon
@@ -293,6 +301,13 @@ class Daemon:
                 log.info("all cameras finished")
                 break
         self.report()
+
+    def sweep(self) -> None:
+        """One retention pass (never fatal: a failed pass is logged and the next one tries again)."""
+        try:
+            self.retention.sweep()
+        except Exception:
+            log.exception("retention pass failed")
 
     def report(self) -> DaemonStats:
         """Take the stats and hand them to every reader: ``stats.json`` (its one writer), the link, ``on_stats``."""

@@ -71,6 +71,16 @@ class _Collector:
             for k in ("published", "acked", "malformed", "callback_errors"):
                 yield CounterMetricFamily(f"edgekit_mqtt_{k}", f"MQTT messages {k.replace('_', ' ')}",
                                           value=float(getattr(m, k)))
+        if s.storage is not None:
+            deleted = CounterMetricFamily("edgekit_retention_deleted", "Files and rows deleted by retention",
+                                          labels=["kind", "reason"])
+            for key, n in s.storage.deleted.items():
+                kind, _, reason = key.partition(":")
+                deleted.add_metric([kind, reason], float(n))
+            yield deleted
+            if s.storage.free_mb is not None:
+                yield GaugeMetricFamily("edgekit_state_free_bytes", "Free space for the state folder",
+                                        value=s.storage.free_mb * 2**20)
         if s.cpu_temp_c is not None:
             yield GaugeMetricFamily("edgekit_cpu_temperature_celsius", "CPU temperature", value=s.cpu_temp_c)
         yield GaugeMetricFamily("edgekit_rss_bytes", "Resident memory of the daemon", value=float(s.rss))

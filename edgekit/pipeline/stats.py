@@ -72,6 +72,14 @@ class MqttReport(_Open):
     callback_errors: int = 0
 
 
+class StorageReport(_Open):
+    """The state folder: free space, snapshot volume, and what retention deleted (``kind:reason`` → count)."""
+
+    free_mb: float | None = None
+    snapshots_mb: float = 0.0
+    deleted: dict[str, int] = Field(default_factory=dict)
+
+
 class DaemonStats(_Open):
     """The daemon's live stats."""
 
@@ -81,6 +89,7 @@ class DaemonStats(_Open):
     cpu_temp_c: float | None = None
     rss: int = 0
     mqtt: MqttReport | None = None
+    storage: StorageReport | None = None
 
     def to_json(self) -> str:
         return self.model_dump_json()
