@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -31,6 +33,22 @@ def import_llama_cpp() -> Any:
     except ImportError as e:
         raise MissingDependencyError("llama-cpp-python", INSTALL_HINT) from e
     return llama_cpp
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One completed generation and its cost: what the assistant's analytics record per request."""
+
+    text: str
+    tokens_in: int
+    tokens_out: int
+    ttft_s: float
+    total_s: float
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        decode = self.total_s - self.ttft_s
+        return round((self.tokens_out - 1) / decode, 1) if self.tokens_out > 1 and decode > 0 else None
 
 
 class LlamaEngine:
@@ -73,6 +91,17 @@ class LlamaEngine:
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode(), add_bos=False, special=True))
+
+    def truncate(self, text: str, n_tokens: int) -> str:
+        """``text`` cut to its first ``n_tokens`` tokens."""
+        tokens = self.llm.tokenize(text.encode(), add_bos=False, special=False)
+        if len(tokens) <= n_tokens:
+            return text
+        return bytes(self.llm.detokenize(tokens[:n_tokens])).decode(errors="ignore")
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        """Tokens of ``messages`` as a prompt (chat template applied, generation prompt added)."""
+        return len(self._tokens(messages, add_generation_prompt=True))
 
     def render_chat(self, messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
         """The prompt text the GGUF's chat template makes of ``messages``."""
@@ -151,6 +180,21 @@ class LlamaEngine:
             if "context window" not in str(e):
                 raise
             raise EdgekitError(f"{e}: use a larger --ctx or ask a narrower question") from e
+
+    def generate(
+        self, messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None, max_tokens: int = 32
+    ) -> Generation:
+        """The whole reply at once, with prompt/reply token counts and timings (streamed pieces are tokens)."""
+        t0 = time.perf_counter()
+        tokens_in = len(self._tokens(messages, add_generation_prompt=True))
+        pieces: list[str] = []
+        ttft = 0.0
+        for piece in self.chat_stream(messages, schema=schema, max_tokens=max_tokens):
+            if not pieces:
+                ttft = time.perf_counter() - t0
+            pieces.append(piece)
+        total = time.perf_counter() - t0
+        return Generation("".join(pieces), tokens_in, len(pieces), ttft or total, total)
 
     def complete_stream(self, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0) -> Iterator[str]:
         """Stream a raw text completion (no chat template): what base models and benchmarks use."""

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from edgekit.assistant.agent import Assistant
 from edgekit.assistant.engine import LlamaEngine, import_llama_cpp
-from edgekit.assistant.fit import FitReport, check_fit
+from edgekit.assistant.fit import FitReport, check_fit, fitting_settings
 from edgekit.assistant.gguf_meta import GGUFInfo, read_gguf_info
 from edgekit.assistant.model_files import resolve_gguf
+from edgekit.assistant.prompts import MIN_CTX
 from edgekit.assistant.settings import LLMSettings
 from edgekit.assistant.tools import ToolBox
 from edgekit.errors import EdgekitError
@@ -63,7 +64,8 @@ def load_model(model: str | Path | None, settings: LLMSettings, *, need_chat: bo
             f"{path.name} has no chat template in its GGUF metadata (a base model): "
             "use an instruction-tuned GGUF such as --model smollm2-135m-instruct"
         )
-    fit = check_fit(info, settings.n_ctx, settings.n_batch, settings.llm_budget_mb, settings.profile)
+    fit = check_fit(info, settings.n_ctx, settings.n_batch, settings.llm_budget_mb, settings.profile,
+                    min_ctx=MIN_CTX)
     log.info("fit: %s", fit.summary())
     import_llama_cpp()  # a missing llama-cpp-python is reported before any other work
     return LoadedModel(path, info, fit, settings, LlamaEngine(path, settings))
@@ -89,4 +91,14 @@ def open_assistant(
     settings = llm_settings(profile, threads=threads, n_ctx=n_ctx, n_batch=n_batch)
     loaded = load_model(model, settings)
     toolbox = ToolBox(store, Path(stats) if stats else default_stats_path(), profile=settings.profile)
-    return Assistant(loaded.engine, toolbox), loaded
+    assistant = Assistant(loaded.engine, toolbox)
+    need = assistant.needed_ctx()
+    if need > settings.n_ctx:
+        loaded.engine.close()
+        where = f"profile {settings.profile!r}" if settings.profile else "the settings"
+        found = fitting_settings(loaded.info, settings.n_batch, settings.llm_budget_mb, need) \
+            if settings.llm_budget_mb is not None else (max(MIN_CTX, 1 << (need - 1).bit_length()), settings.n_batch)
+        hint = f"use --ctx {found[0]}" if found else "use a smaller model or a larger budgets.llm_mb"
+        raise EdgekitError(f"the assistant's prompt needs up to {need} tokens but {where} gives n_ctx="
+                           f"{settings.n_ctx}: {hint}")
+    return assistant, loaded

@@ -133,6 +133,7 @@ class Daemon:
         self.link: MqttLink | None = None
         self.metrics: Any = None
         self.assistant_service: Any = None
+        self.assistant_analytics: Any = None
         self.workers: dict[str, CameraWorker] = {}
         self.runtime: dict[str, RuntimeInfo] = {}
         self._lock = threading.Lock()
@@ -218,8 +219,9 @@ class Daemon:
         r = self.retention
         storage = StorageReport(free_mb=r.free_mb, snapshots_mb=r.snapshots_mb,
                                 deleted={f"{k}:{why}": n for (k, why), n in sorted(r.deleted.items())})
+        assistant = self.assistant_analytics.snapshot() if self.assistant_analytics is not None else None
         return DaemonStats(device=self.cfg.device, cameras=cams, cpu_temp_c=cpu_temperature(),
-                           rss=self._proc.memory_info().rss, mqtt=mqtt, storage=storage)
+                           rss=self._proc.memory_info().rss, mqtt=mqtt, storage=storage, assistant=assistant)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """(healthy, report): the reasons it is not, and what each camera runs."""
@@ -273,11 +275,14 @@ class Daemon:
         The model is loaded (after its fit check against the profile's LLM budget) before the cameras start, so a
         GGUF that does not fit fails start-up with one line instead of starving the pipeline later.
         """
+        from edgekit.assistant.analytics import AssistantAnalytics
         from edgekit.assistant.loader import open_assistant
 
         assistant, _loaded = open_assistant(
             self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path
         )
+        self.assistant_analytics = AssistantAnalytics()
+        assistant.on_transcript = self.assistant_analytics.record  # per-request tokens, TTFT, outcome → stats
         self.assistant_service.set_assistant(assistant)
         log.info("assistant ready on %s", self.assistant_service.request_topic)
 

@@ -84,6 +84,10 @@ class _Collector:
         if s.cpu_temp_c is not None:
             yield GaugeMetricFamily("edgekit_cpu_temperature_celsius", "CPU temperature", value=s.cpu_temp_c)
         yield GaugeMetricFamily("edgekit_rss_bytes", "Resident memory of the daemon", value=float(s.rss))
+        if s.assistant:
+            from edgekit.assistant.analytics import metric_families
+
+            yield from metric_families(s.assistant)
 
 
 class MetricsServer:

@@ -90,6 +90,7 @@ class DaemonStats(_Open):
     rss: int = 0
     mqtt: MqttReport | None = None
     storage: StorageReport | None = None
+    assistant: dict[str, Any] | None = None  # the assistant's request analytics (edgekit.assistant.analytics)
 
     def to_json(self) -> str:
         return self.model_dump_json()
