@@ -33,21 +33,51 @@ CommandHandler = Callable[[str, str, bool], bool]  # (camera, rule, enabled) -> 
 MessageCallback = Callable[[Any, Any, Any], None]  # paho's (client, userdata, message)
 
 
+def _tls_context(cfg: MQTTConfig) -> ssl.SSLContext:
+    assert cfg.tls is not None
+    ctx = ssl.create_default_context(cafile=cfg.tls.ca_certs)
+    if cfg.tls.certfile:
+        ctx.load_cert_chain(cfg.tls.certfile, cfg.tls.keyfile)
+    if cfg.tls.insecure:
+        ctx.check_hostname = False
+    return ctx
+
+
+def probe_broker(cfg: MQTTConfig) -> str | None:
+    """Why the broker cannot be reached (one line), or None when TCP (and TLS, when configured) succeed."""
+    try:
+        sock = socket.create_connection((cfg.host, cfg.port), timeout=cfg.connect_timeout_s)
+    except OSError as e:
+        return f"MQTT broker {cfg.host}:{cfg.port} is unreachable ({e.strerror or e})"
+    try:
+        if cfg.tls is not None:
+            with _tls_context(cfg).wrap_socket(sock, server_hostname=cfg.host):
+                pass
+    except ssl.SSLCertVerificationError as e:
+        why = e.verify_message or e.reason or str(e)
+        return (f"MQTT broker {cfg.host}:{cfg.port}: TLS certificate rejected ({why}): connect by a name the "
+                "certificate holds (mqtt.host) or give the CA that signed it (mqtt.tls.ca_certs)")
+    except (ssl.SSLError, OSError) as e:
+        return f"MQTT broker {cfg.host}:{cfg.port}: TLS handshake failed ({getattr(e, 'reason', None) or e})"
+    finally:
+        sock.close()
+    return None
+
+
 def check_broker(cfg: MQTTConfig) -> None:
-    """Fail fast at start-up: the host must resolve and (unless ``wait_for_broker``) accept a TCP connection."""
+    """Fail fast at start-up: the host must resolve, and (unless ``wait_for_broker``) accept a TCP connection; a
+    reachable broker whose TLS certificate does not verify is always an error."""
     try:
         socket.getaddrinfo(cfg.host, cfg.port, type=socket.SOCK_STREAM)
     except socket.gaierror as e:
         raise EdgekitError(f"mqtt.host {cfg.host!r} does not resolve ({e.strerror}): fix mqtt.host") from None
-    if cfg.wait_for_broker:
+    why = probe_broker(cfg)
+    if why is None or (cfg.wait_for_broker and "unreachable" in why):
         return
-    try:
-        socket.create_connection((cfg.host, cfg.port), timeout=cfg.connect_timeout_s).close()
-    except OSError as e:
-        raise EdgekitError(
-            f"MQTT broker {cfg.host}:{cfg.port} is unreachable ({e.strerror or e}): start it, fix mqtt.host/port, "
-            "or set mqtt.wait_for_broker: true to start anyway and keep alerts in the outbox"
-        ) from None
+    if "unreachable" in why:
+        why += (": start it, fix mqtt.host/port, or set mqtt.wait_for_broker: true to start anyway and keep alerts "
+                "in the outbox")
+    raise EdgekitError(why)
 
 
 class MqttLink:
@@ -74,7 +104,9 @@ class MqttLink:
         self.latencies_ms: collections.deque[float] = collections.deque(maxlen=10000)
         self.on_latency: Callable[[float], None] | None = None
         self.counters = {"published": 0, "acked": 0, "malformed": 0, "connects": 0, "disconnects": 0,
-                         "callback_errors": 0}
+                         "callback_errors": 0, "refused": 0}
+        self.last_error = ""  # why the link is down: "not authorised: ...", a TLS or network error
+        self._down_since: float | None = time.monotonic()
         self._mqtt = mqtt
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cfg.client_id or f"edgekit-{device}",
                                   protocol=mqtt.MQTTv311)
@@ -84,11 +116,10 @@ class MqttLink:
         if cfg.username is not None:
             self.client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls is not None:
-            self.client.tls_set(ca_certs=cfg.tls.ca_certs, certfile=cfg.tls.certfile, keyfile=cfg.tls.keyfile,
-                                cert_reqs=ssl.CERT_REQUIRED)
-            self.client.tls_insecure_set(cfg.tls.insecure)
+            self.client.tls_set_context(_tls_context(cfg))
         self.client.on_connect = self._handle_connect
         self.client.on_disconnect = self._handle_disconnect
+        self.client.on_connect_fail = self._handle_connect_fail
         self.client.on_publish = self._handle_publish
         self.client.on_message = self._handle_message
         self._drain = threading.Thread(target=self._drain_loop, name="mqtt-outbox", daemon=True)
@@ -201,9 +232,17 @@ class MqttLink:
     # -- paho callbacks (network thread: never block here) ------------------------------------------------------
     def _handle_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if reason_code.is_failure:
-            log.error("MQTT broker %s:%s refused the connection: %s", self.cfg.host, self.cfg.port, reason_code)
+            self.counters["refused"] += 1
+            auth = str(reason_code).lower() in ("not authorized", "bad user name or password")
+            why = (f"not authorised: the broker refused the login of {self.cfg.username or '(no user)'} "
+                   f"({reason_code}); fix mqtt.username/password" if auth else f"broker refused: {reason_code}")
+            if why != self.last_error:
+                log.error("MQTT %s:%s %s; alerts wait in the outbox", self.cfg.host, self.cfg.port, why)
+            self.last_error = why
             return
         self.counters["connects"] += 1
+        self.last_error = ""
+        self._down_since = None
         log.info("MQTT connected to %s:%s", self.cfg.host, self.cfg.port)
         client.publish(self.topics.available, "online", qos=1, retain=True)
         subs = [(self.topics.rule_set(), 1), (self.topics.discovery_status, 1)]
@@ -216,7 +255,15 @@ class MqttLink:
             except Exception:
                 log.exception("on-connect hook failed")
 
+    def _handle_connect_fail(self, client: Any, userdata: Any) -> None:
+        why = probe_broker(self.cfg) or "connection failed"
+        if why != self.last_error:
+            log.error("%s; retrying with backoff, alerts wait in the outbox", why)
+        self.last_error = why
+
     def _handle_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if self.connected.is_set():
+            self._down_since = time.monotonic()
         self.connected.clear()
         self.counters["disconnects"] += 1
         if not self._stop.is_set():
@@ -297,6 +344,30 @@ class MqttLink:
             self._inflight[info.mid] = (row.seq, row.key)
             self._last_handed = row.seq
             self.counters["published"] += 1
+
+    @property
+    def started(self) -> bool:
+        return self._drain.ident is not None
+
+    @property
+    def alive(self) -> bool:
+        """The link's threads run (paho's network loop and the outbox drain); False means alerts stopped."""
+        net = getattr(self.client, "_thread", None)
+        return self._drain.is_alive() and (net is None or net.is_alive())
+
+    def problems(self, max_backlog_s: float, grace_s: float = 10.0) -> list[str]:
+        """Why alerts are not flowing (empty when all is well), for ``/healthz``."""
+        out = []
+        if self.started and not self.alive:
+            out.append("MQTT link stopped (network or outbox thread died)")
+        if not self.connected.is_set() and self._down_since is not None and (
+                time.monotonic() - self._down_since > grace_s or self.last_error.startswith("not authorised")):
+            out.append(f"MQTT down: {self.last_error or 'broker unreachable'}")
+        oldest = self.outbox.oldest_created()
+        if oldest is not None and time.time() - oldest > max_backlog_s:
+            out.append(f"{len(self.outbox)} event(s) waiting, oldest {time.time() - oldest:.0f} s "
+                       f"(over {max_backlog_s:g} s)")
+        return out
 
     @property
     def pending(self) -> int:

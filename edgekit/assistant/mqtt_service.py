@@ -141,6 +141,11 @@ class AssistantMqttService:
         self._ready.set()
 
     @property
+    def alive(self) -> bool:
+        """The worker thread runs (or has not been started)."""
+        return self._worker.ident is None or self._worker.is_alive()
+
+    @property
     def ready(self) -> bool:
         return self._ready.is_set()
 

@@ -37,3 +37,6 @@ class MQTTConfig(Strict):
         False, description="Start even when the broker is unreachable (alerts wait in the outbox)."
     )
     connect_timeout_s: float = Field(5.0, gt=0)
+    max_backlog_s: float = Field(
+        120.0, gt=0, description="/healthz turns unhealthy when the oldest undelivered event is older than this."
+    )

@@ -215,13 +215,23 @@ class Daemon:
                     self._last[cam_id] = (now, s.captured, s.processed)
         mqtt = None
         if self.link is not None:
-            mqtt = MqttReport(connected=self.link.connected.is_set(), pending=len(self.outbox), **self.link.counters)
+            mqtt = MqttReport(connected=self.link.connected.is_set(), pending=len(self.outbox),
+                              last_error=self.link.last_error, **self.link.counters)
         r = self.retention
         storage = StorageReport(free_mb=r.free_mb, snapshots_mb=r.snapshots_mb,
                                 deleted={f"{k}:{why}": n for (k, why), n in sorted(r.deleted.items())})
         assistant = self.assistant_analytics.snapshot() if self.assistant_analytics is not None else None
         return DaemonStats(device=self.cfg.device, cameras=cams, cpu_temp_c=cpu_temperature(),
                            rss=self._proc.memory_info().rss, mqtt=mqtt, storage=storage, assistant=assistant)
+
+    def stuck(self) -> list[str]:
+        """Threads that should run and do not (a restart fixes them; a broker outage is not one of them)."""
+        out = [f"camera {c} hung" for c, w in self.workers.items() if w.alive and time.monotonic() - w.heartbeat > 60]
+        if self.link is not None and self.link.started and not self.link.alive:
+            out.append("MQTT link threads died")
+        if self.assistant_service is not None and not self.assistant_service.alive:
+            out.append("assistant worker died")
+        return out
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """(healthy, report): the reasons it is not, and what each camera runs."""
@@ -232,6 +242,10 @@ class Daemon:
             reasons.append(f"camera threads dead: {dead}")
         if down:
             reasons.append(f"cameras down: {down}")
+        if self.link is not None and self.cfg.mqtt is not None:
+            reasons += self.link.problems(self.cfg.mqtt.max_backlog_s)
+        if self.assistant_service is not None and not self.assistant_service.alive:
+            reasons.append("assistant service stopped")
         report: dict[str, Any] = {
             "status": "ok" if not reasons else "unhealthy", "reasons": reasons,
             "cameras": {c: {"status": w.stats.status,
@@ -296,9 +310,8 @@ class Daemon:
             if time.monotonic() >= next_sweep:
                 next_sweep = time.monotonic() + self.cfg.retention.interval_s
                 self.sweep()
-            hung = [c for c, w in self.workers.items() if w.alive and time.monotonic() - w.heartbeat > 60]
-            if wd is not None and not hung:
-                sd_notify("WATCHDOG=1")  # a hung camera thread stops the pings: systemd restarts the daemon
+            if wd is not None and not self.stuck():
+                sd_notify("WATCHDOG=1")  # a stuck thread stops the pings: systemd restarts the daemon
             if time.monotonic() >= next_stats:
                 next_stats = time.monotonic() + every
                 self.report()

@@ -70,6 +70,8 @@ class MqttReport(_Open):
     connects: int = 0
     disconnects: int = 0
     callback_errors: int = 0
+    refused: int = 0
+    last_error: str = ""
 
 
 class StorageReport(_Open):
