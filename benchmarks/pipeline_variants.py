@@ -8,6 +8,9 @@ background load hits them alike, and the best round of each is kept.
   pipeline       edgekit's ``detect_stream`` as configured now (capture thread decodes + letterboxes ahead)
   pipe-cv1       the same with OpenCV's own thread pool at 1 and FFmpeg decoding on 1 thread, so the capture
                  thread does not fan out over the two cores ONNX Runtime is using
+  pipe-idle      pipe-cv1 with the capture thread at idle priority (SCHED_IDLE): decoding only takes the cycles
+                 inference leaves
+  pipe-idle-nospin  pipe-idle with ONNX Runtime's intra-op spinning off, so inference leaves more cycles
   serial         decode → pre → infer → post in one thread, nothing overlapped
   ultralytics    Ultralytics ``predict(stream=True)`` via benchmarks/ultralytics_peer.py (when its Python is given)
 
@@ -37,6 +40,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--skip", default="", help="comma-separated variants to leave out (e.g. pipe-idle)")
     ap.add_argument("--peer-python", default=str(REPO / ".venv-peer" / "bin" / "python"))
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pipeline_variants.json")
     args = ap.parse_args()
@@ -53,6 +57,13 @@ def main() -> None:
 
     before = DeviceState.capture()
     det = Detector.load(args.model, "desktop", threads=args.threads)
+    det_nospin = Detector.load(args.model, "desktop", threads=args.threads)
+    det_nospin.backend.close()
+    from edgekit.backends import BackendOptions, open_backend
+
+    det_nospin.backend = open_backend(
+        args.model, BackendOptions(threads=args.threads, extra={"session.intra_op.allow_spinning": "0"})
+    )
     img = SyntheticScene.random(0).render(1.0)[0]
     tensor, _ = det.preprocess(img)
     default_cv_threads = cv2.getNumThreads()
@@ -90,12 +101,12 @@ def main() -> None:
         timed = n - args.warmup
         return {"fps": round(timed / (time.perf_counter() - t_start), 2), "frames": timed}
 
-    def pipe(clip: Path, cv1: bool) -> dict[str, Any]:
+    def pipe(clip: Path, cv1: bool, background: bool = False, d: Detector = det) -> dict[str, Any]:
         if cv1:
             cv2.setNumThreads(1)
             os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "threads;1"
         try:
-            r = bench_pipeline(det, clip, args.warmup, args.frames + args.warmup)
+            r = bench_pipeline(d, clip, args.warmup, args.frames + args.warmup, background=background)
         finally:
             cv2.setNumThreads(default_cv_threads)
             os.environ.pop("OPENCV_FFMPEG_CAPTURE_OPTIONS", None)
@@ -106,20 +117,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_synthetic_video(Path(tmp) / "walk.mp4", seconds=(args.frames + args.warmup) / 15 + 1, fps=15)
         for _ in range(args.rounds):
-            rounds.append({
-                "raw": raw("raw"),
-                "raw-nospin": raw("raw-nospin"),
-                "pipeline": pipe(clip, cv1=False),
-                "pipe-cv1": pipe(clip, cv1=True),
-                "serial": serial(clip),
-                "ultralytics": _peer(args, clip, Path(tmp) / "peer.json", det.input_hw[0]),
-            })
+            variants = {
+                "raw": lambda: raw("raw"),
+                "raw-nospin": lambda: raw("raw-nospin"),
+                "pipeline": lambda: pipe(clip, cv1=False),
+                "pipe-cv1": lambda: pipe(clip, cv1=True),
+                "pipe-idle": lambda: pipe(clip, cv1=True, background=True),
+                "pipe-idle-nospin": lambda: pipe(clip, cv1=True, background=True, d=det_nospin),
+                "serial": lambda: serial(clip),
+                "ultralytics": lambda: _peer(args, clip, Path(tmp) / "peer.json", det.input_hw[0]),
+            }
+            skip = set(filter(None, args.skip.split(",")))
+            rounds.append({k: fn() for k, fn in variants.items() if k not in skip})
             print(json.dumps({k: (v or {}).get("fps") for k, v in rounds[-1].items()}), file=sys.stderr)
     best = {k: max((r[k] for r in rounds if r[k]), key=lambda x: x["fps"], default=None) for k in rounds[0]}
     raw_fps = best["raw"]["fps"]
     ratios = {f"{k}/raw": round(v["fps"] / raw_fps, 3) for k, v in best.items() if v and k != "raw"}
     if best["ultralytics"]:
-        for k in ("pipeline", "pipe-cv1", "serial"):
+        for k in [k for k in ("pipeline", "pipe-cv1", "pipe-idle", "pipe-idle-nospin", "serial") if best.get(k)]:
             ratios[f"{k}/ultralytics"] = round(best[k]["fps"] / best["ultralytics"]["fps"], 3)
     result = {
         "model": args.model,

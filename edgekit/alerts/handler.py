@@ -30,6 +30,8 @@ class EventHandler:
                  link: MqttLink | None = None, on_event: Callable[[Event], None] | None = None) -> None:
         self.snapshots, self.store, self.quality = snapshots, store, quality
         self.snapshot_topic, self.link, self.on_event = snapshot_topic, link, on_event
+        #: called with each stored event and its frame (e.g. the dashboard); a failure here never stops the alert
+        self.on_stored: list[Callable[[Event, Frame], None]] = []
 
     def handle(self, event: Event, frame: Frame, dets: Detections, rules: RuleEngine, labels: Sequence[str]) -> Event:
         """Deliver one fired event; returns it with its snapshot path."""
@@ -41,6 +43,11 @@ class EventHandler:
         except OSError as e:  # a full disk loses the picture, never the alert
             log.error("snapshot of event %s not written (%s); the event is sent without it", event.id, e)
         self.store.add(event)
+        for listener in self.on_stored:
+            try:
+                listener(event, frame)
+            except Exception:
+                log.exception("a listener failed on event %s", event.id)
         if self.link is not None:
             self.link.publish_event(event, t_capture_ns=frame.t_capture_ns)
             self.link.set_rule_state(event.source, event.rule, True, attributes=event.to_json())

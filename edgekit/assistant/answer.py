@@ -36,6 +36,9 @@ def _what(args: dict[str, Any], n: int | None = None) -> str:
     return text
 
 
+describe_events = _what
+
+
 def _event(e: dict[str, Any]) -> str:
     track = f", track {e['track']}" if "track" in e else ""
     return f"{e['when']} {e['label']} on {e['camera']} ({e['rule']}{track})"

@@ -86,6 +86,7 @@ def _probe_model() -> tuple[bytes, float]:
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8  # readable by every ONNX Runtime edgekit supports, whatever the onnx package writes
     return onnx.shape_inference.infer_shapes(model).SerializeToString(), 2 * macs / 1e9
 
 

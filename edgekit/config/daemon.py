@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 from edgekit.config.assistant import AssistantConfig
 from edgekit.config.base import Strict
 from edgekit.config.cameras import CameraConfig, LineConfig, ZoneConfig
+from edgekit.config.dashboard import DashboardConfig
 from edgekit.config.loader import parse_yaml_model
 from edgekit.config.metrics import MetricsConfig
 from edgekit.config.mqtt import MQTTConfig, TLSConfig
@@ -48,6 +49,7 @@ class DaemonConfig(Strict):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     pose: PoseConfig = Field(default_factory=PoseConfig)
     assistant: AssistantConfig = Field(default_factory=AssistantConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     snapshot_quality: int = Field(85, ge=10, le=100)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
 

@@ -240,6 +240,11 @@ class EventStore:
         )
         return [_row_to_event(r) for r in rows]
 
+    def get(self, event_id: str) -> Event | None:
+        """The event with this id, or None."""
+        rows = self._fetch(f"SELECT {_COLUMNS} FROM events WHERE id = ?", [event_id])
+        return _row_to_event(rows[0]) if rows else None
+
     def count(
         self,
         label: str | None = None,

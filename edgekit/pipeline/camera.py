@@ -91,6 +91,8 @@ class CameraWorker:
         self._thread = threading.Thread(target=self._run, name=f"camera-{cam_id}", daemon=True)
         self.tracker: Tracker | None = None
         self.heartbeat = time.monotonic()
+        self.on_frame: Callable[[Frame, Detections], None] | None = None
+        """Called with every processed frame (the dashboard keeps a reference; it must not block)."""
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -140,6 +142,8 @@ class CameraWorker:
                 dets = estimate_pose(self.pose, frame.image, dets, self._pose_ids)
         with timer.stage("rules"):
             events = self.rules.update(dets, t)
+        if self.on_frame is not None:
+            self.on_frame(frame, dets)
         for ev in events:
             self.stats.events += 1
             try:

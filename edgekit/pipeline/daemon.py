@@ -133,6 +133,7 @@ class Daemon:
         self.link: MqttLink | None = None
         self.metrics: Any = None
         self.assistant_service: Any = None
+        self.dashboard: Any = None
         self.assistant_analytics: Any = None
         self.workers: dict[str, CameraWorker] = {}
         self.runtime: dict[str, RuntimeInfo] = {}
@@ -256,6 +257,12 @@ class Daemon:
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> None:
+        if self.cfg.dashboard.enabled:
+            from edgekit.web.attach import DaemonDashboard
+
+            self.dashboard = DaemonDashboard(self, self.cfg.dashboard)
+            self.events.on_stored.append(self.dashboard.on_event)
+            self.dashboard.start()
         if self.cfg.metrics.enabled:
             from edgekit.pipeline.metrics import MetricsServer
 
@@ -293,10 +300,13 @@ class Daemon:
         from edgekit.assistant.loader import open_assistant
 
         assistant, _loaded = open_assistant(
-            self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path
+            self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path,
+            beside_camera=True,
         )
         self.assistant_analytics = AssistantAnalytics()
         assistant.on_transcript = self.assistant_analytics.record  # per-request tokens, TTFT, outcome → stats
+        if self.dashboard is not None:
+            assistant = self.dashboard.share_assistant(assistant)  # one llama.cpp context: the page asks in turn
         self.assistant_service.set_assistant(assistant)
         log.info("assistant ready on %s", self.assistant_service.request_topic)
 
@@ -336,6 +346,8 @@ class Daemon:
             log.warning("cannot write %s: %s", self.stats_path, e)
         if self.link is not None:
             self.link.publish_stats(s.to_json())
+        if self.dashboard is not None:
+            self.dashboard.on_stats(s.model_dump(mode="json"))
         if self.on_stats is not None:
             self.on_stats(s)
         return s
@@ -356,6 +368,8 @@ class Daemon:
             self.link.stop()
         if self.metrics is not None:
             self.metrics.stop()
+        if self.dashboard is not None:
+            self.dashboard.stop()
         for d in self._detectors:
             d.close()
         self.store.close()
