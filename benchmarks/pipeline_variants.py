@@ -40,6 +40,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--skip", default="", help="comma-separated variants to leave out (e.g. pipe-idle)")
     ap.add_argument("--peer-python", default=str(REPO / ".venv-peer" / "bin" / "python"))
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "pipeline_variants.json")
     args = ap.parse_args()
@@ -116,22 +117,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_synthetic_video(Path(tmp) / "walk.mp4", seconds=(args.frames + args.warmup) / 15 + 1, fps=15)
         for _ in range(args.rounds):
-            rounds.append({
-                "raw": raw("raw"),
-                "raw-nospin": raw("raw-nospin"),
-                "pipeline": pipe(clip, cv1=False),
-                "pipe-cv1": pipe(clip, cv1=True),
-                "pipe-idle": pipe(clip, cv1=True, background=True),
-                "pipe-idle-nospin": pipe(clip, cv1=True, background=True, d=det_nospin),
-                "serial": serial(clip),
-                "ultralytics": _peer(args, clip, Path(tmp) / "peer.json", det.input_hw[0]),
-            })
+            variants = {
+                "raw": lambda: raw("raw"),
+                "raw-nospin": lambda: raw("raw-nospin"),
+                "pipeline": lambda: pipe(clip, cv1=False),
+                "pipe-cv1": lambda: pipe(clip, cv1=True),
+                "pipe-idle": lambda: pipe(clip, cv1=True, background=True),
+                "pipe-idle-nospin": lambda: pipe(clip, cv1=True, background=True, d=det_nospin),
+                "serial": lambda: serial(clip),
+                "ultralytics": lambda: _peer(args, clip, Path(tmp) / "peer.json", det.input_hw[0]),
+            }
+            skip = set(filter(None, args.skip.split(",")))
+            rounds.append({k: fn() for k, fn in variants.items() if k not in skip})
             print(json.dumps({k: (v or {}).get("fps") for k, v in rounds[-1].items()}), file=sys.stderr)
     best = {k: max((r[k] for r in rounds if r[k]), key=lambda x: x["fps"], default=None) for k in rounds[0]}
     raw_fps = best["raw"]["fps"]
     ratios = {f"{k}/raw": round(v["fps"] / raw_fps, 3) for k, v in best.items() if v and k != "raw"}
     if best["ultralytics"]:
-        for k in ("pipeline", "pipe-cv1", "pipe-idle", "pipe-idle-nospin", "serial"):
+        for k in [k for k in ("pipeline", "pipe-cv1", "pipe-idle", "pipe-idle-nospin", "serial") if best.get(k)]:
             ratios[f"{k}/ultralytics"] = round(best[k]["fps"] / best["ultralytics"]["fps"], 3)
     result = {
         "model": args.model,

@@ -120,7 +120,21 @@ class Assistant:
         self.engine = engine
         self.tools = tools
         self._prefix_kept = False
+        self.prefix_on_disk = True  # keep the fixed prompt's KV state in the user cache for the next process
         self.on_transcript: Callable[[Transcript], None] | None = None  # analytics hook (daemon, MQTT)
+
+    def _compare(self, t: Transcript, reading: Reading) -> tuple[str, str]:
+        """One count per window the question compares, then which is larger."""
+        parts = []
+        for window in reading.compare or []:
+            q = reading.query.model_copy(update={"op": "count", "window": window})
+            call = ToolCallRecord("events", q.model_dump(mode="json"))
+            t.tool_calls.append(call)
+            call.result = self.tools.events(q)
+            parts.append((call.result["count"], call.result["window"], call.args))
+        (n1, w1, args), (n2, w2, _) = parts
+        verdict = "the same number" if n1 == n2 else f"more {w1}" if n1 > n2 else f"more {w2}"
+        return f"{n1} {words.describe_events(args, n1)} {w1} and {n2} {w2}: {verdict}.", "answered"
 
     def needed_ctx(self) -> int:
         """The context the model's one prompt needs at most: fixed prompt + longest question + reply."""
@@ -135,7 +149,7 @@ class Assistant:
         if self.engine is None:
             return "count", ""
         if not self._prefix_kept:
-            self.engine.keep_prefix(prompts.op_prefix())
+            self.engine.keep_prefix(prompts.op_prefix(), on_disk=self.prefix_on_disk)
             self._prefix_kept = True
         question = self.engine.truncate(question, prompts.MAX_QUESTION_TOKENS)
         g = self.engine.generate(prompts.op_messages(question), schema=prompts.op_schema(ops),
@@ -194,6 +208,8 @@ class Assistant:
             return words.device_answer(call.result), "answered"
         if self.tools.store_is_empty():
             return words.EMPTY_STORE, "empty_store"
+        if reading.compare:
+            return self._compare(t, reading)
         query = reading.query
         chosen_by, raw = "question", ""
         if not reading.op_stated:

@@ -80,6 +80,7 @@ class LlamaEngine:
             raise EdgekitError(f"llama.cpp could not load {path} ({e}): the file is damaged or unsupported") from e
         self._prefixes: list[tuple[list[int], Any]] = []
         self.prefix_loads = 0  # how often a kept prefix state was restored (tests, benchmarks)
+        self.prefix_disk_hits = 0  # how often keep_prefix found the state in the on-disk cache
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -122,18 +123,36 @@ class LlamaEngine:
         text = self.render_chat(messages, add_generation_prompt=add_generation_prompt)
         return list(self.llm.tokenize(text.encode(), add_bos=True, special=True))
 
-    def keep_prefix(self, messages: list[dict[str, str]]) -> int:
+    def keep_prefix(self, messages: list[dict[str, str]], *, on_disk: bool = False) -> int:
         """Evaluate ``messages`` (a fixed system prompt and examples) once and keep the KV state; later
-        prompts that start with them restore it instead of evaluating them again. Returns the prefix length."""
+        prompts that start with them restore it instead of evaluating them again. With ``on_disk`` the state
+        is also read from / written to the user cache, so the next process skips the evaluation too.
+        Returns the prefix length in tokens."""
         tokens = self._tokens(messages, add_generation_prompt=False)
         if len(tokens) > self.settings.n_ctx // 2:
             raise EdgekitError(
                 f"the fixed prompt takes {len(tokens)} tokens, too much of n_ctx={self.settings.n_ctx}: "
                 f"use --ctx {2 ** (2 * len(tokens) - 1).bit_length()} or more"
             )
-        self.llm.reset()
-        self.llm.eval(tokens)
-        self._prefixes.append((tokens, self.llm.save_state()))
+        state = None
+        key = ""
+        if on_disk:
+            from edgekit.assistant import prefix_cache
+
+            llama_cpp = import_llama_cpp()
+            key = prefix_cache.state_key(self.path, self.settings.n_ctx, self.settings.n_batch, tokens,
+                                         str(getattr(llama_cpp, "__version__", "")))
+            state = prefix_cache.load(key, llama_cpp.llama.LlamaState)
+        if state is not None and list(state.input_ids[: state.n_tokens]) == tokens:
+            self.llm.load_state(state)
+            self.prefix_disk_hits += 1
+        else:
+            self.llm.reset()
+            self.llm.eval(tokens)
+            state = self.llm.save_state()
+            if on_disk:
+                prefix_cache.save(key, state)
+        self._prefixes.append((tokens, state))
         return len(tokens)
 
     def _restore_prefix(self, messages: list[dict[str, str]]) -> None:

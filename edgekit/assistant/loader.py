@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from edgekit.assistant.gguf_meta import GGUFInfo, read_gguf_info
 from edgekit.assistant.model_files import resolve_gguf
 from edgekit.assistant.prompts import MIN_CTX
 from edgekit.assistant.settings import LLMSettings
-from edgekit.assistant.tools import ToolBox
+from edgekit.assistant.tools import STALE_STATS_S, ToolBox
 from edgekit.errors import EdgekitError
 from edgekit.events import EventStore
 from edgekit.paths import state_dir
@@ -71,6 +73,19 @@ def load_model(model: str | Path | None, settings: LLMSettings, *, need_chat: bo
     return LoadedModel(path, info, fit, settings, LlamaEngine(path, settings))
 
 
+def daemon_running(stats_path: Path, max_age_s: float = STALE_STATS_S) -> bool:
+    """True when the daemon's stats file was written within ``max_age_s`` (the daemon is running)."""
+    try:
+        return time.time() - stats_path.stat().st_mtime < max_age_s
+    except OSError:
+        return False
+
+
+def cpu_saturated() -> bool:
+    """True when the 1-minute load average is at least the number of cores."""
+    return os.getloadavg()[0] >= (os.cpu_count() or 1)
+
+
 def open_store(events: str | Path | None) -> EventStore:
     """The event store, read-only (the assistant never writes)."""
     return EventStore(events or default_events_path(), readonly=True)
@@ -85,12 +100,25 @@ def open_assistant(
     threads: int | None = None,
     n_ctx: int | None = None,
     n_batch: int | None = None,
+    beside_camera: bool | None = None,
 ) -> tuple[Assistant, LoadedModel]:
-    """Everything ``edgekit ask`` needs: store first (cheap errors before the model load), then the model."""
+    """Everything ``edgekit ask`` needs: store first (cheap errors before the model load), then the model.
+
+    ``beside_camera`` (None: when the stats file shows a running daemon) uses the profile's thread budget for
+    sharing the cores with the detector, unless ``threads`` is given."""
     store = open_store(events)
-    settings = llm_settings(profile, threads=threads, n_ctx=n_ctx, n_batch=n_batch)
+    stats_path = Path(stats) if stats else default_stats_path()
+    settings = llm_settings(profile, n_ctx=n_ctx, n_batch=n_batch)
+    if beside_camera is None:
+        beside_camera = daemon_running(stats_path)
+    # llama.cpp's threads spin while they wait: on cores that are already busy (the daemon, or anything else
+    # that keeps the load average at or above the core count) fewer threads answer sooner
+    if beside_camera or cpu_saturated():
+        settings = settings.beside_camera()
+    settings = settings.with_overrides(threads=threads)
     loaded = load_model(model, settings)
-    toolbox = ToolBox(store, Path(stats) if stats else default_stats_path(), profile=settings.profile)
+    log.info("assistant: %d LLM thread(s)%s", loaded.engine.threads, " beside the camera" if beside_camera else "")
+    toolbox = ToolBox(store, stats_path, profile=settings.profile)
     assistant = Assistant(loaded.engine, toolbox)
     need = assistant.needed_ctx()
     if need > settings.n_ctx:

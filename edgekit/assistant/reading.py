@@ -66,6 +66,11 @@ _DEVICE_FIELDS = [
     (r"\bload\b|\bcpu usage\b|\bcpu use\b|\bbusy is the cpu\b", "load"),
     (r"\buptime\b|\bhow long has .* been (up|running)\b", "uptime"),
 ]
+#: what "how many ..." may count besides labels, rules and cameras (and the filler words before them)
+_COUNTABLE = (r"events?|detections?|alerts?|times?|frames?|people|persons?|ppl|visitors?|things|hits?|"
+              r"incidents?|notifications?|triggers?|records?|entries|falls?|of|did|do|does|were|was|have|has|had|"
+              r"are|is|in|on|at|from|for|total|new|more|fewer|reconnects?|reconnections?|cameras?|rules?|labels?|"
+              r"fps|dropped|seconds?|minutes?|hours?|days?|mb|megabytes?|gb|cores?|the|my|our")
 _EVENT_WORDS = r"\b(events?|detections?|detected|alerts?|activity|happen(ed|ing)?|seen|saw|see|triggers?|triggered|" \
                r"fired?|raised?|people|persons?|someone|anyone|anybody|visitors?|records?|recorded)\b"
 
@@ -81,6 +86,7 @@ class Reading:
     stated: dict[str, Any] = field(default_factory=dict)
     stats_field: str | None = None
     reason: str | None = None
+    compare: list[Window] | None = None  # "more falls today or yesterday?": one count per window
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "stated": self.stated, "op_stated": self.op_stated,
@@ -125,8 +131,12 @@ def read_window(q: str, now: datetime) -> Window | None:
             return Window(name="range", since=_iso(since), until=_iso(until))
     if m := re.search(rf"\b(?:since|after|from)\s+{_CLOCK}{_DAYWORD}\b", q):
         hm = _clock(*m.group(1, 2, 3))
-        if hm and (m.group(2) or m.group(3) or m.group(4)):  # "since 8" alone is too vague: need 8:00/8am/8 today
+        tail = q[m.end():]
+        # a bare "after 9" is a clock hour unless a unit follows ("after 9 minutes" is not a time of day)
+        if hm and (m.group(2) or m.group(3) or m.group(4) or not re.match(r"\s*(min|sec|hour|day|week|event)", tail)):
             return Window(name="range", since=_iso(_at(now, hm, m.group(4))))
+    if re.search(r"\bsince midnight\b", q):
+        return Window(name="today")
     if m := re.search(r"\b(?:on|for)\s+(\d{4})-(\d{2})-(\d{2})\b", q) or re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", q):
         day = now.replace(year=int(m.group(1)), month=int(m.group(2)), day=int(m.group(3)), hour=0, minute=0,
                           second=0, microsecond=0)
@@ -163,6 +173,18 @@ def read_window(q: str, now: datetime) -> Window | None:
     return None
 
 
+_SIMPLE_WINDOWS = {"today": "today", "yesterday": "yesterday", "this week": "this_week"}
+
+
+def _compared_windows(q: str, now: datetime) -> list[Window] | None:
+    """Two windows a question compares ("more falls today or yesterday?", "today vs yesterday")."""
+    words = "|".join(_SIMPLE_WINDOWS)
+    m = re.search(rf"\b({words})\b.*?\b(?:or|than|vs\.?|versus|compared (?:to|with))\s+({words})\b", q)
+    if m is None or not re.search(r"\b(more|fewer|less|compare|comparison|vs\.?|versus|than)\b", q):
+        return None
+    return [Window(name=_SIMPLE_WINDOWS[m.group(i)]) for i in (1, 2)]  # type: ignore[arg-type]
+
+
 def _names_in(q: str, names: list[str]) -> list[str]:
     """Names from the store that the question states (``night_visitor`` also as "night visitor")."""
     out = []
@@ -196,6 +218,13 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     rule_names = [r for r in _names_in(q, rules)
                   if not any(r.lower() in _label_words(lab) for lab in named_labels)]
     cams = [c for c in _names_in(q, cameras) if c not in rule_names]
+    # "how many horses": the thing counted must be something the store holds (an event word, a label, a rule, a
+    # camera, a stats figure); an unknown noun is not silently widened to "all events"
+    if (hm := re.search(r"\bhow many\s+([a-z_-]+)", q)) and not (named_labels or rule_names or cams):
+        noun = hm.group(1)
+        known = {x.lower() for x in [*cameras, *rules]} | {x.lower() + "s" for x in [*cameras, *rules]}
+        if noun not in known and not re.fullmatch(_COUNTABLE, noun):
+            return Reading("unanswerable", reason=f"no label '{noun}' is detected (labels: {', '.join(labels)})")
     for m in re.finditer(r"\bthe\s+([a-z0-9_-]+)\s+cam(?:era)?\b|\bcam(?:era)?\s+([a-z]*\d+[a-z0-9_-]*)\b", q):
         name = m.group(1) or m.group(2)
         if name not in {c.lower() for c in cameras} and name not in {"same", "other", "first", "last", "busiest",
@@ -229,9 +258,15 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     op: Op | None = None
     most = re.search(r"\b(most|busiest|biggest|highest|top|more|largest|most often|most common)\b", q)
     least = re.search(r"\b(least|fewest|quietest|lowest|less|smallest|least often|least common)\b", q)
-    group = re.search(r"\b(?:which|what)\s+(camera|rule|label|hour|time of day)\b", q) or \
+    keys = r"(camera|rule|label|hour|time of day)"
+    group = re.search(rf"\b(?:which|what)\s+(?:of\s+)?(?:my\s+|the\s+|our\s+|your\s+)?{keys}s?\b", q) or \
         re.search(r"\b(?:by|per|each|every)\s+(camera|rule|label|hour)s?\b", q) or \
-        re.search(r"\b(busiest|quietest)\s+(camera|rule|label|hour)\b", q)
+        re.search(rf"\b(busiest|quietest|frequent|common|active|busy|top|bottom)\s+{keys}s?\b", q)
+    compared = _compared_windows(q, now)
+    if compared is not None:
+        stated["compare"] = [w.model_dump(exclude_none=True) for w in compared]
+        stated.pop("window", None)
+        return Reading("events", query=query, op_stated=True, stated=stated, compare=compared)
     if group:
         key = group.group(group.lastindex or 1)
         query.group_by = "hour" if key == "time of day" else key  # type: ignore[assignment]
@@ -246,6 +281,11 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
         query.limit = min(_num(nm.group(1) or nm.group(2)), 50)
         stated["limit"] = query.limit
         op = "list"
+    elif om := re.search(r"\b(second|third|fourth|fifth)[ -](?:to[ -])?(last|latest|most recent|first|earliest)\b|"
+                         r"\b(penultimate)\b", q):
+        query.offset = {"second": 1, "third": 2, "fourth": 3, "fifth": 4, None: 1}[om.group(1)]
+        op = "first" if om.group(2) in ("first", "earliest") else "last"
+        stated["offset"] = query.offset
     elif re.search(r"\b(first|earliest|oldest)\b", q):
         op = "first"
     elif re.search(r"\b(last|latest|most recent(ly)?|newest|recently)\b", q) and not (
@@ -254,7 +294,9 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     elif re.search(r"\bhow many\b|\bnumber of\b|\bcount\b|\bhow often\b|\btotal\b", q):
         op = "count"
     elif re.search(r"\blist\b|\bshow\b|\bwhat happened\b|\bwhich (events|falls|alerts|detections)\b|\bwhen\b|"
-                   r"\bwhat were\b|\bwhat (events|falls|alerts)\b|\bany (events|falls|alerts)\b", q):
+                   r"\bwhat were\b|\bwhat (events|falls|alerts)\b|\bany (events|falls|alerts)\b|"
+                   r"\bwhat did\b.*\b(see|detect|record|catch|notice)\b|\bwhat was (seen|detected)\b|"
+                   r"^(has|have|did|was|were|is|are) (any|anyone|anybody|someone|somebody|there)\b", q):
         op = "list"
     if op is not None:
         query.op = op

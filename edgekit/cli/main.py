@@ -34,6 +34,8 @@ COMMANDS = [
     "edgekit.cli.ask",
     "edgekit.cli.bundle",
     "edgekit.cli.deploy",
+    "edgekit.cli.hub",
+    "edgekit.cli.fleet",
 ]
 
 

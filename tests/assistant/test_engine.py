@@ -125,3 +125,22 @@ def test_truncated_tensor_data_is_a_clear_error(tiny: Path, tmp_path: Path) -> N
 def test_missing_model_file(tmp_path: Path) -> None:
     with pytest.raises(EdgekitError, match="GGUF file not found"):
         load_model(tmp_path / "nope.gguf", SETTINGS)
+
+
+def test_prefix_state_on_disk_skips_the_evaluation_in_the_next_process(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / "cache"))
+    msgs = prompts.op_messages("falls on cam1")
+    replies = []
+    for _ in range(2):  # two engines stand for two `edgekit ask` processes
+        with LlamaEngine(tiny, SETTINGS) as e:
+            e.keep_prefix(prompts.op_prefix(), on_disk=True)
+            replies.append((e.prefix_disk_hits, e.generate(msgs, schema=prompts.op_schema(), max_tokens=8).text))
+    assert [hits for hits, _ in replies] == [0, 1]
+    assert replies[0][1] == replies[1][1]  # greedy output is the same from the restored state
+    (f,) = (tmp_path / "cache" / "llm-prefix").glob("*.npz")
+    f.write_bytes(b"garbage")  # a damaged cache file is ignored, not fatal
+    with LlamaEngine(tiny, SETTINGS) as e:
+        e.keep_prefix(prompts.op_prefix(), on_disk=True)
+        assert e.prefix_disk_hits == 0

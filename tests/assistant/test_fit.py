@@ -134,3 +134,14 @@ def test_settings_from_profiles() -> None:
     assert LLMSettings(threads=0).resolved_threads(host_cores=3) == 3
     with pytest.raises(EdgekitError, match="unknown device profile"):
         llm_settings("toaster")
+
+
+def test_thread_budget_beside_the_camera(tmp_path: Path) -> None:
+    from edgekit.assistant.loader import daemon_running
+
+    assert (llm_settings("rpi5").threads, llm_settings("rpi5").beside_camera().threads) == (4, 1)
+    assert llm_settings("jetson-orin-nano").beside_camera().threads == 4  # detection is on the GPU
+    stats = tmp_path / "stats.json"
+    assert not daemon_running(stats)
+    stats.write_text("{}")
+    assert daemon_running(stats)

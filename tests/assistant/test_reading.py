@@ -30,6 +30,8 @@ def read(q: str) -> Any:
     ("on 2026-03-05", "2026-03-05T00:00", "2026-03-06T00:00"),
     ("on March 5th", "2026-03-05T00:00", "2026-03-06T00:00"),
     ("ever", None, None),
+    ("after 9", "2026-03-10T09:00", None),               # a bare hour after since/after is a clock time
+    ("since midnight", "2026-03-10T00:00", None),
 ])
 def test_windows(text: str, since: str | None, until: str | None) -> None:
     w = read_window(text.lower(), NOW)
@@ -54,7 +56,7 @@ def test_names_and_ops() -> None:
 
 @pytest.mark.parametrize("q", [
     "what colour was the car?", "who fell?", "will it rain tomorrow?", "how many dogs today?",
-    "how many events on the driveway camera?",
+    "how many events on the driveway camera?", "how many horses were seen?",
 ])
 def test_unanswerable(q: str) -> None:
     assert read(q).kind == "unanswerable"
@@ -70,3 +72,21 @@ def test_stats_and_device_fields() -> None:
         "process_fps", "open")
     assert read("frames dropped on the porch?").stats_field == "dropped"
     assert read("CPU temperature?").kind == "device"
+
+
+def test_comparisons_read_both_windows() -> None:
+    r = read("were there more falls today or yesterday?")
+    assert r.compare is not None and [w.name for w in r.compare] == ["today", "yesterday"]
+    assert r.stated["label"] == "Fall"
+    assert read("falls today").compare is None
+
+
+def test_questions_that_ask_what_was_seen_list_events() -> None:
+    assert read("what did the garage see after 9?").query.op == "list"
+    assert read("has anyone fallen on the porch this week?").query.op == "list"
+    assert read("top camera for falls").query.group_by == "camera"
+
+
+def test_second_to_last() -> None:
+    r = read("what was the second to last fall?")
+    assert (r.query.op, r.query.offset, r.query.label) == ("last", 1, "Fall")
