@@ -1,8 +1,10 @@
 """Rules: tracked Detections of one camera in, Events out.
 
 A rule fires once per *episode*: the condition (label, score, zone, pose; or a line crossing; or a count) must hold
-for ``min_frames`` consecutive frames and ``dwell_s`` seconds, then one Event is raised; the same track (or, for a
-count rule, the rule) can fire again only after the condition stopped holding and ``cooldown_s`` has passed.
+on ``min_frames`` frames and for ``dwell_s`` seconds, then one Event is raised; the same track (or, for a count
+rule, the rule) can fire again only after the episode ended and ``cooldown_s`` has passed. Cameras miss detections:
+an episode survives a gap of up to ``max_gap_frames`` processed frames or ``max_gap_s`` seconds without a match
+(whichever allows more), and its dwell clock keeps running through the gap.
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ class _Streak:
     frames: int = 0
     fired: bool = False
     last_seen: float = 0.0
+    missed: int = 0  # processed frames since the last match
+
+
+def _gap_ended(rule: RuleConfig, s: _Streak, t: float) -> bool:
+    """True when a streak that did not match this frame has been without a match for too long."""
+    s.missed += 1
+    return s.missed > rule.max_gap_frames and t - s.last_seen > rule.max_gap_s
 
 
 @dataclass
@@ -123,7 +132,7 @@ class RuleEngine:
         if dets.tracker_ids is None and len(dets):
             raise ValueError("RuleEngine needs tracked detections (tracker_ids)")
         inside = {n: z.contains(dets) for n, z in self.zones.items()}
-        crossed = {n: ln.cross(dets) for n, ln in self.lines.items()}
+        crossed = {n: ln.cross(dets, t) for n, ln in self.lines.items()}
         active_time = self._now()
         events: list[Event] = []
         for rule in self.rules:
@@ -155,7 +164,7 @@ class RuleEngine:
             if s is None:
                 s = st.tracks[tid] = _Streak(first_ts=t)
             s.frames += 1
-            s.last_seen = t
+            s.last_seen, s.missed = t, 0
             ready = instant or (s.frames >= rule.min_frames and t - s.first_ts >= rule.dwell_s)
             cooled = t - st.last_fire.get(tid, float("-inf")) >= rule.cooldown_s
             if on and ready and not s.fired and cooled and t - st.rule_last_fire >= rule.rule_cooldown_s:
@@ -163,7 +172,7 @@ class RuleEngine:
                 st.last_fire[tid] = st.rule_last_fire = t
                 out.append(self._event(rule, dets, int(i), s.first_ts if not instant else t, tid))
         for tid, s in list(st.tracks.items()):
-            if tid not in hit_ids:
+            if tid not in hit_ids and (instant or _gap_ended(rule, s, t)):
                 del st.tracks[tid]  # the episode ended: the next match starts a new streak
                 if s.fired:
                     st.last_fire[tid] = max(st.last_fire.get(tid, t), s.last_seen)
@@ -174,10 +183,12 @@ class RuleEngine:
     ) -> list[Event]:
         n = int(mask.sum())
         if n < (rule.min_count or 1):
-            st.count_streak = None
+            if st.count_streak is not None and _gap_ended(rule, st.count_streak, t):
+                st.count_streak = None
             return []
         s = st.count_streak = st.count_streak or _Streak(first_ts=t)
         s.frames += 1
+        s.last_seen, s.missed = t, 0
         ready = s.frames >= rule.min_frames and t - s.first_ts >= rule.dwell_s
         gap = max(rule.cooldown_s, rule.rule_cooldown_s)
         if not (on and ready and not s.fired and t - st.rule_last_fire >= gap):
