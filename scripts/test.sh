@@ -11,6 +11,7 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev,daemon,export,tflite]"
 bash scripts/install_daemon.sh
+bash scripts/install_rtsp.sh
 bash scripts/install_clips.sh
 bash scripts/install_fleet.sh
 bash scripts/install_llm.sh

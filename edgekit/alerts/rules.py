@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgekit.alerts.conditions import POSE_CONDITIONS
+from edgekit.alerts.rate import MotionSampler, RateNeed, rate_needs
 from edgekit.alerts.zones import Line, Zone
 from edgekit.config.daemon import CameraConfig, RuleConfig, ScheduleWindow
 from edgekit.types import Detections, Event
@@ -95,6 +96,7 @@ class RuleEngine:
         self._enabled = {r.name: True for r in self.rules}
         self._now = now
         self._label_ids = {r.name: self._ids_of(r.labels) for r in self.rules}
+        self.motion = MotionSampler()
 
     def _ids_of(self, names: Sequence[str]) -> npt.NDArray[np.int64] | None:
         if not names:
@@ -110,6 +112,18 @@ class RuleEngine:
             return False
         self._enabled[rule] = enabled
         return True
+
+    def rate_needs(self, frame_height: int) -> list[RateNeed]:
+        """The least processing rate each rule needs, from the speeds and box sizes seen so far (``alerts.rate``)."""
+        return rate_needs(self.rules, {n: z.polygon for n, z in self.zones.items()}, self.motion, frame_height)
+
+    def beyond_frame(self, width: int, height: int) -> list[str]:
+        """Zones and lines with points outside a ``width``×``height`` frame (drawn for another camera size)."""
+        out = [f"zone {n!r}" for n, z in self.zones.items()
+               if (z.polygon[:, 0].max() > width) or (z.polygon[:, 1].max() > height)]
+        out += [f"line {n!r}" for n, ln in self.lines.items()
+                if max(ln.start[0], ln.end[0]) > width or max(ln.start[1], ln.end[1]) > height]
+        return out
 
     def label(self, class_id: int) -> str:
         return self.labels[class_id] if 0 <= class_id < len(self.labels) else str(class_id)
@@ -131,6 +145,7 @@ class RuleEngine:
         """Feed one frame's tracked detections (``t`` = wall-clock capture time, s); returns new Events."""
         if dets.tracker_ids is None and len(dets):
             raise ValueError("RuleEngine needs tracked detections (tracker_ids)")
+        self.motion.update(dets, t)
         inside = {n: z.contains(dets) for n, z in self.zones.items()}
         crossed = {n: ln.cross(dets, t) for n, ln in self.lines.items()}
         active_time = self._now()

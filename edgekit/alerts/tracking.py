@@ -21,8 +21,10 @@ class Tracker:
     every side before ByteTrack's IoU matching. ByteTrack confirms a new track by matching its first box to the next
     frame's with no motion model yet, and a person moving more than about 40 % of their width between processed
     frames (a walk at ~4 fps) never overlapped enough: the track never started, and line crossings were lost. With
-    the default 0.3 a box may move about 70 % of its width between frames; the tracker's output boxes are the
-    detector's own, unchanged.
+    the default 0.3 a box may move about 70 % of its width between frames. Widened boxes also overlap more where
+    they should not (a person entering where another just left), so the matching threshold is tightened from
+    ByteTrack's 0.8 to 0.7 (a cost: 1 - IoU × score). Checked on the synthetic walk at 4, 5 and 6 processed fps
+    (every crossing, every person once); the tracker's output boxes are the detector's own, unchanged.
 
     Examples:
         >>> t = Tracker(frame_rate=10)
@@ -32,7 +34,7 @@ class Tracker:
     """
 
     def __init__(self, frame_rate: float = 30.0, lost_track_buffer: int = 30,
-                 track_activation_threshold: float = 0.25, minimum_matching_threshold: float = 0.8,
+                 track_activation_threshold: float = 0.25, minimum_matching_threshold: float = 0.7,
                  iou_buffer: float = 0.3) -> None:
         try:
             import supervision as sv

@@ -196,7 +196,7 @@ class Daemon:
                     "dropped": s.dropped, "captured": s.captured, "processed": s.processed,
                     "events": s.events, "reconnects": s.reconnects, "max_lag_frames": s.max_lag_frames,
                     "stage_ms": w.stats.stage_ms(),
-                    "status": "ok" if s.status == "ok" else "down",
+                    "status": "ok" if s.status == "ok" else "down", "rate_warnings": s.rate_warnings,
                     "last_error": s.last_error,
                 }
                 if dt >= 1.0 or cam_id not in self._last:
