@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command of a fresh machine: installs what the suite needs, then runs it.
-#   .venv        edgekit + dev, daemon, export, tflite extras; llama-cpp-python (scripts/install_llm.sh); mosquitto
+#   .venv        edgekit + dev, daemon, export, tflite extras; llama-cpp-python (scripts/install_llm.sh); mosquitto;
+#                Debian's chromium + Playwright for the dashboard's browser tests (scripts/install_dashboard.sh)
 #   .venv-export the TFLite converter (TensorFlow + onnx2tf), called by `edgekit export --to tflite`
 #   .venv-pose   MediaPipe 0.10.14 (its OpenCV and protobuf clash with the others), for the pose tests
 # Extra arguments go to the main pytest run (e.g. `bash scripts/test.sh -m "not slow"`).
@@ -12,6 +13,7 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -e ".[dev,daemon,export,tflite]"
 bash scripts/install_daemon.sh
 bash scripts/install_rtsp.sh
+bash scripts/install_dashboard.sh
 bash scripts/install_clips.sh
 bash scripts/install_fleet.sh
 bash scripts/install_llm.sh

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from edgekit.config.dashboard import DashboardConfig
 from edgekit.errors import EdgekitError
 
 _ENV_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
@@ -216,6 +217,7 @@ class DaemonConfig(_Strict):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     pose: PoseConfig = Field(default_factory=PoseConfig)
     assistant: AssistantConfig = Field(default_factory=AssistantConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     snapshot_quality: int = Field(85, ge=10, le=100)
 
     @model_validator(mode="after")

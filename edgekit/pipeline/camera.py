@@ -80,6 +80,8 @@ class CameraWorker:
         self._thread = threading.Thread(target=self._run, name=f"camera-{cam_id}", daemon=True)
         self.tracker: Tracker | None = None
         self.heartbeat = time.monotonic()
+        self.on_frame: Callable[[Frame, Detections], None] | None = None
+        """Called with every processed frame (the dashboard keeps a reference; it must not block)."""
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -129,6 +131,8 @@ class CameraWorker:
                 dets = self.pose.estimate(frame.image, dets)
         with timer.stage("rules"):
             events = self.rules.update(dets, t)
+        if self.on_frame is not None:
+            self.on_frame(frame, dets)
         for ev in events:
             self.stats.events += 1
             try:

@@ -102,6 +102,8 @@ class Daemon:
         self.link: MqttLink | None = None
         self.metrics: Any = None
         self.assistant_service: Any = None
+        self.dashboard: Any = None
+        self.assistant_analytics: Any = None
         self.workers: dict[str, CameraWorker] = {}
         self._lock = threading.Lock()
         self._last: dict[str, tuple[float, int, int]] = {}
@@ -146,6 +148,8 @@ class Daemon:
         path = write_snapshot(self.snapshots, event, jpeg)
         event = replace(event, snapshot=str(path))
         self.store.add(event)
+        if self.dashboard is not None:
+            self.dashboard.on_event(event, frame)
         if self.link is not None:
             self.link.publish_event(event, t_capture_ns=frame.t_capture_ns)
             base = self.link.base
@@ -206,6 +210,8 @@ class Daemon:
         if self.link is not None:
             out["mqtt"] = {"connected": self.link.connected.is_set(), "pending": len(self.outbox),
                            **self.link.counters}
+        if self.assistant_analytics is not None:
+            out["assistant"] = self.assistant_analytics.snapshot()
         return out
 
     def _write_stats(self, stats: dict[str, Any]) -> None:
@@ -222,6 +228,11 @@ class Daemon:
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> None:
+        if self.cfg.dashboard.enabled:
+            from edgekit.web.attach import DaemonDashboard
+
+            self.dashboard = DaemonDashboard(self, self.cfg.dashboard)
+            self.dashboard.start()
         if self.cfg.metrics.enabled:
             from edgekit.pipeline.metrics import MetricsServer
 
@@ -246,12 +257,18 @@ class Daemon:
         The model is loaded (after its fit check against the profile's LLM budget) before the cameras start, so a
         GGUF that does not fit fails start-up with one line instead of starving the pipeline later.
         """
+        from edgekit.assistant.analytics import AssistantAnalytics
         from edgekit.assistant.loader import open_assistant
         from edgekit.assistant.mqtt_service import AssistantMqttService
 
         assistant, _loaded = open_assistant(
-            self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path
+            self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path,
+            beside_camera=True,
         )
+        self.assistant_analytics = AssistantAnalytics()
+        assistant.on_transcript = self.assistant_analytics.record  # per-request tokens, TTFT, outcome → stats
+        if self.dashboard is not None:
+            assistant = self.dashboard.share_assistant(assistant)
         self.assistant_service = AssistantMqttService(link.client, self.cfg.device, assistant,
                                                       topic_prefix=link.base.rsplit("/", 1)[0])
         self.assistant_service.start()
@@ -282,6 +299,8 @@ class Daemon:
             log.warning("cannot write %s: %s", self.stats_path, e)
         if self.link is not None:
             self.link.publish(f"{self.link.base}/stats", json.dumps(s))
+        if self.dashboard is not None:
+            self.dashboard.on_stats(s)
         if self.on_stats is not None:
             self.on_stats(s)
         return s
@@ -302,6 +321,8 @@ class Daemon:
             self.link.stop()
         if self.metrics is not None:
             self.metrics.stop()
+        if self.dashboard is not None:
+            self.dashboard.stop()
         for d in self._detectors:
             d.close()
         self.store.close()
