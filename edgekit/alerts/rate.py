@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edgekit.config.daemon import RuleConfig
+from edgekit.config.rules import RuleConfig
 from edgekit.types import Detections
 
 log = logging.getLogger(__name__)

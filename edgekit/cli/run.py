@@ -6,12 +6,12 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from edgekit.cli._common import console
 from edgekit.config.daemon import DaemonConfig, load_config
+from edgekit.pipeline.stats import DaemonStats
 from edgekit.types import Event
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,12 @@ def run(
             console.print(f"[bold red]ALERT[/] {ev.rule} · {ev.source} · {ev.label} {ev.score:.2f} "
                           f"track {ev.track_id} → {ev.snapshot}")
 
-    def on_stats(s: dict[str, Any]) -> None:
+    def on_stats(s: DaemonStats) -> None:
         if show:
-            for cam, c in s["cameras"].items():
-                stages = " ".join(f"{k} {v:.0f}" for k, v in c["stage_ms"].items())
-                console.print(f"[dim]{cam}: {c['status']} capture {c['capture_fps']:.1f} fps, process "
-                              f"{c['process_fps']:.1f} fps, dropped {c['dropped']}, ms: {stages}[/]")
+            for cam, c in s.cameras.items():
+                stages = " ".join(f"{k} {v:.0f}" for k, v in c.stage_ms.items())
+                console.print(f"[dim]{cam}: {c.status} capture {c.capture_fps:.1f} fps, process "
+                              f"{c.process_fps:.1f} fps, dropped {c.dropped}, ms: {stages}[/]")
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -14,10 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from edgekit.alerts.conditions import NUM_KEYPOINTS
 from edgekit.alerts.rate import RateCheck
 from edgekit.alerts.rules import RuleEngine
 from edgekit.alerts.tracking import Tracker
-from edgekit.config.daemon import CameraConfig
+from edgekit.config.cameras import CameraConfig
 from edgekit.sources import LatestFrameReader, Source, open_source
 from edgekit.sources.live import Backoff
 from edgekit.timing import StageTimer
@@ -58,6 +61,19 @@ class CameraStats:
             if xs:
                 out[s] = round(sum(xs) / len(xs), 2)
         return out
+
+
+def estimate_pose(pose: PoseEstimator, image: Any, dets: Detections, class_ids: list[int] | None) -> Detections:
+    """Keypoints for the detections of ``class_ids`` only (all when None); the others get zero visibility."""
+    if class_ids is None:
+        return pose.estimate(image, dets)
+    sel = np.isin(dets.class_ids, class_ids)
+    kps = np.zeros((len(dets), NUM_KEYPOINTS, 3), dtype=np.float32)
+    if sel.any():
+        part = pose.estimate(image, dets[sel])
+        if part.keypoints is not None:
+            kps[sel] = part.keypoints
+    return dets.with_(keypoints=kps)
 
 
 class CameraWorker:
@@ -128,7 +144,7 @@ class CameraWorker:
             dets = self.tracker.update(dets)
         if self.pose is not None and len(dets):
             with timer.stage("pose"):
-                dets = self.pose.estimate(frame.image, dets)
+                dets = estimate_pose(self.pose, frame.image, dets, self._pose_ids)
         with timer.stage("rules"):
             events = self.rules.update(dets, t)
         if self.on_frame is not None:
@@ -193,6 +209,8 @@ class CameraWorker:
         wall0, mono0 = time.time(), time.monotonic_ns()
         base_captured, base_dropped = self.stats.captured, self.stats.dropped
         src_reconnects, first, rate = 0, True, RateCheck(self.cam_id)
+        skipped = 0  # frames left out to keep to max_fps (counted as dropped)
+        next_t = float("-inf")
         try:
             while not self._stop.is_set():
                 self.heartbeat = time.monotonic()
@@ -203,7 +221,7 @@ class CameraWorker:
                     log.warning("camera %s: source failed: %s", self.cam_id, self.stats.last_error)
                     return False
                 self.stats.captured = base_captured + reader.captured
-                self.stats.dropped = base_dropped + reader.dropped
+                self.stats.dropped = base_dropped + reader.dropped + skipped
                 n = int(getattr(src, "reconnects", 0))  # a stream that reopened itself (RTSP, USB) counts too
                 self.stats.reconnects += n - src_reconnects
                 src_reconnects = n
@@ -230,14 +248,21 @@ class CameraWorker:
                     t = wall0 + (frame.t_capture_ns - mono0) / 1e9
                 else:
                     t = wall0 + frame.seq / src.fps
+                if self.cfg.max_fps is not None:
+                    if t < next_t - 1e-6:
+                        skipped += 1
+                        continue
+                    # the next slot follows this frame's time (not the last slot): a slow frame never makes
+                    # the camera catch up with a burst
+                    next_t = t + 1.0 / self.cfg.max_fps
                 self.process(frame, prepared, t)
                 self.stats.processed += 1
                 lines = rate.tick(self.rules.rate_needs, frame.image.shape[0],
-                                  None if src.live or not src.fps else src.fps)
+                                  None if src.live or not src.fps else min(src.fps, self.cfg.max_fps or src.fps))
                 if lines is not None:
                     self.stats.rate_warnings = lines
             return True
         finally:
             reader.close()
             self.stats.captured = base_captured + reader.captured
-            self.stats.dropped = base_dropped + reader.dropped
+            self.stats.dropped = base_dropped + reader.dropped + skipped

