@@ -217,6 +217,7 @@ class Daemon:
                     dropped=s.dropped, captured=s.captured, processed=s.processed, events=s.events,
                     reconnects=s.reconnects, max_lag_frames=s.max_lag_frames, stage_ms=s.stage_ms(),
                     status="ok" if s.status == "ok" else "down", last_error=s.last_error,
+                    rate_warnings=s.rate_warnings,
                     runtime=self.runtime.get(cam_id),
                 )
                 if dt >= 1.0 or cam_id not in self._last:

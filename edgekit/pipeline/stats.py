@@ -56,6 +56,8 @@ class CameraReport(_Open):
     stage_ms: dict[str, float] = Field(default_factory=dict)
     status: str = "ok"
     last_error: str = ""
+    rate_warnings: list[str] = Field(default_factory=list)
+    """Rules this camera is processed too slowly for (edgekit.alerts.rate), one line each."""
     runtime: RuntimeInfo | None = None
 
 
