@@ -28,6 +28,21 @@ def _dsn(config: Path | None, dsn: str | None) -> tuple[str, float]:
     return cfg.database.dsn, cfg.limits.offline_after_s
 
 
+def _add_urls(rows: list[dict[str, Any]], config: Path | None) -> None:
+    """Presigned snapshot URLs when the hub config names the boards' S3 storage (credentials from the env)."""
+    if config is None:
+        return
+    from edgekit.config.hub import load_hub_config
+
+    s3cfg = load_hub_config(config).s3
+    if s3cfg is None or not any(r.get("snapshot_key") for r in rows):
+        return
+    from edgekit.hub.fleet import presign
+    from edgekit.storage.s3 import make_client
+
+    presign(rows, make_client(s3cfg), s3cfg.bucket)
+
+
 def _ago(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -115,6 +130,7 @@ def events(
             print_json({"count": n}) if json_out else console.print(str(n))
             return
         rows: list[dict[str, Any]] = query_events(conn, flt, limit)
+    _add_urls(rows, config)
     if json_out:
         print_json(rows)
         return
@@ -124,7 +140,7 @@ def events(
     for r in rows:
         table.add_row(datetime.fromtimestamp(r["start_ts"]).strftime("%Y-%m-%d %H:%M:%S"), r["device"], r["source"],
                       r["rule"], r["label"], f"{r['score']:.2f}", "-" if r["track_id"] is None else str(r["track_id"]),
-                      r["snapshot_key"] or r["snapshot"] or "-")
+                      r.get("snapshot_url") or r["snapshot_key"] or r["snapshot"] or "-")
     console.print(table)
     console.print(f"{len(rows)} event(s)")
 

@@ -26,12 +26,13 @@ from edgekit.config.polygons import Point
 from edgekit.config.pose import PoseConfig
 from edgekit.config.retention import RetentionConfig
 from edgekit.config.rules import Day, RuleConfig, ScheduleWindow
+from edgekit.config.storage import StorageConfig
 from edgekit.errors import EdgekitError
 
 __all__ = [
     "AssistantConfig", "CameraConfig", "DaemonConfig", "Day", "LineConfig", "MQTTConfig", "MetricsConfig", "Point",
-    "PoseConfig", "RetentionConfig", "RuleConfig", "ScheduleWindow", "TLSConfig", "ZoneConfig", "config_schema",
-    "load_config", "parse_config",
+    "PoseConfig", "RetentionConfig", "RuleConfig", "ScheduleWindow", "StorageConfig", "TLSConfig", "ZoneConfig",
+    "config_schema", "load_config", "parse_config",
 ]
 
 
@@ -52,6 +53,8 @@ class DaemonConfig(Strict):
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     snapshot_quality: int = Field(85, ge=10, le=100)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig,
+                                   description="Optional upload of snapshots and event JSON to S3-compatible storage.")
 
     @model_validator(mode="after")
     def verify_references(self) -> DaemonConfig:
