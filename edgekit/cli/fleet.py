@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -143,6 +144,32 @@ def events(
                       r.get("snapshot_url") or r["snapshot_key"] or r["snapshot"] or "-")
     console.print(table)
     console.print(f"{len(rows)} event(s)")
+
+
+@fleet_app.command("bridge")
+def bridge(
+    config: Path = typer.Option(..., "--config", "-c", help="The board's daemon YAML (with a `bridge:` section)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write here (e.g. /etc/mosquitto/conf.d/"
+                                    "edgekit-bridge.conf); default: print."),
+    persistence_dir: str = typer.Option("/var/lib/mosquitto/", "--persistence-dir",
+                                        help="Where the board's Mosquitto keeps queued messages."),
+) -> None:
+    """The board's Mosquitto config with its bridge to the central broker (run on the board: device name and
+    password come from its config and environment)."""
+    from edgekit.config.daemon import load_config
+    from edgekit.hub.bridge import bridge_conf
+
+    cfg = load_config(config)
+    if cfg.bridge is None or cfg.mqtt is None:
+        raise EdgekitError(f"{config} has no `bridge:` section (host, port, ca_certs...) to write a bridge from")
+    text = bridge_conf(cfg.device, cfg.bridge, cfg.mqtt.topic_prefix, persistence_dir=persistence_dir,
+                       listener_port=cfg.mqtt.port)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    out.chmod(0o600)  # it may hold the board's password
 
 
 def register(app: typer.Typer) -> None:
