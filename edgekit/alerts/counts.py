@@ -7,9 +7,20 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from edgekit.alerts.zones import Zone
+from edgekit.config.daemon import RuleConfig
 from edgekit.types import Detections
 
 Counts = dict[tuple[str, str], int]
+MAX_ALL_LABELS = 10  # counting every label of an 80-class model would flood Home Assistant with sensors
+
+
+def counted_labels(rules: Sequence[RuleConfig], model_labels: Sequence[str]) -> list[str]:
+    """Labels counted per zone on a camera: those its rules name, else (no rule names one) every label of a
+    model with at most ``MAX_ALL_LABELS`` labels."""
+    named = {lb for r in rules for lb in r.labels}
+    if named:
+        return [lb for lb in model_labels if lb in named]
+    return list(model_labels) if len(model_labels) <= MAX_ALL_LABELS else []
 
 
 class ZoneCounter:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from edgekit.alerts.counts import Counts, ZoneCounter
+from edgekit.alerts.counts import Counts, ZoneCounter, counted_labels
 from edgekit.alerts.filters import ObjectFilter
 from edgekit.alerts.rules import RuleEngine
 from edgekit.alerts.tracking import Tracker
@@ -80,7 +80,9 @@ class CameraWorker:
         except ValueError as e:
             raise EdgekitError(f"camera {cam_id!r}: {e}") from None
         self.gate = MotionGate(cfg.motion)
-        self.counter = ZoneCounter(rules.zones, detector.labels) if rules.zones and on_counts else None
+        counted = counted_labels(rules.rules, detector.labels)
+        self.counter = ZoneCounter(rules.zones, detector.labels, counted) if rules.zones and counted and on_counts \
+            else None
         self.on_counts, self.on_clip = on_counts, on_clip
         self._clips_folder = clips_folder if cfg.clips.enabled else None
         self.recorder: ClipRecorder | None = None

@@ -20,6 +20,7 @@ from typing import Any
 
 import psutil
 
+from edgekit.alerts.counts import Counts
 from edgekit.alerts.mqtt import MqttLink, check_broker
 from edgekit.alerts.outbox import Outbox
 from edgekit.alerts.rules import RuleEngine
@@ -28,6 +29,7 @@ from edgekit.config.daemon import DaemonConfig
 from edgekit.errors import EdgekitError
 from edgekit.paths import state_dir
 from edgekit.pipeline.camera import CameraWorker
+from edgekit.pipeline.clips import Clip
 from edgekit.pipeline.service import sd_notify, watchdog_interval_s
 from edgekit.types import Detections, Event, Frame
 
@@ -62,6 +64,12 @@ def verify_labels(cfg: DaemonConfig, labels_of: Callable[[str], list[str] | None
             known = cache.get(cfg.model_of(cam)) or labels_of(cfg.model_of(cam))
             if known is not None and lb not in known:
                 raise EdgekitError(f"pose.labels: {lb!r} is not a label of model {cfg.model_of(cam)!r}; {known}")
+    for cam_id, cam_cfg in cfg.cameras.items():
+        known = cache.get(cfg.model_of(cam_id)) or labels_of(cfg.model_of(cam_id))
+        bad = sorted(lb for lb in cam_cfg.objects.labels() if known is not None and lb not in known)
+        if bad:
+            raise EdgekitError(f"camera {cam_id!r}: objects names label {bad[0]!r}, which model "
+                               f"{cfg.model_of(cam_id)!r} does not have; its labels are {known}")
 
 
 def check_startup(cfg: DaemonConfig) -> None:
@@ -133,7 +141,10 @@ class Daemon:
                 raise EdgekitError(f"camera {cam_id!r}: {e}") from None
             pose_ids = [det.labels.index(lb) for lb in self.cfg.pose.labels] or None
             self.workers[cam_id] = CameraWorker(cam_id, cam, det, engine, self._handle_event, pose=pose,
-                                                pose_class_ids=pose_ids, on_status=self._camera_status)
+                                                pose_class_ids=pose_ids, on_status=self._camera_status,
+                                                clips_folder=Path(cam.clips.folder) if cam.clips.folder
+                                                else self.state / "clips",
+                                                on_counts=self._publish_counts, on_clip=self._clip_ready)
         self._detectors = list(detectors.values())
 
     # -- events ------------------------------------------------------------------------------------------------
@@ -157,6 +168,21 @@ class Daemon:
         if self.on_event is not None:
             self.on_event(event)
 
+    def _publish_counts(self, cam_id: str, counts: Counts) -> None:
+        """Retained per-zone, per-label counts (Home Assistant's count sensors read them)."""
+        if self.link is None:
+            return
+        from edgekit.alerts.discovery import count_topic
+
+        for (zone, label), n in counts.items():
+            self.link.publish(count_topic(self.link.base, cam_id, zone, label), str(n), qos=0, retain=True)
+
+    def _clip_ready(self, clip: Clip) -> None:
+        log.info("clip of event %s: %s (%.1f s)", clip.event_id, clip.path, clip.duration)
+        if self.link is not None:
+            self.link.publish(f"{self.link.base}/{clip.camera}/clip", json.dumps(
+                {"event_id": clip.event_id, "clip": str(clip.path), "duration_s": round(clip.duration, 2)}))
+
     def _camera_status(self, cam_id: str, up: bool) -> None:
         if self.link is not None:
             self.link.set_camera_available(cam_id, up)
@@ -174,11 +200,19 @@ class Daemon:
         if self.cfg.mqtt.discovery:
             from edgekit.alerts.discovery import discovery_messages
 
-            for topic, payload in discovery_messages(self.cfg):
+            labels = {c: w.detector.labels for c, w in self.workers.items()}
+            for topic, payload in discovery_messages(self.cfg, labels, self._configuration_url()):
                 self.link.client.publish(topic, payload, qos=1, retain=True)
         for cam_id, w in self.workers.items():
             self.link.client.publish(f"{self.link.base}/{cam_id}/available",
                                      "online" if w.stats.status == "ok" else "offline", qos=1, retain=True)
+
+    def _configuration_url(self) -> str:
+        """The dashboard's address for Home Assistant's device page."""
+        from edgekit.alerts.discovery import dashboard_url
+
+        dash = getattr(self.cfg, "dashboard", None)
+        return dashboard_url(dash.host, dash.port) if dash is not None else dashboard_url()
 
     # -- stats ---------------------------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -195,6 +229,8 @@ class Daemon:
                     "process_fps": round((s.processed - proc0) / dt, 2) if dt > 0 else 0.0,
                     "dropped": s.dropped, "captured": s.captured, "processed": s.processed,
                     "events": s.events, "reconnects": s.reconnects, "max_lag_frames": s.max_lag_frames,
+                    "motion_skipped": s.skipped,
+                    "clips": len(w.recorder.clips) if w.recorder else 0,
                     "stage_ms": w.stats.stage_ms(),
                     "status": "ok" if s.status == "ok" else "down",
                     "last_error": s.last_error,
