@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.backends import BackendOptions, open_backend
-from edgekit.export.pipeline import ExportOptions, export
+from edgekit.export import ExportOptions, export
 from edgekit.export.report import ExportReport
 from edgekit.timing import percentiles
 from edgekit.vision.preprocess import letterbox

@@ -1,39 +1,65 @@
-"""The assistant's loop: one constrained tool call (one retry), the tool's result, then a streamed answer.
+"""The assistant's loop: read the question by code, let the model choose only what the question leaves open
+(constrained to the operations that exist), run the query, and write the answer from its result by code.
 
-Every call and result is kept in a :class:`Transcript`; numbers in the answer that appear in no tool result
-are flagged (and the user is told), because a 135M model restates numbers well but picks tools unreliably.
+Every step is kept in a :class:`Transcript` (what ``--json`` and the MQTT reply show): the reading, the tool
+call with who chose each part, the result, the outcome, and the model's cost (tokens, TTFT, tokens/s).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from edgekit.assistant import answer as words
 from edgekit.assistant import prompts
-from edgekit.assistant.engine import LlamaEngine
-from edgekit.assistant.grounding import ungrounded_numbers
-from edgekit.assistant.hints import read_hints
-from edgekit.assistant.tools import EVENT_TOOLS, ToolBox, ToolCallError
+from edgekit.assistant.engine import Generation, LlamaEngine
+from edgekit.assistant.grounding import check_call, ungrounded_numbers
+from edgekit.assistant.query import EventQuery
+from edgekit.assistant.reading import Reading, read_question
+from edgekit.assistant.tools import ToolBox, ToolCallError
 from edgekit.errors import EdgekitError
 
 log = logging.getLogger(__name__)
 
-EMPTY_STORE_ANSWER = "No events have been recorded yet: the event store is empty, so there is nothing to report."
+MAX_QUESTION_CHARS = 2000
+EMPTY_STORE_ANSWER = words.EMPTY_STORE
+OUTCOMES = ("answered", "unanswerable", "empty_store", "greeting")
 
 
 @dataclass
 class ToolCallRecord:
-    """One attempt: what the model wrote, what it was parsed to, and the result or the error."""
+    """One tool call: its arguments, who chose them ("question": read by code; "model": the op the model
+    chose), and the result or the error."""
 
-    raw: str
-    tool: str | None = None
-    args: dict[str, Any] | None = None
+    tool: str
+    args: dict[str, Any]
+    chosen_by: str = "question"
+    raw: str = ""
     result: dict[str, Any] | None = None
     error: str | None = None
+
+
+@dataclass
+class LLMUsage:
+    """The model's share of one request (zero calls when the question stated everything)."""
+
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    ttft_s: float | None = None
+    tokens_per_s: float | None = None
+
+    def add(self, g: Generation) -> None:
+        self.calls += 1
+        self.tokens_in += g.tokens_in
+        self.tokens_out += g.tokens_out
+        self.ttft_s = g.ttft_s if self.ttft_s is None else self.ttft_s
+        self.tokens_per_s = g.tokens_per_s
 
 
 @dataclass
@@ -41,13 +67,13 @@ class Transcript:
     """Everything one question produced; ``to_dict`` is what ``--json`` and MQTT return."""
 
     question: str
-    hints: dict[str, Any] | None = None  # what the question fixed in the grammar (None: not narrowed)
+    reading: dict[str, Any] | None = None
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
-    facts: str = ""
     answer: str = ""
+    outcome: str = "answered"  # one of OUTCOMES
     grounded: bool = True
-    ungrounded: list[str] = field(default_factory=list)
-    outcome: str = "answered"  # answered | no_valid_tool_call | empty_store
+    grounding: list[str] = field(default_factory=list)
+    llm: LLMUsage = field(default_factory=LLMUsage)
     ttft_s: float | None = None
     total_s: float = 0.0
 
@@ -66,8 +92,18 @@ class Transcript:
 OnToken = Callable[[str], None]
 
 
+def check_question(question: str) -> str:
+    """The question with its whitespace collapsed, or EdgekitError (one line) when it is empty or too long."""
+    q = " ".join(question.split())
+    if not q:
+        raise EdgekitError('the question is empty: ask e.g. "how many falls were there today?"')
+    if len(q) > MAX_QUESTION_CHARS:
+        raise EdgekitError(f"the question is {len(q)} characters long; at most {MAX_QUESTION_CHARS} are accepted")
+    return q
+
+
 class Assistant:
-    """Answers questions from the tools' data with one loaded, instruction-tuned model.
+    """Answers questions from the event store and live stats; the model (if any) picks only open choices.
 
     Examples:
         >>> assistant = Assistant(engine, ToolBox(store))               # doctest: +SKIP
@@ -75,103 +111,146 @@ class Assistant:
         >>> t.valid_call.result["count"]                                # doctest: +SKIP
     """
 
-    def __init__(
-        self, engine: LlamaEngine, tools: ToolBox, *, max_answer_tokens: int = 96, narrow: bool = True
-    ) -> None:
-        if not engine.has_chat_template:
+    def __init__(self, engine: LlamaEngine | None, tools: ToolBox) -> None:
+        if engine is not None and not engine.has_chat_template:
             raise EdgekitError(
                 f"{engine.path.name} has no chat template (a base model): use an instruction-tuned GGUF "
                 "such as --model smollm2-135m-instruct"
             )
         self.engine = engine
         self.tools = tools
-        self.max_answer_tokens = max_answer_tokens
-        self.narrow = narrow
-        self.tool_prefix = [
-            {"role": "system", "content": prompts.TOOL_SYSTEM},
-            *prompts.chat_turns(
-                [(prompts.tool_question(q, ["Fall", "Normal"], ["cam1", "cam2"]), a) for q, a in prompts.TOOL_EXAMPLES]
-            ),
-        ]
-        self.answer_prefix = [{"role": "system", "content": prompts.ANSWER_SYSTEM}]
-        self.prefix_tokens = engine.keep_prefix(self.tool_prefix) + engine.keep_prefix(self.answer_prefix)
+        self._prefix_kept = False
+        self.prefix_on_disk = True  # keep the fixed prompt's KV state in the user cache for the next process
+        self.on_transcript: Callable[[Transcript], None] | None = None  # analytics hook (daemon, MQTT)
 
-    def _call_tool(self, question: str, history: Sequence[Transcript], t: Transcript) -> ToolCallRecord:
-        msgs = list(self.tool_prefix)
-        labels, cameras = self.tools.labels(), self.tools.cameras()
-        for past in history:  # earlier questions and their calls, so follow-ups ("and yesterday?") work
-            if (call := past.valid_call) is not None:
-                msgs += [
-                    {"role": "user", "content": prompts.tool_question(past.question, labels, cameras)},
-                    {"role": "assistant", "content": call.raw},
-                ]
-        msgs.append({"role": "user", "content": prompts.tool_question(question, labels, cameras)})
-        hints = read_hints(question, labels, cameras) if self.narrow else None
-        t.hints = hints.to_dict() if hints else None
-        schema = self.tools.call_schema(hints)
-        for attempt in range(2):
-            raw = "".join(self.engine.chat_stream(msgs, schema=schema, max_tokens=128)).strip()
-            rec = ToolCallRecord(raw=raw)
-            t.tool_calls.append(rec)
-            try:
-                try:
-                    call = json.loads(raw)
-                except json.JSONDecodeError as e:
-                    raise ToolCallError(f"the reply was not valid JSON ({e.msg})") from e
-                name, args = self.tools.parse(call)
-                rec.tool, rec.args = name, args.model_dump()
-                rec.result = self.tools.run(name, args)
-                log.info("tool %s(%s) -> %s", name, rec.args, rec.result)
-                return rec
-            except ToolCallError as e:
-                rec.error = str(e)
-                log.info("bad tool call (attempt %d): %s -> %s", attempt + 1, raw, e)
-                msgs += [
-                    {"role": "assistant", "content": raw},
-                    {"role": "user", "content": f"That tool call failed: {e}. Write a corrected call."},
-                ]
-        return t.tool_calls[-1]
+    def _compare(self, t: Transcript, reading: Reading) -> tuple[str, str]:
+        """One count per window the question compares, then which is larger."""
+        parts = []
+        for window in reading.compare or []:
+            q = reading.query.model_copy(update={"op": "count", "window": window})
+            call = ToolCallRecord("events", q.model_dump(mode="json"))
+            t.tool_calls.append(call)
+            call.result = self.tools.events(q)
+            parts.append((call.result["count"], call.result["window"], call.args))
+        (n1, w1, args), (n2, w2, _) = parts
+        verdict = "the same number" if n1 == n2 else f"more {w1}" if n1 > n2 else f"more {w2}"
+        return f"{n1} {words.describe_events(args, n1)} {w1} and {n2} {w2}: {verdict}.", "answered"
+
+    def needed_ctx(self) -> int:
+        """The context the model's one prompt needs at most: fixed prompt + longest question + reply."""
+        if self.engine is None:
+            return 0
+        return self.engine.prompt_tokens(prompts.op_messages("")) + prompts.MAX_QUESTION_TOKENS + \
+            prompts.OP_ANSWER_TOKENS
+
+    def _choose_op(self, question: str, reading: Reading, t: Transcript) -> tuple[str, str]:
+        """(op, raw model reply): the model's choice among the operations the question allows."""
+        ops = prompts.OPS
+        if self.engine is None:
+            return "count", ""
+        if not self._prefix_kept:
+            self.engine.keep_prefix(prompts.op_prefix(), on_disk=self.prefix_on_disk)
+            self._prefix_kept = True
+        question = self.engine.truncate(question, prompts.MAX_QUESTION_TOKENS)
+        g = self.engine.generate(prompts.op_messages(question), schema=prompts.op_schema(ops),
+                                 max_tokens=prompts.OP_ANSWER_TOKENS)
+        t.llm.add(g)
+        try:
+            op = json.loads(g.text)
+        except ValueError:
+            op = None
+        if op not in ops:  # the grammar makes this rare (a reply cut at max_tokens); count is the safe reading
+            t.grounding.append(f"model reply {g.text!r} was not one of {ops}: counted instead")
+            op = "count"
+        return str(op), g.text
 
     def ask(self, question: str, *, history: Sequence[Transcript] = (), on_token: OnToken | None = None) -> Transcript:
-        """Answer ``question``; pieces of the answer go to ``on_token`` as they are generated."""
+        """Answer ``question``; the answer goes to ``on_token`` when it is ready."""
         t0 = time.perf_counter()
-        t = Transcript(question=" ".join(question.split()))
-        emit = on_token or (lambda _s: None)
-
-        def say(text: str) -> None:
-            if t.ttft_s is None:
-                t.ttft_s = time.perf_counter() - t0
-            t.answer += text
-            emit(text)
-
-        rec = self._call_tool(t.question, history, t)
-        if rec.result is None:
-            t.outcome = "no_valid_tool_call"
-            say(f"I could not answer that: the model did not make a valid tool call ({rec.error}).")
-        elif rec.tool in EVENT_TOOLS and self.tools.store_is_empty():
-            t.outcome = "empty_store"
-            say(EMPTY_STORE_ANSWER)
-        else:
-            assert rec.tool is not None and rec.args is not None
-            t.facts = "none needed" if rec.tool == "none" else prompts.facts(rec.tool, rec.args, rec.result)
-            example = prompts.ANSWER_EXAMPLES.get(rec.tool)
-            msgs = [
-                *self.answer_prefix,
-                *prompts.chat_turns([example] if example else []),
-                {"role": "user", "content": prompts.answer_question(t.question, t.facts)},
-            ]
-            for piece in self.engine.chat_stream(msgs, max_tokens=self.max_answer_tokens):
-                say(piece)
-            t.ungrounded = ungrounded_numbers(t.answer, [t.facts, t.question])
-            if t.ungrounded:
-                t.grounded = False
-                say(f"\n[check: {', '.join(t.ungrounded)} did not come from the data; the data: {t.facts}]")
-        t.total_s = time.perf_counter() - t0
+        t = Transcript(question=check_question(question))
+        reading = read_question(t.question, self.tools.now(), self.tools.cameras(), self.tools.labels(),
+                                self.tools.rules())
+        reading = _follow_up(t.question, reading, history)
+        t.reading = reading.to_dict()
+        try:
+            text, t.outcome = self._answer(t, reading)
+        except ToolCallError as e:
+            text, t.outcome = words.unanswerable(str(e)), "unanswerable"
+            if t.tool_calls:
+                t.tool_calls[-1].error = str(e)
+        t.answer = text
+        t.ttft_s = t.total_s = time.perf_counter() - t0
+        if on_token is not None:
+            on_token(text)
+        if self.on_transcript is not None:
+            self.on_transcript(t)
+        log.info("ask %r -> %s (%s)", t.question, t.outcome, text)
         return t
+
+    def _answer(self, t: Transcript, reading: Reading) -> tuple[str, str]:
+        if reading.kind == "unanswerable":
+            return words.unanswerable(reading.reason), "unanswerable"
+        if reading.kind == "greeting":
+            return words.GREETING, "greeting"
+        if reading.kind == "open":
+            return words.unanswerable("the question names nothing the events or live stats hold (a label, camera, "
+                                      "rule, time window or statistic)"), "unanswerable"
+        if reading.kind == "stats":
+            camera = reading.stated.get("camera")
+            call = ToolCallRecord("camera_stats", {"camera": camera, "field": reading.stats_field})
+            t.tool_calls.append(call)
+            call.result = self.tools.camera_stats(camera, str(reading.stats_field))
+            return words.stats_answer(call.result), "answered"
+        if reading.kind == "device":
+            call = ToolCallRecord("device_status", {"field": reading.stats_field})
+            t.tool_calls.append(call)
+            call.result = self.tools.device_status(str(reading.stats_field))
+            return words.device_answer(call.result), "answered"
+        if self.tools.store_is_empty():
+            return words.EMPTY_STORE, "empty_store"
+        if reading.compare:
+            return self._compare(t, reading)
+        query = reading.query
+        chosen_by, raw = "question", ""
+        if not reading.op_stated:
+            op, raw = self._choose_op(t.question, reading, t)
+            chosen_by = "model (op)"
+            query = query.model_copy(update={"op": op, "limit": 1 if op in ("first", "last") else query.limit})
+        args = query.model_dump(mode="json")
+        call = ToolCallRecord("events", args, chosen_by=chosen_by, raw=raw)
+        t.tool_calls.append(call)
+        t.grounding += check_call(reading.stated, args)
+        t.grounded = not t.grounding
+        if not t.grounded:  # cannot happen while code builds the query; kept as the contract's check
+            return words.unanswerable("the query did not match what the question states"), "unanswerable"
+        call.result = self.tools.events(query)
+        text = words.event_answer(args, call.result)
+        stray = ungrounded_numbers(text, [args, call.result])
+        if stray:  # a template bug, never the model: refuse rather than show a number without a source
+            t.grounded = False
+            t.grounding.append(f"numbers {stray} in the answer are not in the query or its result")
+            return words.unanswerable("the answer could not be checked against the data"), "unanswerable"
+        return text, "answered"
+
+
+_FOLLOW_UP = re.compile(r"^(and|what about|how about|same for|and what about)\b", re.IGNORECASE)
+
+
+def _follow_up(question: str, reading: Reading, history: Sequence[Transcript]) -> Reading:
+    """"and yesterday?" after "how many falls today?": the last event query with what this question states."""
+    last = next((c for past in reversed(history) for c in reversed(past.tool_calls)
+                 if c.tool == "events" and c.result is not None), None)
+    if last is None or not _FOLLOW_UP.search(question) or reading.kind not in ("events", "open"):
+        return reading
+    args = {**last.args, **{k: v for k, v in reading.stated.items() if k != "window"}}
+    if reading.query.window.name != "all_time" or "window" in reading.stated:
+        args["window"] = reading.query.window.model_dump()
+    stated = {**reading.stated, "op": args["op"]}
+    return Reading("events", query=EventQuery.model_validate(args), op_stated=True, stated=stated)
 
 
 class ChatSession:
-    """An ``Assistant`` with a bounded history of earlier questions and their tool calls."""
+    """An ``Assistant`` with a bounded history of earlier questions."""
 
     def __init__(self, assistant: Assistant, max_turns: int = 3) -> None:
         self.assistant = assistant

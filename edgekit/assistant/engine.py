@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -31,6 +33,22 @@ def import_llama_cpp() -> Any:
     except ImportError as e:
         raise MissingDependencyError("llama-cpp-python", INSTALL_HINT) from e
     return llama_cpp
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One completed generation and its cost: what the assistant's analytics record per request."""
+
+    text: str
+    tokens_in: int
+    tokens_out: int
+    ttft_s: float
+    total_s: float
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        decode = self.total_s - self.ttft_s
+        return round((self.tokens_out - 1) / decode, 1) if self.tokens_out > 1 and decode > 0 else None
 
 
 class LlamaEngine:
@@ -62,6 +80,7 @@ class LlamaEngine:
             raise EdgekitError(f"llama.cpp could not load {path} ({e}): the file is damaged or unsupported") from e
         self._prefixes: list[tuple[list[int], Any]] = []
         self.prefix_loads = 0  # how often a kept prefix state was restored (tests, benchmarks)
+        self.prefix_disk_hits = 0  # how often keep_prefix found the state in the on-disk cache
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -73,6 +92,17 @@ class LlamaEngine:
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode(), add_bos=False, special=True))
+
+    def truncate(self, text: str, n_tokens: int) -> str:
+        """``text`` cut to its first ``n_tokens`` tokens."""
+        tokens = self.llm.tokenize(text.encode(), add_bos=False, special=False)
+        if len(tokens) <= n_tokens:
+            return text
+        return bytes(self.llm.detokenize(tokens[:n_tokens])).decode(errors="ignore")
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        """Tokens of ``messages`` as a prompt (chat template applied, generation prompt added)."""
+        return len(self._tokens(messages, add_generation_prompt=True))
 
     def render_chat(self, messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
         """The prompt text the GGUF's chat template makes of ``messages``."""
@@ -93,18 +123,36 @@ class LlamaEngine:
         text = self.render_chat(messages, add_generation_prompt=add_generation_prompt)
         return list(self.llm.tokenize(text.encode(), add_bos=True, special=True))
 
-    def keep_prefix(self, messages: list[dict[str, str]]) -> int:
+    def keep_prefix(self, messages: list[dict[str, str]], *, on_disk: bool = False) -> int:
         """Evaluate ``messages`` (a fixed system prompt and examples) once and keep the KV state; later
-        prompts that start with them restore it instead of evaluating them again. Returns the prefix length."""
+        prompts that start with them restore it instead of evaluating them again. With ``on_disk`` the state
+        is also read from / written to the user cache, so the next process skips the evaluation too.
+        Returns the prefix length in tokens."""
         tokens = self._tokens(messages, add_generation_prompt=False)
         if len(tokens) > self.settings.n_ctx // 2:
             raise EdgekitError(
                 f"the fixed prompt takes {len(tokens)} tokens, too much of n_ctx={self.settings.n_ctx}: "
                 f"use --ctx {2 ** (2 * len(tokens) - 1).bit_length()} or more"
             )
-        self.llm.reset()
-        self.llm.eval(tokens)
-        self._prefixes.append((tokens, self.llm.save_state()))
+        state = None
+        key = ""
+        if on_disk:
+            from edgekit.assistant import prefix_cache
+
+            llama_cpp = import_llama_cpp()
+            key = prefix_cache.state_key(self.path, self.settings.n_ctx, self.settings.n_batch, tokens,
+                                         str(getattr(llama_cpp, "__version__", "")))
+            state = prefix_cache.load(key, llama_cpp.llama.LlamaState)
+        if state is not None and list(state.input_ids[: state.n_tokens]) == tokens:
+            self.llm.load_state(state)
+            self.prefix_disk_hits += 1
+        else:
+            self.llm.reset()
+            self.llm.eval(tokens)
+            state = self.llm.save_state()
+            if on_disk:
+                prefix_cache.save(key, state)
+        self._prefixes.append((tokens, state))
         return len(tokens)
 
     def _restore_prefix(self, messages: list[dict[str, str]]) -> None:
@@ -151,6 +199,21 @@ class LlamaEngine:
             if "context window" not in str(e):
                 raise
             raise EdgekitError(f"{e}: use a larger --ctx or ask a narrower question") from e
+
+    def generate(
+        self, messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None, max_tokens: int = 32
+    ) -> Generation:
+        """The whole reply at once, with prompt/reply token counts and timings (streamed pieces are tokens)."""
+        t0 = time.perf_counter()
+        tokens_in = len(self._tokens(messages, add_generation_prompt=True))
+        pieces: list[str] = []
+        ttft = 0.0
+        for piece in self.chat_stream(messages, schema=schema, max_tokens=max_tokens):
+            if not pieces:
+                ttft = time.perf_counter() - t0
+            pieces.append(piece)
+        total = time.perf_counter() - t0
+        return Generation("".join(pieces), tokens_in, len(pieces), ttft or total, total)
 
     def complete_stream(self, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0) -> Iterator[str]:
         """Stream a raw text completion (no chat template): what base models and benchmarks use."""

@@ -90,10 +90,28 @@ def largest_fitting_ctx(info: GGUFInfo, n_batch: int, budget_mb: float, floor: i
     return best
 
 
+def fitting_settings(info: GGUFInfo, n_batch: int, budget_mb: float, min_ctx: int) -> tuple[int, int] | None:
+    """(n_ctx, n_batch) that fit ``budget_mb`` with a context of at least ``min_ctx``: the largest context at
+    the given batch, else at a halved batch (down to 32: a smaller batch shrinks llama.cpp's compute buffer)."""
+    batch = n_batch
+    while batch >= 32:
+        ctx = largest_fitting_ctx(info, batch, budget_mb, floor=min_ctx)
+        if ctx is not None:
+            return ctx, batch
+        batch //= 2
+    return None
+
+
 def check_fit(
-    info: GGUFInfo, n_ctx: int, n_batch: int, budget_mb: float | None, profile: str | None = None
+    info: GGUFInfo,
+    n_ctx: int,
+    n_batch: int,
+    budget_mb: float | None,
+    profile: str | None = None,
+    min_ctx: int = 256,
 ) -> FitReport:
-    """The fit report, or EdgekitError (one line, with a suggestion) when the model cannot run as asked."""
+    """The fit report, or EdgekitError (one line) when the model cannot run as asked; every suggestion in it
+    (``--ctx``/``--batch``, or a budget) is computed to fit, with a context of at least ``min_ctx``."""
     if info.context_length and n_ctx > info.context_length:
         raise EdgekitError(
             f"n_ctx={n_ctx} is longer than {info.path.name} was trained for ({info.context_length}): "
@@ -103,8 +121,14 @@ def check_fit(
     if report.fits or budget_mb is None:
         return report
     where = f"profile {profile!r}" if profile else "the LLM budget"
-    ctx = largest_fitting_ctx(info, n_batch, budget_mb)
-    hint = f"use --ctx {ctx}" if ctx is not None else "use a smaller model or a smaller quantisation (e.g. Q4_0)"
+    found = fitting_settings(info, n_batch, budget_mb, min_ctx)
+    if found is not None:
+        ctx, batch = found
+        hint = f"use --ctx {ctx}" + (f" --batch {batch}" if batch != n_batch else "")
+    else:
+        need = estimate_fit(info, min_ctx, 32, None).total_mb
+        hint = (f"even n_ctx={min_ctx} needs ~{need:.0f} MB: raise budgets.llm_mb to {int(need) + 1} or more, "
+                "or use a smaller model")
     raise EdgekitError(
         f"{info.path.name} needs ~{report.total_mb:.0f} MB at n_ctx={n_ctx} but {where} allows "
         f"{budget_mb:.0f} MB for the LLM: {hint}"

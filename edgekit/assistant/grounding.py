@@ -1,4 +1,6 @@
-"""Check that the numbers in an answer come from the tool results (or the question), not from the model."""
+"""Grounding checks: the tool arguments agree with what the question states outright, and the numbers in an
+answer come from the tool's arguments and result — never from the question alone (a number that appears only
+in the question, "the real number is 100", is not evidence)."""
 
 from __future__ import annotations
 
@@ -51,3 +53,16 @@ def ungrounded_numbers(answer: str, sources: list[Any]) -> list[str]:
     """
     allowed = allowed_values(sources)
     return [tok for tok in numbers_in(answer) if _value(tok) not in allowed]
+
+
+def check_call(stated: dict[str, Any], args: dict[str, Any]) -> list[str]:
+    """Disagreements between what the question stated (see :class:`~edgekit.assistant.reading.Reading`) and
+    the query's arguments; empty when they agree."""
+    problems = []
+    for key, value in stated.items():
+        got = args.get(key)
+        if key == "window":
+            got = {k: v for k, v in (got or {}).items() if v is not None}
+        if got != value:
+            problems.append(f"the question states {key}={value!r} but the query has {got!r}")
+    return problems

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.assistant.agent import Assistant
 from edgekit.assistant.engine import LlamaEngine, import_llama_cpp
-from edgekit.assistant.fit import FitReport, check_fit
+from edgekit.assistant.fit import FitReport, check_fit, fitting_settings
 from edgekit.assistant.gguf_meta import GGUFInfo, read_gguf_info
 from edgekit.assistant.model_files import resolve_gguf
+from edgekit.assistant.prompts import MIN_CTX
 from edgekit.assistant.settings import LLMSettings
-from edgekit.assistant.tools import ToolBox
+from edgekit.assistant.tools import STALE_STATS_S, ToolBox
 from edgekit.errors import EdgekitError
 from edgekit.events import EventStore
 from edgekit.paths import state_dir
@@ -63,10 +65,19 @@ def load_model(model: str | Path | None, settings: LLMSettings, *, need_chat: bo
             f"{path.name} has no chat template in its GGUF metadata (a base model): "
             "use an instruction-tuned GGUF such as --model smollm2-135m-instruct"
         )
-    fit = check_fit(info, settings.n_ctx, settings.n_batch, settings.llm_budget_mb, settings.profile)
+    fit = check_fit(info, settings.n_ctx, settings.n_batch, settings.llm_budget_mb, settings.profile,
+                    min_ctx=MIN_CTX)
     log.info("fit: %s", fit.summary())
     import_llama_cpp()  # a missing llama-cpp-python is reported before any other work
     return LoadedModel(path, info, fit, settings, LlamaEngine(path, settings))
+
+
+def daemon_running(stats_path: Path, max_age_s: float = STALE_STATS_S) -> bool:
+    """True when the daemon's stats file was written within ``max_age_s`` (the daemon is running)."""
+    try:
+        return time.time() - stats_path.stat().st_mtime < max_age_s
+    except OSError:
+        return False
 
 
 def open_store(events: str | Path | None) -> EventStore:
@@ -83,10 +94,31 @@ def open_assistant(
     threads: int | None = None,
     n_ctx: int | None = None,
     n_batch: int | None = None,
+    beside_camera: bool | None = None,
 ) -> tuple[Assistant, LoadedModel]:
-    """Everything ``edgekit ask`` needs: store first (cheap errors before the model load), then the model."""
+    """Everything ``edgekit ask`` needs: store first (cheap errors before the model load), then the model.
+
+    ``beside_camera`` (None: when the stats file shows a running daemon) uses the profile's thread budget for
+    sharing the cores with the detector, unless ``threads`` is given."""
     store = open_store(events)
-    settings = llm_settings(profile, threads=threads, n_ctx=n_ctx, n_batch=n_batch)
+    stats_path = Path(stats) if stats else default_stats_path()
+    settings = llm_settings(profile, n_ctx=n_ctx, n_batch=n_batch)
+    if beside_camera is None:
+        beside_camera = daemon_running(stats_path)
+    if beside_camera:
+        settings = settings.beside_camera()
+    settings = settings.with_overrides(threads=threads)
     loaded = load_model(model, settings)
-    toolbox = ToolBox(store, Path(stats) if stats else default_stats_path(), profile=settings.profile)
-    return Assistant(loaded.engine, toolbox), loaded
+    log.info("assistant: %d LLM thread(s)%s", loaded.engine.threads, " beside the camera" if beside_camera else "")
+    toolbox = ToolBox(store, stats_path, profile=settings.profile)
+    assistant = Assistant(loaded.engine, toolbox)
+    need = assistant.needed_ctx()
+    if need > settings.n_ctx:
+        loaded.engine.close()
+        where = f"profile {settings.profile!r}" if settings.profile else "the settings"
+        found = fitting_settings(loaded.info, settings.n_batch, settings.llm_budget_mb, need) \
+            if settings.llm_budget_mb is not None else (max(MIN_CTX, 1 << (need - 1).bit_length()), settings.n_batch)
+        hint = f"use --ctx {found[0]}" if found else "use a smaller model or a larger budgets.llm_mb"
+        raise EdgekitError(f"the assistant's prompt needs up to {need} tokens but {where} gives n_ctx="
+                           f"{settings.n_ctx}: {hint}")
+    return assistant, loaded

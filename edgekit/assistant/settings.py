@@ -18,6 +18,9 @@ class LLMSettings:
     """
 
     threads: int = 0
+    #: threads when the camera daemon shares the cores (llama.cpp's threads spin while waiting: more threads
+    #: than free cores made one question 4x slower on this 2-core VM beside other work)
+    threads_beside_camera: int = 1
     n_ctx: int = 2048
     n_batch: int = 256
     llm_budget_mb: int | None = None
@@ -28,6 +31,10 @@ class LLMSettings:
         """Threads to use: the setting (0 = one per host core), never more than the host has."""
         host = host_cores or os.cpu_count() or 1
         return max(1, min(self.threads or host, host))
+
+    def beside_camera(self) -> LLMSettings:
+        """The settings to use while the camera daemon runs on the same cores."""
+        return replace(self, threads=self.threads_beside_camera)
 
     def with_overrides(
         self, *, threads: int | None = None, n_ctx: int | None = None, n_batch: int | None = None
@@ -44,8 +51,10 @@ class LLMSettings:
     def from_profile(cls, profile: DeviceProfile) -> LLMSettings:
         """The fields used: ``name``, ``board.cores``, ``board.mem_bandwidth_gbs``, ``budgets.llm_mb`` and
         ``llm.threads`` / ``llm.n_ctx`` / ``llm.n_batch`` (threads 0 means one per board core)."""
+        detector = profile.runtime.threads or profile.board.cores
         return cls(
             threads=profile.llm.threads or profile.board.cores,
+            threads_beside_camera=profile.llm.threads_beside_camera or max(1, profile.board.cores - detector),
             n_ctx=profile.llm.n_ctx,
             n_batch=profile.llm.n_batch,
             llm_budget_mb=profile.budgets.llm_mb,

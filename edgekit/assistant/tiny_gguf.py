@@ -31,8 +31,9 @@ def write_tiny_gguf(
     context_length: int = 8192,
     chat_template: str | None = CHATML,
     seed: int = 0,
+    qtype: str | None = None,
 ) -> Path:
-    """Write the model to ``path`` and return it."""
+    """Write the model to ``path`` and return it; ``qtype`` (e.g. ``"Q4_1"``) quantises the weight matrices."""
     try:
         import gguf
     except ImportError as e:
@@ -63,7 +64,14 @@ def write_tiny_gguf(
         w.add_chat_template(chat_template)
 
     def t(name: str, *shape: int) -> None:
-        w.add_tensor(name, (rng.standard_normal(shape) * 0.02).astype(np.float32))
+        data = (rng.standard_normal(shape) * 0.02).astype(np.float32)
+        if qtype is None:
+            w.add_tensor(name, data)
+            return
+        from gguf import quants
+
+        kind = gguf.GGMLQuantizationType[qtype]
+        w.add_tensor(name, quants.quantize(data, kind), raw_dtype=kind)
 
     t("token_embd.weight", n_vocab, n_embd)
     w.add_tensor("output_norm.weight", np.ones(n_embd, np.float32))

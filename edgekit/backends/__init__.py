@@ -13,26 +13,29 @@ import importlib
 from pathlib import Path
 
 from edgekit.backends.base import Backend, BackendOptions, TensorSpec
+from edgekit.backends.runtimes import RUNTIMES, Runtime, get_runtime, runtime_for_file
 from edgekit.errors import EdgekitError
 
-__all__ = ["BACKENDS", "Backend", "BackendOptions", "TensorSpec", "backend_for_suffix", "open_backend"]
+__all__ = [
+    "BACKENDS",
+    "RUNTIMES",
+    "Backend",
+    "BackendOptions",
+    "Runtime",
+    "TensorSpec",
+    "backend_for_suffix",
+    "get_runtime",
+    "open_backend",
+    "runtime_for_file",
+]
 
-# name -> (module:class, file suffixes). Classes take (path: Path, options: BackendOptions).
-BACKENDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "onnxruntime": ("edgekit.backends.onnxruntime:OnnxRuntimeBackend", (".onnx",)),
-    "litert": ("edgekit.backends.litert:LiteRTBackend", (".tflite",)),
-    "tensorrt": ("edgekit.backends.tensorrt:TensorRTBackend", (".engine", ".plan")),
-}
+# Backend implementation name -> ``module:Class``, derived from the runtime table.
+BACKENDS: dict[str, str] = {rt.backend: rt.loader for rt in RUNTIMES.values()}
 
 
 def backend_for_suffix(path: str | Path) -> str:
-    """Backend name for a model file, by its suffix."""
-    suffix = Path(path).suffix.lower()
-    for name, (_, suffixes) in BACKENDS.items():
-        if suffix in suffixes:
-            return name
-    known = ", ".join(s for _, ss in BACKENDS.values() for s in ss)
-    raise EdgekitError(f"unsupported model file type {suffix or '(none)'!r} for {path}; known: {known}")
+    """Backend implementation name for a model file, by its name (see ``runtime_for_file``)."""
+    return runtime_for_file(path).backend
 
 
 def open_backend(
@@ -45,8 +48,7 @@ def open_backend(
     name = backend or backend_for_suffix(path)
     if name not in BACKENDS:
         raise EdgekitError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
-    target = BACKENDS[name][0]
-    module_name, cls_name = target.split(":")
+    module_name, cls_name = BACKENDS[name].split(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
     be: Backend = cls(path, options or BackendOptions())
     return be

@@ -47,6 +47,8 @@ class OnnxRuntimeBackend:
             so.intra_op_num_threads = options.threads
             so.inter_op_num_threads = 1
         so.log_severity_level = 3
+        for key, value in options.extra.items():  # ORT session config entries, e.g. intra-op spinning
+            so.add_session_config_entry(key, value)
         have = set(ort.get_available_providers())
         providers = [p for p in (options.providers or ("CPUExecutionProvider",)) if p in have]
         if "CPUExecutionProvider" not in providers:

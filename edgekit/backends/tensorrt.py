@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from edgekit.backends.base import BackendOptions, TensorSpec
+from edgekit.backends.tensorrt_engine import import_tensorrt, read_sidecar
 from edgekit.errors import EdgekitError, MissingDependencyError
-from edgekit.export.onnx2engine import import_tensorrt, read_sidecar
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ _TASK = "Now write the numbers from 1 to 500, separated by commas."
 
 def _prompt(llm: Any, n_tokens: int, chat: bool) -> tuple[list[dict[str, str]] | str, int]:
     """A prompt of about ``n_tokens`` tokens (chat messages or plain text) that invites a long answer."""
-    from edgekit.assistant.prompts import TOOL_SYSTEM as SYSTEM_PROMPT
+    from edgekit.assistant.prompts import OP_SYSTEM as SYSTEM_PROMPT
 
     def tokens(text: str) -> int:
         return len(llm.tokenize(text.encode(), add_bos=True, special=True))

@@ -80,7 +80,7 @@ def bench_detect(detector: Detector, image: npt.NDArray[np.uint8], warmup: int, 
 
 
 def bench_pipeline(
-    detector: Detector, video: Path, warmup: int, max_frames: int | None = None
+    detector: Detector, video: Path, warmup: int, max_frames: int | None = None, background: bool = False
 ) -> dict[str, Any]:
     """Decode → detect over a video file, every frame, with decoding and pre-processing on the capture thread."""
     src = VideoSource(video)
@@ -88,7 +88,7 @@ def bench_pipeline(
     n = 0
     t_start = 0.0
     done: list[float] = []
-    for _frame, _dets in detect_stream(detector, src, max_frames=max_frames, drop=False):
+    for _frame, _dets in detect_stream(detector, src, max_frames=max_frames, drop=False, background=background):
         n += 1
         if n == warmup:
             detector.timer.clear()

@@ -37,6 +37,13 @@ def model_bench_markdown(result: dict[str, Any]) -> str:
         lines += ["", "Ratios: " + ", ".join(f"{k} = {v}" for k, v in result["ratios"].items())]
     for s in result["plan"].get("substitutions", []):
         lines.append(f"- substituted: {s}")
+    pred = result.get("prediction") or {}
+    if "predicted_ms" in pred:
+        lines.append(
+            f"- predicted raw latency {pred['predicted_ms']} ms ({pred['model_gflops']} GFLOPs at the probe's "
+            f"{pred['probe_gflops_per_s']} GFLOP/s), measured {pred['measured_p50_ms']} ms "
+            f"(measured/predicted {pred['measured/predicted']})"
+        )
     state = result.get("device_state")
     if state:
         b = state["before"]

@@ -31,24 +31,25 @@ def ask(
     json_out: bool = typer.Option(False, "--json", help="Print the transcript (tool calls, results) as JSON."),
 ) -> None:
     """Answer one question from the event store and live stats; the answer streams as it is generated."""
+    from edgekit.assistant.agent import check_question
     from edgekit.assistant.loader import open_assistant
 
-    if not question.strip():
-        from edgekit.errors import EdgekitError
-
-        raise EdgekitError('the question is empty: edgekit ask "how many falls were there today?"')
+    check_question(question)  # empty or too long: one line before any model is loaded
     assistant, loaded = open_assistant(model, profile, events, stats, threads=threads, n_ctx=ctx, n_batch=batch)
     try:
         t = assistant.ask(question, on_token=None if json_out else _write)
     finally:
         loaded.engine.close()
     if json_out:
-        print_json({"model": str(loaded.path), "fit": loaded.fit.summary(), **t.to_dict()})
+        call = t.tool_calls[-1] if t.tool_calls else None
+        print_json({"model": str(loaded.path), "fit": loaded.fit.summary(),
+                    "query": None if call is None else {"tool": call.tool, **call.args},
+                    "result": None if call is None else call.result, **t.to_dict()})
     else:
         _write("\n")
         for call in t.tool_calls:
-            shown = f"{call.tool}({call.args})" if call.tool else call.raw
-            err_console.print(f"[dim]tool: {shown} -> {call.result if call.error is None else call.error}[/]")
+            err_console.print(f"[dim]tool ({call.chosen_by}): {call.tool}({call.args}) -> "
+                              f"{call.result if call.error is None else call.error}[/]")
 
 
 def chat(
@@ -79,7 +80,8 @@ def chat(
             _write("\n")
             if show_tools:
                 for call in t.tool_calls:
-                    err_console.print(f"[dim]tool: {call.tool}({call.args}) -> {call.result or call.error}[/]")
+                    err_console.print(f"[dim]tool ({call.chosen_by}): {call.tool}({call.args}) -> "
+                                      f"{call.result or call.error}[/]")
     finally:
         loaded.engine.close()
 

@@ -14,7 +14,6 @@ from edgekit.bench.measure import RssSampler, bench_detect, bench_pipeline, benc
 from edgekit.bench.report import model_bench_markdown
 from edgekit.cli._common import console, print_json, write_json
 from edgekit.device.host import probe_host
-from edgekit.device.modelcards import DEFAULT_DETECTOR
 from edgekit.errors import EdgekitError
 from edgekit.sources import make_synthetic_video
 from edgekit.sources.files import read_image
@@ -27,8 +26,8 @@ bench_app = typer.Typer(help="Benchmark models, pipelines and the assistant.", i
 @bench_app.callback()
 def bench(
     ctx: typer.Context,
-    model: str = typer.Option(
-        DEFAULT_DETECTOR, "--model", "-m", help="Model card name, card YAML or model file."
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="Model card name, card YAML or model file (default: the profile's model)."
     ),
     profile: str = typer.Option("desktop", "--profile", "-p", help="Device profile name or YAML."),
     runs: int = typer.Option(50, min=1, help="Timed runs."),
@@ -58,7 +57,7 @@ def bench(
     det = Detector.load(model, profile)
     img = read_image(image) if image else SyntheticScene.random(0).render(1.0)[0]
     result: dict[str, Any] = {
-        "model": str(det.plan.model_path) if det.plan else model,
+        "model": str(det.plan.model_path) if det.plan else str(model),
         "host": probe_host().to_dict(),
         "plan": det.plan.to_dict() if det.plan else {},
         "input": list(det.input_hw),
@@ -80,6 +79,7 @@ def bench(
             "pipeline/raw": round(result["pipeline"]["fps"] / result["raw"]["fps"], 3),
             "detect/raw": round(result["detect"]["fps"] / result["raw"]["fps"], 3),
         }
+    result["prediction"] = _predict(det, result["raw"]["latency_ms"]["p50"])
     result["peak_rss_mb"] = rss.peak_mb()
     det.close()
     result["device_state"] = bracket(state_before, DeviceState.capture())
@@ -93,6 +93,23 @@ def bench(
         print_json(result)
     else:
         console.print(model_bench_markdown(result))
+
+
+def _predict(det: Detector, measured_ms: float) -> dict[str, Any] | None:
+    """Predicted raw latency (FLOPs over the conv probe's rate, same threads) beside the measured one."""
+    path = det.plan.model_path if det.plan else None
+    if path is None or path.suffix != ".onnx" or det.plan is None or det.plan.backend != "onnxruntime":
+        return None
+    from edgekit.bench.roofline import conv_probe_gflops, model_gflops, predict_detector_ms
+
+    try:
+        gflops = model_gflops(path)
+    except EdgekitError as e:  # e.g. a dynamic-shape model: say why there is no prediction
+        return {"error": str(e)}
+    rate = conv_probe_gflops(det.plan.options.threads or 1)
+    predicted = predict_detector_ms(gflops, rate)
+    return {"model_gflops": gflops, "probe_gflops_per_s": rate, "predicted_ms": predicted,
+            "measured_p50_ms": measured_ms, "measured/predicted": round(measured_ms / predicted, 3)}
 
 
 def register(app: typer.Typer) -> None:

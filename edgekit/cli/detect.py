@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 
 from edgekit.cli._common import console, err_console, print_json
-from edgekit.device.modelcards import DEFAULT_DETECTOR
 from edgekit.errors import EdgekitError
 from edgekit.pipeline.stream import detect_stream
 from edgekit.sources import SyntheticSource, open_source
@@ -24,8 +23,8 @@ def detect(
     source: str = typer.Argument(
         "synthetic", help="IMAGE, VIDEO, FOLDER, usb:N, rtsp://…, csi://N, picamera2:N or synthetic[:SEED]."
     ),
-    model: str = typer.Option(
-        DEFAULT_DETECTOR, "--model", "-m", help="Model card name, card YAML or model file."
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="Model card name, card YAML or model file (default: the profile's model)."
     ),
     profile: str = typer.Option("desktop", "--profile", "-p", help="Device profile name or YAML."),
     conf: float | None = typer.Option(None, help="Score threshold (default: the profile's)."),

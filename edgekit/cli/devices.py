@@ -42,11 +42,11 @@ def show(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Print one device profile, and what emulation would substitute on this host."""
-    from edgekit.device.modelcards import DEFAULT_DETECTOR, resolve_model
+    from edgekit.device.modelcards import resolve_model
     from edgekit.device.plan import plan_runtime
 
     p = load_profile(name)
-    card, path = resolve_model(DEFAULT_DETECTOR)
+    card, path = resolve_model(p.runtime.model)
     plan = plan_runtime(p, probe_host(), path, card)
     data = {**p.model_dump(mode="json"), "on_this_host": plan.to_dict()}
     if json_out:
@@ -57,7 +57,7 @@ def show(
     console.print(yaml.safe_dump(p.model_dump(mode="json"), sort_keys=False).rstrip())
     console.print(
         f"\n[bold]on this host[/]: {plan.backend} ({', '.join(plan.options.providers or ())}), "
-        f"{plan.precision}, {plan.options.threads} threads, camera {plan.camera}"
+        f"{plan.model_path.name} @ {plan.imgsz}, {plan.precision}, {plan.options.threads} threads, camera {plan.camera}"
     )
     for s in plan.substitutions:
         console.print(f"  substituted: {s}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,6 +13,7 @@ from edgekit.errors import EdgekitError
 
 if TYPE_CHECKING:
     from edgekit.export.report import ExportReport
+    from edgekit.export.run import ExportOptions
 
 
 def _progress_bar() -> tuple[Progress, object]:
@@ -44,20 +45,74 @@ def _summary(r: ExportReport) -> str:
     return f"{r.target} {r.precision}: {verdict}; {acc}; {r.artifact}"
 
 
+def _profile_job(
+    model: str | None, profile: str, to: str | None, precision: str | None, imgsz: int | None, val: Path | None
+) -> tuple[Path, dict[str, Any]]:
+    """The model file and option defaults ``--profile`` gives: its model, target, precision, input size,
+    the shipped validation set, and a stand-in where the board's own converter is missing here."""
+    from edgekit.device.modelcards import resolve_model
+    from edgekit.device.profiles import load_profile
+    from edgekit.export.formats import target_for_profile
+    from edgekit.export.onnx2engine import workspace_for
+    from edgekit.export.valset import SHIPPED
+
+    prof = load_profile(profile)
+    fmt, prec = target_for_profile(prof)
+    _, path = resolve_model(model or prof.runtime.model)
+    return path, {
+        "target": to or fmt.name,
+        "precision": precision or prec,
+        "imgsz": imgsz or prof.runtime.imgsz,
+        "val": val or SHIPPED,
+        "workspace_mb": workspace_for(prof.budgets.model_mb),
+        "stand_in": to is None,
+    }
+
+
+def _recipe_jobs(recipe: Path, out: Path | None) -> list[tuple[Path, ExportOptions]]:
+    from edgekit.export.recipe import load_recipe, recipe_paths
+    from edgekit.export.run import ExportOptions
+
+    rec, base = load_recipe(recipe)
+    p = recipe_paths(rec, base)
+    if p["model"] is None:
+        raise EdgekitError(f"recipe {recipe} names no model")
+    common: dict[str, Any] = {
+        "imgsz": rec.imgsz,
+        "calib": p["calib"],
+        "val": p["val"],
+        "out": p["out"] or out,
+        "max_map_drop": rec.max_map_drop,
+        "opset": rec.opset,
+        "dynamic": rec.dynamic,
+        "simplify": rec.simplify,
+        "calib_method": rec.calib_method,
+        "generated": rec.generated,
+        "seed": rec.seed,
+    }
+    return [(p["model"], ExportOptions(target=t.to, precision=t.precision, **common)) for t in rec.targets]
+
+
 def register(app: typer.Typer) -> None:
     """Add ``edgekit export`` to ``app``."""
 
     @app.command("export")
     def export_cmd(
-        model: Path | None = typer.Argument(None, help="ONNX (or Ultralytics .pt) model to export"),
+        model: str | None = typer.Argument(
+            None, help="ONNX or Ultralytics .pt file, or a model card name (default with --profile: its model)"
+        ),
         to: str | None = typer.Option(None, "--to", help="onnx, tensorrt, tflite or edgetpu"),
         precision: str | None = typer.Option(None, "--precision", help="fp32, fp16 or int8"),
-        profile: str | None = typer.Option(None, "--profile", help="Device profile: target, precision, workspace"),
+        profile: str | None = typer.Option(
+            None, "--profile", help="Device profile: its model, target, precision, input size and workspace"
+        ),
         calib: Path | None = typer.Option(None, "--calib", help="Calibration images (default: --val's images)"),
-        val: Path | None = typer.Option(None, "--val", help="Labelled validation images (COCO json or YOLO txt)"),
-        imgsz: int | None = typer.Option(None, "--imgsz", help="Input size (must match a fixed-size ONNX)"),
+        val: Path | None = typer.Option(
+            None, "--val", help="Labelled validation images (COCO json or YOLO txt; with --profile: the shipped set)"
+        ),
+        imgsz: int | None = typer.Option(None, "--imgsz", help="Input size (multiple of 32, 160-1280)"),
         max_map_drop: float = typer.Option(1.0, "--max-map-drop", help="Largest mAP50-95 drop (points) to accept"),
-        out: Path = typer.Option(Path("export-out"), "--out", help="Output folder"),
+        out: Path | None = typer.Option(None, "--out", help="Output folder (default: the user's cache)"),
         calib_method: str = typer.Option("minmax", "--calib-method", help="minmax, entropy or percentile"),
         generated: int = typer.Option(24, "--generated", help="Composite images added to the validation set"),
         opset: int | None = typer.Option(None, "--opset", help="ONNX opset of the exported model"),
@@ -66,74 +121,41 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the report(s) as JSON"),
     ) -> None:
         """Export MODEL for a device; INT8/FP16/TFLite exports must pass the accuracy gate (exit 1 if not)."""
-        from edgekit.device.profiles import load_profile
-        from edgekit.export.formats import get_format, target_for_profile
-        from edgekit.export.onnx2engine import workspace_for
-        from edgekit.export.pipeline import ExportOptions, export
+        from edgekit.device.modelcards import resolve_model
+        from edgekit.export.formats import get_format
+        from edgekit.export.pipeline import export
+        from edgekit.export.run import ExportOptions
 
-        jobs: list[tuple[Path, ExportOptions]] = []
         if recipe is not None:
-            from edgekit.export.recipe import load_recipe, recipe_paths
-
-            rec, base = load_recipe(recipe)
-            p = recipe_paths(rec, base)
-            if p["model"] is None:
-                raise EdgekitError(f"recipe {recipe} names no model")
-            for t in rec.targets:
-                jobs.append(
-                    (
-                        p["model"],
-                        ExportOptions(
-                            target=t.to,
-                            precision=t.precision,
-                            imgsz=rec.imgsz,
-                            calib=p["calib"],
-                            val=p["val"],
-                            out=p["out"] or out,
-                            max_map_drop=rec.max_map_drop,
-                            opset=rec.opset,
-                            dynamic=rec.dynamic,
-                            simplify=rec.simplify,
-                            calib_method=rec.calib_method,
-                            generated=rec.generated,
-                            seed=rec.seed,
-                        ),
-                    )
-                )
+            jobs = _recipe_jobs(recipe, out)
         else:
-            if model is None:
-                raise EdgekitError("pass a MODEL file or --recipe export/NAME.yaml")
-            workspace = 1024
             if profile is not None:
-                prof = load_profile(profile)
-                fmt, prec = target_for_profile(prof)
-                to, precision = to or fmt.name, precision or prec
-                workspace = workspace_for(prof.budgets.model_mb)
-            target = get_format(to or "onnx").name
-            jobs.append(
-                (
-                    model,
-                    ExportOptions(
-                        target=target,
-                        precision=precision or "fp32",
-                        imgsz=imgsz,
-                        calib=calib,
-                        val=val,
-                        out=out,
-                        max_map_drop=max_map_drop,
-                        opset=opset,
-                        dynamic=dynamic,
-                        calib_method=calib_method,
-                        generated=generated,
-                        workspace_mb=workspace,
-                    ),
-                )
+                path, defaults = _profile_job(model, profile, to, precision, imgsz, val)
+            elif model is None:
+                raise EdgekitError("pass a MODEL file, --profile NAME or --recipe export/NAME.yaml")
+            else:
+                path = resolve_model(model)[1]
+                defaults = {"target": to or "onnx", "precision": precision or "fp32", "imgsz": imgsz, "val": val}
+            defaults["target"] = get_format(defaults["target"]).name
+            opts = ExportOptions(
+                calib=calib,
+                out=out,
+                max_map_drop=max_map_drop,
+                opset=opset,
+                dynamic=dynamic,
+                calib_method=calib_method,
+                generated=generated,
+                **defaults,
             )
+            jobs = [(path, opts)]
         reports = []
         bar, update = _progress_bar()
         with bar:
             for m, o in jobs:
                 reports.append(export(m, o, progress=update))  # type: ignore[arg-type]
+        for r in reports:
+            for line in r.skipped:
+                err_console.print(f"[yellow]not built here[/]: {line}", soft_wrap=True)
         if as_json:
             print_json(
                 [r.model_dump(mode="json") for r in reports] if len(reports) > 1 else reports[0].model_dump(mode="json")

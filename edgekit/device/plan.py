@@ -1,8 +1,9 @@
 """Turn a device profile into what actually runs on this host, and say what was substituted.
 
 A profile describes the board it was written for. On any other machine (a desktop, CI) edgekit runs the profile in
-emulation: it keeps what the host can do (threads, precision where a variant exists) and substitutes the rest
-(TensorRT → ONNX Runtime, Edge TPU → LiteRT/ONNX Runtime CPU, CSI camera → synthetic), listing each substitution.
+emulation: it keeps what the host can do (threads, precision and input size where an export exists) and substitutes
+the rest (TensorRT → ONNX Runtime, Edge TPU → LiteRT/ONNX Runtime CPU, CSI camera → synthetic), listing each
+substitution. Exports are found by ``edgekit.device.artifacts`` (next to the model card, then the user's cache).
 """
 
 from __future__ import annotations
@@ -11,23 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekit.backends import BackendOptions, backend_for_suffix
+from edgekit.backends import BackendOptions
+from edgekit.backends.runtimes import RUNTIMES, Runtime, available, get_runtime, runtime_for_file
+from edgekit.device.artifacts import artifact_name, find_artifact
 from edgekit.device.host import HostInfo
-from edgekit.device.modelcards import ModelCard
+from edgekit.device.modelcards import ModelCard, sha256_file
 from edgekit.device.profiles import DeviceProfile
-from edgekit.paths import cache_dir
 
-_VARIANT_SUFFIX = {
-    "onnxruntime": ".onnx",
-    "tensorrt": ".engine",
-    "litert": ".tflite",
-    "edgetpu": "_edgetpu.tflite",
-}
+ACCELERATED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
 
 @dataclass
 class RuntimePlan:
-    """The backend, model file, threads and camera chosen for one profile on this host."""
+    """The backend, model file, input size, precision, threads and camera chosen for one profile on this host."""
 
     profile: str
     backend: str
@@ -37,14 +34,23 @@ class RuntimePlan:
     camera: str
     emulated: bool
     substitutions: list[str] = field(default_factory=list)
+    imgsz: int | None = None
+    """Input size of the chosen model file (``None`` until the model is opened when it is not known up front)."""
+    runtime: str = ""
+    """The profile's runtime (``RUNTIMES`` key) that was asked for; ``backend`` is what runs."""
+    provider: str = ""
+    """The execution provider or delegate that actually runs it (filled in by the detector once loaded)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "profile": self.profile,
+            "runtime": self.runtime,
             "backend": self.backend,
+            "provider": self.provider,
             "providers": list(self.options.providers or ()),
             "edgetpu": self.options.use_edgetpu,
             "model": str(self.model_path),
+            "imgsz": self.imgsz,
             "precision": self.precision,
             "threads": self.options.threads,
             "camera": self.camera,
@@ -52,20 +58,30 @@ class RuntimePlan:
             "substitutions": self.substitutions,
         }
 
+    def summary(self) -> str:
+        """One line: model file, input size, precision, backend/provider and substitutions."""
+        subs = "; ".join(self.substitutions) or "none"
+        return (
+            f"model {self.model_path} @ {self.imgsz}, {self.precision}, {self.provider or self.backend}; "
+            f"substitutions: {subs}"
+        )
 
-def find_variant(card: ModelCard, backend: str, precision: str) -> Path | None:
-    """A converted file of ``card`` for ``backend``/``precision``: next to the card, in ``./export-out`` (the
-    default ``--out`` of ``edgekit export``) or in ``~/.cache/edgekit/exports/<name>``.
 
-    Names follow ``edgekit export``: ``<stem>_<precision><suffix>``, e.g. ``yolov8s-fall_int8.onnx`` or
-    ``yolov8s-fall_int8_edgetpu.tflite``.
+def source_sha256(card: ModelCard, model_path: Path) -> str:
+    """The sha256 exports of ``card`` are keyed by (the card's own, else the file's)."""
+    return card.sha256 or sha256_file(model_path)
+
+
+def find_variant(card: ModelCard, model_path: Path, runtime: str, precision: str, imgsz: int) -> Path | None:
+    """``card``'s model exported for ``runtime`` at ``precision``/``imgsz``: next to the card or in the cache.
+
+    The card's own file counts as the FP32 ONNX at the card's input size.
     """
+    if runtime == "onnxruntime" and precision == "fp32" and imgsz == (card.imgsz or imgsz):
+        return model_path
     stem = Path(card.file).stem if card.file else card.name
-    fname = f"{stem}_{precision}{_VARIANT_SUFFIX[backend]}"
-    for folder in (card.card_dir, Path("export-out"), cache_dir() / "exports" / card.name):
-        if folder is not None and (folder / fname).is_file():
-            return folder / fname
-    return None
+    also = (card.card_dir,) if card.card_dir is not None else ()
+    return find_artifact(source_sha256(card, model_path), artifact_name(stem, imgsz, precision, runtime), also)
 
 
 def _runs_on(profile: DeviceProfile, host: HostInfo) -> bool:
@@ -73,47 +89,52 @@ def _runs_on(profile: DeviceProfile, host: HostInfo) -> bool:
     return any(m.lower() in host.model.lower() for m in want) if want else profile.name == "desktop"
 
 
+def export_hint(profile: DeviceProfile, card: ModelCard) -> str:
+    """The command that makes the export ``profile`` wants for ``card``."""
+    model = "" if card.name == profile.runtime.model else f" {card.name}"
+    return f"edgekit export{model} --profile {profile.name}"
+
+
+def _choose(
+    profile: DeviceProfile, host: HostInfo, model_path: Path, card: ModelCard, subs: list[str]
+) -> tuple[Path, Runtime, str, int | None]:
+    """(model file, runtime that runs it, precision, input size) for ``card`` under ``profile`` on ``host``."""
+    rt = get_runtime(profile.runtime.backend)
+    precision, imgsz = profile.runtime.precision, profile.runtime.imgsz
+    here = [r for r in (rt, *(RUNTIMES[n] for n in rt.stand_ins)) if available(r, host.runtimes, len(host.edgetpu))]
+    for cand in here:
+        path = find_variant(card, model_path, cand.name, precision, imgsz)
+        if path is not None:
+            if rt not in here:
+                subs.append(_accelerator_substitution(rt, precision, host, cand))
+            elif cand is not rt:
+                subs.append(f"{rt.label} {precision.upper()} model → {cand.label} (no {rt.label} export here)")
+            return path, cand, precision, imgsz
+    onnx = RUNTIMES["onnxruntime"]
+    if rt is not onnx:
+        subs.append(_accelerator_substitution(rt, precision, host, onnx))
+    subs.append(
+        f"{precision.upper()} {imgsz} model → {card.name}'s FP32 {card.imgsz or ''} ONNX (no {precision} "
+        f"{imgsz} export yet; make it with `{export_hint(profile, card)}`)".replace("  ", " ")
+    )
+    return model_path, onnx, "fp32", card.imgsz
+
+
 def plan_runtime(
     profile: DeviceProfile, host: HostInfo, model_path: Path, card: ModelCard | None = None
 ) -> RuntimePlan:
-    """Choose how ``profile`` runs ``model_path`` (or a better-suited variant of ``card``) on ``host``."""
+    """Choose how ``profile`` runs ``model_path`` (or a better-suited export of ``card``) on ``host``."""
     subs: list[str] = []
-    rt = profile.runtime
-    want_backend = rt.backend
-    precision: str = rt.precision
-    path = model_path
-    fmt = backend_for_suffix(path)
-    providers: tuple[str, ...] | None = None
-    use_edgetpu = False
-    backend = fmt
-
+    want = get_runtime(profile.runtime.backend)
     if card is not None:
-        variant = find_variant(card, want_backend, precision)
-        if variant is not None and _backend_available(want_backend, host):
-            path, backend = variant, backend_for_suffix(variant)
-            use_edgetpu = want_backend == "edgetpu"
-        else:
-            int8 = find_variant(card, "onnxruntime", precision) if precision != "fp32" else None
-            if want_backend != "onnxruntime":
-                subs.append(_accelerator_substitution(want_backend, precision, host))
-            if int8 is not None:
-                path, backend = int8, "onnxruntime"
-            elif precision != "fp32" or want_backend != "onnxruntime":
-                subs.append(
-                    f"{precision.upper()} {want_backend} model → {card.name}'s FP32 ONNX "
-                    f"(no {precision} variant; make one with "
-                    f"`edgekit export {card.file or card.name} --profile {profile.name} --val DIR`)"
-                )
-                precision = "fp32"
-            else:
-                precision = "fp32"
+        path, run, precision, imgsz = _choose(profile, host, model_path, card, subs)
     else:
-        precision = "as exported"
+        path, run, precision, imgsz = model_path, runtime_for_file(model_path), "as exported", None
 
-    if backend == "onnxruntime" and want_backend == "tensorrt":
-        accel = [p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider") if p in host.ort_providers]
-        providers = (*accel, "CPUExecutionProvider")
-    elif backend == "onnxruntime":
+    providers: tuple[str, ...] | None = None
+    if run.name == "onnxruntime" and want.gpu:
+        providers = (*[p for p in ACCELERATED_PROVIDERS if p in host.ort_providers], "CPUExecutionProvider")
+    elif run.name == "onnxruntime":
         providers = ("CPUExecutionProvider",)
 
     threads = profile.threads_for(host.cores)
@@ -131,32 +152,28 @@ def plan_runtime(
 
     return RuntimePlan(
         profile=profile.name,
-        backend=backend,
+        backend=run.backend,
         model_path=path,
         precision=precision,
-        options=BackendOptions(threads=threads, providers=providers, use_edgetpu=use_edgetpu),
+        options=BackendOptions(threads=threads, providers=providers, use_edgetpu=run.edgetpu),
         camera=camera,
         emulated=not _runs_on(profile, host),
         substitutions=subs,
+        imgsz=imgsz,
+        runtime=want.name,
     )
 
 
-def _backend_available(backend: str, host: HostInfo) -> bool:
-    r = host.runtimes
-    litert = r.get("ai_edge_litert", False) or r.get("tflite_runtime", False)
-    return {
-        "onnxruntime": r.get("onnxruntime", False),
-        "tensorrt": r.get("tensorrt", False),
-        "litert": litert,
-        "edgetpu": litert and r.get("libedgetpu", False) and bool(host.edgetpu),
-    }[backend]
-
-
-def _accelerator_substitution(backend: str, precision: str, host: HostInfo) -> str:
-    if backend == "tensorrt":
-        accel = [p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider") if p in host.ort_providers]
+def _accelerator_substitution(rt: Runtime, precision: str, host: HostInfo, to: Runtime) -> str:
+    """The line that says which runtime (``to``) stands in for ``rt`` on this host, and why."""
+    where = to.label
+    if to.name == "onnxruntime":
+        accel = [p for p in ACCELERATED_PROVIDERS if p in host.ort_providers] if rt.gpu else []
         where = f"ONNX Runtime {accel[0]}" if accel else "ONNX Runtime CPU"
+    elif to.name == "litert":
+        where = "LiteRT CPU"
+    if rt.name == "tensorrt":
         return f"TensorRT {precision.upper()} engine → {where} (no tensorrt module or engine here)"
-    if backend == "edgetpu":
-        return "Edge TPU → ONNX Runtime CPU (no Edge TPU, libedgetpu or compiled model here)"
-    return f"LiteRT {precision.upper()} → ONNX Runtime CPU (no LiteRT runtime or .tflite variant here)"
+    if rt.edgetpu:
+        return f"Edge TPU → {where} (no Edge TPU, libedgetpu or compiled model here)"
+    return f"{rt.label} {precision.upper()} → {where} (no {rt.label} runtime here)"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from edgekit.backends.runtimes import RUNTIMES
 from edgekit.config.loader import bundled_names, bundled_path, load_yaml_model
 from edgekit.errors import EdgekitError
 
-BackendName = Literal["onnxruntime", "tensorrt", "litert", "edgetpu"]
 Precision = Literal["fp32", "fp16", "int8"]
 
 
@@ -41,12 +41,20 @@ class Board(_Strict):
 class RuntimeSettings(_Strict):
     """How the detector runs: backend, precision, input size, threads."""
 
-    backend: BackendName = "onnxruntime"
+    backend: str = Field("onnxruntime", description="A runtime of edgekit.backends.runtimes.RUNTIMES")
     precision: Precision = "fp32"
-    imgsz: int = Field(640, ge=32, le=2048, multiple_of=32)
+    imgsz: int = Field(640, ge=160, le=1280, multiple_of=32)
+    model: str = Field("yolov8s-fall", description="Model card the profile runs by default")
     threads: int = Field(0, ge=0, le=256, description="0 = one per core")
     conf: float = Field(0.25, gt=0, lt=1)
     iou: float = Field(0.7, gt=0, lt=1)
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        if v not in RUNTIMES:
+            raise ValueError(f"unknown backend {v!r}; choose one of: {', '.join(RUNTIMES)}")
+        return v
 
 
 class CameraSettings(_Strict):
@@ -69,6 +77,9 @@ class LLMSettings(_Strict):
     """llama.cpp settings for the assistant."""
 
     threads: int = Field(0, ge=0, le=256, description="0 = one per core")
+    threads_beside_camera: int = Field(
+        0, ge=0, le=256,
+        description="threads while the camera daemon runs; 0 = the cores the detector leaves (at least 1)")
     n_ctx: int = Field(2048, ge=256, le=131072)
     n_batch: int = Field(256, ge=8, le=8192)
 

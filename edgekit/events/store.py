@@ -209,13 +209,15 @@ class EventStore:
         since: TimeArg = None,
         until: TimeArg = None,
         limit: int = 100,
+        oldest_first: bool = False,
     ) -> list[Event]:
-        """Matching events, newest first, at most ``limit``."""
+        """Matching events, newest first (or oldest first), at most ``limit``."""
         if limit < 0:
             raise EdgekitError(f"limit must be >= 0, got {limit}")
         where, params = self._where(label, source, rule, since, until)
+        order = "ASC" if oldest_first else "DESC"
         rows = self._fetch(
-            f"SELECT {self._columns} FROM events{where} ORDER BY start_ts DESC, rowid DESC LIMIT ?",
+            f"SELECT {self._columns} FROM events{where} ORDER BY start_ts {order}, rowid {order} LIMIT ?",
             [*params, limit],
         )
         return [_row_to_event(r) for r in rows]

@@ -1,11 +1,14 @@
 """Export: source model → ONNX FP32/FP16/INT8, TFLite, Edge TPU, TensorRT, each gated on accuracy with a report.
 
-One small ``src2dst`` module per converter (``onnx2onnx``, ``quantize``, ``onnx2tflite``, ``tflite2edgetpu``,
-``onnx2engine``, ``pt2onnx``), the format table in ``formats``, the gate in ``gate``/``evaluate``/``valset``, and
-``pipeline.export`` tying them together. Heavy libraries are imported inside the functions that need them.
+``pipeline.export`` checks the request against the format table (``formats.FORMATS``), loads everything one export
+needs once into an ``run.ExportRun`` and calls the target's ``build(run)`` (``build_onnx``, ``build_tflite``,
+``build_edgetpu``, ``build_tensorrt``). Those use one small ``src2dst`` module per converter (``onnx2onnx``,
+``quantize``, ``onnx2tflite``, ``tflite2edgetpu``, ``onnx2engine``, ``pt2onnx``) and the gate (``gate``,
+``evaluate``, ``valset``). Heavy libraries are imported inside the functions that need them.
 """
 
 from edgekit.export.formats import FORMATS, ExportFormat, get_format
-from edgekit.export.pipeline import ExportOptions, export
+from edgekit.export.pipeline import export
+from edgekit.export.run import ExportOptions, ExportRun
 
-__all__ = ["FORMATS", "ExportFormat", "ExportOptions", "export", "get_format"]
+__all__ = ["FORMATS", "ExportFormat", "ExportOptions", "ExportRun", "export", "get_format"]

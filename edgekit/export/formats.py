@@ -1,17 +1,25 @@
-"""One table of export targets: suffix, precisions, what each needs, and which converter builds it.
+"""One table of export targets: which runtime runs the result, precisions, what the build needs, which module
+builds it, and whether it needs the board's GPU.
 
-Like Ultralytics' ``export_formats()``: the CLI validates ``--to``/``--precision`` against it, recipes and
-profiles map onto it, and the report names the converter used.
+Like Ultralytics' ``export_formats()``: the CLI validates ``--to``/``--precision`` against it, profiles map onto it
+through the runtime table (``edgekit.backends.runtimes``), ``export()`` checks ``needs`` before any slow work and
+dispatches to ``builder``'s ``build(run)``, and the report names ``converter``.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from edgekit.backends.runtimes import RUNTIMES, get_runtime
 from edgekit.device.profiles import DeviceProfile
 from edgekit.errors import EdgekitError
 
-Precision = str  # "fp32" | "fp16" | "int8"
+if TYPE_CHECKING:
+    from edgekit.export.run import ExportRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,29 +27,75 @@ class ExportFormat:
     """One export target."""
 
     name: str
-    suffix: str
+    runtime: str
+    """The ``RUNTIMES`` entry that runs the artifact (gives its file suffix)."""
     precisions: tuple[str, ...]
+    builder: str
+    """Module whose ``build(run: ExportRun) -> Path`` makes the artifact."""
     converter: str
-    """``module:function`` that builds it (see the ``src2dst`` modules in this package)."""
+    """What converts it, as the report names it."""
     needs: str
-    """Python module (or program) the converter needs, for the missing-dependency hint."""
+    """``module:function`` that raises a one-line ``MissingDependencyError`` when the converter is absent."""
     gpu: bool = False
+    """Built on the board itself (engines are tied to its GPU and TensorRT version)."""
+
+    @property
+    def suffix(self) -> str:
+        return get_runtime(self.runtime).suffix
+
+    def check_needs(self) -> None:
+        """Fail in one line, before any slow work, when this target's converter is not installed here."""
+        _load(self.needs)()
+
+    def build(self, run: ExportRun) -> Path:
+        """Build this target's artifact for ``run`` (see the ``build_*`` modules)."""
+        fn: Callable[[ExportRun], Path] = _load(f"{self.builder}:build")
+        return fn(run)
+
+
+def _load(ref: str) -> Any:
+    module, name = ref.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
-        ExportFormat("onnx", ".onnx", ("fp32", "fp16", "int8"), "edgekit.export.onnx2onnx", "onnx"),
-        ExportFormat("tflite", ".tflite", ("fp32", "fp16", "int8"), "edgekit.export.onnx2tflite", "onnx2tf"),
-        ExportFormat("edgetpu", "_edgetpu.tflite", ("int8",), "edgekit.export.tflite2edgetpu", "edgetpu_compiler"),
         ExportFormat(
-            "tensorrt", ".engine", ("fp16", "int8", "fp32"), "edgekit.export.onnx2engine", "tensorrt", gpu=True
+            "onnx",
+            "onnxruntime",
+            ("fp32", "fp16", "int8"),
+            "edgekit.export.build_onnx",
+            "onnxslim + onnxruntime",
+            "edgekit.export.onnx2onnx:check_installed",
+        ),
+        ExportFormat(
+            "tflite",
+            "litert",
+            ("fp32", "fp16", "int8"),
+            "edgekit.export.build_tflite",
+            "onnx2tf + TensorFlow Lite converter",
+            "edgekit.export.onnx2tflite:check_installed",
+        ),
+        ExportFormat(
+            "edgetpu",
+            "edgetpu",
+            ("int8",),
+            "edgekit.export.build_edgetpu",
+            "onnx2tf + TensorFlow Lite converter + edgetpu_compiler",
+            "edgekit.export.onnx2tflite:check_installed",  # the compiler is checked at its own step, after the gate
+        ),
+        ExportFormat(
+            "tensorrt",
+            "tensorrt",
+            ("fp16", "int8", "fp32"),
+            "edgekit.export.build_tensorrt",
+            "TensorRT builder",
+            "edgekit.backends.tensorrt_engine:import_tensorrt",
+            gpu=True,
         ),
     )
 }
-
-# A profile's runtime backend -> the export target that backend runs.
-BACKEND_TO_FORMAT = {"onnxruntime": "onnx", "litert": "tflite", "edgetpu": "edgetpu", "tensorrt": "tensorrt"}
 
 
 def get_format(name: str) -> ExportFormat:
@@ -62,7 +116,12 @@ def check_precision(fmt: ExportFormat, precision: str) -> str:
     return p
 
 
+def format_for_runtime(runtime: str) -> ExportFormat:
+    """The export target that builds models for ``runtime``."""
+    return get_format(RUNTIMES[runtime].target)
+
+
 def target_for_profile(profile: DeviceProfile) -> tuple[ExportFormat, str]:
     """The export format and precision a device profile runs."""
-    fmt = get_format(BACKEND_TO_FORMAT[profile.runtime.backend])
+    fmt = format_for_runtime(profile.runtime.backend)
     return fmt, check_precision(fmt, profile.runtime.precision)

@@ -11,6 +11,15 @@ from edgekit.errors import EdgekitError, MissingDependencyError
 log = logging.getLogger(__name__)
 
 
+def check_installed() -> None:
+    """A one-line error unless the ONNX tools (``onnx``, ``onnxslim``) import here."""
+    try:
+        import onnx  # noqa: F401
+        import onnxslim  # noqa: F401
+    except ImportError as e:
+        raise MissingDependencyError(f"{e.name} (ONNX export)", "pip install 'edgekit[export]'") from e
+
+
 def _load(path: Path) -> Any:
     import onnx
 

@@ -58,6 +58,11 @@ def check_converter(python: str) -> None:
         )
 
 
+def check_installed() -> None:
+    """A one-line error unless the TFLite converter imports in its python (see ``converter_python``)."""
+    check_converter(converter_python())
+
+
 def normalize_boxes(src: Path, out: Path, imgsz: int) -> bool:
     """Write ``src`` with the box rows of the final Concat divided by ``imgsz``; False if the head is not found.
 

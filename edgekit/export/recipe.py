@@ -34,7 +34,7 @@ class Recipe(BaseModel):
     seed: int = 0
     calib_method: str = "minmax"
     max_map_drop: float = Field(1.0, ge=0)
-    out: str = "export-out"
+    out: str | None = Field(None, description="Output folder; default: the user's cache, where profiles find it")
     opset: int | None = Field(None, ge=11, le=23)
     dynamic: bool = False
     simplify: bool = True
@@ -68,5 +68,6 @@ def recipe_paths(r: Recipe, base: Path) -> dict[str, Path | None]:
         return None if v is None else v.replace("${EDGEKIT_SHARED}", shared)
 
     paths = {k: _resolve(expand(getattr(r, k)), base) for k in ("model", "calib", "val")}
-    paths["out"] = Path(r.out).expanduser()  # output goes where the user runs the command, not into the recipe's folder
+    # output goes where the user runs the command (not into the recipe's folder), or into the cache
+    paths["out"] = Path(r.out).expanduser() if r.out else None
     return paths

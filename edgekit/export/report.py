@@ -72,6 +72,7 @@ class ExportReport(_Strict):
     passed: bool | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list, description="Steps not run on this host, and what they need")
     seconds: float = 0.0
 
 
@@ -138,6 +139,8 @@ def to_markdown(r: ExportReport) -> str:
         lines += ["", "## Nodes kept in float", "", *[f"- `{n}`" for n in r.nodes_in_float]]
     if r.notes:
         lines += ["", "## Notes", "", *[f"- {n}" for n in r.notes]]
+    if r.skipped:
+        lines += ["", "## Not built here", "", *[f"- {n}" for n in r.skipped]]
     mAP_note = (
         "mAP is COCO-style (faster-coco-eval) on class-agnostic person boxes: both model classes "
         "(e.g. Normal/Fall) count as person."

@@ -35,7 +35,12 @@ class Sample:
     boxes: npt.NDArray[np.float32]
 
 
-def _images_dir(folder: Path) -> Path:
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "valdata"
+"""The validation set inside the package (7 photos, 8 hand-drawn boxes): a smoke test, see its README.md."""
+
+
+def images_dir(folder: Path) -> Path:
+    """``folder/images`` when there is one, else ``folder`` itself."""
     return folder / "images" if (folder / "images").is_dir() else folder
 
 
@@ -90,7 +95,7 @@ def load_folder(folder: Path) -> list[Sample]:
     """
     if not folder.is_dir():
         raise EdgekitError(f"validation folder not found: {folder}")
-    images = _images_dir(folder)
+    images = images_dir(folder)
     coco = _coco_file(folder)
     if coco is not None:
         samples = _from_coco(coco, images)

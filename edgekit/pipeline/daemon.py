@@ -110,6 +110,7 @@ class Daemon:
         self.link: MqttLink | None = None
         self.metrics: Any = None
         self.assistant_service: Any = None
+        self.assistant_analytics: Any = None
         self.workers: dict[str, CameraWorker] = {}
         self._lock = threading.Lock()
         self._last: dict[str, tuple[float, int, int]] = {}
@@ -242,6 +243,8 @@ class Daemon:
         if self.link is not None:
             out["mqtt"] = {"connected": self.link.connected.is_set(), "pending": len(self.outbox),
                            **self.link.counters}
+        if self.assistant_analytics is not None:
+            out["assistant"] = self.assistant_analytics.snapshot()
         return out
 
     def _write_stats(self, stats: dict[str, Any]) -> None:
@@ -282,12 +285,16 @@ class Daemon:
         The model is loaded (after its fit check against the profile's LLM budget) before the cameras start, so a
         GGUF that does not fit fails start-up with one line instead of starving the pipeline later.
         """
+        from edgekit.assistant.analytics import AssistantAnalytics
         from edgekit.assistant.loader import open_assistant
         from edgekit.assistant.mqtt_service import AssistantMqttService
 
         assistant, _loaded = open_assistant(
-            self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path
+            self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path,
+            beside_camera=True,
         )
+        self.assistant_analytics = AssistantAnalytics()
+        assistant.on_transcript = self.assistant_analytics.record  # per-request tokens, TTFT, outcome → stats
         self.assistant_service = AssistantMqttService(link.client, self.cfg.device, assistant,
                                                       topic_prefix=link.base.rsplit("/", 1)[0])
         self.assistant_service.start()

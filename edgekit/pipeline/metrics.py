@@ -63,6 +63,10 @@ class _Collector:
         if "cpu_temp_c" in s and s["cpu_temp_c"] is not None:
             yield GaugeMetricFamily("edgekit_cpu_temperature_celsius", "CPU temperature", value=s["cpu_temp_c"])
         yield GaugeMetricFamily("edgekit_rss_bytes", "Resident memory of the daemon", value=float(s.get("rss", 0)))
+        if s.get("assistant"):
+            from edgekit.assistant.analytics import metric_families
+
+            yield from metric_families(s["assistant"])
 
 
 class MetricsServer:

@@ -10,14 +10,19 @@ from edgekit.vision.detector import Detector
 
 
 def detect_stream(
-    detector: Detector, source: Source, max_frames: int | None = None, drop: bool | None = None
+    detector: Detector,
+    source: Source,
+    max_frames: int | None = None,
+    drop: bool | None = None,
+    background: bool = False,
 ) -> Iterator[tuple[Frame, Detections]]:
     """Yield (frame, detections) for each frame processed.
 
     Live sources drop stale frames (only the newest is processed); files are processed frame by frame. The capture
     thread decodes and letterboxes the next frame while the detector infers on this one.
     """
-    reader = LatestFrameReader(source, drop=drop, prepare=lambda f: detector.preprocess(f.image))
+    reader = LatestFrameReader(source, drop=drop, prepare=lambda f: detector.preprocess(f.image),
+                               background=background)
     try:
         n = 0
         while max_frames is None or n < max_frames:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -14,6 +15,16 @@ from edgekit.types import Frame
 log = logging.getLogger(__name__)
 
 
+def set_idle_priority() -> bool:
+    """Put the calling thread in Linux's idle scheduling class; False where the OS has none."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # pid 0: this thread only
+    except (AttributeError, OSError) as e:
+        log.debug("idle priority not available: %s", e)
+        return False
+    return True
+
+
 class LatestFrameReader:
     """Reads ``source`` on its own thread.
 
@@ -21,7 +32,9 @@ class LatestFrameReader:
     the frames it missed (counted in ``dropped``) and never works on a stale one. Without ``drop`` it keeps up to
     ``depth`` frames and blocks the reader, so a file is processed frame by frame with decoding overlapped.
     ``prepare`` runs on the capture thread for each kept frame (e.g. a detector's pre-processing), and its result
-    comes out next to the frame.
+    comes out next to the frame. ``background`` runs the capture thread at idle priority (Linux ``SCHED_IDLE``):
+    on a board whose cores inference already fills, decoding then takes only the cycles inference leaves, instead
+    of preempting it.
     """
 
     def __init__(
@@ -30,6 +43,7 @@ class LatestFrameReader:
         drop: bool | None = None,
         depth: int = 2,
         prepare: Callable[[Frame], Any] | None = None,
+        background: bool = False,
     ) -> None:
         self.source = source
         self.drop = source.live if drop is None else drop
@@ -37,6 +51,7 @@ class LatestFrameReader:
         self._depth = 1 if self.drop else depth
         self._cond = threading.Condition()
         self._prepare = prepare
+        self._background = background
         self._ended = False
         self._stop = threading.Event()
         self.error: BaseException | None = None
@@ -46,6 +61,8 @@ class LatestFrameReader:
         self._thread.start()
 
     def _run(self) -> None:
+        if self._background:
+            set_idle_priority()
         try:
             while not self._stop.is_set():
                 frame = self.source.read()

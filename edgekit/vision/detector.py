@@ -11,8 +11,8 @@ import numpy.typing as npt
 
 from edgekit.backends import Backend, BackendOptions, open_backend
 from edgekit.device.host import probe_host
-from edgekit.device.modelcards import DEFAULT_DETECTOR, ModelCard, resolve_model
-from edgekit.device.plan import RuntimePlan, plan_runtime
+from edgekit.device.modelcards import ModelCard, resolve_model
+from edgekit.device.plan import RuntimePlan, export_hint, plan_runtime
 from edgekit.device.profiles import load_profile
 from edgekit.errors import EdgekitError
 from edgekit.timing import StageTimer
@@ -75,21 +75,24 @@ class Detector:
     @classmethod
     def load(
         cls,
-        model: str | Path = DEFAULT_DETECTOR,
+        model: str | Path | None = None,
         profile: str | Path = "desktop",
         conf: float | None = None,
         iou: float | None = None,
         threads: int | None = None,
     ) -> Detector:
-        """Open a model (card name, card YAML or file) the way ``profile`` runs it on this host."""
-        card, path = resolve_model(model)
+        """Open a model (card name, card YAML or file; default: the profile's) the way ``profile`` runs it here.
+
+        ``plan`` says what runs: model file, input size, precision, backend and provider, and each substitution.
+        """
+        prof = load_profile(profile)
+        card, path = resolve_model(model or prof.runtime.model)
         if card is not None and card.task != "detect":
             raise EdgekitError(f"model {card.name!r} is a {card.task} model, not a detector")
         if card is not None and card.family not in SUPPORTED_FAMILIES:
             raise EdgekitError(
                 f"model family {card.family!r} has no decoder; supported: {SUPPORTED_FAMILIES}"
             )
-        prof = load_profile(profile)
         plan = plan_runtime(prof, probe_host(), path, card)
         if threads:
             plan.options = BackendOptions(threads, plan.options.providers, plan.options.use_edgetpu)
@@ -103,10 +106,12 @@ class Detector:
             imgsz=(card.imgsz if card else None) or prof.runtime.imgsz,
             plan=plan,
         )
+        plan.imgsz = det.input_hw[0]
+        plan.provider = backend.name
         if det.input_hw != (prof.runtime.imgsz, prof.runtime.imgsz) and card is not None:
             plan.substitutions.append(
                 f"input {prof.runtime.imgsz} → {det.input_hw[0]} (the model's fixed input size; "
-                f"`edgekit export {card.name} --imgsz {prof.runtime.imgsz}` makes a matching one)"
+                f"`{export_hint(prof, card)}` makes a matching one)"
             )
         return det
 

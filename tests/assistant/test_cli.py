@@ -44,6 +44,8 @@ def _small_budget_profile(tmp: Path) -> Path:
 
 CASES: list[tuple[str, Callable[[Path], list[str]], str, bool]] = [
     ("empty question", lambda t: ["ask", "  ", "--events", str(_store(t))], "the question is empty", False),
+    ("5000-character question", lambda t: ["ask", "how many falls " * 334, "--events", str(_store(t))],
+     "at most 2000 are accepted", False),
     ("no event store", lambda t: ["ask", "hi", "--events", str(t / "none.db")], "does not exist", False),
     ("not a store", lambda t: ["ask", "hi", "--events", str(_corrupt_gguf(t))], "not a usable SQLite", False),
     ("missing gguf", lambda t: ["ask", "hi", "--events", str(_store(t)), "--model", str(t / "x.gguf")],

@@ -1,5 +1,5 @@
-"""The assistant on a real llama.cpp with a tiny random-weight GGUF: loading, streaming, constrained tool
-calls, the retry-then-"I could not" path, the empty store, prefix reuse and the load-time error paths.
+"""The assistant on a real llama.cpp with a tiny random-weight GGUF: loading, streaming, the constrained op
+choice, token/timing accounting, the empty store, prefix reuse and the load-time error paths.
 
 The tiny model's text is noise; what is checked is the machinery around it.
 """
@@ -16,12 +16,13 @@ import pytest
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gguf")
 
+from edgekit.assistant import prompts
 from edgekit.assistant.agent import EMPTY_STORE_ANSWER, Assistant, ChatSession
 from edgekit.assistant.engine import LlamaEngine
 from edgekit.assistant.loader import load_model
 from edgekit.assistant.settings import LLMSettings
 from edgekit.assistant.tiny_gguf import write_tiny_gguf
-from edgekit.assistant.tools import TOOLS, ToolBox
+from edgekit.assistant.tools import ToolBox
 from edgekit.errors import EdgekitError
 from edgekit.events import EventStore
 from edgekit.types import Event
@@ -56,69 +57,50 @@ def test_streams_pieces_up_to_max_tokens(engine: LlamaEngine) -> None:
     assert all(isinstance(p, str) for p in pieces)
 
 
-def test_schema_constrained_output_is_a_valid_tool_call(engine: LlamaEngine, store: EventStore) -> None:
-    tb = ToolBox(store)
-    raw = "".join(engine.chat_stream([{"role": "user", "content": "count"}], schema=tb.call_schema(),
-                                     max_tokens=300))
-    call = json.loads(raw)  # the grammar allows nothing else, even from random weights
-    name, _args = tb.parse(call)
-    assert name in TOOLS
+def test_schema_constrained_output_is_one_of_the_ops(engine: LlamaEngine) -> None:
+    g = engine.generate(prompts.op_messages("falls on cam1"), schema=prompts.op_schema(), max_tokens=8)
+    assert json.loads(g.text) in prompts.OPS  # the grammar allows nothing else, even from random weights
+    assert g.tokens_in > 50 and 1 <= g.tokens_out <= 8 and 0 < g.ttft_s <= g.total_s
 
 
-def test_ask_records_the_tool_call_and_its_result(engine: LlamaEngine, store: EventStore) -> None:
-    tb = ToolBox(store)
+def test_open_op_goes_to_the_model_and_is_recorded(engine: LlamaEngine, store: EventStore) -> None:
     pieces: list[str] = []
-    t = Assistant(engine, tb, max_answer_tokens=12).ask("how many falls?", on_token=pieces.append)
-    assert t.outcome in ("answered", "empty_store")
+    t = Assistant(engine, ToolBox(store)).ask("falls at the gate?", on_token=pieces.append)
     call = t.tool_calls[0]
-    assert call.error is None and call.tool in TOOLS
-    name, args = tb.parse(json.loads(call.raw))
-    if name != "device_status":  # cpu% and free memory change between two calls
-        assert call.result == tb.run(name, args)
+    assert call.chosen_by == "model (op)" and call.args["op"] in prompts.OPS
+    assert call.args["label"] == "Fall" and call.args["camera"] == "gate"  # fixed by the question, not the model
+    assert t.outcome == "answered" and t.grounded
+    assert t.llm.calls == 1 and t.llm.tokens_in > 0 and t.llm.tokens_out >= 1
     assert "".join(pieces) == t.answer
     json.dumps(t.to_dict())  # --json and MQTT serialise it
 
 
-class _UnconstrainedTools(ToolBox):
-    """A schema that lets the model write any JSON object: the tiny model's calls then fail validation."""
-
-    def call_schema(self, hints: Any = None) -> dict[str, Any]:
-        return {"type": "object", "properties": {"tool": {"type": "string", "maxLength": 12}}, "required": ["tool"]}
-
-
-def test_bad_call_is_reported_once_then_i_could_not(engine: LlamaEngine, store: EventStore) -> None:
-    t = Assistant(engine, _UnconstrainedTools(store)).ask("how many falls?")
-    assert t.outcome == "no_valid_tool_call"
-    assert len(t.tool_calls) == 2 and all(c.error for c in t.tool_calls)
-    assert t.answer.startswith("I could not answer that")
-    assert t.tool_calls[1].error in t.answer
+def test_stated_op_needs_no_model_call(engine: LlamaEngine, store: EventStore) -> None:
+    t = Assistant(engine, ToolBox(store)).ask("how many falls?")
+    assert t.llm.calls == 0 and t.tool_calls[0].chosen_by == "question"
+    assert t.answer.startswith("2 Fall events")
 
 
 def test_empty_store_gives_a_clear_answer(engine: LlamaEngine, tmp_path: Path) -> None:
-    tb = ToolBox(EventStore(tmp_path / "empty.db"), allowed=("count_events",))
-    t = Assistant(engine, tb).ask("how many falls today?")
+    t = Assistant(engine, ToolBox(EventStore(tmp_path / "empty.db"))).ask("how many falls today?")
     assert t.outcome == "empty_store"
     assert t.answer == EMPTY_STORE_ANSWER
-    assert t.tool_calls[0].tool == "count_events"
 
 
-def test_fixed_prompts_are_evaluated_once_and_restored(engine: LlamaEngine, store: EventStore) -> None:
-    a = Assistant(engine, ToolBox(store), max_answer_tokens=4)
-    kept = [tokens for tokens, _state in engine._prefixes[-2:]]
-    assert a.prefix_tokens == sum(len(k) for k in kept) > 100
+def test_fixed_prompt_is_evaluated_once_and_restored(engine: LlamaEngine, store: EventStore) -> None:
+    a = Assistant(engine, ToolBox(store))
+    a.ask("falls?")
+    list(engine.chat_stream([{"role": "user", "content": "something else"}], max_tokens=2))
     before = engine.prefix_loads
-    a.ask("how many falls?")
-    # the tool prompt and the answer prompt each start from a kept state instead of evaluating it again
-    assert engine.prefix_loads >= before + 1
-    held = list(engine.llm._input_ids[: engine.llm.n_tokens])
-    assert any(held[: len(k)] == k for k in kept)
+    a.ask("falls at the gate?")
+    assert engine.prefix_loads == before + 1  # the kept state was loaded instead of evaluating the prompt again
 
 
 def test_chat_session_keeps_bounded_history(engine: LlamaEngine, store: EventStore) -> None:
-    s = ChatSession(Assistant(engine, ToolBox(store), max_answer_tokens=4), max_turns=1)
-    for q in ("one", "two", "three"):
+    s = ChatSession(Assistant(engine, ToolBox(store)), max_turns=1)
+    for q in ("how many falls?", "and today?", "hello"):
         s.ask(q)
-    assert [t.question for t in s.history] == ["one", "two", "three"]
+    assert [t.question for t in s.history] == ["how many falls?", "and today?", "hello"]
 
 
 # load-time errors: one line, before anything heavy ------------------------------------------------------
@@ -129,7 +111,7 @@ def test_base_model_without_chat_template_is_refused(tmp_path: Path) -> None:
 
 
 def test_context_over_budget_is_refused_before_loading(tiny: Path) -> None:
-    with pytest.raises(EdgekitError, match=r"allows 40 MB for the LLM: use a smaller model"):
+    with pytest.raises(EdgekitError, match=r"allows 40 MB for the LLM: "):
         load_model(tiny, LLMSettings(n_ctx=1024, llm_budget_mb=40, profile="rpi4"))
 
 
@@ -143,3 +125,22 @@ def test_truncated_tensor_data_is_a_clear_error(tiny: Path, tmp_path: Path) -> N
 def test_missing_model_file(tmp_path: Path) -> None:
     with pytest.raises(EdgekitError, match="GGUF file not found"):
         load_model(tmp_path / "nope.gguf", SETTINGS)
+
+
+def test_prefix_state_on_disk_skips_the_evaluation_in_the_next_process(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / "cache"))
+    msgs = prompts.op_messages("falls on cam1")
+    replies = []
+    for _ in range(2):  # two engines stand for two `edgekit ask` processes
+        with LlamaEngine(tiny, SETTINGS) as e:
+            e.keep_prefix(prompts.op_prefix(), on_disk=True)
+            replies.append((e.prefix_disk_hits, e.generate(msgs, schema=prompts.op_schema(), max_tokens=8).text))
+    assert [hits for hits, _ in replies] == [0, 1]
+    assert replies[0][1] == replies[1][1]  # greedy output is the same from the restored state
+    (f,) = (tmp_path / "cache" / "llm-prefix").glob("*.npz")
+    f.write_bytes(b"garbage")  # a damaged cache file is ignored, not fatal
+    with LlamaEngine(tiny, SETTINGS) as e:
+        e.keep_prefix(prompts.op_prefix(), on_disk=True)
+        assert e.prefix_disk_hits == 0

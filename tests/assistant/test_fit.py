@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -91,9 +92,24 @@ def test_refusal_names_budget_and_suggests_context(tiny: Path) -> None:
     assert largest_fitting_ctx(info, 512, budget) == 256
 
 
-def test_refusal_without_any_fitting_context(tiny: Path) -> None:
-    with pytest.raises(EdgekitError, match="use a smaller model or a smaller quantisation"):
-        check_fit(read_gguf_info(tiny), 512, 64, budget_mb=1, profile=None)
+def test_refusal_without_any_fitting_context_suggests_a_budget_that_fits(tiny: Path) -> None:
+    info = read_gguf_info(tiny)
+    with pytest.raises(EdgekitError, match=r"raise budgets.llm_mb to (\d+) or more") as e:
+        check_fit(info, 512, 64, budget_mb=1, profile=None, min_ctx=512)
+    m = re.search(r"raise budgets.llm_mb to (\d+)", str(e.value))
+    assert m is not None
+    check_fit(info, 512, 32, budget_mb=int(m.group(1)), min_ctx=512)  # the suggestion fits
+
+
+def test_refusal_suggests_only_settings_that_fit(tiny: Path) -> None:
+    info = read_gguf_info(tiny)
+    budget = estimate_fit(info, 512, 32, None).total_mb + 0.5  # fits only with a smaller batch
+    with pytest.raises(EdgekitError, match=r"use --ctx (\d+) --batch (\d+)") as e:
+        check_fit(info, 2048, 512, budget, "rpi4", min_ctx=512)
+    m = re.search(r"--ctx (\d+) --batch (\d+)", str(e.value))
+    assert m is not None
+    ctx, batch = int(m.group(1)), int(m.group(2))
+    assert ctx >= 512 and check_fit(info, ctx, batch, budget, "rpi4", min_ctx=512).fits
 
 
 def test_context_longer_than_trained(tiny: Path) -> None:
@@ -118,3 +134,14 @@ def test_settings_from_profiles() -> None:
     assert LLMSettings(threads=0).resolved_threads(host_cores=3) == 3
     with pytest.raises(EdgekitError, match="unknown device profile"):
         llm_settings("toaster")
+
+
+def test_thread_budget_beside_the_camera(tmp_path: Path) -> None:
+    from edgekit.assistant.loader import daemon_running
+
+    assert (llm_settings("rpi5").threads, llm_settings("rpi5").beside_camera().threads) == (4, 1)
+    assert llm_settings("jetson-orin-nano").beside_camera().threads == 4  # detection is on the GPU
+    stats = tmp_path / "stats.json"
+    assert not daemon_running(stats)
+    stats.write_text("{}")
+    assert daemon_running(stats)

@@ -74,9 +74,12 @@ class RecordingAssistant:
     def __init__(self, inner: Assistant) -> None:
         self.inner = inner
         self.threads: list[str] = []
+        self.go = threading.Event()  # cleared by a test to hold the worker busy (answers take milliseconds)
+        self.go.set()
 
     def ask(self, question: str, *, on_token: Any = None) -> Any:
         self.threads.append(threading.current_thread().name)
+        self.go.wait(60)
         return self.inner.ask(question, on_token=on_token)
 
 
@@ -86,7 +89,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
     store = EventStore(d / "events.db")
     store.add(Event(rule="r", source="gate", label="Fall", score=0.9, box=(0, 0, 1, 1), start_ts=time.time()))
     engine = LlamaEngine(write_tiny_gguf(d / "tiny.gguf"), LLMSettings(threads=1, n_ctx=8192, n_batch=256))
-    yield Assistant(engine, ToolBox(store), max_answer_tokens=16)
+    yield Assistant(engine, ToolBox(store))
     engine.close()
 
 
@@ -105,13 +108,14 @@ def service(broker: Any, assistant: Assistant) -> Iterator[tuple[AssistantMqttSe
 def test_question_gets_streamed_chunks_then_a_final_answer(broker: Any, service: Any) -> None:
     svc, rec = service
     asker = Client(broker.port, f"edgekit/{DEVICE}/assistant/response/#")
-    asker.client.publish(REQ, json.dumps({"id": "q1", "question": "how many falls today?"}), qos=1)
+    asker.client.publish(REQ, json.dumps({"id": "q1", "question": "how many falls?"}), qos=1)
     got = asker.wait_final("q1")
     *chunks, final = got
     assert final["done"] is True and final["id"] == "q1" and "error" not in final
     assert [c["seq"] for c in chunks] == list(range(len(chunks))) == list(range(final["chunks"]))
     assert "".join(c["chunk"] for c in chunks) == final["answer"]
-    assert final["tool_calls"] and final["tool_calls"][0]["raw"]
+    assert final["answer"] == "1 Fall event in total." and final["outcome"] == "answered"
+    assert final["tool_calls"][0]["result"]["count"] == 1
     assert rec.threads == ["assistant-mqtt"]  # generation ran on the worker, not paho's network thread
     assert svc.counters["answered"] == 1
     asker.close()
@@ -126,6 +130,7 @@ def test_question_gets_streamed_chunks_then_a_final_answer(broker: Any, service:
         (b'{"id": "m1"}', "question: Field required"),
         (b'{"id": "m2", "question": ""}', "question: String should have at least 1 character"),
         (b'{"id": "m3", "question": "x", "sql": "DROP TABLE"}', "sql: Extra inputs are not permitted"),
+        (json.dumps({"id": "m4", "question": "x" * 5000}).encode(), "question: String should have at most 2000"),
     ],
 )
 def test_malformed_requests_are_counted_not_answered(
@@ -151,10 +156,15 @@ def test_malformed_requests_are_counted_not_answered(
 
 
 def test_full_queue_answers_busy(broker: Any, service: Any) -> None:
-    svc, _rec = service
+    svc, rec = service
     asker = Client(broker.port, f"edgekit/{DEVICE}/assistant/response/#")
+    rec.go.clear()
     for i in range(6):
         asker.client.publish(REQ, json.dumps({"id": f"b{i}", "question": "how many falls?"}), qos=1)
+    deadline = time.monotonic() + 30
+    while svc.counters["busy"] + 3 < 6 and time.monotonic() < deadline:  # one running, two queued, rest busy
+        time.sleep(0.05)
+    rec.go.set()
     finals = [asker.wait_final(f"b{i}")[-1] for i in range(6)]
     busy = [f for f in finals if f.get("error", "").startswith("busy")]
     answered = [f for f in finals if "answer" in f]

@@ -8,6 +8,7 @@ today, plus a copy of each stamped yesterday so that the time window matters.
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -87,11 +88,20 @@ def test_counting_question_is_answered_from_the_tool(store: EventStore, model: A
     t = Assistant(model.engine, ToolBox(store)).ask("how many falls were there today?")
 
     call = t.tool_calls[-1]
-    assert call.tool == "count_events", t.to_dict()
-    assert call.args == {"label": "Fall", "camera": None, "window": "today"}
+    assert call.tool == "events" and call.chosen_by == "question", t.to_dict()
+    assert (call.args["op"], call.args["label"], call.args["window"]["name"]) == ("count", "Fall", "today")
     assert call.result is not None and call.result["count"] == expected
-    assert expected in answer_numbers(t.answer), t.answer
-    assert t.grounded, t.to_dict()
+    assert answer_numbers(t.answer)[0] == expected, t.answer
+    assert t.grounded and t.outcome == "answered", t.to_dict()
+
+
+def test_open_operation_is_chosen_by_the_model_within_the_question(store: EventStore, model: Any) -> None:
+    t = Assistant(model.engine, ToolBox(store)).ask("falls on the hall camera yesterday?")
+    call = t.tool_calls[-1]
+    assert call.chosen_by == "model (op)" and t.llm.calls == 1 and t.llm.tokens_out >= 1, t.to_dict()
+    assert (call.args["label"], call.args["camera"], call.args["window"]["name"]) == ("Fall", "hall", "yesterday")
+    assert t.grounded and call.result is not None
+    assert set(numbers_in(t.answer)) <= set(numbers_in(json.dumps([call.args, call.result]))), t.answer
 
 
 def test_empty_store_answer(tmp_path: Path, model: Any) -> None:
@@ -100,17 +110,25 @@ def test_empty_store_answer(tmp_path: Path, model: Any) -> None:
     assert t.answer == EMPTY_STORE_ANSWER
 
 
-def test_cli_ask_json(store: EventStore) -> None:
+def test_cli_ask_json_shows_query_result_and_outcome(store: EventStore) -> None:
     assert store.path is not None
     r = run_cli("ask", "how many falls were there today?", "--events", str(store.path), "--threads", "1", "--json")
     assert r.returncode == 0, r.stderr
-    import json
-
     out = json.loads(r.stdout)
-    assert out["tool_calls"][-1]["tool"] == "count_events"
-    assert out["tool_calls"][-1]["result"]["count"] == store.count(
+    assert out["query"]["tool"] == "events" and out["query"]["label"] == "Fall"
+    assert out["result"]["count"] == store.count(
         label="Fall", since=datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
     )
+    assert out["outcome"] == "answered" and out["llm"]["calls"] == 0
+
+
+def test_cli_unknown_camera_is_one_clear_line_without_numbers(store: EventStore) -> None:
+    assert store.path is not None
+    r = run_cli("ask", "how many falls on the driveway camera?", "--events", str(store.path), "--threads", "1",
+                "--json")
+    out = json.loads(r.stdout)
+    assert out["outcome"] == "unanswerable" and "driveway" in out["answer"]
+    assert numbers_in(out["answer"]) == [] and "\n" not in out["answer"]
 
 
 def test_cli_chat_keeps_a_session_until_exit(store: EventStore) -> None:
@@ -128,6 +146,6 @@ def test_cli_chat_keeps_a_session_until_exit(store: EventStore) -> None:
         capture_output=True, text=True, timeout=600, cwd=REPO,
     )
     assert r.returncode == 0, r.stderr
-    tools = [ln for ln in r.stderr.splitlines() if ln.startswith("tool: ")]
-    assert len(tools) == 2 and all("count_events" in t for t in tools), r.stderr
+    tools = [ln for ln in r.stderr.splitlines() if ln.startswith("tool (")]
+    assert len(tools) == 2 and all("'op': 'count'" in t for t in tools), r.stderr
     assert r.stdout.count("> ") >= 3  # a prompt for each question and for `exit`

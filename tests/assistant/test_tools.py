@@ -1,38 +1,38 @@
-"""The assistant's tools on a real EventStore and real stats files: validation, windows, results."""
+"""The assistant's query language and tools on a real EventStore and real stats files."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from edgekit.assistant.tools import TOOLS, ToolBox, ToolCallError, window_bounds
+from edgekit.assistant.query import EventQuery, Window, when
+from edgekit.assistant.tools import ToolBox, ToolCallError
 from edgekit.events import EventStore
 from edgekit.pipeline.stats import read_stats, write_stats
 from edgekit.types import Event
 
-NOW = datetime(2025, 6, 10, 14, 30).astimezone()
+TZ = timezone(timedelta(hours=-5))  # not the machine's zone: windows follow the device's zone (now's)
+NOW = datetime(2025, 6, 10, 0, 30, tzinfo=TZ)  # just after midnight
 
 
-def ev(label: str, source: str, at: datetime, **kw: Any) -> Event:
-    return Event(rule="r", source=source, label=label, score=0.87, box=(1, 2, 3, 4), start_ts=at.timestamp(), **kw)
+def ev(label: str, source: str, at: datetime, rule: str = "r", track: int | None = None) -> Event:
+    return Event(rule=rule, source=source, label=label, score=0.87, box=(1, 2, 3, 4), start_ts=at.timestamp(),
+                 track_id=track)
 
 
 @pytest.fixture()
 def store(tmp_path: Path) -> EventStore:
     s = EventStore(tmp_path / "events.db")
-    s.add_many(
-        [
-            ev("Fall", "gate", NOW - timedelta(minutes=10)),
-            ev("Fall", "gate", NOW - timedelta(hours=3)),
-            ev("Fall", "kitchen", NOW - timedelta(hours=20)),  # yesterday (18:30)
-            ev("Normal", "kitchen", NOW - timedelta(minutes=30)),
-            ev("Fall", "gate", NOW - timedelta(days=10)),
-        ]
-    )
+    s.add_many([
+        ev("Fall", "gate", NOW - timedelta(minutes=10), rule="fall", track=4),   # today 00:20
+        ev("Normal", "gate", NOW - timedelta(minutes=40), rule="path", track=3),  # yesterday 23:50
+        ev("Fall", "kitchen", NOW - timedelta(hours=5), rule="fall", track=2),   # yesterday 19:30
+        ev("Normal", "kitchen", NOW - timedelta(hours=6), rule="path"),          # yesterday 18:30
+        ev("Fall", "gate", NOW - timedelta(days=10), rule="fall", track=1),
+    ])
     return s
 
 
@@ -41,94 +41,61 @@ def tools(store: EventStore, tmp_path: Path) -> ToolBox:
     return ToolBox(store, tmp_path / "stats.json", profile="rpi5", now=lambda: NOW)
 
 
-def run(tb: ToolBox, call: dict[str, Any]) -> dict[str, Any]:
-    name, args = tb.parse(call)
-    return tb.run(name, args)
+@pytest.mark.parametrize(("query", "count"), [
+    (EventQuery(), 5),
+    (EventQuery(window=Window(name="today")), 1),
+    (EventQuery(window=Window(name="yesterday")), 3),
+    (EventQuery(window=Window(name="last", amount=1, unit="hours")), 2),   # across midnight
+    (EventQuery(window=Window(name="range", since="2025-06-09T23:00", until="2025-06-10T01:00")), 2),
+    (EventQuery(label="Fall", camera="gate"), 2),
+    (EventQuery(rule="path"), 2),
+    (EventQuery(track=2), 1),
+    (EventQuery(label="Fall", window=Window(name="last", amount=7, unit="days")), 2),
+])
+def test_counts(tools: ToolBox, query: EventQuery, count: int) -> None:
+    assert tools.events(query)["count"] == count
 
 
-@pytest.mark.parametrize(
-    ("args", "count"),
-    [
-        ({"label": "Fall", "camera": None, "window": "today"}, 2),
-        ({"label": "fall", "camera": None, "window": "today"}, 2),  # case-insensitive label
-        ({"label": "Fall", "camera": None, "window": "yesterday"}, 1),
-        ({"label": "Fall", "camera": None, "window": "last_24_hours"}, 3),
-        ({"label": "Fall", "camera": None, "window": "all_time"}, 4),
-        ({"label": None, "camera": "kitchen", "window": "last_hour"}, 1),
-        ({"label": None, "camera": None, "window": "last_7_days"}, 4),
-    ],
-)
-def test_count_events(tools: ToolBox, args: dict[str, Any], count: int) -> None:
-    result = run(tools, {"tool": "count_events", "args": args})
-    assert result["count"] == count
-    assert result["window"] == args["window"]
+def test_first_last_list_and_groups(tools: ToolBox) -> None:
+    last = tools.events(EventQuery(op="last", label="Fall"))["events"][0]
+    assert (last["when"], last["camera"], last["track"]) == ("00:20", "gate", 4)
+    first = tools.events(EventQuery(op="first", window=Window(name="yesterday")))["events"][0]
+    assert first["when"] == "yesterday 18:30"
+    listed = tools.events(EventQuery(op="list", limit=2))
+    assert listed["total"] == 5 and [e["when"] for e in listed["events"]] == ["00:20", "yesterday 23:50"]
+    by_cam = tools.events(EventQuery(op="group", group_by="camera", label="Normal"))["groups"]
+    assert by_cam == [{"name": "gate", "count": 1}, {"name": "kitchen", "count": 1}]
+    fewest = tools.events(EventQuery(op="group", group_by="camera", order="least", window=Window(name="today")))
+    assert fewest["groups"][0] == {"name": "kitchen", "count": 0}  # a known camera with no event counts as 0
+    hours = tools.events(EventQuery(op="group", group_by="hour", window=Window(name="yesterday")))["groups"]
+    assert hours == [{"name": "18:00", "count": 1}, {"name": "19:00", "count": 1}, {"name": "23:00", "count": 1}]
 
 
-def test_list_and_last_events(tools: ToolBox) -> None:
-    res = run(tools, {"tool": "list_events", "args": {"label": "Fall", "camera": "gate", "window": "all_time",
-                                                       "limit": 2}})
-    assert res["total"] == 3 and res["shown"] == 2
-    assert [e["camera"] for e in res["events"]] == ["gate", "gate"]
-    assert res["events"][0]["time"] > res["events"][1]["time"]  # newest first
-    last = run(tools, {"tool": "last_events", "args": {"n": 3}})
-    assert last["shown"] == 3 and last["events"][0]["label"] == "Fall" and last["events"][0]["score"] == 0.87
+def test_unknown_names_are_refused_with_the_known_ones(tools: ToolBox) -> None:
+    with pytest.raises(ToolCallError, match="there is no camera 'porch' \\(cameras: gate, kitchen\\)"):
+        tools.events(EventQuery(camera="porch"))
+    with pytest.raises(ValueError):
+        EventQuery.model_validate({"op": "count", "sql": "DROP TABLE events"})  # extra="forbid"
 
 
-@pytest.mark.parametrize(
-    ("call", "message"),
-    [
-        ("count_events", "must be a JSON object"),
-        ({"args": {}}, "must be a JSON object"),
-        ({"tool": "drop_table", "args": {}}, "unknown tool 'drop_table'"),
-        ({"tool": "count_events", "args": {"label": "Dog", "camera": None, "window": "today"}}, "unknown label"),
-        ({"tool": "count_events", "args": {"label": None, "camera": "garage", "window": "today"}}, "unknown camera"),
-        ({"tool": "count_events", "args": {"window": "last_century"}}, "bad arguments for count_events: window"),
-        ({"tool": "count_events", "args": {"sql": "DROP TABLE events"}}, "sql: Extra inputs"),
-        ({"tool": "last_events", "args": {"n": 500}}, "n: Input should be less than or equal to 20"),
-    ],
-)
-def test_bad_calls_are_named(tools: ToolBox, call: Any, message: str) -> None:
-    with pytest.raises(ToolCallError, match=message):
-        tools.parse(call)
+def test_when_is_relative_to_now() -> None:
+    assert when(NOW - timedelta(minutes=5), NOW) == "00:25"
+    assert when(NOW - timedelta(hours=1), NOW) == "yesterday 23:30"
+    assert when(NOW - timedelta(days=3), NOW) == "2025-06-07 00:30"
 
 
-def test_schema_offers_only_real_labels_and_cameras(tools: ToolBox) -> None:
-    schema = tools.call_schema()
-    branches = {b["properties"]["tool"]["const"]: b for b in schema["anyOf"]}
-    assert set(branches) == set(TOOLS)
-    count_props = branches["count_events"]["properties"]["args"]["properties"]
-    assert count_props["label"]["anyOf"][0]["enum"] == ["Fall", "Normal"]
-    assert count_props["camera"]["anyOf"][0]["enum"] == ["gate", "kitchen"]
-    json.dumps(schema)  # the schema goes to llama.cpp as JSON
-
-
-def test_empty_store(tmp_path: Path) -> None:
-    tb = ToolBox(EventStore(tmp_path / "e.db"), now=lambda: NOW)
-    assert tb.store_is_empty()
-    assert tb.labels() == [] and tb.cameras() == []
-    label = tb.call_schema()["anyOf"][0]["properties"]["args"]["properties"]["label"]
-    assert label == {"type": "null"}
-    assert run(tb, {"tool": "count_events", "args": {"label": None, "camera": None, "window": "today"}})["count"] == 0
-
-
-def test_windows_are_calendar_days() -> None:
-    since, until = window_bounds("yesterday", NOW)
-    assert since is not None and until is not None
-    assert (since.hour, since.minute, until - since) == (0, 0, timedelta(days=1))
-    assert window_bounds("all_time", NOW) == (None, None)
-
-
-def test_camera_stats_from_daemon_file(tools: ToolBox, tmp_path: Path) -> None:
-    assert run(tools, {"tool": "camera_stats", "args": {"camera": None}})["available"] is False
-    cams = {"gate": {"capture_fps": 29.9, "process_fps": 7.5, "dropped": 41, "stage_ms": {"infer": 118.0}}}
+def test_camera_stats_fields_with_units(tools: ToolBox, tmp_path: Path) -> None:
+    assert tools.camera_stats(None, "process_fps")["available"] is False
+    cams = {"gate": {"capture_fps": 29.9, "process_fps": 7.5, "dropped": 41, "status": "ok",
+                     "stage_ms": {"infer": 118.0}}}
     write_stats(tmp_path / "stats.json", cams)
     assert "gate" in tools.cameras()
-    res = run(tools, {"tool": "camera_stats", "args": {"camera": "gate"}})
-    assert res["available"] and not res["stale"]
-    assert res["cameras"]["gate"]["dropped"] == 41
-    # the daemon's own writer adds top-level keys: still readable
+    assert tools.camera_stats("gate", "process_fps")["cameras"] == {"gate": 7.5}
+    assert tools.camera_stats("gate", "infer_ms")["cameras"] == {"gate": 118.0}
+    assert tools.camera_stats(None, "pre_ms")["cameras"] == {"gate": None}  # not reported: None, never a guess
+    assert tools.camera_stats("porch", "dropped")["available"] is False
     (tmp_path / "stats.json").write_text(json.dumps({"ts": 0.0, "device": "d", "cameras": cams, "rss": 1}))
-    assert run(tools, {"tool": "camera_stats", "args": {"camera": None}})["stale"] is True
+    assert tools.camera_stats(None, "dropped")["stale"] is True
 
 
 def test_stats_file_errors(tmp_path: Path) -> None:
@@ -141,17 +108,25 @@ def test_stats_file_errors(tmp_path: Path) -> None:
         read_stats(bad)
 
 
-def test_device_status(tools: ToolBox) -> None:
-    res = run(tools, {"tool": "device_status", "args": {}})
-    assert res["profile"] == "rpi5"
-    assert 0 < res["memory_available_mb"] <= res["memory_total_mb"]
-    assert res["cpu_cores"] >= 1
+def test_device_status(tools: ToolBox, tmp_path: Path) -> None:
+    (tmp_path / "stats.json").write_text(json.dumps({"ts": 0.0, "cameras": {}, "rss": 3 * 2**20,
+                                                     "cpu_temp_c": None}))
+    mem = tools.device_status("memory")
+    assert mem["daemon_rss_mb"] == 3.0 and 0 < mem["available_mb"] <= mem["total_mb"]
+    temp = tools.device_status("cpu_temp_c")
+    assert temp["available"] is (temp["cpu_temp_c"] is not None)
 
 
-def test_allowed_tools_limit_schema_and_calls(store: EventStore) -> None:
-    tb = ToolBox(store, allowed=("count_events", "none"))
-    assert [b["properties"]["tool"]["const"] for b in tb.call_schema()["anyOf"]] == ["count_events", "none"]
-    with pytest.raises(ToolCallError, match="unknown tool 'device_status'; tools: count_events, none"):
-        tb.parse({"tool": "device_status", "args": {}})
-    with pytest.raises(ValueError, match="unknown tools"):
-        ToolBox(store, allowed=("rm_rf",))
+def test_empty_store(tmp_path: Path) -> None:
+    tb = ToolBox(EventStore(tmp_path / "e.db"))
+    assert tb.store_is_empty() and tb.labels() == [] and tb.cameras() == []
+
+
+def test_follow_up_keeps_the_last_query(tools: ToolBox) -> None:
+    from edgekit.assistant.agent import Assistant, ChatSession
+
+    s = ChatSession(Assistant(None, tools))
+    assert s.ask("how many falls today?").answer == "1 Fall event today."
+    t = s.ask("and yesterday?")
+    assert t.answer == "1 Fall event yesterday." and t.tool_calls[0].args["label"] == "Fall"
+    assert s.ask("what about the kitchen camera?").answer == "1 Fall event on camera kitchen yesterday."

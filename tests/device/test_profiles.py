@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from edgekit.device.artifacts import artifact_name
 from edgekit.device.host import HostInfo
 from edgekit.device.modelcards import resolve_model
 from edgekit.device.plan import plan_runtime
@@ -93,7 +94,51 @@ def test_int8_variant_next_to_the_card_is_picked(tmp_path):
 
     (tmp_path / "yolov8s-fall.yaml").write_text(Path("models/yolov8s-fall.yaml").read_text())
     shutil.copy("models/yolov8s-fall.onnx", tmp_path / "yolov8s-fall.onnx")
-    (tmp_path / "yolov8s-fall_int8.onnx").write_bytes(b"stand-in: only its presence is planned on")
+    name = artifact_name("yolov8s-fall", 416, "int8", "onnxruntime")
+    (tmp_path / name).write_bytes(b"stand-in: only its presence is planned on")
     card = load_card(tmp_path / "yolov8s-fall.yaml")
     plan = plan_runtime(load_profile("rpi5"), DESKTOP_2CORE, tmp_path / "yolov8s-fall.onnx", card)
-    assert plan.model_path.name == "yolov8s-fall_int8.onnx" and plan.precision == "int8"
+    assert plan.model_path.name == name == "yolov8s-fall-416_int8.onnx"
+    assert plan.precision == "int8" and plan.imgsz == 416 and not any("model" in s or "input" in s for s in plan.substitutions)
+
+
+def test_exports_are_found_in_the_cache_and_failed_ones_are_not(tmp_path, monkeypatch):
+    import json
+
+    from edgekit.device.artifacts import export_dir
+
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path))
+    card, path = resolve_model("yolov8s-fall")
+    name = artifact_name("yolov8s-fall", 320, "int8", "onnxruntime")
+    failed = export_dir(card.sha256, "calib-a") / name
+    failed.parent.mkdir(parents=True)
+    failed.write_bytes(b"x")
+    failed.with_name(name + ".report.json").write_text(json.dumps({"passed": False}))
+    plan = plan_runtime(load_profile("rpi4"), DESKTOP_2CORE, path, card)
+    assert plan.model_path == path and plan.precision == "fp32"
+    assert any("`edgekit export --profile rpi4`" in s for s in plan.substitutions)
+    good = export_dir(card.sha256, "calib-b") / name
+    good.parent.mkdir(parents=True)
+    good.write_bytes(b"x")
+    plan = plan_runtime(load_profile("rpi4"), DESKTOP_2CORE, path, card)
+    assert plan.model_path == good and (plan.precision, plan.imgsz) == ("int8", 320)
+
+
+@pytest.mark.parametrize(
+    ("file", "runtime", "backend"),
+    [("m.onnx", "onnxruntime", "onnxruntime"), ("m-320_int8.tflite", "litert", "litert"),
+     ("m-320_int8_edgetpu.tflite", "edgetpu", "litert"), ("m.engine", "tensorrt", "tensorrt"), ("m.plan", "tensorrt", "tensorrt")],
+)
+def test_one_runtime_table_names_files_and_backends(file, runtime, backend):
+    from edgekit.backends import backend_for_suffix, runtime_for_file
+    from edgekit.export.formats import format_for_runtime
+
+    assert runtime_for_file(file).name == runtime and backend_for_suffix(file) == backend
+    assert artifact_name("m", 320, "int8", runtime).endswith(format_for_runtime(runtime).suffix)
+
+
+def test_profile_with_an_unknown_backend_lists_the_runtimes(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text(Path("devices/rpi5.yaml").read_text().replace("backend: onnxruntime", "backend: openvino"))
+    with pytest.raises(EdgekitError, match=r"runtime.backend: .*unknown backend 'openvino'.*onnxruntime, litert, edgetpu, tensorrt"):
+        load_profile(f)

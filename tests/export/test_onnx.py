@@ -11,8 +11,8 @@ import pytest
 
 from edgekit.backends import open_backend
 from edgekit.errors import EdgekitError
+from edgekit.export import ExportOptions, export
 from edgekit.export.onnx2onnx import onnx2onnx
-from edgekit.export.pipeline import ExportOptions, export
 from edgekit.export.report import report_paths
 from tests.helpers import DEFAULT_MODEL, SHARED, run_cli
 

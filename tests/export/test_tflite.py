@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from edgekit.backends import open_backend
+from edgekit.export import ExportOptions, export
 from edgekit.export.onnx2tflite import SAMPLE_FILE, converter_python
-from edgekit.export.pipeline import ExportOptions, export
 from tests.helpers import DEFAULT_MODEL, SHARED
 
 DATA = SHARED / "data"

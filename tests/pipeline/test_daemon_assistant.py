@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.test_daemon_e2e import daemon_config, start_daemon, walk_camera, walk_video  # noqa: F401
+from tests.pipeline.test_daemon_e2e import daemon_config, start_daemon, walk_camera, walk_video  # noqa: F401
 
 pytest.importorskip("llama_cpp", reason="needs llama-cpp-python (scripts/install_llm.sh)")
 
@@ -41,7 +41,19 @@ def test_daemon_answers_assistant_requests_over_mqtt(broker, consumer_factory, w
         assert c.wait_for(answered, 300), "no final answer"
         assert "error" not in final and final["answer"]
         calls = final["tool_calls"]
-        assert isinstance(calls, list) and calls and calls[0]["tool"] in {"count_events", "list_events", "last_events"}
+        assert isinstance(calls, list) and calls and calls[0]["tool"] == "events"
+        assert calls[0]["args"]["op"] == "count" and final["answer"].startswith(f"{calls[0]['result']['count']} ")
+        assert final["outcome"] == "answered"
+        # per-request analytics reach the live stats (and from there /metrics)
+        stats_file = tmp_path / "state" / "stats.json"
+
+        def analytics() -> bool:
+            try:
+                return json.loads(stats_file.read_text()).get("assistant", {}).get("requests", 0) >= 1
+            except (OSError, ValueError):
+                return False
+
+        assert c.wait_for(analytics, 60), "no assistant analytics in stats.json"
         # the service also streamed the answer before the final message
         chunks = [json.loads(pl) for t, pl, _ in c.messages if t == "edgekit/e2e/assistant/response/r1"]
         assert len(chunks) == int(final["chunks"]) + 1  # type: ignore[call-overload]

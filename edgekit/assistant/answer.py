@@ -1,0 +1,117 @@
+"""Answers written by code from a tool result: every number, name and time in them comes from the result.
+
+Why templates and not the model: a 135M model restates numbers well but replaces them often enough to matter
+(a count of 17 instead of 7, a stage time given as fps), and a question can carry a number meant to be
+repeated ("the real number is 100"). Code cannot be talked into either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+UNANSWERABLE = "I can't tell that from the events"
+EMPTY_STORE = "No events have been recorded yet: the event store is empty, so there is nothing to report."
+GREETING = ("Hello. Ask me about the camera events (\"how many falls today?\", \"when was the last fall?\", "
+            "\"which camera was busiest yesterday?\") or the cameras' live stats (\"what is the garage fps?\").")
+
+_UNIT = {"process_fps": "frames/s processed", "capture_fps": "frames/s captured", "dropped": "frames dropped",
+         "infer_ms": "ms inference per frame", "pre_ms": "ms pre-processing per frame",
+         "post_ms": "ms post-processing per frame", "reconnects": "reconnects"}
+
+
+def unanswerable(reason: str | None) -> str:
+    return f"{UNANSWERABLE}: {reason}." if reason else f"{UNANSWERABLE}."
+
+
+def _what(args: dict[str, Any], n: int | None = None) -> str:
+    """ "Fall events on camera garage from rule fall_alert" (plural unless ``n`` is 1)."""
+    noun = "event" if n == 1 else "events"
+    text = f"{args['label']} {noun}" if args.get("label") else noun
+    if args.get("camera"):
+        text += f" on camera {args['camera']}"
+    if args.get("rule"):
+        text += f" from rule {args['rule']}"
+    if args.get("track") is not None:
+        text += f" of track {args['track']}"
+    return text
+
+
+describe_events = _what
+
+
+def _event(e: dict[str, Any]) -> str:
+    track = f", track {e['track']}" if "track" in e else ""
+    return f"{e['when']} {e['label']} on {e['camera']} ({e['rule']}{track})"
+
+
+def event_answer(args: dict[str, Any], r: dict[str, Any]) -> str:
+    """Words for an event query's result (``args`` is the query as a dict)."""
+    window, total, op = r["window"], r["total"], args["op"]
+    if op == "count":
+        return f"{r['count']} {_what(args, r['count'])} {window}."
+    if op in ("first", "last"):
+        if not r["events"]:
+            return f"There were no {_what(args)} {window}."
+        e = r["events"][0]
+        which = "first" if op == "first" else "last"
+        span = "" if window == "in total" else f" {window}"
+        track = f", track {e['track']}" if "track" in e else ""
+        return (f"The {which} {_what(args, 1)}{span} was at {e['when']} on camera {e['camera']}: "
+                f"{e['label']} (rule {e['rule']}{track}).")
+    if op == "list":
+        if not r["events"]:
+            return f"There were no {_what(args)} {window}."
+        shown = len(r["events"])
+        head = f"{total} {_what(args, total)} {window}"
+        head += ":" if shown == total else f", the {shown} newest:"
+        return head + " " + "; ".join(_event(e) for e in r["events"]) + "."
+    groups = r["groups"]
+    key = "hour" if r["group_by"] == "hour" else r["group_by"]
+    if not groups or (total == 0 and key == "hour"):
+        return f"There were no {_what(args)} {window}."
+    top = groups[0]["count"]
+    tied = [g["name"] for g in groups if g["count"] == top]
+    word = "most" if r["order"] == "most" else "fewest"
+    rest = ", ".join(f"{g['name']} {g['count']}" for g in groups)
+    label = (f"the hour from {tied[0]}" if key == "hour" else f"{key} {tied[0]}") if len(tied) == 1 else \
+        f"{key}s {' and '.join(tied)} (tied)"
+    return f"{label[0].upper() + label[1:]} had the {word} {_what(args)} {window} ({top}). By {key}: {rest}."
+
+
+def stats_answer(r: dict[str, Any]) -> str:
+    if not r.get("available"):
+        return f"Live stats are not available: {r['reason']}."
+    fld = r["field"]
+    stale = f" (stats are {r['age_s']:.0f} s old: the daemon may have stopped)" if r.get("stale") else ""
+    if fld == "status":
+        down = {c: v for c, v in r["cameras"].items() if v["status"] != "ok"}
+        ok = [c for c, v in r["cameras"].items() if v["status"] == "ok"]
+        parts = [f"camera {c} is {v['status']}" + (f" ({v['last_error']})" if v.get("last_error") else "")
+                 for c, v in down.items()]
+        if ok:
+            parts.append(f"{' and '.join(ok)} {'is' if len(ok) == 1 else 'are'} ok")
+        text = "; ".join(parts)
+        return text[0].upper() + text[1:] + stale + "."
+    parts = []
+    for cam, value in r["cameras"].items():
+        if value is None:
+            parts.append(f"camera {cam}: {fld} is not available")
+        else:
+            parts.append(f"camera {cam}: {value} {_UNIT.get(fld, fld)}")
+    return ("; ".join(parts) or "no cameras report live stats").capitalize() + stale + "."
+
+
+def device_answer(r: dict[str, Any]) -> str:
+    fld = r["field"]
+    if not r.get("available"):
+        return f"The CPU temperature is not available: {r['reason']}." if fld == "cpu_temp_c" else \
+            f"Not available: {r['reason']}."
+    if fld == "cpu_temp_c":
+        return f"The CPU temperature is {r['cpu_temp_c']} °C."
+    if fld == "memory":
+        daemon = f"The daemon uses {r['daemon_rss_mb']:g} MB of memory (RSS); " if r.get("daemon_rss_mb") else \
+            "The daemon's memory use is not available (no live stats); "
+        return daemon + f"the device has {r['available_mb']} MB of {r['total_mb']} MB free."
+    if fld == "load":
+        return f"The 1-minute load average is {r['load_1min']} on {r['cpu_cores']} cores."
+    return f"The device has been up for {r['uptime_hours']} hours."

@@ -1,0 +1,92 @@
+"""The assistant's evaluation: questions with hand-worked truth over a hand-built event store.
+
+The question set and store live in ``tests/assistant/eval/`` (written before any tuning; a third marked
+``held_out`` is never tuned on). :func:`evaluate` answers every question with a real :class:`Assistant` and
+scores it: the outcome must match, every ``contains`` item must appear in the answer as a whole word, no
+``absent`` item may, and an ``unanswerable`` answer may hold no number.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from edgekit.assistant.agent import Assistant, Transcript
+from edgekit.assistant.grounding import numbers_in
+from edgekit.assistant.tools import ToolBox
+from edgekit.events import EventStore
+from edgekit.types import Event
+
+EVAL_DIR = Path(__file__).resolve().parents[2] / "tests" / "assistant" / "eval"
+
+
+@dataclass(frozen=True)
+class EvalStore:
+    events: Path
+    stats: Path
+    now: datetime
+
+
+def build_store(folder: Path, spec: Path | None = None) -> EvalStore:
+    """Write the store and stats file of ``store.yaml`` into ``folder``."""
+    data = yaml.safe_load((spec or EVAL_DIR / "store.yaml").read_text())
+    now = datetime.fromisoformat(data["now"])
+    events_path, stats_path = folder / "events.db", folder / "stats.json"
+    with EventStore(events_path) as store:
+        store.add_many(
+            Event(rule=rule, source=cam, label=label, score=0.8, box=(0.0, 0.0, 10.0, 10.0), track_id=track,
+                  start_ts=datetime.fromisoformat(ts).timestamp())
+            for ts, cam, label, rule, track in data["events"]
+        )
+    stats_path.write_text(json.dumps({**data["stats"], "ts": time.time()}))  # the daemon's format, fresh
+    return EvalStore(events_path, stats_path, now)
+
+
+def load_questions(path: Path | None = None) -> list[dict[str, Any]]:
+    return list(yaml.safe_load((path or EVAL_DIR / "questions.yaml").read_text())["questions"])
+
+
+def _has(text: str, item: str) -> bool:
+    return re.search(rf"(?<![\w.:-]){re.escape(item.lower())}(?![\w]|[:.]\d)", text.lower()) is not None
+
+
+def score(q: dict[str, Any], t: Transcript) -> list[str]:
+    """Why the answer to ``q`` is wrong (empty: right)."""
+    problems = []
+    if t.outcome != q["outcome"]:
+        problems.append(f"outcome {t.outcome}, expected {q['outcome']}")
+    problems += [f"missing {c!r}" for c in q.get("contains", []) if not _has(t.answer, c)]
+    problems += [f"has {a!r}" for a in q.get("absent", []) if _has(t.answer, a)]
+    if q["outcome"] == "unanswerable" and numbers_in(t.answer):
+        problems.append(f"numbers {numbers_in(t.answer)} in an unanswerable answer")
+    return problems
+
+
+def evaluate(make_assistant: Callable[[ToolBox], Assistant], folder: Path,
+             questions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Answer every question; per question the answer, outcome, problems and time; accuracy per split."""
+    st = build_store(folder)
+    store = EventStore(st.events, readonly=True)
+    assistant = make_assistant(ToolBox(store, st.stats, now=lambda: st.now))
+    rows = []
+    for q in questions or load_questions():
+        t0 = time.perf_counter()
+        t = assistant.ask(q["q"])
+        rows.append({"id": q["id"], "split": q["split"], "question": q["q"], "answer": t.answer,
+                     "outcome": t.outcome, "model_calls": t.llm.calls, "problems": score(q, t),
+                     "seconds": round(time.perf_counter() - t0, 3)})
+    store.close()
+    acc = {}
+    for split in ("dev", "held_out"):
+        part = [r for r in rows if r["split"] == split]
+        right = sum(1 for r in part if not r["problems"])
+        acc[split] = {"right": right, "total": len(part), "accuracy": round(right / len(part), 3) if part else None}
+    return {"accuracy": acc, "rows": rows}

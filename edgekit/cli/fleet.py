@@ -1,0 +1,133 @@
+"""``edgekit fleet status`` and ``edgekit fleet events``: the fleet as the hub's PostgreSQL store sees it."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from edgekit.cli._common import console, print_json
+from edgekit.errors import EdgekitError
+
+fleet_app = typer.Typer(help="See the fleet: boards and their events in the hub's database.", no_args_is_help=True)
+_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _dsn(config: Path | None, dsn: str | None) -> tuple[str, float]:
+    if dsn:
+        return dsn, 120.0
+    if config is None:
+        raise EdgekitError("give --config hub.yaml or --dsn postgresql://...")
+    from edgekit.config.hub import load_hub_config
+
+    cfg = load_hub_config(config)
+    return cfg.database.dsn, cfg.limits.offline_after_s
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= n:
+            return f"{seconds / n:.0f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def _time(text: str | None, what: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise EdgekitError(f"{what} {text!r} is not an ISO time like 2026-11-26 or 2026-11-26T08:30") from None
+
+
+CONFIG_OPT = typer.Option(None, "--config", "-c", help="Hub YAML (its database.dsn).")
+DSN_OPT = typer.Option(None, "--dsn", help="PostgreSQL DSN instead of --config.")
+
+
+@fleet_app.command("status")
+def status(config: Path | None = CONFIG_OPT, dsn: str | None = DSN_OPT,
+           json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Each board: online/offline/stale, last event, versions, outbox backlog, temperature, event count."""
+    from edgekit.hub.fleet import board_status, connect
+
+    url, offline_after = _dsn(config, dsn)
+    with connect(url) as conn:
+        boards = board_status(conn, offline_after)
+    if json_out:
+        print_json(boards)
+        return
+    from rich.table import Table
+
+    table = Table("board", "state", "last seen", "last event", "events", "backlog", "temp °C", "version")
+    now = time.time()
+    colour = {"online": "green", "offline": "red", "stale": "yellow", "unknown": "dim"}
+    for b in boards:
+        table.add_row(b["device"], f"[{colour[b['state']]}]{b['state']}[/]", _ago(b["last_seen_s"]),
+                      _ago(None if b["last_event_ts"] is None else now - b["last_event_ts"]), str(b["events"]),
+                      "-" if b["backlog"] is None else str(b["backlog"]),
+                      "-" if b["temp_c"] is None else f"{b['temp_c']:.0f}", str(b["version"] or "-"))
+    console.print(table)
+    up = sum(b["state"] == "online" for b in boards)
+    console.print(f"{len(boards)} board(s), {up} online")
+
+
+@fleet_app.command("events")
+def events(
+    config: Path | None = CONFIG_OPT, dsn: str | None = DSN_OPT,
+    device: str | None = typer.Option(None, "--device", "--board", help="Only this board."),
+    camera: str | None = typer.Option(None, "--camera", help="Only this camera (the event's source)."),
+    label: str | None = typer.Option(None, "--label", help="Only this label."),
+    rule: str | None = typer.Option(None, "--rule", help="Only this rule."),
+    track: int | None = typer.Option(None, "--track", min=0, help="Only this track id."),
+    last: str | None = typer.Option(None, "--last", help="Window: the last 30m / 2h / 1d / 1w."),
+    today: bool = typer.Option(False, "--today", help="Window: since local midnight."),
+    since: str | None = typer.Option(None, "--since", help="Window start, ISO local time."),
+    until: str | None = typer.Option(None, "--until", help="Window end, ISO local time."),
+    limit: int = typer.Option(50, "--limit", min=1, max=10000, help="Events listed at most (newest first)."),
+    count: bool = typer.Option(False, "--count", help="Print only how many events match."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Events from every board, newest first, with the assistant's filters."""
+    from edgekit.hub.fleet import EventFilter, connect, count_events, query_events
+
+    if sum(x is not None and x is not False for x in (last, since, today or None)) > 1:
+        raise EdgekitError("give one window: --last, --today or --since/--until")
+    t0 = _time(since, "--since")
+    if last is not None:
+        m = re.fullmatch(r"(\d+)\s*([mhdw])", last.strip())
+        if not m:
+            raise EdgekitError(f"--last {last!r}: use a number and m/h/d/w, e.g. 30m, 2h, 7d")
+        t0 = time.time() - int(m.group(1)) * _UNITS[m.group(2)]
+    if today:
+        t0 = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    flt = EventFilter(device=device, camera=camera, label=label, rule=rule, track=track, since=t0,
+                      until=_time(until, "--until"))
+    url, _ = _dsn(config, dsn)
+    with connect(url) as conn:
+        if count:
+            n = count_events(conn, flt)
+            print_json({"count": n}) if json_out else console.print(str(n))
+            return
+        rows: list[dict[str, Any]] = query_events(conn, flt, limit)
+    if json_out:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table("time", "board", "camera", "rule", "label", "score", "track", "snapshot")
+    for r in rows:
+        table.add_row(datetime.fromtimestamp(r["start_ts"]).strftime("%Y-%m-%d %H:%M:%S"), r["device"], r["source"],
+                      r["rule"], r["label"], f"{r['score']:.2f}", "-" if r["track_id"] is None else str(r["track_id"]),
+                      r["snapshot_key"] or r["snapshot"] or "-")
+    console.print(table)
+    console.print(f"{len(rows)} event(s)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(fleet_app, name="fleet")

@@ -1,0 +1,51 @@
+"""The ``onnx`` target: FP32 (the simplified base), FP16 with float32 IO, or INT8 QDQ through the gate's ladder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgekit.export import gate
+from edgekit.export.onnx2onnx import onnx2onnx
+from edgekit.export.run import ExportRun
+
+
+def build(run: ExportRun) -> Path:
+    """The ONNX artifact at ``run.precision``, scored by the gate when there is a validation set."""
+    if run.precision == "fp32":
+        if run.reference is not None:
+            run.apply(run.score(run.base, "fp32"))
+        return run.base
+    if run.precision == "fp16":
+        out = run.artifact("fp16", "onnxruntime")
+        o = run.opts
+        onnx2onnx(run.source.path, out, precision="fp16", opset=o.opset, dynamic=o.dynamic, simplify=o.simplify)
+        run.apply(run.score(out, "fp16"))
+        return out
+    return int8(run)
+
+
+def int8(run: ExportRun) -> Path:
+    """INT8 QDQ ONNX: each attempt of the gate's ladder in the report; the passing model, else ``*.FAILED.onnx``."""
+    calib = run.calibration()
+    out = run.artifact("int8", "onnxruntime")
+    o = run.opts
+    attempts = gate.gate_int8_onnx(
+        run.gated(),
+        run.base,
+        out,
+        run.source.input_name,
+        calib,
+        method=o.calib_method,
+        reduce_range=o.reduce_range,
+        max_map_drop=o.max_map_drop,
+        progress=run.progress,
+    )
+    bits = "7-bit (reduce_range)" if o.reduce_range else "8-bit"
+    run.report.converter = f"onnxruntime.quantization (QDQ, per-channel, uint8 activations / {bits} int8 weights)"
+    run.report.attempts = attempts
+    chosen = next((a for a in attempts if a.passed), None)
+    run.apply(chosen or attempts[-1])
+    if chosen is None:
+        run.report.notes.append("no INT8 attempt passed the gate; the best candidate is kept as *.FAILED.onnx")
+        return out.with_name(out.stem + ".FAILED.onnx")
+    return out

@@ -1,0 +1,127 @@
+"""``ExportRun``: one export's inputs, loaded once — source model, options, validation set and the FP32 reference,
+calibration tensors — plus the report the target's ``build(run)`` fills in."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from edgekit.device.artifacts import artifact_name
+from edgekit.errors import EdgekitError
+from edgekit.export import gate, valset
+from edgekit.export.calib import calibration_tensors
+from edgekit.export.report import Accuracy, Attempt, Dataset, ExportReport
+from edgekit.export.source import SourceModel
+from edgekit.vision.preprocess import letterbox
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    """Everything one export run needs besides the model: the CLI flags and recipe fields map onto these."""
+
+    target: str = "onnx"
+    precision: str = "fp32"
+    imgsz: int | None = None
+    calib: Path | None = None
+    val: Path | None = None
+    out: Path | None = None
+    """Output folder; ``None``: the user's cache, keyed by source, size, precision, target and calibration."""
+    max_map_drop: float = 1.0
+    opset: int | None = None
+    dynamic: bool = False
+    simplify: bool = True
+    calib_method: str = "minmax"
+    calib_limit: int = 64
+    generated: int = 24
+    seed: int = 0
+    workspace_mb: int = 1024
+    io_dtype: str = "int8"
+    reduce_range: bool = True
+    """7-bit INT8 weights: no int16 saturation on x86 CPUs without VNNI (see quantize.quantize_onnx)."""
+    stand_in: bool = False
+    """When the target's own converter is missing here (TensorRT, edgetpu_compiler), stop at the gated model it
+    is built from (what an emulated profile runs) and say what to install, instead of failing."""
+
+
+@dataclass
+class ExportRun:
+    """One export in progress. Builders read ``source``/``opts``, write files into ``out`` and fill ``report``."""
+
+    source: SourceModel
+    """The FP32 ONNX the export starts from (already resized when ``--imgsz`` differs from the file's)."""
+    stem: str
+    """Name the artifacts are called after (the user's model file stem)."""
+    opts: ExportOptions
+    precision: str
+    out: Path
+    report: ExportReport
+    base: Path
+    """``source`` with opset, batch axis and simplification applied: the FP32 ONNX every target converts."""
+    samples: list[valset.Sample] | None = None
+    real: list[valset.Sample] = field(default_factory=list)
+    reference: gate.Reference | None = None
+    progress: Progress | None = None
+    _calib: npt.NDArray[np.float32] | None = None
+
+    @property
+    def imgsz(self) -> int:
+        return self.source.imgsz
+
+    def artifact(self, precision: str, runtime: str) -> Path:
+        """Where the artifact for ``runtime`` at ``precision`` goes (the name the runtime plan looks for)."""
+        return self.out / artifact_name(self.stem, self.imgsz, precision, runtime)
+
+    def step(self, label: str, done: int = 0, total: int = 1) -> None:
+        if self.progress is not None:
+            self.progress(label, done, total)
+
+    def gated(self) -> gate.Reference:
+        """The FP32 reference; every non-FP32 export is gated, so ``export()`` required ``--val`` for it."""
+        if self.reference is None:
+            raise EdgekitError("this export is gated: pass --val DIR with labelled images")
+        return self.reference
+
+    def calibration(self) -> npt.NDArray[np.float32]:
+        """Calibration tensors (N×3×imgsz×imgsz), made once per run; recorded in the report."""
+        if self._calib is not None:
+            return self._calib
+        opts = self.opts
+        folder = opts.calib or (valset.images_dir(opts.val) if opts.val else None)
+        if folder is None:
+            raise EdgekitError("INT8 needs calibration images: pass --calib DIR (or --val DIR to calibrate on it)")
+        cb = None if self.progress is None else (lambda i, n: self.step("calibration images", i, n))
+        tensors = calibration_tensors(folder, self.imgsz, limit=opts.calib_limit, progress=cb)
+        gen_n = 0
+        if self.real and opts.generated:
+            # Composites from another seed than the validation set's: more people at more scales for the ranges.
+            gen = valset.generate(self.real, n=opts.generated, seed=opts.seed + 1000)
+            extra = np.stack([letterbox(s.image, (self.imgsz, self.imgsz))[0][0] for s in gen])
+            tensors = np.concatenate([tensors, extra])
+            gen_n = len(gen)
+        self._calib = tensors
+        self.report.calibration = Dataset(
+            images=len(tensors), folder=str(folder), generated=gen_n, seed=opts.seed + 1000, method=opts.calib_method
+        )
+        return tensors
+
+    def score(self, path: Path, name: str, box_scale: float = 1.0) -> Attempt:
+        """Gate ``path`` against the FP32 reference."""
+        return gate.score(self.gated(), path, name, self.opts.max_map_drop, box_scale, self.progress)
+
+    def apply(self, a: Attempt) -> None:
+        """Copy an attempt's scores into the report's top level."""
+        r = self.report
+        r.accuracy = a.accuracy if isinstance(a.accuracy, Accuracy) else None
+        r.map_drop = a.map_drop
+        r.parity = a.parity
+        r.nodes_in_float = a.nodes_in_float
+        r.passed = a.passed
