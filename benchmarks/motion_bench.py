@@ -76,17 +76,17 @@ def cpu_run(det: Detector, seconds: float, motion: bool, clips: bool) -> dict[st
             else None, "loadavg_before": load0, "loadavg_after": load1}
 
 
-def walk_run(det: Detector, motion: bool, seed: int, period: float) -> dict[str, Any]:
+def walk_run(det: Detector, motion: bool, seed: int, period: float, fps: float = FPS) -> dict[str, Any]:
     cfg = DaemonConfig.model_validate({"cameras": {"cam": camera(motion)}, "rules": RULES, "mqtt": None})
     cam = cfg.cameras["cam"]
     engine = RuleEngine("cam", cam, cfg.rules, det.labels)
     worker = CameraWorker("cam", cam, det, engine, sink=lambda *a: None)
-    worker.tracker = Tracker(frame_rate=FPS)
+    worker.tracker = Tracker(frame_rate=fps)
     scene = SyntheticScene.random(seed, period=period)
     events = []
     t0 = time.monotonic()
-    for i in range(round(scene.duration * FPS) + round(2 * FPS)):
-        t = i / FPS
+    for i in range(round(scene.duration * fps) + round(2 * fps)):
+        t = i / fps
         events += worker.process(Frame(scene.render(t)[0], "cam", i), None, t)
     return {"motion": motion, "frames": i + 1, "detector_runs": i + 1 - worker.stats.skipped,
             "wall_s": round(time.monotonic() - t0, 1),
@@ -100,6 +100,7 @@ def main() -> None:
     ap.add_argument("--walk-period", type=float, default=24.0)
     ap.add_argument("--skip-walk", action="store_true")
     ap.add_argument("--skip-cpu", action="store_true")
+    ap.add_argument("--walk-fps", type=float, default=FPS)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     det = Detector.load("yolov8s-fall", profile="desktop")
@@ -115,10 +116,10 @@ def main() -> None:
         print(json.dumps(r), flush=True)
         result["cpu_static_scene"].append(r)
     if not args.skip_walk:
-        runs = [walk_run(det, m, args.walk_seed, args.walk_period) for m in (False, True)]
+        runs = [walk_run(det, m, args.walk_seed, args.walk_period, args.walk_fps) for m in (False, True)]
         every, gated = runs
         key = lambda e: e["rule"]  # noqa: E731
-        result["walk"] = {"source": f"synthetic:{args.walk_seed}:{args.walk_period:g}", "fps": FPS,
+        result["walk"] = {"source": f"synthetic:{args.walk_seed}:{args.walk_period:g}", "fps": args.walk_fps,
                           "every_frame": every, "gated": gated,
                           "same_events": sorted(map(key, every["events"])) == sorted(map(key, gated["events"])),
                           "lost": len(every["events"]) - len(gated["events"])}
