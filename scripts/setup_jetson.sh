@@ -22,7 +22,7 @@ if [ ! -f /etc/nv_tegra_release ]; then
     echo "no /etc/nv_tegra_release: this is not a Jetson with JetPack" >&2; exit 2
 fi
 PYV=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-case "$PYV" in 3.10|3.11|3.12) ;; *) echo "Python $PYV is too old for edgekit (needs >= 3.10)" >&2; exit 2;; esac
+case "$PYV" in 3.1[0-9]) ;; *) echo "error: Python $PYV cannot run edgekit (needs >= 3.10): JetPack 4 (Jetson Nano) is runtime-only, see \`edgekit devices show jetson-nano\` (support.how); flash JetPack 5+ for a board edgekit runs on" >&2; exit 2;; esac
 
 apt-get update
 apt-get install -y python3-venv python3-pip python3-libnvinfer python3-opencv gstreamer1.0-tools

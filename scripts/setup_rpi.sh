@@ -19,6 +19,8 @@ if [ "$(id -u)" != 0 ]; then echo "run with sudo (apt and the systemd unit need 
 if ! grep -qi "raspberry pi" /proc/device-tree/model 2>/dev/null; then
     echo "warning: this does not look like a Raspberry Pi; continuing" >&2
 fi
+PYV=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+case "$PYV" in 3.1[0-9]) ;; *) echo "error: Python $PYV cannot run edgekit (needs >= 3.10): flash Raspberry Pi OS Bookworm 64-bit (Python 3.11)" >&2; exit 2;; esac
 if [ "$(uname -m)" != aarch64 ]; then
     echo "64-bit Raspberry Pi OS is needed (onnxruntime has no 32-bit ARM wheels)" >&2; exit 2
 fi

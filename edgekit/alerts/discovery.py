@@ -6,7 +6,8 @@ Per camera × rule: a binary sensor that turns on when the rule fires, with the 
 snapshot, clip) as attributes. Per camera × zone × label: a sensor counting the objects in the zone. Unique ids are
 built from the device name, so they stay the same across restarts and differ between boards with different names.
 Keys follow Home Assistant's documented schema for ``camera``, ``binary_sensor`` and ``sensor`` (checked field by
-field in tests/alerts/test_discovery.py).
+field in tests/alerts/test_discovery.py). Topic names come from :class:`edgekit.alerts.topics.Topics`, like
+everything the link publishes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from edgekit import __version__
 from edgekit.alerts.counts import counted_labels
+from edgekit.alerts.topics import Topics
 from edgekit.config.daemon import DaemonConfig
 
 _OBJECT_ID = re.compile(r"[^A-Za-z0-9_-]")
@@ -48,9 +50,11 @@ def board_model(profile: str | None) -> str:
         return profile
 
 
-def count_topic(base: str, camera: str, zone: str, label: str) -> str:
-    """Retained object count of one label in one zone."""
-    return f"{base}/{camera}/count/{zone}/{label}"
+def topics_of(cfg: DaemonConfig) -> Topics:
+    """The topic layout a daemon config gives (defaults when MQTT is off)."""
+    if cfg.mqtt is None:
+        return Topics(device=cfg.device)
+    return Topics(cfg.mqtt.topic_prefix, cfg.device, cfg.mqtt.discovery_prefix)
 
 
 def discovery_messages(cfg: DaemonConfig, labels: Mapping[str, Sequence[str]] | None = None,
@@ -62,46 +66,45 @@ def discovery_messages(cfg: DaemonConfig, labels: Mapping[str, Sequence[str]] | 
     """
     if cfg.mqtt is None:
         return []
-    m = cfg.mqtt
-    base = f"{m.topic_prefix}/{cfg.device}"
+    m, t = cfg.mqtt, topics_of(cfg)
     node = object_id("edgekit", cfg.device)
     device: dict[str, Any] = {"identifiers": [node], "name": f"edgekit {cfg.device}", "manufacturer": "edgekit",
                               "model": board_model(cfg.profile), "sw_version": __version__}
     if configuration_url:
         device["configuration_url"] = configuration_url
-    daemon_avail = {"availability_topic": f"{base}/available"}
+    daemon_avail = {"availability_topic": t.available}
     out: list[tuple[str, str]] = []
 
     def add(component: str, oid: str, payload: dict[str, Any]) -> None:
         payload = {"unique_id": f"{node}_{oid}", **payload, "device": device}
-        out.append((f"{m.discovery_prefix}/{component}/{node}/{oid}/config", json.dumps(payload)))
+        out.append((t.discovery(component, node, oid), json.dumps(payload)))
 
     add("binary_sensor", "online", {
         "name": "online", "device_class": "connectivity", "entity_category": "diagnostic",
-        "state_topic": f"{base}/available", "payload_on": "online", "payload_off": "offline",
+        "state_topic": t.available, "payload_on": "online", "payload_off": "offline",
     })
     for cam, cam_cfg in cfg.cameras.items():
         if not cam_cfg.enabled:
             continue
-        cam_avail = {"availability": [{"topic": f"{base}/available"}, {"topic": f"{base}/{cam}/available"}],
+        cam_avail = {"availability": [{"topic": t.available}, {"topic": t.camera_available(cam)}],
                      "availability_mode": "all"}
         add("binary_sensor", object_id(cam, "online"), {
             "name": f"{cam} online", "device_class": "connectivity", "entity_category": "diagnostic",
-            "state_topic": f"{base}/{cam}/available", "payload_on": "online", "payload_off": "offline",
+            "state_topic": t.camera_available(cam), "payload_on": "online", "payload_off": "offline",
             **daemon_avail,
         })
         if m.snapshots == "topic":  # the camera entity shows the JPEGs published there
             add("camera", object_id(cam, "snapshot"), {
-                "name": f"{cam} last event", "topic": f"{base}/{cam}/snapshot", **daemon_avail,
+                "name": f"{cam} last event", "topic": t.snapshot(cam), **daemon_avail,
             })
         for rule in cfg.rules:
             if cam not in cfg.cameras_of(rule):
                 continue
             add("binary_sensor", object_id(cam, rule.name), {
                 "name": f"{cam} {rule.name}", "device_class": "occupancy" if not rule.pose else "safety",
-                "state_topic": f"{base}/{cam}/{rule.name}/state", "payload_on": "ON", "payload_off": "OFF",
+                "state_topic": t.rule_state(cam, rule.name), "payload_on": "ON", "payload_off": "OFF",
                 "off_delay": max(5, int(rule.cooldown_s) or 5),
-                "json_attributes_topic": f"{base}/{cam}/{rule.name}/attributes", **cam_avail,
+                "json_attributes_topic": t.rule_attributes(cam, rule.name), **cam_avail,
             })
         model_labels = (labels or {}).get(cam)
         if model_labels is None:
@@ -110,7 +113,7 @@ def discovery_messages(cfg: DaemonConfig, labels: Mapping[str, Sequence[str]] | 
             rules = [r for r in cfg.rules if cam in cfg.cameras_of(r)]
             for label in counted_labels(rules, model_labels):
                 add("sensor", object_id(cam, zone, label, "count"), {
-                    "name": f"{cam} {zone} {label} count", "state_topic": count_topic(base, cam, zone, label),
+                    "name": f"{cam} {zone} {label} count", "state_topic": t.zone_count(cam, zone, label),
                     "state_class": "measurement", "unit_of_measurement": "objects", "icon": "mdi:account-group",
                     **cam_avail,
                 })

@@ -77,8 +77,10 @@ class RuleEngine:
         labels: Sequence[str],
         device: str = "",
         now: Callable[[], dt.datetime] = dt.datetime.now,
+        min_visibility: float = 0.5,
     ) -> None:
         self.camera_id, self.device, self.labels = camera_id, device, list(labels)
+        self.min_visibility = min_visibility  # of the keypoints a pose condition reads (config: pose.min_visibility)
         self.rules = list(rules)
         self.zones = {n: Zone(n, z.polygon) for n, z in camera.zones.items()}
         self.lines = {n: Line(n, ln.start, ln.end) for n, ln in camera.lines.items()}
@@ -115,7 +117,7 @@ class RuleEngine:
         if rule.zone:
             m &= inside[rule.zone]
         if rule.pose:
-            m &= POSE_CONDITIONS[rule.pose](dets)
+            m &= POSE_CONDITIONS[rule.pose](dets, self.min_visibility)
         return m
 
     def update(self, dets: Detections, t: float) -> list[Event]:

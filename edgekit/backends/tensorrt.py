@@ -51,9 +51,15 @@ class TensorRTBackend:
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         self._engine = runtime.deserialize_cuda_engine(path.read_bytes())
         if self._engine is None:
+            s = self.sidecar
+            again = (
+                f"`edgekit export {s.source} --to tensorrt --precision {s.precision}`"
+                if s is not None
+                else "edgekit export (--to tensorrt, from its ONNX)"
+            )
             raise EdgekitError(
                 f"cannot load {path} as a TensorRT engine (built by another TensorRT version or GPU, or not a plain "
-                "engine file); rebuild it with `edgekit export --to tensorrt` on this device"
+                f"engine file); rebuild it on this device with {again}"
             )
         self._ctx = self._engine.create_execution_context()
         self._stream = _check(self._cuda.cudaStreamCreate())

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import sys
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
 from edgekit.cli._common import console, print_json
 from edgekit.device.doctor import recommend_profile
 from edgekit.device.host import probe_host
-from edgekit.device.profiles import list_profiles, load_profile
+from edgekit.device.profiles import list_profiles, load_profile, python_problem
+from edgekit.errors import EdgekitError
 
 devices_app = typer.Typer(help="List and show device profiles.", invoke_without_command=True)
 
@@ -61,14 +67,24 @@ def show(
     )
     for s in plan.substitutions:
         console.print(f"  substituted: {s}")
+    if p.support.mode != "native":
+        console.print(f"\n[bold]{p.support.mode}[/]: {p.support.how}")
 
 
 def doctor(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Detect the board, list the runtimes importable here, and recommend a profile."""
-    host = probe_host()
+    """Detect the board, list the runtimes importable here, and recommend a profile.
+
+    Exits 2 with one line naming the way out when edgekit cannot run here (a Python older than it needs, or a
+    runtime-only board). ``EDGEKIT_HOST_ROOT`` points it at another root (a mounted board image).
+    """
+    host = probe_host(Path(os.environ.get("EDGEKIT_HOST_ROOT") or "/"))
     rec, why = recommend_profile(host)
+    problem = python_problem(load_profile(rec), (sys.version_info.major, sys.version_info.minor))
+    python = {"version": platform.python_version(), "ok": problem is None, "problem": problem}
     if json_out:
-        print_json({**host.to_dict(), "recommended_profile": rec, "reason": why})
+        print_json({**host.to_dict(), "recommended_profile": rec, "reason": why, "python": python})
+        if problem:
+            raise EdgekitError(problem)
         return
     console.print(f"board: [bold]{host.board}[/] ({host.model}); {host.cores} cores, {host.ram_mb} MiB RAM")
     if host.jetson_release:
@@ -82,6 +98,9 @@ def doctor(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -
     console.print(t)
     console.print(f"ONNX Runtime providers: {', '.join(host.ort_providers) or 'none'}")
     console.print(f"recommended profile: [bold]{rec}[/] — {why}")
+    console.print(f"Python {python['version']}")
+    if problem:
+        raise EdgekitError(problem)
 
 
 def register(app: typer.Typer) -> None:

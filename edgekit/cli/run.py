@@ -6,18 +6,18 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from edgekit.cli._common import console
 from edgekit.config.daemon import DaemonConfig, load_config
+from edgekit.pipeline.stats import DaemonStats
 from edgekit.types import Event
 
 log = logging.getLogger(__name__)
 
 
-def demo_config(state: str | None = None) -> DaemonConfig:
+def demo_config(state: str | None = None, dashboard_port: int = 8971) -> DaemonConfig:
     """The embedded demo: a synthetic camera of people walking past, the default model, printed alerts."""
     return DaemonConfig.model_validate({
         "device": "demo",
@@ -31,6 +31,7 @@ def demo_config(state: str | None = None) -> DaemonConfig:
         ],
         "mqtt": None,
         "metrics": {"enabled": False},
+        "dashboard": {"enabled": True, "port": dashboard_port},
     })
 
 
@@ -43,7 +44,7 @@ def run(
     from edgekit.paths import state_dir
     from edgekit.pipeline.daemon import Daemon
 
-    cfg = load_config(config) if config is not None else demo_config(str(state_dir() / "demo"))
+    cfg = load_config(config) if config is not None else demo_config(str(state_dir() / "demo"), _demo_port())
     show = not quiet
 
     def on_event(ev: Event) -> None:
@@ -51,26 +52,43 @@ def run(
             console.print(f"[bold red]ALERT[/] {ev.rule} · {ev.source} · {ev.label} {ev.score:.2f} "
                           f"track {ev.track_id} → {ev.snapshot}")
 
-    def on_stats(s: dict[str, Any]) -> None:
+    def on_stats(s: DaemonStats) -> None:
         if show:
-            for cam, c in s["cameras"].items():
-                stages = " ".join(f"{k} {v:.0f}" for k, v in c["stage_ms"].items())
-                console.print(f"[dim]{cam}: {c['status']} capture {c['capture_fps']:.1f} fps, process "
-                              f"{c['process_fps']:.1f} fps, dropped {c['dropped']}, ms: {stages}[/]")
+            for cam, c in s.cameras.items():
+                stages = " ".join(f"{k} {v:.0f}" for k, v in c.stage_ms.items())
+                console.print(f"[dim]{cam}: {c.status} capture {c.capture_fps:.1f} fps, process "
+                              f"{c.process_fps:.1f} fps, dropped {c.dropped}, ms: {stages}[/]")
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     if duration is not None:
-        threading.Timer(duration, stop.set).start()
+        timer = threading.Timer(duration, stop.set)
+        timer.daemon = True  # a SIGTERM before the duration must not wait for it
+        timer.start()
     daemon = Daemon(cfg, on_event=on_event, on_stats=on_stats)
     try:
         daemon.start()
+        if daemon.dashboard is not None:
+            # Always shown (also with --quiet): it is how the user reaches the page.
+            console.print(f"dashboard: {daemon.dashboard.url}", soft_wrap=True)
         if show and config is None:
             console.print("demo: synthetic camera, default model; alerts and stats below (Ctrl-C stops)")
         daemon.run(stop, stats_every_s=5.0 if config is None else None)
     finally:
         daemon.close()
+
+
+def _demo_port(preferred: int = 8971) -> int:
+    """The demo's dashboard port: 8971, or any free one when another program holds it (a demo must start)."""
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+        except OSError:
+            return 0
+    return preferred
 
 
 def register(app: typer.Typer) -> None:

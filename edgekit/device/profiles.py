@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from edgekit.backends.runtimes import RUNTIMES
 from edgekit.config.loader import bundled_names, bundled_path, load_yaml_model
 from edgekit.errors import EdgekitError
 
 Precision = Literal["fp32", "fp16", "int8"]
+MIN_PYTHON = (3, 10)
+"""The oldest Python edgekit runs on (pyproject's requires-python)."""
 
 
 class _Strict(BaseModel):
@@ -32,7 +34,8 @@ class Board(_Strict):
     jetpack: str | None = None
     cuda: str | None = None
     tensorrt: str | None = None
-    python: str | None = Field(None, description="System Python of the board's usual OS image")
+    os: str = Field("", description="The board's usual OS image, e.g. 'Raspberry Pi OS Bookworm (Debian 12)'")
+    python: str | None = Field(None, description="System Python of that OS image")
     device_tree_match: list[str] = Field(
         default_factory=list, description="Substrings of /proc/device-tree/model that identify the board"
     )
@@ -84,6 +87,17 @@ class LLMSettings(_Strict):
     n_batch: int = Field(256, ge=8, le=8192)
 
 
+class Support(_Strict):
+    """How edgekit itself runs on the board."""
+
+    mode: Literal["native", "runtime-only"] = Field(
+        "native",
+        description="native: edgekit installs on the board's own Python; runtime-only: edgekit cannot run there, "
+        "it prepares the model on another machine and the board runs it with its vendor's runtime",
+    )
+    how: str = Field("", description="For runtime-only: what it means and the way to run the board")
+
+
 class DeviceProfile(_Strict):
     """One device profile, validated from ``devices/<name>.yaml``."""
 
@@ -94,11 +108,45 @@ class DeviceProfile(_Strict):
     camera: CameraSettings = CameraSettings()
     budgets: Budgets
     llm: LLMSettings = LLMSettings()
+    support: Support = Support()
+
+    @model_validator(mode="after")
+    def _python_is_said(self) -> DeviceProfile:
+        if self.support.mode == "native" and self.board.python and _older(self.board.python):
+            raise ValueError(
+                f"board.python {self.board.python} cannot run edgekit (needs >= {'.'.join(map(str, MIN_PYTHON))}): "
+                "set support.mode: runtime-only and say what that means in support.how"
+            )
+        if self.support.mode == "runtime-only" and not self.support.how:
+            raise ValueError("support.how must say how a runtime-only board is run")
+        return self
 
     def threads_for(self, host_cores: int) -> int:
         """Detector threads on a host with ``host_cores`` cores (profile's value, capped by the host; 0 = all)."""
         want = self.runtime.threads or host_cores
         return max(1, min(want, host_cores))
+
+
+def _older(version: str) -> bool:
+    try:
+        return tuple(int(x) for x in version.split(".")[:2]) < MIN_PYTHON
+    except ValueError:
+        return False
+
+
+def python_problem(profile: DeviceProfile, version: tuple[int, ...]) -> str | None:
+    """One line saying why edgekit cannot run under ``profile`` with Python ``version``, and the way out; ``None``
+    when it can."""
+    need = ".".join(map(str, MIN_PYTHON))
+    have = ".".join(map(str, version[:2]))
+    if profile.support.mode == "runtime-only":
+        return f"the {profile.name} profile is runtime-only (Python {profile.board.python}): {profile.support.how}"
+    if tuple(version[:2]) < MIN_PYTHON:
+        return (
+            f"Python {have} cannot run edgekit (needs >= {need}): install a newer one (e.g. `uv python install "
+            f"3.11`, or the OS release whose Python is >= {need}) and make the venv with it"
+        )
+    return None
 
 
 def profile_names() -> list[str]:

@@ -178,6 +178,32 @@ class EventStore:
             )
             return self._conn.total_changes - before
 
+    def delete_oldest(self, n: int | None = None, before_ts: float | None = None) -> int:
+        """Delete the ``n`` oldest events and/or those that started before ``before_ts`` (retention)."""
+        if self.readonly:
+            raise EdgekitError("this event store was opened read-only")
+        with self._lock, self._conn:
+            done = 0
+            if before_ts is not None:
+                done += self._conn.execute("DELETE FROM events WHERE start_ts < ?", (before_ts,)).rowcount
+            if n is not None and n > 0:
+                done += self._conn.execute(
+                    "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events ORDER BY start_ts, rowid LIMIT ?)",
+                    (n,),
+                ).rowcount
+        if done:
+            # deleting writes pages to the WAL; fold them into the file now so a nearly full disk gets space back
+            with self._lock:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(done)
+
+    def reusable_bytes(self) -> int:
+        """Bytes of deleted rows' pages that new events will reuse before the file grows (SQLite freelist)."""
+        with self._lock:
+            free = self._conn.execute("PRAGMA freelist_count").fetchone()[0]
+            page = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        return int(free) * int(page)
+
     # reading --------------------------------------------------------------------------------------------
     @staticmethod
     def _where(
@@ -221,6 +247,11 @@ class EventStore:
             [*params, limit],
         )
         return [_row_to_event(r) for r in rows]
+
+    def get(self, event_id: str) -> Event | None:
+        """The event with this id, or None."""
+        rows = self._fetch(f"SELECT {_COLUMNS} FROM events WHERE id = ?", [event_id])
+        return _row_to_event(rows[0]) if rows else None
 
     def count(
         self,

@@ -24,6 +24,14 @@ def build(run: ExportRun) -> Path:
         run.report.skipped.append(str(e))
         return tflite
     run.report.converter += " + edgetpu_compiler"
-    run.report.extra["edgetpu"] = {"tpu_ops": res.tpu_ops, "cpu_ops": res.cpu_ops}
-    run.report.notes.append(f"Edge TPU: {res.tpu_ops} ops on the TPU, {res.cpu_ops} on the CPU (not run here)")
+    run.report.extra["edgetpu"] = {
+        "tpu_ops": res.tpu_ops,
+        "cpu_ops": res.cpu_ops,
+        "cpu_op_names": list(res.cpu_op_names),
+    }
+    on_cpu = f": {'; '.join(res.cpu_op_names)}" if res.cpu_op_names else ""
+    run.report.notes.append(
+        f"Edge TPU: {res.tpu_ops} ops on the TPU, {res.cpu_ops} on the CPU{on_cpu} (the compiled model is not run "
+        "here: no Edge TPU)"
+    )
     return res.model

@@ -27,12 +27,17 @@ class Reference:
     samples: list[Sample]
     run: evaluate.Run
     accuracy: Accuracy
-    num_classes: int
+    labels: list[str]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
 
 
-def reference(path: Path, samples: list[Sample], num_classes: int, progress: Progress | None = None) -> Reference:
+def reference(path: Path, samples: list[Sample], labels: list[str], progress: Progress | None = None) -> Reference:
+    """Run the FP32 source over the validation samples once: the outputs and scores every attempt is judged by."""
     run = evaluate.run_model(path, samples, progress=_bind(progress, "validate fp32 source"))
-    return Reference(samples, run, Accuracy(**evaluate.coco_map(samples, run.dets)), num_classes)
+    return Reference(samples, run, Accuracy(**evaluate.coco_map(samples, run.dets, labels)), labels)
 
 
 def _bind(progress: Progress | None, label: str) -> Callable[[int, int], None] | None:
@@ -49,7 +54,7 @@ def score(
 ) -> Attempt:
     """Evaluate ``path`` on the reference samples: mAP, drop against the source, and output parity."""
     run = evaluate.run_model(path, ref.samples, box_scale=box_scale, progress=_bind(progress, f"validate {name}"))
-    acc = Accuracy(**evaluate.coco_map(ref.samples, run.dets))
+    acc = Accuracy(**evaluate.coco_map(ref.samples, run.dets, ref.labels))
     drop = round(ref.accuracy.map50_95 - acc.map50_95, 2)
     return Attempt(
         name=name,

@@ -30,7 +30,15 @@ log = logging.getLogger(__name__)
 
 SAMPLE_FILE = "calibration_image_sample_data_20x128x128x3_float32.npy"
 # onnx2tf's file name suffix for each precision.
-OUTPUTS = {"fp32": "_float32.tflite", "fp16": "_float16.tflite", "int8": "_full_integer_quant.tflite"}
+# "int8" is full integer with int8/uint8 IO; "int8-float-io" the same integer body with float32 input and output
+# (onnx2tf writes both from one -oiqt run).
+OUTPUTS = {
+    "fp32": "_float32.tflite",
+    "fp16": "_float16.tflite",
+    "int8": "_full_integer_quant.tflite",
+    "int8-float-io": "_integer_quant.tflite",
+}
+QUANT_TYPES = ("per-channel", "per-tensor")
 
 
 def converter_python() -> str:
@@ -109,21 +117,25 @@ def onnx2tflite(
     calib: npt.NDArray[np.float32],
     *,
     io_dtype: str = "int8",
+    quant_type: str = "per-channel",
     timeout_s: int = 3600,
 ) -> dict[str, Path]:
-    """Convert ``src`` into ``out_dir``; returns ``{precision: path}`` for each requested precision.
+    """Convert ``src`` into ``out_dir``; returns ``{precision: path}`` for each requested precision (an
+    ``OUTPUTS`` key).
 
     ``calib`` (N×3×H×W float32 0..1, letterboxed) feeds the INT8 representative dataset; ``io_dtype`` is the INT8
-    model's input/output type (``int8`` or ``uint8``).
+    model's input/output type (``int8`` or ``uint8``); ``quant_type`` ``per-channel`` or ``per-tensor`` weights.
     """
+    if quant_type not in QUANT_TYPES:
+        raise EdgekitError(f"unknown quantization type {quant_type!r}; choose one of: {', '.join(QUANT_TYPES)}")
     python = converter_python()
     check_converter(python)
     out_dir.mkdir(parents=True, exist_ok=True)
-    work = out_dir / "onnx2tf"
+    work = out_dir / ("onnx2tf" if quant_type == "per-channel" else f"onnx2tf-{quant_type}")
     work.mkdir(exist_ok=True)
     from edgekit.export.report import sha256_of
 
-    digest = f"{sha256_of(src)} {io_dtype}"
+    digest = f"{sha256_of(src)} {io_dtype} {quant_type}"
     marker = work / "source.sha256"
     wanted = [work / f"{src.stem}{OUTPUTS[p]}" for p in precisions]
     if marker.is_file() and marker.read_text() == digest and all(w.is_file() for w in wanted):
@@ -132,13 +144,13 @@ def onnx2tflite(
     marker.unlink(missing_ok=True)
     write_sample_file(calib, work)
     cmd = [python, "-m", "onnx2tf", "-i", str(src.resolve()), "-o", str(work.resolve()), "-coion", "-v", "warn"]
-    if "int8" in precisions:
+    if any(p.startswith("int8") for p in precisions):
         npy = work / "calib_nhwc.npy"
         np.save(npy, np.ascontiguousarray(calib.transpose(0, 2, 3, 1)))
         cmd += [
             "-oiqt",
             "-qt",
-            "per-channel",
+            quant_type,
             "-iqd",
             io_dtype,
             "-oqd",
@@ -154,7 +166,7 @@ def onnx2tflite(
     env["PATH"] = f"{Path(python).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("CUDA_VISIBLE_DEVICES", "-1")
-    log_path = out_dir / "onnx2tf.log"
+    log_path = out_dir / f"{work.name}.log"
     t0 = time.perf_counter()
     with log_path.open("w") as logf:
         try:
@@ -170,13 +182,13 @@ def onnx2tflite(
 
 
 def _collect(src: Path, out_dir: Path, work: Path, precisions: tuple[str, ...]) -> dict[str, Path]:
-    log_path = out_dir / "onnx2tf.log"
+    log_path = out_dir / f"{work.name}.log"
     produced: dict[str, Path] = {}
     for p in precisions:
         found = work / f"{src.stem}{OUTPUTS[p]}"
         if not found.is_file():
             raise EdgekitError(f"onnx2tf did not write {found.name} for {p}; see {log_path}")
-        dst = out_dir / f"{src.stem}_{p}.tflite"
+        dst = out_dir / f"{src.stem}_{p}{'' if work.name == 'onnx2tf' else work.name[7:]}.tflite"
         shutil.copyfile(found, dst)
         produced[p] = dst
     return produced

@@ -18,25 +18,30 @@ from edgekit.export.calib import IMAGE_SUFFIXES, list_images
 from edgekit.export.formats import ExportFormat, check_precision, get_format
 from edgekit.export.onnx2onnx import onnx2onnx
 from edgekit.export.report import Dataset, ExportReport, sha256_of, write_report
+from edgekit.export.resize_head import check_size, resize_head
 from edgekit.export.run import ExportOptions, ExportRun, Progress
 from edgekit.export.source import SourceModel, open_source
 
 log = logging.getLogger(__name__)
 
+SMOKE_TEST = (
+    "judged on edgekit's shipped validation set (7 photos, 8 hand-drawn boxes of upright people, plus composites): "
+    "a smoke test, not a verdict; gate on your own labelled frames with --val DIR (COCO *.json or YOLO labels/*.txt)"
+)
+
 __all__ = ["ExportOptions", "calibration_key", "export", "output_dir", "preflight"]
 
 
 def _source(model: Path, opts: ExportOptions, work: Path) -> SourceModel:
+    """The FP32 ONNX at ``--imgsz``: a ``.pt`` through Ultralytics, a fixed-size ONNX by rewriting its head."""
     if model.suffix.lower() == ".pt":
         from edgekit.export.pt2onnx import pt2onnx
 
         model = pt2onnx(model, work / f"{model.stem}.onnx", imgsz=opts.imgsz or 640, opset=opts.opset or 13)
     src = open_source(model)
     if opts.imgsz and opts.imgsz != src.imgsz:
-        raise EdgekitError(
-            f"{model} has a fixed input size {src.imgsz}; re-export it from the .pt at --imgsz {opts.imgsz} "
-            f"(or drop --imgsz)"
-        )
+        resized = resize_head(src.path, work / f"{model.stem}-{opts.imgsz}_source.onnx", opts.imgsz)
+        src = open_source(resized, labels=src.labels)
     return src
 
 
@@ -93,21 +98,59 @@ def _needs_gate(precision: str, target: str) -> bool:
     return precision != "fp32" or target != "onnx"
 
 
+def _same_images(a: Path, b: Path) -> int:
+    """How many image files of folder ``a`` also appear (same bytes) in folder ``b``."""
+    def digests(folder: Path) -> set[str]:
+        return {hashlib.sha256(p.read_bytes()).hexdigest() for p in list_images(folder, "image")}
+
+    return len(digests(a) & digests(b))
+
+
+def _is_shipped(val: Path) -> bool:
+    """Whether ``val`` is (a copy of) the validation set shipped in the package."""
+    shipped = valset.images_dir(valset.SHIPPED)
+    ours = valset.images_dir(val)
+    n = len(list_images(ours, "validation"))
+    return ours.resolve() == shipped.resolve() or _same_images(ours, shipped) == n
+
+
 def _validation(opts: ExportOptions) -> tuple[list[valset.Sample], list[valset.Sample], Dataset] | None:
-    """(real labelled samples, real + generated samples, what they are) — loaded once per export."""
+    """(calibration half, validation samples, what they are), loaded once per export and disjoint.
+
+    Without ``--calib`` the labelled set is split (``valset.split``): calibration never sees a validation image, and
+    the composites of each half are made from that half's people and backgrounds only. A ``--calib`` folder must not
+    share images with ``--val``.
+    """
     if opts.val is None:
         return None
     real = valset.load_folder(opts.val)
-    gen = valset.generate(real, n=opts.generated, seed=opts.seed) if opts.generated else []
-    samples = real + gen
+    if opts.calib is not None:
+        shared = _same_images(opts.calib, valset.images_dir(opts.val))
+        if shared:
+            raise EdgekitError(
+                f"--calib {opts.calib} shares {shared} image(s) with --val {opts.val}: calibrate on other frames "
+                "than the ones the gate judges on (or drop --calib to split --val in two)"
+            )
+        calib_real: list[valset.Sample] = []
+        val_real = real
+    else:
+        calib_real, val_real = valset.split(real)
+    gen: list[valset.Sample] = []
+    if opts.generated:
+        try:
+            gen = valset.generate(val_real, n=opts.generated, seed=opts.seed)
+        except EdgekitError as e:  # a half without people or without backgrounds: judge the real images only
+            log.warning("no composites for validation: %s", e)
+    samples = val_real + gen
     ds = Dataset(
         images=len(samples),
         boxes=int(sum(len(s.boxes) for s in samples)),
         folder=str(opts.val),
         generated=len(gen),
         seed=opts.seed,
+        real=[s.name for s in val_real],
     )
-    return real, samples, ds
+    return calib_real, samples, ds
 
 
 def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -> ExportReport:
@@ -126,6 +169,8 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
     precision = check_precision(fmt, opts.precision)
     if not model.is_file():
         raise EdgekitError(f"model file not found: {model}")
+    if opts.imgsz is not None:
+        check_size(opts.imgsz)
     preflight(fmt, opts)
     if precision == "int8" and opts.calib is not None:
         list_images(opts.calib)  # an empty calibration folder fails now, not after minutes of work
@@ -151,8 +196,10 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
     run.base = run.artifact("fp32", "onnxruntime")
     onnx2onnx(src.path, run.base, precision="fp32", opset=opts.opset, dynamic=opts.dynamic, simplify=opts.simplify)
     if val is not None:
-        run.real, run.samples, report.validation = val
-        run.reference = gate.reference(src.path, run.samples, src.num_classes, progress)
+        run.calib_real, run.samples, report.validation = val
+        if opts.val is not None and _is_shipped(opts.val):
+            report.notes.append(SMOKE_TEST)
+        run.reference = gate.reference(src.path, run.samples, src.labels, progress)
         report.source_accuracy = run.reference.accuracy
     if fmt.gpu:
         report.notes.append(f"{fmt.name} artifacts are tied to the GPU and runtime version they are built on")

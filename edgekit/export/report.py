@@ -15,11 +15,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ClassAccuracy(_Strict):
+    """COCO mAP of one class; ``None`` when the validation set has no box of it (not judged)."""
+
+    boxes: int
+    map50_95: float | None = None
+    map50: float | None = None
+
+
 class Accuracy(_Strict):
-    """COCO mAP in points (0..100), class-agnostic person boxes."""
+    """COCO mAP in points (0..100) of class-agnostic boxes, what it was judged on, and the same per class."""
 
     map50_95: float
     map50: float
+    images: int = 0
+    boxes: int = 0
+    per_class: dict[str, ClassAccuracy] = Field(default_factory=dict)
 
 
 class Attempt(_Strict):
@@ -44,6 +55,7 @@ class Dataset(_Strict):
     generated: int = 0
     seed: int | None = None
     method: str | None = None
+    real: list[str] = Field(default_factory=list, description="The labelled photos used (not the composites)")
 
 
 class ExportReport(_Strict):
@@ -112,7 +124,12 @@ def to_markdown(r: ExportReport) -> str:
         lines.append(f"| calibration | {c.images} images ({c.generated} generated), method {c.method} |")
     if r.validation:
         v = r.validation
-        lines.append(f"| validation | {v.images} images ({v.generated} generated, seed {v.seed}), {v.boxes} boxes |")
+        lines.append(
+            f"| validation | {v.images} images ({v.generated} generated, seed {v.seed}), {v.boxes} boxes; "
+            f"photos: {', '.join(v.real) or '—'} |"
+        )
+    if r.calibration and r.calibration.real:
+        lines.append(f"| calibration photos | {', '.join(r.calibration.real)} |")
     lines += [
         f"| mAP50-95 / mAP50 source | {_acc(r.source_accuracy)} |",
         f"| mAP50-95 / mAP50 export | {_acc(r.accuracy)} |",
@@ -121,6 +138,7 @@ def to_markdown(r: ExportReport) -> str:
         f"| nodes kept in float | {len(r.nodes_in_float)} |",
         f"| time | {r.seconds:.0f} s |",
     ]
+    lines += _per_class(r)
     if r.attempts:
         lines += [
             "",
@@ -142,10 +160,29 @@ def to_markdown(r: ExportReport) -> str:
     if r.skipped:
         lines += ["", "## Not built here", "", *[f"- {n}" for n in r.skipped]]
     mAP_note = (
-        "mAP is COCO-style (faster-coco-eval) on class-agnostic person boxes: both model classes "
-        "(e.g. Normal/Fall) count as person."
+        "mAP is COCO-style (faster-coco-eval). The gate decides on class-agnostic boxes (both model classes, e.g. "
+        "Normal/Fall, count as person); the per-class table shows each class on its own."
     )
     return "\n".join([*lines, "", mAP_note, ""])
+
+
+def _per_class(r: ExportReport) -> list[str]:
+    """A table of mAP per class, source and export (classes without a labelled box were not judged)."""
+    src = r.source_accuracy.per_class if r.source_accuracy else {}
+    got = r.accuracy.per_class if r.accuracy else {}
+    if not src and not got:
+        return []
+
+    def cell(c: ClassAccuracy | None) -> str:
+        if c is None or c.map50_95 is None:
+            return "not judged (no box)"
+        return f"{c.map50_95:.2f} / {c.map50:.2f}"
+
+    out = ["", "## Per class (mAP50-95 / mAP50)", "", "| class | boxes | source | export |", "|---|---|---|---|"]
+    for name in src or got:
+        c = src.get(name) or got.get(name)
+        out.append(f"| {name} | {c.boxes if c else 0} | {cell(src.get(name))} | {cell(got.get(name))} |")
+    return out
 
 
 def write_report(r: ExportReport, artifact: Path) -> tuple[Path, Path]:

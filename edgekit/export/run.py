@@ -67,7 +67,9 @@ class ExportRun:
     base: Path
     """``source`` with opset, batch axis and simplification applied: the FP32 ONNX every target converts."""
     samples: list[valset.Sample] | None = None
-    real: list[valset.Sample] = field(default_factory=list)
+    """Validation samples (real + composites), judged by the gate."""
+    calib_real: list[valset.Sample] = field(default_factory=list)
+    """The labelled images split off for calibration when no ``--calib`` was given (disjoint from ``samples``)."""
     reference: gate.Reference | None = None
     progress: Progress | None = None
     _calib: npt.NDArray[np.float32] | None = None
@@ -91,25 +93,38 @@ class ExportRun:
         return self.reference
 
     def calibration(self) -> npt.NDArray[np.float32]:
-        """Calibration tensors (N×3×imgsz×imgsz), made once per run; recorded in the report."""
+        """Calibration tensors (N×3×imgsz×imgsz), made once per run and recorded in the report: ``--calib``'s
+        images, else the calibration half of ``--val`` and composites made from that half only."""
         if self._calib is not None:
             return self._calib
         opts = self.opts
-        folder = opts.calib or (valset.images_dir(opts.val) if opts.val else None)
-        if folder is None:
-            raise EdgekitError("INT8 needs calibration images: pass --calib DIR (or --val DIR to calibrate on it)")
-        cb = None if self.progress is None else (lambda i, n: self.step("calibration images", i, n))
-        tensors = calibration_tensors(folder, self.imgsz, limit=opts.calib_limit, progress=cb)
-        gen_n = 0
-        if self.real and opts.generated:
-            # Composites from another seed than the validation set's: more people at more scales for the ranges.
-            gen = valset.generate(self.real, n=opts.generated, seed=opts.seed + 1000)
-            extra = np.stack([letterbox(s.image, (self.imgsz, self.imgsz))[0][0] for s in gen])
-            tensors = np.concatenate([tensors, extra])
-            gen_n = len(gen)
+        size = (self.imgsz, self.imgsz)
+        gen: list[valset.Sample] = []
+        if opts.calib is not None:
+            cb = None if self.progress is None else (lambda i, n: self.step("calibration images", i, n))
+            tensors = calibration_tensors(opts.calib, self.imgsz, limit=opts.calib_limit, progress=cb)
+            folder = str(opts.calib)
+            names: list[str] = []
+        elif self.calib_real:
+            if opts.generated:
+                try:  # more people at more scales for the activation ranges
+                    gen = valset.generate(self.calib_real, n=opts.generated, seed=opts.seed + 1000)
+                except EdgekitError as e:
+                    log.warning("no composites for calibration: %s", e)
+            picked = [*self.calib_real, *gen][: max(opts.calib_limit, len(self.calib_real))]
+            tensors = np.stack([letterbox(s.image, size)[0][0] for s in picked])
+            folder = f"{opts.val} (calibration half)"
+            names = [s.name for s in self.calib_real]
+        else:
+            raise EdgekitError("INT8 needs calibration images: pass --calib DIR (or --val DIR to split it)")
         self._calib = tensors
         self.report.calibration = Dataset(
-            images=len(tensors), folder=str(folder), generated=gen_n, seed=opts.seed + 1000, method=opts.calib_method
+            images=len(tensors),
+            folder=folder,
+            generated=len(gen),
+            seed=opts.seed + 1000,
+            method=opts.calib_method,
+            real=names,
         )
         return tensors
 

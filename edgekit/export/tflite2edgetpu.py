@@ -27,6 +27,7 @@ class CompileResult:
     tpu_ops: int
     cpu_ops: int
     log: str
+    cpu_op_names: tuple[str, ...] = ()
 
 
 def compiler_path() -> str:
@@ -65,6 +66,17 @@ def parse_log(text: str) -> tuple[int, int]:
     return on_tpu, on_cpu
 
 
+def cpu_op_names(text: str) -> list[str]:
+    """Operators the compiler's table says stay on the CPU, with the reason, e.g.
+    ``SOFTMAX ×1 (Operation is otherwise supported, but not mapped …)``."""
+    out = []
+    for line in text.splitlines():
+        m = _OP_ROW.match(line.strip())
+        if m and "Mapped to Edge TPU" not in m["status"]:
+            out.append(f"{m['op']} ×{m['count']} ({m['status'].strip()})")
+    return out
+
+
 def tflite2edgetpu(src: Path, out_dir: Path, timeout_s: int = 600) -> CompileResult:
     """Compile ``src`` (a full-INT8 TFLite) into ``out_dir``; a non-zero exit or a missing output is an error.
 
@@ -85,4 +97,4 @@ def tflite2edgetpu(src: Path, out_dir: Path, timeout_s: int = 600) -> CompileRes
         raise EdgekitError(f"edgetpu_compiler exited 0 but wrote no {expected.name}")
     tpu, cpu = parse_log(text)
     log.info("edgetpu_compiler: %d ops on the TPU, %d on the CPU", tpu, cpu)
-    return CompileResult(expected, tpu, cpu, text)
+    return CompileResult(expected, tpu, cpu, text, tuple(cpu_op_names(text)))

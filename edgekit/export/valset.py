@@ -1,7 +1,7 @@
 """Labelled validation images: a folder with COCO or YOLO labels, plus a generated set with boxes known by design.
 
-Boxes are class-agnostic "person" boxes: the default detector's two classes (Normal, Fall) both mean a person, so
-the accuracy gate scores where people are, not which posture they have.
+Each box has a class id: the model's class index (YOLO txt: the first column; COCO: ``category_id``). The gate
+scores class-agnostic boxes (the default detector's Normal and Fall both mean a person) and each class on its own.
 
 The generated set pastes the labelled people onto the photos that have none (the negatives), at random places and
 scales chosen by a seed, so the same seed always gives the same images and boxes. People are cut out with MediaPipe's
@@ -28,11 +28,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One validation image (BGR uint8) and its person boxes (N×4 xyxy pixels)."""
+    """One validation image (BGR uint8), its boxes (N×4 xyxy pixels) and their class ids (N, the model's)."""
 
     name: str
     image: npt.NDArray[np.uint8]
     boxes: npt.NDArray[np.float32]
+    classes: npt.NDArray[np.int64] | None = None
+
+    @property
+    def class_ids(self) -> npt.NDArray[np.int64]:
+        return np.zeros(len(self.boxes), np.int64) if self.classes is None else self.classes
 
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "valdata"
@@ -61,13 +66,23 @@ def _from_coco(path: Path, images: Path) -> list[Sample]:
     if not isinstance(data, dict) or "images" not in data or "annotations" not in data:
         raise EdgekitError(f"{path} is not a COCO annotation file (needs 'images' and 'annotations')")
     boxes: dict[int, list[list[float]]] = {int(im["id"]): [] for im in data["images"]}
+    classes: dict[int, list[int]] = {int(im["id"]): [] for im in data["images"]}
     for a in data["annotations"]:
         x, y, w, h = (float(v) for v in a["bbox"])
         boxes.setdefault(int(a["image_id"]), []).append([x, y, x + w, y + h])
+        classes.setdefault(int(a["image_id"]), []).append(int(a.get("category_id", 0)))
     out = []
     for im in data["images"]:
         img = read_image(images / im["file_name"])
-        out.append(Sample(im["file_name"], img, np.asarray(boxes[int(im["id"])], np.float32).reshape(-1, 4)))
+        i = int(im["id"])
+        out.append(
+            Sample(
+                im["file_name"],
+                img,
+                np.asarray(boxes[i], np.float32).reshape(-1, 4),
+                np.asarray(classes[i], np.int64),
+            )
+        )
     return out
 
 
@@ -84,7 +99,7 @@ def _from_yolo(images: Path, labels: Path) -> list[Sample]:
             raise EdgekitError(f"{lbl}: expected YOLO rows 'class cx cy w h' (normalised)")
         cx, cy, bw, bh = (rows[:, i] for i in range(1, 5))
         xyxy = np.stack([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h], 1)
-        out.append(Sample(f.name, img, xyxy.astype(np.float32).reshape(-1, 4)))
+        out.append(Sample(f.name, img, xyxy.astype(np.float32).reshape(-1, 4), rows[:, 0].astype(np.int64)))
     return out
 
 
@@ -111,12 +126,14 @@ def load_folder(folder: Path) -> list[Sample]:
     return samples
 
 
-def _cutouts(samples: list[Sample], use_mask: bool) -> list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]]:
-    """(person crop BGR, alpha mask 0/255) pairs from every labelled box."""
+def _cutouts(
+    samples: list[Sample], use_mask: bool
+) -> list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], int]]:
+    """(person crop BGR, alpha mask 0/255, class id) from every labelled box."""
     seg = _selfie_segmenter() if use_mask else None
     out = []
     for s in samples:
-        for x0, y0, x1, y1 in s.boxes.round().astype(int):
+        for (x0, y0, x1, y1), cls in zip(s.boxes.round().astype(int), s.class_ids, strict=True):
             crop = np.ascontiguousarray(s.image[max(y0, 0) : y1, max(x0, 0) : x1])
             if crop.shape[0] < 16 or crop.shape[1] < 8:
                 continue
@@ -126,7 +143,7 @@ def _cutouts(samples: list[Sample], use_mask: bool) -> list[tuple[npt.NDArray[np
                 m = (prob > 0.5).astype(np.uint8) * 255
                 if m.mean() > 255 * 0.15:  # a failed segmentation keeps the box crop rather than a sliver
                     mask = m
-            out.append((crop, mask))
+            out.append((crop, mask, int(cls)))
     if seg is not None:
         seg.close()
     return out
@@ -201,27 +218,53 @@ def generate(
         h = int(w * rng.uniform(0.6, 1.2))
         canvas = np.asarray(cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
         boxes: list[npt.NDArray[np.float32]] = []
+        classes: list[int] = []
         for _ in range(int(rng.integers(1, max_people + 1))):
-            crop, mask = people[int(rng.integers(len(people)))]
+            crop, mask, cls = people[int(rng.integers(len(people)))]
             if rng.random() < 0.5:
                 crop, mask = crop[:, ::-1], mask[:, ::-1]
             box = _place(rng, canvas, np.ascontiguousarray(crop), np.ascontiguousarray(mask), boxes)
             if box is not None:
                 boxes.append(box)
-        out.append(Sample(f"gen_{seed}_{i:03d}.jpg", canvas, np.asarray(boxes, np.float32).reshape(-1, 4)))
+                classes.append(cls)
+        out.append(
+            Sample(
+                f"gen_{seed}_{i:03d}.jpg",
+                canvas,
+                np.asarray(boxes, np.float32).reshape(-1, 4),
+                np.asarray(classes, np.int64),
+            )
+        )
     return out
 
 
+def split(samples: list[Sample]) -> tuple[list[Sample], list[Sample]]:
+    """(calibration, validation): a deterministic, disjoint split of labelled images.
+
+    Images with boxes and images without are dealt out in turn (most boxes first, then by name), validation first,
+    so both halves get people and backgrounds and validation gets the busiest image.
+    """
+    with_people = sorted((s for s in samples if len(s.boxes)), key=lambda s: (-len(s.boxes), s.name))
+    without = sorted((s for s in samples if not len(s.boxes)), key=lambda s: s.name)
+    calib: list[Sample] = []
+    val: list[Sample] = []
+    for group in (with_people, without):
+        for i, s in enumerate(group):
+            (val if i % 2 == 0 else calib).append(s)
+    return calib, val
+
+
 def save(samples: list[Sample], folder: Path) -> Path:
-    """Write samples as ``images/*.jpg`` + ``labels/*.txt`` (YOLO, class 0) to inspect or reuse."""
+    """Write samples as ``images/*.jpg`` + ``labels/*.txt`` (YOLO) to inspect or reuse."""
     (folder / "images").mkdir(parents=True, exist_ok=True)
     (folder / "labels").mkdir(parents=True, exist_ok=True)
     for s in samples:
         cv2.imwrite(str(folder / "images" / s.name), s.image)
         h, w = s.image.shape[:2]
         lines = [
-            f"0 {(b[0] + b[2]) / 2 / w:.6f} {(b[1] + b[3]) / 2 / h:.6f} {(b[2] - b[0]) / w:.6f} {(b[3] - b[1]) / h:.6f}"
-            for b in s.boxes
+            f"{c} {(b[0] + b[2]) / 2 / w:.6f} {(b[1] + b[3]) / 2 / h:.6f} {(b[2] - b[0]) / w:.6f} "
+            f"{(b[3] - b[1]) / h:.6f}"
+            for b, c in zip(s.boxes, s.class_ids, strict=True)
         ]
         (folder / "labels" / f"{Path(s.name).stem}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
     return folder

@@ -117,9 +117,10 @@ def parse(msg: Incoming, prefix: str, max_bytes: int, max_depth: int) -> Parsed:
         return _reject(msg, device, f"oversized ({len(msg.payload)} > {max_bytes} bytes)")
     if kind == "available":
         text = msg.payload.strip().lower()
-        if text not in (b"online", b"offline"):
+        if text not in (b"online", b"offline", b"1", b"0"):  # 1/0: a board's Mosquitto bridge (its last will)
             return _reject(msg, device, "availability is neither online nor offline")
-        return Parsed("available", msg.topic, device, msg.received, online=text == b"online", size=len(msg.payload))
+        return Parsed("available", msg.topic, device, msg.received, online=text in (b"online", b"1"),
+                      size=len(msg.payload))
     if json_depth(msg.payload, max_depth) > max_depth:
         return _reject(msg, device, f"JSON nested deeper than {max_depth}")
     try:

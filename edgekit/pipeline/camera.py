@@ -15,11 +15,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from edgekit.alerts.conditions import NUM_KEYPOINTS
 from edgekit.alerts.counts import Counts, ZoneCounter, counted_labels
 from edgekit.alerts.filters import ObjectFilter
 from edgekit.alerts.rules import RuleEngine
 from edgekit.alerts.tracking import Tracker
-from edgekit.config.daemon import CameraConfig
+from edgekit.config.cameras import CameraConfig
 from edgekit.errors import EdgekitError
 from edgekit.pipeline.clips import Clip, ClipRecorder
 from edgekit.pipeline.motion import MotionGate
@@ -65,6 +68,19 @@ class CameraStats:
         return out
 
 
+def estimate_pose(pose: PoseEstimator, image: Any, dets: Detections, class_ids: list[int] | None) -> Detections:
+    """Keypoints for the detections of ``class_ids`` only (all when None); the others get zero visibility."""
+    if class_ids is None:
+        return pose.estimate(image, dets)
+    sel = np.isin(dets.class_ids, class_ids)
+    kps = np.zeros((len(dets), NUM_KEYPOINTS, 3), dtype=np.float32)
+    if sel.any():
+        part = pose.estimate(image, dets[sel])
+        if part.keypoints is not None:
+            kps[sel] = part.keypoints
+    return dets.with_(keypoints=kps)
+
+
 class CameraWorker:
     """Runs one camera until ``stop()``; every fired Event goes to ``sink`` with its frame and detections."""
 
@@ -86,6 +102,7 @@ class CameraWorker:
         self.on_counts, self.on_clip = on_counts, on_clip
         self._clips_folder = clips_folder if cfg.clips.enabled else None
         self.recorder: ClipRecorder | None = None
+        self._last_dets = Detections.empty()
         self.sink, self.pose, self.on_status = sink, pose, on_status
         self._pose_ids = pose_class_ids
         self._opener = opener or (lambda uri: open_source(uri, realtime=cfg.realtime, wait_for_first=True))
@@ -96,6 +113,8 @@ class CameraWorker:
         self._thread = threading.Thread(target=self._run, name=f"camera-{cam_id}", daemon=True)
         self.tracker: Tracker | None = None
         self.heartbeat = time.monotonic()
+        self.on_frame: Callable[[Frame, Detections], None] | None = None
+        """Called with every processed frame (the dashboard keeps a reference; it must not block)."""
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -140,6 +159,8 @@ class CameraWorker:
             run = self.gate.should_detect(frame.image, t)
         if not run:
             self.stats.skipped += 1
+            if self.on_frame is not None:
+                self.on_frame(frame, self._last_dets)  # live views keep moving; boxes are the last detection's
             return []
         tensor, info = prepared if prepared is not None else self._prepare(frame)
         dets = self.detector.detect_prepared(tensor, info)
@@ -152,13 +173,16 @@ class CameraWorker:
             dets = self.tracker.update(dets)
         if self.pose is not None and len(dets):
             with timer.stage("pose"):
-                dets = self.pose.estimate(frame.image, dets)
+                dets = estimate_pose(self.pose, frame.image, dets, self._pose_ids)
         with timer.stage("rules"):
             events = self.rules.update(dets, t)
         if self.counter is not None and self.on_counts is not None and (counts := self.counter.update(dets)):
             self.on_counts(self.cam_id, counts)
         if self.recorder is not None:
             events = [replace(ev, clip=str(self.recorder.request(ev.id, ev.start_ts, t))) for ev in events]
+        self._last_dets = dets
+        if self.on_frame is not None:
+            self.on_frame(frame, dets)
         for ev in events:
             self.stats.events += 1
             try:
@@ -217,6 +241,8 @@ class CameraWorker:
         reader = LatestFrameReader(src, prepare=None if src.live else self._prepare)
         wall0, mono0 = time.time(), time.monotonic_ns()
         base_captured, base_dropped = self.stats.captured, self.stats.dropped
+        skipped = 0  # frames left out to keep to max_fps (counted as dropped)
+        next_t = float("-inf")
         try:
             while not self._stop.is_set():
                 self.heartbeat = time.monotonic()
@@ -227,7 +253,7 @@ class CameraWorker:
                     log.warning("camera %s: source failed: %s", self.cam_id, self.stats.last_error)
                     return False
                 self.stats.captured = base_captured + reader.captured
-                self.stats.dropped = base_dropped + reader.dropped
+                self.stats.dropped = base_dropped + reader.dropped + skipped
                 if item is None:
                     if reader.ended:
                         return reader.error is None
@@ -248,10 +274,17 @@ class CameraWorker:
                     t = wall0 + (frame.t_capture_ns - mono0) / 1e9
                 else:
                     t = wall0 + frame.seq / src.fps
+                if self.cfg.max_fps is not None:
+                    if t < next_t - 1e-6:
+                        skipped += 1
+                        continue
+                    # the next slot follows this frame's time (not the last slot): a slow frame never makes
+                    # the camera catch up with a burst
+                    next_t = t + 1.0 / self.cfg.max_fps
                 self.process(frame, prepared, t)
                 self.stats.processed += 1
             return True
         finally:
             reader.close()
             self.stats.captured = base_captured + reader.captured
-            self.stats.dropped = base_dropped + reader.dropped
+            self.stats.dropped = base_dropped + reader.dropped + skipped

@@ -135,3 +135,42 @@ def test_bench_json_has_percentiles_stages_and_ratios():
     assert lat["n"] == 3 and lat["p50"] <= lat["p99"]
     assert set(res["detect"]["stages_ms"]) == {"pre", "infer", "post"}
     assert res["pipeline"]["frames"] == 3 and res["ratios"]["pipeline/raw"] > 0 and res["peak_rss_mb"] > 0
+
+
+def _board_root(tmp_path, model, tegra=None):
+    (tmp_path / "proc" / "device-tree").mkdir(parents=True)
+    (tmp_path / "proc" / "device-tree" / "model").write_bytes(model.encode() + b"\0")
+    if tegra:
+        (tmp_path / "etc").mkdir()
+        (tmp_path / "etc" / "nv_tegra_release").write_text(tegra + "\n")
+    return tmp_path
+
+
+def test_doctor_on_a_runtime_only_board_refuses_in_one_line_naming_the_way(tmp_path):
+    root = _board_root(tmp_path, "NVIDIA Jetson Nano Developer Kit", "# R32 (release), REVISION: 7.4")
+    r = run_cli("doctor", env={"EDGEKIT_HOST_ROOT": str(root)})
+    assert r.returncode == 2 and "recommended profile: jetson-nano" in r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the jetson-nano profile is runtime-only")
+    assert "edgekit export --profile jetson-nano" in lines[0] and "trtexec" in lines[0]
+
+
+def test_setup_rpi_refuses_an_old_python_in_one_line(tmp_path):
+    import os
+    import subprocess
+
+    from tests.helpers import REPO
+
+    if os.geteuid() != 0:
+        pytest.skip("the script checks for root before the Python")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python3").write_text("#!/bin/sh\necho 3.9\n")  # the board's Python: only its version is read
+    (fake / "python3").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"}
+    r = subprocess.run(["bash", str(REPO / "scripts" / "setup_rpi.sh"), str(tmp_path / "d.yaml")],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 2
+    lines = [ln for ln in r.stderr.splitlines() if not ln.startswith("warning:")]
+    assert len(lines) == 1 and lines[0].startswith("error: Python 3.9 cannot run edgekit (needs >= 3.10)"), r.stderr
+    assert "Bookworm" in lines[0]

@@ -142,3 +142,25 @@ def test_profile_with_an_unknown_backend_lists_the_runtimes(tmp_path):
     f.write_text(Path("devices/rpi5.yaml").read_text().replace("backend: onnxruntime", "backend: openvino"))
     with pytest.raises(EdgekitError, match=r"runtime.backend: .*unknown backend 'openvino'.*onnxruntime, litert, edgetpu, tensorrt"):
         load_profile(f)
+
+
+def test_every_profile_says_its_os_and_python_and_old_pythons_are_runtime_only():
+    from edgekit.device.profiles import MIN_PYTHON, python_problem
+
+    for p in list_profiles():
+        assert p.board.os and p.board.python, p.name
+        old = tuple(int(x) for x in p.board.python.split(".")) < MIN_PYTHON
+        assert (p.support.mode == "runtime-only") == old, p.name
+        problem = python_problem(p, (3, 11))
+        if old:
+            assert problem and "runtime-only" in problem and f"edgekit export --profile {p.name}" in problem
+        else:
+            assert problem is None
+    assert "uv python install" in python_problem(load_profile("rpi5"), (3, 9))
+
+
+def test_a_profile_naming_an_old_python_without_saying_so_is_refused(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text(Path("devices/rpi5.yaml").read_text().replace('python: "3.11"', 'python: "3.7"'))
+    with pytest.raises(EdgekitError, match=r"board.python 3.7 cannot run edgekit .*support.mode: runtime-only"):
+        load_profile(f)

@@ -15,7 +15,7 @@ from edgekit.export import evaluate, valset
 from edgekit.export.formats import FORMATS, check_precision, get_format, target_for_profile
 from edgekit.export.onnx2engine import workspace_for
 from edgekit.export.quantize import decode_tail_nodes, output_tail_nodes
-from edgekit.export.tflite2edgetpu import parse_log, tflite2edgetpu
+from edgekit.export.tflite2edgetpu import cpu_op_names, parse_log, tflite2edgetpu
 from edgekit.types import Detections
 from tests.helpers import DEFAULT_MODEL, SHARED
 
@@ -82,6 +82,25 @@ def test_generated_set_is_deterministic_and_boxes_fit() -> None:
         assert (s.boxes[:, 2:] - s.boxes[:, :2] >= 8).all()
 
 
+def test_split_is_disjoint_deterministic_and_each_half_can_make_composites() -> None:
+    real = valset.load_folder(DATA)
+    calib, val = valset.split(real)
+    assert {s.name for s in calib}.isdisjoint({s.name for s in val})
+    assert {s.name for s in calib} | {s.name for s in val} == {s.name for s in real}
+    assert [s.name for s in valset.split(real)[1]] == [s.name for s in val]
+    assert val[0].name == "bus.jpg"  # the busiest photo is judged on, not calibrated on
+    for half in (calib, val):
+        assert any(len(s.boxes) for s in half) and any(not len(s.boxes) for s in half)
+        assert len(valset.generate(half, n=2, seed=0, use_mask=False)) == 2
+
+
+def test_shipped_validation_set_is_in_the_package() -> None:
+    assert valset.SHIPPED.is_relative_to(Path(valset.__file__).resolve().parents[1])
+    shipped = {s.name: s.boxes for s in valset.load_folder(valset.SHIPPED)}
+    assert {s.name: s.boxes.tolist() for s in valset.load_folder(DATA)} == {k: v.tolist() for k, v in shipped.items()}
+    assert "smoke test" in (valset.SHIPPED / "README.md").read_text()
+
+
 def test_generated_set_round_trips_through_yolo_files(tmp_path: Path) -> None:
     gen = valset.generate(valset.load_folder(DATA), n=3, seed=1, use_mask=False)
     back = {s.name: s for s in valset.load_folder(valset.save(gen, tmp_path))}
@@ -92,7 +111,17 @@ def test_generated_set_round_trips_through_yolo_files(tmp_path: Path) -> None:
 def test_coco_map_scores_truth_as_100_and_shifted_boxes_lower() -> None:
     samples = valset.load_folder(DATA)
     perfect = [Detections(s.boxes, np.full(len(s.boxes), 0.9), np.zeros(len(s.boxes))) for s in samples]
-    assert evaluate.coco_map(samples, perfect) == {"map50_95": 100.0, "map50": 100.0}
+    m = evaluate.coco_map(samples, perfect, ["Normal", "Fall"])
+    assert (m["map50_95"], m["map50"], m["images"], m["boxes"]) == (100.0, 100.0, 7, 8)
+    # Every shipped box is an upright person (Normal); Fall has no labelled box, so it is not judged.
+    assert m["per_class"] == {
+        "Normal": {"boxes": 8, "map50_95": 100.0, "map50": 100.0},
+        "Fall": {"boxes": 0, "map50_95": None, "map50": None},
+    }
+    # The right boxes with the wrong class: perfect class-agnostic, zero for the class.
+    wrong = [Detections(d.xyxy, d.scores, np.ones(len(d))) for d in perfect]
+    m = evaluate.coco_map(samples, wrong, ["Normal", "Fall"])
+    assert m["map50_95"] == 100.0 and m["per_class"]["Normal"]["map50_95"] == 0.0
     # Every box moved right by 10 % of its width: IoU ≈ 0.82, so all count at IoU 0.5 but not at 0.85+.
     shift = [np.float32(0.1) * (s.boxes[:, 2] - s.boxes[:, 0]) for s in samples]
     moved = [
@@ -131,6 +160,10 @@ SOFTMAX                        1          Operation is otherwise supported, but 
 
 def test_edgetpu_log_counts_tpu_and_cpu_ops() -> None:
     assert parse_log(EDGETPU_LOG) == (122, 3)
+    assert cpu_op_names(EDGETPU_LOG) == [
+        "CONCATENATION ×2 (More than one subgraph is not supported)",
+        "SOFTMAX ×1 (Operation is otherwise supported, but not mapped due to some unspecified limitation)",
+    ]
     summary = "Number of operations that will run on Edge TPU: 230\nNumber of operations that will run on CPU: 10\n"
     assert parse_log(summary) == (230, 10)
 

@@ -1,0 +1,1 @@
+"""The live dashboard the daemon serves: camera streams, events, stats, the assistant and EigenCAM explanations."""

