@@ -68,6 +68,8 @@ def test_porch_daemon_on_a_real_broker(broker, consumer_factory, tmp_path):
         assert wait(lambda: d.workers["porch"].finished), "the video should be processed to its end"
         runner.join(60)
         assert wait(lambda: c.payloads("/porch/clip"), 30)
+        report = d.stats().cameras["porch"]  # the typed stats carry the gate's and the recorder's figures
+        assert report.motion_skipped == d.workers["porch"].stats.skipped and report.clips == 1
     finally:
         stop.set()
         runner.join(60)
@@ -88,8 +90,8 @@ def test_porch_daemon_on_a_real_broker(broker, consumer_factory, tmp_path):
     expected = (ev["start_ts"] + 2.0 + 2.0) - (ev["start_ts"] - 2.0)  # dwell 2 s: fired 2 s after start
     assert float(info["format"]["duration"]) == pytest.approx(expected, abs=1.0 + 2 / FPS)
     # the motion gate kept the detector off the empty start and most of the wait
-    stats = d.stats().cameras["porch"]
-    assert stats.motion_skipped >= 5 and stats.clips == 1
+    w = d.workers["porch"]
+    assert w.stats.skipped >= 5 and w.recorder is not None and len(w.recorder.clips) == 1
     # counts: someone on the mat, then nobody
     counts = [int(p) for p in c.payloads("/porch/count/door/Normal")]
     assert max(counts) == 1 and counts[-1] == 0
