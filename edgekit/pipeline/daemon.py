@@ -76,15 +76,35 @@ def verify_labels(cfg: DaemonConfig, labels_of: Callable[[str], list[str] | None
                                f"{cfg.model_of(cam_id)!r} does not have; its labels are {known}")
 
 
+def verify_camera_files(cfg: DaemonConfig) -> None:
+    """A camera whose source is a file or folder that does not exist is a config error, not a camera to retry."""
+    from edgekit.sources import missing_file
+
+    for cam_id, cam in cfg.cameras.items():
+        why = missing_file(cam.source) if cam.enabled else None
+        if why:
+            raise EdgekitError(f"cameras.{cam_id}.source: {why}")
+
+
 def check_startup(cfg: DaemonConfig) -> None:
-    """Everything that can be checked before loading models: profile, labels, broker."""
+    """Everything that can be checked before loading models: profile, labels, camera files (config errors, exit 2).
+
+    A broker that is down or unresolvable at start-up is not one: at boot it often comes up after the board, so
+    the daemon warns, starts, keeps alerts in the outbox and connects when the broker answers.
+    """
     if cfg.profile:
         from edgekit.device.profiles import load_profile
 
         load_profile(cfg.profile)
     verify_labels(cfg)
+    verify_camera_files(cfg)
     if cfg.mqtt is not None:
-        check_broker(cfg.mqtt)
+        try:
+            check_broker(cfg.mqtt)
+        except EdgekitError as e:
+            if "unreachable" not in str(e) and "does not resolve" not in str(e):
+                raise  # e.g. a certificate that does not verify: no retry fixes that
+            log.warning("%s; starting anyway: alerts wait in the outbox until the broker answers", e)
 
 
 def cpu_temperature() -> float | None:
@@ -140,6 +160,13 @@ class Daemon:
                                    on_event=on_event)
         self.retention = Retention(cfg.retention, self.snapshots, self.store, self.outbox,
                                    clips=[self.clip_folder(c) for c, cam in cfg.cameras.items() if cam.clips.enabled])
+        self.uploader: Any = None
+        if cfg.storage.s3 is not None:
+            from edgekit.storage import S3Uploader, UploadQueue
+
+            s3 = cfg.storage.s3
+            self.uploader = S3Uploader(s3, UploadQueue(Path(s3.queue) if s3.queue else self.state / "uploads.db"))
+            self.events.uploader = self.uploader
         self.link: MqttLink | None = None
         self.metrics: Any = None
         self.assistant_service: Any = None
@@ -240,6 +267,7 @@ class Daemon:
                     dropped=s.dropped, captured=s.captured, processed=s.processed, events=s.events,
                     reconnects=s.reconnects, max_lag_frames=s.max_lag_frames, stage_ms=s.stage_ms(),
                     status="ok" if s.status == "ok" else "down", last_error=s.last_error,
+                    rate_warnings=s.rate_warnings,
                     runtime=self.runtime.get(cam_id), motion_skipped=s.skipped,
                     clips=len(w.recorder.clips) if w.recorder else 0,
                     clip_frames_dropped=w.recorder.dropped if w.recorder else 0,
@@ -255,7 +283,8 @@ class Daemon:
                                 deleted={f"{k}:{why}": n for (k, why), n in sorted(r.deleted.items())})
         assistant = self.assistant_analytics.snapshot() if self.assistant_analytics is not None else None
         return DaemonStats(device=self.cfg.device, cameras=cams, cpu_temp_c=cpu_temperature(),
-                           rss=self._proc.memory_info().rss, mqtt=mqtt, storage=storage, assistant=assistant)
+                           rss=self._proc.memory_info().rss, mqtt=mqtt, storage=storage, assistant=assistant,
+                           uploads=self.uploader.stats() if self.uploader is not None else None)
 
     def stuck(self) -> list[str]:
         """Threads that should run and do not (a restart fixes them; a broker outage is not one of them)."""
@@ -316,6 +345,8 @@ class Daemon:
             self.link.start()
             if self.assistant_service is not None:
                 self._load_assistant()
+        if self.uploader is not None:
+            self.uploader.start()
         for w in self.workers.values():
             w.start()
         sd_notify("READY=1")
@@ -402,6 +433,9 @@ class Daemon:
             self.metrics.stop()
         if self.dashboard is not None:
             self.dashboard.stop()
+        if self.uploader is not None:
+            self.uploader.stop()
+            self.uploader.queue.close()
         for d in self._detectors:
             d.close()
         self.store.close()

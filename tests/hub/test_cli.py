@@ -142,3 +142,24 @@ def test_fleet_status_and_events_commands(broker, pg_dsn, tmp_path):
     finally:
         hub.send_signal(signal.SIGTERM)
         assert hub.wait(timeout=30) == 0
+
+
+def test_hub_started_before_its_database_waits_for_it(broker, pg_cluster, pg_dsn, tmp_path):
+    cfg = write_hub_yaml(tmp_path / "hub.yaml", broker.port, pg_dsn)
+    log = tmp_path / "hub.log"
+    pg_cluster.stop()
+    try:
+        hub = start_hub(cfg, log)
+        assert wait_for(lambda: log.exists() and log.read_text().count("cannot migrate the hub database") >= 2, 60)
+        assert hub.poll() is None  # still running, retrying
+    finally:
+        pg_cluster.start()
+    try:
+        wait_hub_subscribed(log)
+        pub = raw_publisher(broker.port)
+        pub.publish("edgekit/b1/events", make_event("b1", 1).to_json(), qos=1)
+        assert wait_for(lambda: n_events(pg_dsn) == 1, 60)
+        pub.disconnect()
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        assert hub.wait(timeout=30) == 0

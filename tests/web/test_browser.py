@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import REPO
-from tests.web.conftest import RunningDaemon, demo_daemon_config
+from tests.web.conftest import RunningDaemon, demo_daemon_config, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
@@ -75,10 +75,8 @@ def _frame_digest(dash_page: Any) -> str:
     }"""))
 
 
-def test_page_loads_and_the_stream_moves(dash_page: Any) -> None:
-    assert dash_page.title() == "edgekit dashboard"
-    dash_page.wait_for_function("document.querySelector('#cameras img') && "
-                           "document.querySelector('#cameras img').naturalWidth > 0")
+def _wait_new_frame(dash_page: Any) -> None:
+    """Wait until the stream's <img> shows a picture other than the one it shows now."""
     first = _frame_digest(dash_page)
     dash_page.wait_for_function(f"""() => {{
         const img = document.querySelector('#cameras img');
@@ -86,6 +84,16 @@ def test_page_loads_and_the_stream_moves(dash_page: Any) -> None:
         c.getContext('2d').drawImage(img, 0, 0, 64, 36);
         return c.toDataURL() !== {first!r};
     }}""")
+
+
+def test_page_loads_and_the_stream_moves(dash_page: Any, daemon: RunningDaemon) -> None:
+    assert dash_page.title() == "edgekit dashboard"
+    dash_page.wait_for_function("document.querySelector('#cameras img') && "
+                                "document.querySelector('#cameras img').naturalWidth > 0")
+    _wait_new_frame(dash_page)  # the picture changes: frames keep coming
+    # The screenshot once someone walked into the zone (an event fired), so it shows boxes and track ids.
+    wait_for(lambda: daemon.daemon.store.count() > 0, 240, "a first event")
+    _wait_new_frame(dash_page)
     dash_page.screenshot(path=str(ARTIFACTS / "live.png"))
 
 
@@ -132,6 +140,8 @@ def test_explain_shows_a_heat_map(dash_page: Any) -> None:
 def test_speed_and_device_tab(dash_page: Any) -> None:
     dash_page.click("nav button[data-tab=stats]")
     dash_page.wait_for_function("[...document.querySelectorAll('#device-state th')].some(t => t.textContent === 'RSS')")
+    rows = dash_page.inner_text("#device-state")
+    assert "throttling" in rows and "CPU clock" in rows and "outbox backlog" in rows and "MQTT" in rows
     dash_page.wait_for_function("document.querySelectorAll('#camera-state tbody tr').length === 1")
     row = dash_page.inner_text("#camera-state tbody tr")
     assert "yolov8s-fall.onnx" in row and "640x640" in row
