@@ -79,7 +79,7 @@ def main() -> None:
         stop.set()
         runner.join(30)
         w = daemon.workers["cam"]
-        stats = daemon.stats()["cameras"]["cam"]
+        stats = daemon.stats().cameras["cam"].model_dump(mode="json")
         alert_ms = list(daemon.link.latencies_ms) if daemon.link else []
         timer = w.stats.timer
         det_timer = w.detector.timer

@@ -3,7 +3,9 @@
 #   .venv        edgekit + dev, daemon, export, tflite extras; llama-cpp-python (scripts/install_llm.sh); mosquitto;
 #                Debian's chromium + Playwright for the dashboard's browser tests (scripts/install_dashboard.sh)
 #   .venv-export the TFLite converter (TensorFlow + onnx2tf), called by `edgekit export --to tflite`
+#   lint         ruff over edgekit and tests, mypy over the package (both must be clean)
 #   .venv-pose   MediaPipe 0.10.14 (its OpenCV and protobuf clash with the others), for the pose tests
+#   arm64 root   Debian 12 arm64 under qemu-user, cached in /var/cache/edgekit-ci (scripts/install_arm64.sh)
 # Extra arguments go to the main pytest run (e.g. `bash scripts/test.sh -m "not slow"`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,12 +13,19 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev,daemon,export,tflite]"
+# TensorRT's type stubs, so mypy checks the TensorRT backend; --no-deps: they name `tensorrt`, whose PyPI package
+# is a stub that downloads from NVIDIA's index (unreachable off a Jetson).
+.venv/bin/python -m pip install -q --no-deps "tensorrt-stubs>=10"
 bash scripts/install_daemon.sh
+bash scripts/install_rtsp.sh
 bash scripts/install_dashboard.sh
 bash scripts/install_clips.sh
 bash scripts/install_fleet.sh
 bash scripts/install_llm.sh
 bash scripts/install_export.sh
 bash scripts/install_pose.sh
+bash scripts/install_arm64.sh >/dev/null   # qemu-user + cached Debian 12 arm64 root; OpenSSH for the deploy tests
+.venv/bin/ruff check edgekit tests
+.venv/bin/mypy
 .venv-pose/bin/python -m pytest -q -p no:cacheprovider tests/vision/test_pose.py
 exec .venv/bin/python -m pytest -ra "$@"

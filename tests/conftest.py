@@ -110,6 +110,7 @@ class Consumer:
         self.messages: list[tuple[str, bytes, bool]] = []
         self.lock = threading.Lock()
         self.subscribed = threading.Event()
+        self.connects = 0  # connections so far (a reconnect after a broker restart adds one)
         self.topics = topics
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
                                   protocol=mqtt.MQTTv311)
@@ -124,6 +125,7 @@ class Consumer:
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
         client.subscribe([(t, 1) for t in self.topics])
+        self.connects += 1
         self.subscribed.set()
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:

@@ -44,7 +44,8 @@ def hands_up(dets: Detections, min_vis: float = 0.5) -> npt.NDArray[np.bool_]:
     return ok & (kp[:, L_WRIST, 1] < kp[:, NOSE, 1]) & (kp[:, R_WRIST, 1] < kp[:, NOSE, 1])
 
 
-POSE_CONDITIONS: dict[str, Callable[[Detections], npt.NDArray[np.bool_]]] = {
-    "fall": torso_horizontal,
+POSE_CONDITIONS: dict[str, Callable[[Detections, float], npt.NDArray[np.bool_]]] = {
+    "fall": lambda dets, min_vis: torso_horizontal(dets, min_vis=min_vis),
     "hands_up": hands_up,
 }
+"""Pose condition by rule name: ``(detections, min keypoint visibility) -> mask``."""

@@ -77,6 +77,35 @@ class Outbox:
         with self._lock:
             return self._db.execute("DELETE FROM outbox WHERE seq = ?", (seq,)).rowcount == 1
 
+    def expire(self, before: float) -> int:
+        """Give up messages committed before ``before`` (epoch seconds); returns how many."""
+        return self._delete("DELETE FROM outbox WHERE created < ?", before)
+
+    def drop_oldest(self, n: int) -> int:
+        """Give up the ``n`` oldest messages (disk watermark, last resort); returns how many."""
+        return self._delete("DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)", n)
+
+    def _delete(self, sql: str, arg: float) -> int:
+        with self._lock:
+            n = int(self._db.execute(sql, (arg,)).rowcount)
+            if n:
+                # fold the WAL into the file at once: on a nearly full disk a growing WAL eats what was freed
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return n
+
+    def reusable_bytes(self) -> int:
+        """Bytes of deleted rows' pages that new messages reuse before the file grows (SQLite freelist)."""
+        with self._lock:
+            free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
+            page = self._db.execute("PRAGMA page_size").fetchone()[0]
+        return int(free) * int(page)
+
+    def oldest_created(self) -> float | None:
+        """Commit time (epoch seconds) of the oldest waiting message, None when empty."""
+        with self._lock:
+            row = self._db.execute("SELECT MIN(created) FROM outbox").fetchone()
+        return None if row[0] is None else float(row[0])
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])

@@ -10,7 +10,9 @@ Responses on ``edgekit/<device>/assistant/response/<id>``, in order (QoS 1): zer
 
 Generation runs in one worker thread (never on paho's network thread); requests wait in a bounded queue and
 are refused with ``"error": "busy"`` when it is full. Malformed requests are counted and logged; those with a
-usable id also get an error reply, the rest are dropped.
+usable id also get an error reply, the rest are dropped. Size (``MAX_PAYLOAD``) and JSON nesting (``MAX_DEPTH``)
+are checked before parsing, and nothing a message does escapes into paho's network thread. Requests that arrive
+while the model is still loading are logged and answered once it is ready.
 """
 
 from __future__ import annotations
@@ -25,11 +27,43 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edgekit.alerts.topics import Topics
 from edgekit.assistant.agent import OnToken, Transcript
 
 log = logging.getLogger(__name__)
 
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # safe as one MQTT topic level: no '/', '+' or '#'
+MAX_PAYLOAD = 16 * 1024  # a question is at most 2000 characters: anything much bigger is not a request
+MAX_DEPTH = 8  # a request is one flat object; deep nesting would only exhaust the parser's recursion
+_ID_PEEK = re.compile(rb'"id"\s*:\s*"([A-Za-z0-9_.-]{1,64})"')
+
+
+def json_depth(payload: bytes, limit: int) -> int:
+    """Nesting depth of the JSON arrays/objects in ``payload`` (strings skipped), stopping once over ``limit``.
+
+    >>> json_depth(b'{"a": [1, {"b": "[[["}]}', 10), json_depth(b"[" * 100, 5)
+    (3, 6)
+    """
+    depth = deepest = 0
+    in_str = escaped = False
+    for ch in payload:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == 0x5C:  # backslash
+                escaped = True
+            elif ch == 0x22:  # quote
+                in_str = False
+        elif ch == 0x22:
+            in_str = True
+        elif ch in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        elif ch in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 class AssistantRequest(BaseModel):
@@ -72,7 +106,7 @@ class AssistantMqttService:
         self,
         client: MqttClient,
         device: str,
-        assistant: Answerer,
+        assistant: Answerer | None,
         *,
         max_pending: int = 4,
         qos: int = 1,
@@ -80,9 +114,13 @@ class AssistantMqttService:
     ) -> None:
         self.client = client
         self.assistant = assistant
+        self._ready = threading.Event()
+        if assistant is not None:
+            self._ready.set()
         self.qos = qos
-        self.request_topic = f"{topic_prefix}/{device}/assistant/request"
-        self.response_prefix = f"{topic_prefix}/{device}/assistant/response/"
+        topics = Topics(topic_prefix, device)
+        self.request_topic = topics.assistant_request
+        self.response_prefix = topics.assistant_response_prefix
         self.counters: Counter[str] = Counter()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
         self._worker = threading.Thread(target=self._run, name="assistant-mqtt", daemon=True)
@@ -97,6 +135,20 @@ class AssistantMqttService:
         self.subscribe()
         self._worker.start()
 
+    def set_assistant(self, assistant: Answerer) -> None:
+        """The model is loaded: answer the requests that waited, and the next ones."""
+        self.assistant = assistant
+        self._ready.set()
+
+    @property
+    def alive(self) -> bool:
+        """The worker thread runs (or has not been started)."""
+        return self._worker.ident is None or self._worker.is_alive()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
     def subscribe(self) -> None:
         self.client.subscribe(self.request_topic, qos=1)
 
@@ -106,6 +158,7 @@ class AssistantMqttService:
         self.client.unsubscribe(self.request_topic)
         if self._worker.is_alive():
             self._queue.put(_STOP)
+            self._ready.set()  # a worker still waiting for the model stops too
             self._worker.join(timeout)
 
     def wait_idle(self, timeout: float) -> bool:
@@ -114,19 +167,32 @@ class AssistantMqttService:
 
     # network thread: validate and enqueue only ----------------------------------------------------------------
     def _on_message(self, _client: Any, _userdata: Any, msg: Any) -> None:
+        try:
+            self._take(bytes(msg.payload))
+        except Exception:  # paho's network thread carries the alerts too: it must survive any message
+            self._count("errors")
+            log.exception("assistant request handling failed on a %d-byte message", len(msg.payload))
+
+    def _take(self, payload: bytes) -> None:
         self._count("received")
         data: Any = None
         try:
-            data = json.loads(msg.payload)
+            if len(payload) > MAX_PAYLOAD:
+                raise ValueError(f"request too large ({len(payload)} bytes, at most {MAX_PAYLOAD})")
+            if json_depth(payload, MAX_DEPTH) > MAX_DEPTH:
+                raise ValueError(f"request nested deeper than {MAX_DEPTH} levels")
+            data = json.loads(payload)
             req = AssistantRequest.model_validate(data)
         except ValueError as e:  # pydantic's ValidationError is a ValueError too
             self._count("malformed")
             reason = _reason(e)
             log.warning("malformed assistant request: %s", reason)
-            rid = data.get("id") if isinstance(data, dict) else None
+            rid = data.get("id") if isinstance(data, dict) else _peek_id(payload)
             if isinstance(rid, str) and re.fullmatch(ID_PATTERN, rid):
                 self._publish(rid, {"id": rid, "done": True, "error": f"malformed request: {reason}"})
             return
+        if not self._ready.is_set():
+            log.info("assistant request %s arrived while the model is loading; it is answered once ready", req.id)
         with self._lock:
             try:
                 self._queue.put_nowait(req)
@@ -146,6 +212,7 @@ class AssistantMqttService:
             item = self._queue.get()
             if item is _STOP:
                 return
+            self._ready.wait()
             try:
                 self._answer(item)
             finally:
@@ -163,6 +230,8 @@ class AssistantMqttService:
             seq += 1
 
         try:
+            if self.assistant is None:
+                raise RuntimeError("the assistant stopped before its model was loaded")
             t = self.assistant.ask(req.question, on_token=chunk)
         except Exception as e:  # one bad question must not kill the service; the asker is told
             self._count("failed")
@@ -179,6 +248,7 @@ class AssistantMqttService:
                 "outcome": t.outcome,
                 "grounded": t.grounded,
                 "tool_calls": [c.__dict__ for c in t.tool_calls],
+                "llm": t.llm.__dict__,  # tokens in/out, TTFT, tokens/s of this request
                 "chunks": seq,
             },
         )
@@ -194,4 +264,12 @@ class AssistantMqttService:
 def _reason(e: Exception) -> str:
     if isinstance(e, ValidationError):
         return "; ".join(f"{'.'.join(map(str, x['loc'])) or 'body'}: {x['msg']}" for x in e.errors())
-    return f"not JSON ({e})"
+    if isinstance(e, (json.JSONDecodeError, UnicodeDecodeError)):
+        return f"not JSON ({e})"
+    return str(e)
+
+
+def _peek_id(payload: bytes) -> str | None:
+    """The request id of a message too big or too deep to parse, when it is near the start."""
+    m = _ID_PEEK.search(payload[:512])
+    return m.group(1).decode() if m else None

@@ -54,7 +54,7 @@ class ToolBox:
         if self.stats_path is None:
             return None
         with contextlib.suppress(ValueError):
-            return read_stats(self.stats_path)
+            return read_stats(self.stats_path).model_dump(mode="json")  # the typed value, as JSON for the model
         return None
 
     def cameras(self) -> list[str]:
@@ -86,7 +86,7 @@ class ToolBox:
         if self.stats_path is None:
             return {"available": False, "reason": "no live stats file is configured"}
         try:
-            data = read_stats(self.stats_path)
+            data = read_stats(self.stats_path).model_dump(mode="json")
         except ValueError as e:
             return {"available": False, "reason": str(e)}
         cams: dict[str, Any] = data["cameras"]

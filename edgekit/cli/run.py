@@ -6,12 +6,12 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from edgekit.cli._common import console
 from edgekit.config.daemon import DaemonConfig, load_config
+from edgekit.pipeline.stats import DaemonStats
 from edgekit.types import Event
 
 log = logging.getLogger(__name__)
@@ -37,14 +37,26 @@ def demo_config(state: str | None = None, dashboard_port: int = 8971) -> DaemonC
 
 def run(
     config: Path | None = typer.Option(None, "--config", "-c", help="Daemon YAML (see examples/daemon.yaml)."),
-    duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
+    duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds (or at SIGTERM/"
+                                          "Ctrl-C, whichever comes first)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print events and stats to the terminal."),
 ) -> None:
-    """Run every camera of CONFIG: detect, track, apply rules, send alerts. No config: a terminal demo."""
-    from edgekit.paths import state_dir
+    """Run every camera of CONFIG: detect, track, apply rules, send alerts. No config: a terminal demo.
+
+    State folder: the config's `state_dir`, else $EDGEKIT_STATE, else $XDG_STATE_HOME/edgekit
+    (~/.local/state/edgekit); the demo uses its `demo/` subfolder. It holds outbox.db (alerts not yet acknowledged by
+    the broker), events.db (the event store the assistant reads), snapshots/ (JPEGs of events) and stats.json (live
+    stats). The folder is made 0700 and every file 0600: snapshots show people.
+    """
+    import os
+
+    from edgekit.paths import private_dir, state_dir
     from edgekit.pipeline.daemon import Daemon
 
+    os.umask(0o077)  # outbox, event store, snapshots and stats: readable by the service user only
     cfg = load_config(config) if config is not None else demo_config(str(state_dir() / "demo"), _demo_port())
+    if cfg.state_dir:
+        private_dir(Path(cfg.state_dir))
     show = not quiet
 
     def on_event(ev: Event) -> None:
@@ -52,12 +64,12 @@ def run(
             console.print(f"[bold red]ALERT[/] {ev.rule} · {ev.source} · {ev.label} {ev.score:.2f} "
                           f"track {ev.track_id} → {ev.snapshot}")
 
-    def on_stats(s: dict[str, Any]) -> None:
+    def on_stats(s: DaemonStats) -> None:
         if show:
-            for cam, c in s["cameras"].items():
-                stages = " ".join(f"{k} {v:.0f}" for k, v in c["stage_ms"].items())
-                console.print(f"[dim]{cam}: {c['status']} capture {c['capture_fps']:.1f} fps, process "
-                              f"{c['process_fps']:.1f} fps, dropped {c['dropped']}, ms: {stages}[/]")
+            for cam, c in s.cameras.items():
+                stages = " ".join(f"{k} {v:.0f}" for k, v in c.stage_ms.items())
+                console.print(f"[dim]{cam}: {c.status} capture {c.capture_fps:.1f} fps, process "
+                              f"{c.process_fps:.1f} fps, dropped {c.dropped}, ms: {stages}[/]")
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

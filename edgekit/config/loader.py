@@ -1,7 +1,25 @@
-"""Load a YAML file into a pydantic model, with one-line errors that name the file and the field."""
+"""The one YAML loader: a file (or text) into a pydantic model, ``{ENV}`` placeholders filled from the environment,
+and every error one line that names the file, the YAML line and the field.
+
+Used by the daemon config, device profiles, model cards and export recipes.
+
+Examples:
+    >>> from pydantic import BaseModel, ConfigDict
+    >>> class Box(BaseModel):
+    ...     model_config = ConfigDict(extra="forbid")
+    ...     size: int
+    >>> parse_yaml_model("size: 3\\n", Box, "box.yaml", "box").size
+    3
+    >>> parse_yaml_model("size: 3\\ncolour: red\\n", Box, "box.yaml", "box")
+    Traceback (most recent call last):
+    ...
+    edgekit.errors.EdgekitError: invalid box box.yaml:2: colour: unknown key 'colour'
+"""
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,6 +30,9 @@ from edgekit.errors import EdgekitError
 from edgekit.paths import data_dir
 
 M = TypeVar("M", bound=BaseModel)
+
+# `{NAME}` but not `${NAME}` (export recipes expand `${EDGEKIT_SHARED}` themselves, with a default)
+ENV_PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Z][A-Z0-9_]*)\}")
 
 
 def format_validation_error(e: ValidationError) -> str:
@@ -24,21 +45,100 @@ def format_validation_error(e: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def load_yaml_model(path: Path, model: type[M], what: str, extra: dict[str, Any] | None = None) -> M:
-    """Parse ``path`` as a YAML mapping and validate it as ``model``; ``extra`` adds fields not in the file.
+def line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based YAML line of the node at a (pydantic) location, or of its nearest parent that exists.
 
-    Raises ``EdgekitError`` (``invalid YAML in …`` / ``invalid <what> <path>: field: message``).
+    >>> line_of(yaml.compose("a:\\n  b: [1, 2]\\n  c: 3\\n"), ("a", "c"))
+    3
+    """
+    node, line = root, (root.start_mark.line + 1 if root is not None else None)
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if getattr(k, "value", None) == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            nxt = node.value[key]
+        else:
+            nxt = None
+        if nxt is None:
+            break
+        node, line = nxt, nxt.start_mark.line + 1
+    return line
+
+
+class _MissingEnv(Exception):
+    def __init__(self, name: str, loc: tuple[Any, ...]) -> None:
+        super().__init__(name)
+        self.name, self.loc = name, loc
+
+
+def fill_env(value: Any, loc: tuple[Any, ...] = ()) -> Any:
+    """Replace ``{NAME}`` in every string of a parsed YAML tree with ``$NAME`` (an unset one is an error).
+
+    >>> os.environ["EDGEKIT_DOC_USER"] = "alice"
+    >>> fill_env({"mqtt": {"username": "{EDGEKIT_DOC_USER}", "val": "${SHARED}/data"}})
+    {'mqtt': {'username': 'alice', 'val': '${SHARED}/data'}}
+    """
+    if isinstance(value, dict):
+        return {k: fill_env(v, (*loc, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill_env(v, (*loc, i)) for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def sub(m: re.Match[str]) -> str:
+            if m.group(1) not in os.environ:
+                raise _MissingEnv(m.group(1), loc)
+            return os.environ[m.group(1)]
+
+        return ENV_PLACEHOLDER.sub(sub, value)
+    return value
+
+
+def parse_yaml_model(text: str, model: type[M], name: str, what: str, extra: dict[str, Any] | None = None,
+                     hint: str = "") -> M:
+    """Validate YAML ``text`` (from ``name``) as ``model``; ``extra`` adds fields that are not in the file.
+
+    Raises ``EdgekitError``: ``invalid YAML in NAME:LINE: …`` or ``invalid WHAT NAME:LINE: field: message``
+    (the first problem, with ``(+N more)``); ``hint`` follows an unknown key.
     """
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(text)
+        root = yaml.compose(text)
     except yaml.YAMLError as e:
-        raise EdgekitError(f"invalid YAML in {path}: {str(e).splitlines()[0]}") from e
+        mark = getattr(e, "problem_mark", None)
+        at = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise EdgekitError(f"invalid YAML in {name}{at}: {problem}") from None
     if not isinstance(raw, dict):
-        raise EdgekitError(f"invalid {what} {path}: expected a mapping at the top level")
+        raise EdgekitError(f"invalid {what} {name}: expected a mapping at the top level")
+    try:
+        raw = fill_env(raw)
+    except _MissingEnv as e:
+        where = ".".join(str(p) for p in e.loc)
+        raise EdgekitError(f"invalid {what} {name}:{line_of(root, e.loc)}: {where}: environment variable {e.name} "
+                           f"is not set (used as {{{e.name}}})") from None
     try:
         return model.model_validate({**raw, **(extra or {})})
     except ValidationError as e:
-        raise EdgekitError(f"invalid {what} {path}: {format_validation_error(e)}") from e
+        errors = e.errors()
+        loc = tuple(errors[0]["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        msg = errors[0]["msg"].removeprefix("Value error, ")
+        if errors[0]["type"] == "extra_forbidden":
+            msg = f"unknown key {loc[-1]!r}" + (f" ({hint})" if hint else "")
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise EdgekitError(f"invalid {what} {name}:{line_of(root, loc)}: {where}: {msg}{more}") from None
+
+
+def load_yaml_model(path: Path, model: type[M], what: str, extra: dict[str, Any] | None = None,
+                    hint: str = "") -> M:
+    """Read ``path`` and validate it as ``model`` (see :func:`parse_yaml_model`)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EdgekitError(f"{what} {path} not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise EdgekitError(f"cannot read {what} {path}: {e}") from None
+    return parse_yaml_model(text, model, str(path), what, extra, hint)
 
 
 def bundled_names(folder: str) -> list[str]:

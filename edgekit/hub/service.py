@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from edgekit.alerts.topics import Topics
 from edgekit.config.hub import HubConfig
 from edgekit.errors import MissingDependencyError
 from edgekit.hub.messages import Incoming, Parsed, parse
@@ -98,9 +99,10 @@ class Hub:
             return
         with self._gen_lock:
             self._gen += 1
-        p, g = self.cfg.mqtt.topic_prefix, self.cfg.mqtt.share_group
+        g = self.cfg.mqtt.share_group
         share = f"$share/{g}/" if g else ""
-        client.subscribe([(f"{share}{p}/+/events", 1), (f"{share}{p}/+/stats", 0), (f"{p}/+/available", 1)])
+        every = Topics(self.cfg.mqtt.topic_prefix, "+")  # the boards' topics, any device
+        client.subscribe([(share + every.events, 1), (share + every.stats, 0), (every.available, 1)])
         self.counters["connects"] += 1
         self.connected.set()
         log.info("hub connected to %s:%s (session present: %s)", self.cfg.mqtt.host, self.cfg.mqtt.port,

@@ -62,8 +62,8 @@ def run_boards(host: str, port: int, first: int, count: int, rate: float, durati
         next_t += period
         if now >= next_stats:
             for n, lk in zip(names, links, strict=True):
-                lk.publish(f"{lk.base}/stats", json.dumps({"ts": now, "device": n, "cpu_temp_c": 45.0,
-                                                            "mqtt": {"pending": len(lk.outbox), **lk.counters}}))
+                lk.publish_stats(json.dumps({"ts": now, "device": n, "cpu_temp_c": 45.0,
+                                             "mqtt": {"pending": len(lk.outbox), **lk.counters}}))
             next_stats = now + stats_every
     produced_s = time.time() - t0
     deadline = time.monotonic() + drain_timeout

@@ -11,12 +11,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from edgekit.alerts.conditions import NUM_KEYPOINTS
+from edgekit.alerts.counts import Counts, ZoneCounter, counted_labels
+from edgekit.alerts.filters import ObjectFilter
+from edgekit.alerts.rate import RateCheck
 from edgekit.alerts.rules import RuleEngine
 from edgekit.alerts.tracking import Tracker
-from edgekit.config.daemon import CameraConfig
+from edgekit.config.cameras import CameraConfig
+from edgekit.errors import EdgekitError
+from edgekit.pipeline.clips import Clip, ClipRecorder
+from edgekit.pipeline.motion import MotionGate
 from edgekit.sources import LatestFrameReader, Source, open_source
 from edgekit.sources.live import Backoff
 from edgekit.timing import StageTimer
@@ -27,7 +37,7 @@ from edgekit.vision.pose import PoseEstimator
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[Event, Frame, Detections], None]
-STAGES = ("pre", "infer", "post", "track", "pose", "rules")
+STAGES = ("motion", "pre", "infer", "post", "track", "pose", "rules")
 
 
 @dataclass
@@ -38,6 +48,8 @@ class CameraStats:
     processed: int = 0
     dropped: int = 0
     events: int = 0
+    skipped: int = 0
+    """Frames the motion gate kept from the detector."""
     reconnects: int = 0
     status: str = "starting"
     last_error: str = ""
@@ -45,6 +57,8 @@ class CameraStats:
     lag_frames: int = 0
     """Frames captured after the one being processed, when it started (0-1 when stale frames are dropped)."""
     max_lag_frames: int = 0
+    rate_warnings: list[str] = field(default_factory=list)
+    """Rules this camera is processed too slowly for (``alerts.rate``), one line each."""
     timer: StageTimer = field(default_factory=lambda: StageTimer(window=200))
 
     def stage_ms(self) -> dict[str, float]:
@@ -57,19 +71,48 @@ class CameraStats:
         return out
 
 
+def estimate_pose(pose: PoseEstimator, image: Any, dets: Detections, class_ids: list[int] | None) -> Detections:
+    """Keypoints for the detections of ``class_ids`` only (all when None); the others get zero visibility."""
+    if class_ids is None:
+        return pose.estimate(image, dets)
+    sel = np.isin(dets.class_ids, class_ids)
+    kps = np.zeros((len(dets), NUM_KEYPOINTS, 3), dtype=np.float32)
+    if sel.any():
+        part = pose.estimate(image, dets[sel])
+        if part.keypoints is not None:
+            kps[sel] = part.keypoints
+    return dets.with_(keypoints=kps)
+
+
 class CameraWorker:
     """Runs one camera until ``stop()``; every fired Event goes to ``sink`` with its frame and detections."""
 
     def __init__(self, cam_id: str, cfg: CameraConfig, detector: Detector, rules: RuleEngine, sink: EventSink,
                  pose: PoseEstimator | None = None, pose_class_ids: list[int] | None = None,
                  on_status: Callable[[str, bool], None] | None = None,
-                 opener: Callable[[str], Source] | None = None, stall_s: float = 10.0) -> None:
+                 opener: Callable[[str], Source] | None = None, stall_s: float | None = None,
+                 clips_folder: Path | None = None, on_counts: Callable[[str, Counts], None] | None = None,
+                 on_clip: Callable[[Clip], None] | None = None) -> None:
         self.cam_id, self.cfg, self.detector, self.rules = cam_id, cfg, detector, rules
+        try:
+            self.filters = ObjectFilter(cfg.objects, detector.labels)
+        except ValueError as e:
+            raise EdgekitError(f"camera {cam_id!r}: {e}") from None
+        self.gate = MotionGate(cfg.motion)
+        counted = counted_labels(rules.rules, detector.labels)
+        self.counter = ZoneCounter(rules.zones, detector.labels, counted) if rules.zones and counted and on_counts \
+            else None
+        self.on_counts, self.on_clip = on_counts, on_clip
+        self._clips_folder = clips_folder if cfg.clips.enabled else None
+        self.recorder: ClipRecorder | None = None
+        self._last_dets = Detections.empty()
         self.sink, self.pose, self.on_status = sink, pose, on_status
         self._pose_ids = pose_class_ids
-        self._opener = opener or (lambda uri: open_source(uri, realtime=cfg.realtime, wait_for_first=True))
+        self._opener = opener or (lambda uri: open_source(
+            uri, realtime=cfg.realtime, wait_for_first=True, width=cfg.width, height=cfg.height, fps=cfg.fps,
+            timeout_s=cfg.timeout_s))
         self.stats = CameraStats()
-        self.stall_s = stall_s
+        self.stall_s = stall_s if stall_s is not None else cfg.timeout_s
         self._stop = threading.Event()
         self._up: bool | None = None
         self._thread = threading.Thread(target=self._run, name=f"camera-{cam_id}", daemon=True)
@@ -86,7 +129,8 @@ class CameraWorker:
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # close() after a failed start: never-started workers have nothing to join
+            self._thread.join(timeout)
 
     @property
     def alive(self) -> bool:
@@ -112,20 +156,37 @@ class CameraWorker:
 
     # -- processing (also usable without the thread) ----------------------------------------------------------
     def process(self, frame: Frame, prepared: Any, t: float) -> list[Event]:
-        """Run one frame through detect → track → pose → rules; returns the Events it fired."""
+        """Run one frame through (clip buffer) → motion gate → detect → filter → track → pose → rules; returns
+        the Events it fired (none on a frame the gate skips)."""
         timer = self.stats.timer
+        if self.recorder is not None:
+            self.recorder.add(frame.image, t)
+        with timer.stage("motion"):
+            run = self.gate.should_detect(frame.image, t)
+        if not run:
+            self.stats.skipped += 1
+            if self.on_frame is not None:
+                self.on_frame(frame, self._last_dets)  # live views keep moving; boxes are the last detection's
+            return []
         tensor, info = prepared if prepared is not None else self._prepare(frame)
         dets = self.detector.detect_prepared(tensor, info)
         for s in ("infer", "post"):
             timer.add(s, self.detector.timer.last(s))
+        dets = self.filters.apply(dets, frame.shape)
+        self.gate.detected(len(dets), t)
         assert self.tracker is not None  # created in _run before frames flow
         with timer.stage("track"):
             dets = self.tracker.update(dets)
         if self.pose is not None and len(dets):
             with timer.stage("pose"):
-                dets = self.pose.estimate(frame.image, dets)
+                dets = estimate_pose(self.pose, frame.image, dets, self._pose_ids)
         with timer.stage("rules"):
             events = self.rules.update(dets, t)
+        if self.counter is not None and self.on_counts is not None and (counts := self.counter.update(dets)):
+            self.on_counts(self.cam_id, counts)
+        if self.recorder is not None:
+            events = [replace(ev, clip=str(self.recorder.request(ev.id, ev.start_ts, t))) for ev in events]
+        self._last_dets = dets
         if self.on_frame is not None:
             self.on_frame(frame, dets)
         for ev in events:
@@ -168,18 +229,34 @@ class CameraWorker:
             if self._stop.wait(backoff.next()):
                 break
         self.stats.status = "stopped" if self._stop.is_set() else "ended"
+        if self.recorder is not None:
+            self.recorder.close()  # the clips still waiting get the post-roll there is
         if self._up and self.on_status is not None:
             self.on_status(self.cam_id, False)
+
+    def _check_frame_size(self, frame: Frame) -> None:
+        h, w = frame.image.shape[:2]
+        beyond = self.rules.beyond_frame(w, h)
+        if beyond:
+            log.warning("camera %s gives %dx%d frames but %s reach beyond them: were they drawn for another size? "
+                        "(set the camera's width/height, or redraw them)", self.cam_id, w, h, ", ".join(beyond))
 
     def _consume(self, src: Source, backoff: Backoff) -> bool:
         """Process frames until the source ends (True) or fails (False)."""
         fps = src.fps or 15.0
         self.tracker = Tracker(frame_rate=fps)
+        if self._clips_folder is not None and self.recorder is None:
+            self.recorder = ClipRecorder(self.cam_id, self.cfg.clips, self._clips_folder, fps=fps,
+                                         on_clip=self.on_clip)
+            self.recorder.start()
         # Files: pre-process on the capture thread (overlaps inference). Live: only the frame that is processed
         # is pre-processed, so dropped frames cost no letterboxing.
         reader = LatestFrameReader(src, prepare=None if src.live else self._prepare)
         wall0, mono0 = time.time(), time.monotonic_ns()
         base_captured, base_dropped = self.stats.captured, self.stats.dropped
+        src_reconnects, first, rate = 0, True, RateCheck(self.cam_id)
+        skipped = 0  # frames left out to keep to max_fps (counted as dropped)
+        next_t = float("-inf")
         try:
             while not self._stop.is_set():
                 self.heartbeat = time.monotonic()
@@ -190,7 +267,10 @@ class CameraWorker:
                     log.warning("camera %s: source failed: %s", self.cam_id, self.stats.last_error)
                     return False
                 self.stats.captured = base_captured + reader.captured
-                self.stats.dropped = base_dropped + reader.dropped
+                self.stats.dropped = base_dropped + reader.dropped + skipped
+                n = int(getattr(src, "reconnects", 0))  # a stream that reopened itself (RTSP, USB) counts too
+                self.stats.reconnects += n - src_reconnects
+                src_reconnects = n
                 if item is None:
                     if reader.ended:
                         return reader.error is None
@@ -200,6 +280,9 @@ class CameraWorker:
                         self._set_up(False, "no frames (reconnecting)")
                     continue
                 frame, prepared = item
+                if first:
+                    first = False
+                    self._check_frame_size(frame)
                 self.stats.lag_frames = max(0, reader.captured - 1 - frame.seq) if frame.seq < reader.captured else 0
                 self.stats.max_lag_frames = max(self.stats.max_lag_frames, self.stats.lag_frames)
                 self.stats.last_frame_mono = time.monotonic()
@@ -211,10 +294,21 @@ class CameraWorker:
                     t = wall0 + (frame.t_capture_ns - mono0) / 1e9
                 else:
                     t = wall0 + frame.seq / src.fps
+                if self.cfg.max_fps is not None:
+                    if t < next_t - 1e-6:
+                        skipped += 1
+                        continue
+                    # the next slot follows this frame's time (not the last slot): a slow frame never makes
+                    # the camera catch up with a burst
+                    next_t = t + 1.0 / self.cfg.max_fps
                 self.process(frame, prepared, t)
                 self.stats.processed += 1
+                lines = rate.tick(self.rules.rate_needs, frame.image.shape[0],
+                                  None if src.live or not src.fps else min(src.fps, self.cfg.max_fps or src.fps))
+                if lines is not None:
+                    self.stats.rate_warnings = lines
             return True
         finally:
             reader.close()
             self.stats.captured = base_captured + reader.captured
-            self.stats.dropped = base_dropped + reader.dropped
+            self.stats.dropped = base_dropped + reader.dropped + skipped

@@ -6,6 +6,7 @@ does not carry a metrics dependency; alert latency is a real histogram fed on ea
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -13,10 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from edgekit.errors import EdgekitError, MissingDependencyError
+from edgekit.pipeline.stats import DaemonStats
 
 log = logging.getLogger(__name__)
 
-StatsFn = Callable[[], dict[str, Any]]
+StatsFn = Callable[[], DaemonStats]
+HealthFn = Callable[[], tuple[bool, dict[str, Any]]]  # (healthy, JSON body with the reasons)
 
 
 class _Collector:
@@ -24,10 +27,9 @@ class _Collector:
         self._stats = stats
 
     def collect(self) -> Iterator[Any]:
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 
         s = self._stats()
-        cams = s.get("cameras", {})
         fam: dict[str, Any] = {
             "captured": CounterMetricFamily("edgekit_frames_captured", "Frames read from the source",
                                             labels=["camera"]),
@@ -43,41 +45,64 @@ class _Collector:
         cfps = GaugeMetricFamily("edgekit_capture_fps", "Capture frames per second", labels=["camera"])
         pfps = GaugeMetricFamily("edgekit_process_fps", "Processed frames per second", labels=["camera"])
         stage = GaugeMetricFamily("edgekit_stage_ms", "Mean recent stage time (ms)", labels=["camera", "stage"])
-        for cam, c in cams.items():
+        runtime = InfoMetricFamily("edgekit_runtime", "What each camera's detector runs (the runtime plan)",
+                                   labels=["camera"])
+        for cam, c in s.cameras.items():
             for k, f in fam.items():
-                f.add_metric([cam], float(c.get(k, 0)))
-            up.add_metric([cam], 1.0 if c.get("status") == "ok" else 0.0)
-            cfps.add_metric([cam], float(c.get("capture_fps", 0)))
-            pfps.add_metric([cam], float(c.get("process_fps", 0)))
-            for st, ms in c.get("stage_ms", {}).items():
+                f.add_metric([cam], float(getattr(c, k)))
+            up.add_metric([cam], 1.0 if c.status == "ok" else 0.0)
+            cfps.add_metric([cam], c.capture_fps)
+            pfps.add_metric([cam], c.process_fps)
+            for st, ms in c.stage_ms.items():
                 stage.add_metric([cam, st], float(ms))
+            if c.runtime is not None:
+                r = c.runtime
+                size = "x".join(str(v) for v in r.input_size) if r.input_size else ""
+                runtime.add_metric([cam], {"model": r.model, "input_size": size, "precision": r.precision,
+                                           "backend": r.backend, "providers": ",".join(r.providers),
+                                           "substitutions": " | ".join(r.substitutions)})
         yield from fam.values()
-        yield from (up, cfps, pfps, stage)
-        m = s.get("mqtt") or {}
-        yield GaugeMetricFamily("edgekit_mqtt_connected", "1 while connected to the broker",
-                                value=1.0 if m.get("connected") else 0.0)
-        yield GaugeMetricFamily("edgekit_outbox_pending", "Events waiting for a broker ack",
-                                value=float(m.get("pending", 0)))
-        for k in ("published", "acked", "malformed"):
-            yield CounterMetricFamily(f"edgekit_mqtt_{k}", f"MQTT messages {k}", value=float(m.get(k, 0)))
-        if "cpu_temp_c" in s and s["cpu_temp_c"] is not None:
-            yield GaugeMetricFamily("edgekit_cpu_temperature_celsius", "CPU temperature", value=s["cpu_temp_c"])
-        yield GaugeMetricFamily("edgekit_rss_bytes", "Resident memory of the daemon", value=float(s.get("rss", 0)))
-        if s.get("assistant"):
+        yield from (up, cfps, pfps, stage, runtime)
+        m = s.mqtt
+        if m is not None:
+            yield GaugeMetricFamily("edgekit_mqtt_connected", "1 while connected to the broker",
+                                    value=1.0 if m.connected else 0.0)
+            yield GaugeMetricFamily("edgekit_outbox_pending", "Events waiting for a broker ack", value=float(m.pending))
+            for k in ("published", "acked", "malformed", "callback_errors"):
+                yield CounterMetricFamily(f"edgekit_mqtt_{k}", f"MQTT messages {k.replace('_', ' ')}",
+                                          value=float(getattr(m, k)))
+        if s.storage is not None:
+            deleted = CounterMetricFamily("edgekit_retention_deleted", "Files and rows deleted by retention",
+                                          labels=["kind", "reason"])
+            for key, n in s.storage.deleted.items():
+                kind, _, reason = key.partition(":")
+                deleted.add_metric([kind, reason], float(n))
+            yield deleted
+            if s.storage.free_mb is not None:
+                yield GaugeMetricFamily("edgekit_state_free_bytes", "Free space for the state folder",
+                                        value=s.storage.free_mb * 2**20)
+        if s.cpu_temp_c is not None:
+            yield GaugeMetricFamily("edgekit_cpu_temperature_celsius", "CPU temperature", value=s.cpu_temp_c)
+        yield GaugeMetricFamily("edgekit_rss_bytes", "Resident memory of the daemon", value=float(s.rss))
+        if s.assistant:
             from edgekit.assistant.analytics import metric_families
 
-            yield from metric_families(s["assistant"])
+            yield from metric_families(s.assistant)
 
 
 class MetricsServer:
-    """Serves ``/metrics`` and ``/healthz`` (200 ``ok`` / 503 with the reason) on ``host:port``.
+    """Serves ``/metrics`` and ``/healthz`` (JSON; 200 when healthy, 503 with the reasons) on ``host:port``.
 
     Examples:
-        >>> srv = MetricsServer(lambda: {"cameras": {}}, lambda: (True, "ok"), port=0)  # doctest: +SKIP
-        >>> srv.start(); srv.port  # doctest: +SKIP
+        >>> import urllib.request
+        >>> srv = MetricsServer(DaemonStats, lambda: (True, {"status": "ok"}), port=0)
+        >>> srv.start()
+        >>> urllib.request.urlopen(f"http://127.0.0.1:{srv.port}/healthz").read()
+        b'{"status": "ok"}\\n'
+        >>> srv.stop()
     """
 
-    def __init__(self, stats: StatsFn, health: Callable[[], tuple[bool, str]], host: str = "127.0.0.1",
+    def __init__(self, stats: StatsFn, health: HealthFn, host: str = "127.0.0.1",
                  port: int = 9108) -> None:
         try:
             from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -96,8 +121,8 @@ class MetricsServer:
                 if self.path.split("?")[0] == "/metrics":
                     body, code, ctype = generate_latest(registry), 200, "text/plain; version=0.0.4"
                 elif self.path == "/healthz":
-                    ok, why = health_fn()
-                    body, code, ctype = (why + "\n").encode(), 200 if ok else 503, "text/plain"
+                    ok, report = health_fn()
+                    body, code, ctype = (json.dumps(report) + "\n").encode(), 200 if ok else 503, "application/json"
                 else:
                     body, code, ctype = b"see /metrics and /healthz\n", 404, "text/plain"
                 self.send_response(code)

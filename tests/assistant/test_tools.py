@@ -11,7 +11,7 @@ import pytest
 from edgekit.assistant.query import EventQuery, Window, when
 from edgekit.assistant.tools import ToolBox, ToolCallError
 from edgekit.events import EventStore
-from edgekit.pipeline.stats import read_stats, write_stats
+from edgekit.pipeline.stats import DaemonStats, read_stats, write_stats
 from edgekit.types import Event
 
 TZ = timezone(timedelta(hours=-5))  # not the machine's zone: windows follow the device's zone (now's)
@@ -59,6 +59,9 @@ def test_counts(tools: ToolBox, query: EventQuery, count: int) -> None:
 def test_first_last_list_and_groups(tools: ToolBox) -> None:
     last = tools.events(EventQuery(op="last", label="Fall"))["events"][0]
     assert (last["when"], last["camera"], last["track"]) == ("00:20", "gate", 4)
+    second = tools.events(EventQuery(op="last", label="Fall", offset=1))["events"][0]
+    assert second["when"] == "yesterday 19:30"
+    assert tools.events(EventQuery(op="last", track=2, offset=1))["events"] == []
     first = tools.events(EventQuery(op="first", window=Window(name="yesterday")))["events"][0]
     assert first["when"] == "yesterday 18:30"
     listed = tools.events(EventQuery(op="list", limit=2))
@@ -88,7 +91,7 @@ def test_camera_stats_fields_with_units(tools: ToolBox, tmp_path: Path) -> None:
     assert tools.camera_stats(None, "process_fps")["available"] is False
     cams = {"gate": {"capture_fps": 29.9, "process_fps": 7.5, "dropped": 41, "status": "ok",
                      "stage_ms": {"infer": 118.0}}}
-    write_stats(tmp_path / "stats.json", cams)
+    write_stats(tmp_path / "stats.json", DaemonStats.model_validate({"cameras": cams}))
     assert "gate" in tools.cameras()
     assert tools.camera_stats("gate", "process_fps")["cameras"] == {"gate": 7.5}
     assert tools.camera_stats("gate", "infer_ms")["cameras"] == {"gate": 118.0}

@@ -57,14 +57,14 @@ def test_failing_camera_is_reported_retried_and_resumes_while_others_run(broker,
     try:
         assert wait(lambda: d.workers["flaky"].stats.status == "ok" and d.workers["steady"].stats.processed > 0)
         video.unlink()  # the camera goes away: its stream ends and it cannot be reopened
-        assert wait(lambda: d.stats()["cameras"]["flaky"]["status"] == "down")
+        assert wait(lambda: d.stats().cameras["flaky"].status == "down")
         assert c.wait_for(lambda: c.payloads("res/flaky/available")[-1:] == [b"offline"], 10)
         code, body = http(f"http://127.0.0.1:{d.metrics.port}/healthz")
         assert code == 503 and "flaky" in body
         steady_before = d.workers["steady"].stats.processed
         assert wait(lambda: d.workers["flaky"].stats.reconnects >= 2)  # retried with backoff
         assert wait(lambda: d.workers["steady"].stats.processed > steady_before + 2)  # the other camera runs on
-        assert "not found" in d.stats()["cameras"]["flaky"]["last_error"]
+        assert "not found" in d.stats().cameras["flaky"].last_error
         shutil.copy(spare, video)  # the camera returns
         assert wait(lambda: d.workers["flaky"].stats.status == "ok", 90)
         assert c.wait_for(lambda: c.payloads("res/flaky/available")[-1:] == [b"online"], 10)
@@ -103,11 +103,11 @@ def test_overload_drops_stale_frames_keeps_lag_and_memory_bounded(tmp_path):
         n0 = w.stats.processed
         assert wait(lambda: w.stats.processed >= n0 + 40, 600)
         rss1 = proc.memory_info().rss
-        s = d.stats()["cameras"]["fast"]
-        assert s["dropped"] > 0
-        assert s["captured"] >= s["processed"] + s["dropped"] - 1
-        assert s["dropped"] > s["processed"]  # inference is slower than capture
-        assert s["max_lag_frames"] <= 1  # never worked on a stale frame
+        s = d.stats().cameras["fast"]
+        assert s.dropped > 0
+        assert s.captured >= s.processed + s.dropped - 1
+        assert s.dropped > s.processed  # inference is slower than capture
+        assert s.max_lag_frames <= 1  # never worked on a stale frame
         assert rss1 - rss0 < 40 * 2**20, (rss0, rss1)
     finally:
         stop.set()
@@ -115,18 +115,23 @@ def test_overload_drops_stale_frames_keeps_lag_and_memory_bounded(tmp_path):
         d.close()
 
 
-def test_stats_file_has_the_shared_format(tmp_path):
+def test_stats_file_has_the_shared_format_and_says_what_runs(tmp_path, caplog):
     cfg = DaemonConfig.model_validate({
         "device": "fmt", "state_dir": str(tmp_path / "state"),
         "cameras": {"a": {"source": "synthetic:0", "enabled": False}, "b": {"source": str(tmp_path / "none.mp4"),
                                                                           "on_end": "stop"}},
-        "mqtt": None, "metrics": {"enabled": False},
+        "mqtt": None, "metrics": {"enabled": True, "port": 0},
     })
-    d = Daemon(cfg)
+    with caplog.at_level("INFO", logger="edgekit.pipeline.daemon"):
+        d = Daemon(cfg)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("camera b runs")]
+    assert len(said) == 1 and "yolov8s-fall.onnx at 640x640 fp32 on onnxruntime [CPUExecutionProvider]" in said[0]
     d.start()
     try:
         assert wait(lambda: d.workers["b"].finished, 30)
         s = d.report()
+        code, body = http(f"http://127.0.0.1:{d.metrics.port}/healthz")
+        _, metrics = http(f"http://127.0.0.1:{d.metrics.port}/metrics")
     finally:
         d.close()
     on_disk = Path(tmp_path / "state" / "stats.json").read_text()
@@ -137,4 +142,15 @@ def test_stats_file_has_the_shared_format(tmp_path):
     cam = data["cameras"]["b"]
     assert {"capture_fps", "process_fps", "dropped", "stage_ms", "status"} <= set(cam)
     assert cam["status"] == "down" and "not found" in cam["last_error"]
-    assert s["cameras"]["b"]["status"] == "down"
+    assert s.cameras["b"].status == "down"
+    runtime = cam["runtime"]
+    assert runtime["model"].endswith("yolov8s-fall.onnx") and runtime["input_size"] == [640, 640]
+    assert (runtime["precision"], runtime["backend"], runtime["providers"]) == (
+        "fp32", "onnxruntime", ["CPUExecutionProvider"])
+    assert runtime["substitutions"] == []  # desktop runs the model as its profile says
+    health = json.loads(body)
+    assert code == 503 and health["status"] == "unhealthy" and "cameras down: ['b']" in health["reasons"]
+    assert health["cameras"]["b"]["runtime"] == runtime
+    info = [ln for ln in metrics.splitlines() if ln.startswith("edgekit_runtime_info{")]
+    assert len(info) == 1 and 'camera="b"' in info[0] and 'precision="fp32"' in info[0]
+    assert 'input_size="640x640"' in info[0] and 'backend="onnxruntime"' in info[0]
