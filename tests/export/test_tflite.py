@@ -26,6 +26,7 @@ def _converter() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # onnx2tf's INT8 run (it also writes int16-activation variants) took >15 min on busy cores
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
 def test_tflite_runs_in_litert_and_is_gated(tmp_path_factory: pytest.TempPathFactory, precision: str) -> None:
     _converter()
@@ -58,6 +59,7 @@ def test_tflite_runs_in_litert_and_is_gated(tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_tflite_int8_ladder_reports_every_attempt_and_keeps_the_best_failure(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
