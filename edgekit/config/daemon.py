@@ -9,7 +9,9 @@ fills ``{ENV_NAME}`` placeholders from the environment so secrets stay out of th
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from pydantic import Field, model_validator
 
 from edgekit.config.assistant import AssistantConfig
 from edgekit.config.base import Strict
+from edgekit.config.bridge import BridgeConfig
 from edgekit.config.cameras import CameraConfig, LineConfig, ZoneConfig
 from edgekit.config.dashboard import DashboardConfig
 from edgekit.config.loader import parse_yaml_model
@@ -55,6 +58,15 @@ class DaemonConfig(Strict):
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig,
                                    description="Optional upload of snapshots and event JSON to S3-compatible storage.")
+    bridge: BridgeConfig | None = Field(
+        None, description="Reach the fleet's central broker through this board's Mosquitto (`edgekit fleet bridge`)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def board_overrides(cls, data: Any) -> Any:
+        """Per-board values from the environment over the file (see ``apply_board_env``)."""
+        return apply_board_env(dict(data)) if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def verify_references(self) -> DaemonConfig:
@@ -77,6 +89,9 @@ class DaemonConfig(Strict):
                     raise ValueError(f"rule {r.name!r}: camera {c!r} has no line {r.line!r} ({sorted(cam.lines)})")
             if r.pose and not self.pose.enabled:
                 raise ValueError(f"rule {r.name!r} uses a pose condition: set `pose: {{enabled: true}}`")
+        if self.bridge is not None and (self.mqtt is None or self.mqtt.host not in ("127.0.0.1", "localhost", "::1")):
+            raise ValueError("with `bridge:`, the daemon publishes to the board's own Mosquitto: set mqtt.host to "
+                             "127.0.0.1 (the bridge forwards to bridge.host)")
         return self
 
     def cameras_of(self, rule: RuleConfig) -> list[str]:
@@ -86,6 +101,26 @@ class DaemonConfig(Strict):
     def model_of(self, cam_id: str) -> str:
         """The model card a camera uses."""
         return self.cameras[cam_id].model or self.model
+
+
+def apply_board_env(data: dict[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Per-board values from the environment (the board's env file, written by `edgekit deploy`) over the config:
+    ``EDGEKIT_DEVICE`` (device name: topics, Home Assistant ids), ``EDGEKIT_MQTT_CLIENT_ID`` and
+    ``EDGEKIT_CAMERA_<ID>`` (that camera's source; ID upper-cased, ``-`` as ``_``). One config serves many boards."""
+    env = os.environ if environ is None else environ
+    if env.get("EDGEKIT_DEVICE"):
+        data["device"] = env["EDGEKIT_DEVICE"]
+    mqtt = data.get("mqtt", {})
+    if env.get("EDGEKIT_MQTT_CLIENT_ID") and isinstance(mqtt, dict):
+        data["mqtt"] = {**mqtt, "client_id": env["EDGEKIT_MQTT_CLIENT_ID"]}
+    cams = data.get("cameras")
+    if isinstance(cams, dict):
+        cams = data["cameras"] = {k: dict(v) if isinstance(v, dict) else v for k, v in cams.items()}
+        for cam_id, cam in cams.items():
+            src = env.get("EDGEKIT_CAMERA_" + re.sub(r"[^A-Z0-9]", "_", str(cam_id).upper()))
+            if src and isinstance(cam, dict):
+                cam["source"] = src
+    return data
 
 
 def parse_config(text: str, name: str = "<config>") -> DaemonConfig:

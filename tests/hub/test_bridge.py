@@ -85,3 +85,41 @@ def test_board_bridge_stores_and_forwards_while_the_centre_is_down(broker, pg_ds
         link.stop(flush_timeout_s=1)
         local.kill()
         hub.stop()
+
+
+def test_fleet_bridge_command_writes_a_config_mosquitto_runs(broker, consumer_factory, tmp_path):
+    from tests.helpers import run_cli
+
+    port = free_port()
+    daemon_yaml = tmp_path / "daemon.yaml"
+    daemon_yaml.write_text(
+        "device: dock-7\ncameras: {c: {source: synthetic}}\n"
+        f"mqtt: {{host: 127.0.0.1, port: {port}}}\n"
+        f"bridge: {{host: 127.0.0.1, port: {broker.port}, password_env: DOCK_BRIDGE_PW}}\n")
+    out = tmp_path / "conf.d" / "edgekit-bridge.conf"
+    r = run_cli("fleet", "bridge", "--config", str(daemon_yaml), "--out", str(out), "--persistence-dir",
+                f"{tmp_path}/", env={"DOCK_BRIDGE_PW": "pw-of-dock-7"})
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert f"listener {port} 127.0.0.1" in text and "remote_password pw-of-dock-7" in text
+    assert "remote_clientid edgekit-bridge-dock-7" in text and oct(out.stat().st_mode & 0o777) == "0o600"
+    # the central broker allows anonymous logins here, so the bridge's login is accepted as given
+    c = consumer_factory(["edgekit/dock-7/available"], client_id="bridge-watch")
+    extra = "user root\n" if os.geteuid() == 0 else ""
+    out.write_text(text + extra)
+    assert MOSQUITTO is not None
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert c.wait_for(lambda: c.payloads("/available")[-1:] == [b"1"], 30), c.messages
+    finally:
+        proc.kill()
+        proc.wait()
+    assert c.wait_for(lambda: c.payloads("/available")[-1:] == [b"0"], 60)  # the bridge's last will
+
+    remote = daemon_yaml.read_text().replace("mqtt: {host: 127.0.0.1", "mqtt: {host: central.example")
+    daemon_yaml.write_text(remote)
+    r = run_cli("fleet", "bridge", "--config", str(daemon_yaml))
+    assert r.returncode == 2 and "set mqtt.host to 127.0.0.1" in r.stderr
+    daemon_yaml.write_text("device: d\ncameras: {c: {source: synthetic}}\n")
+    r = run_cli("fleet", "bridge", "--config", str(daemon_yaml))
+    assert r.returncode == 2 and "no `bridge:` section" in r.stderr

@@ -140,6 +140,8 @@ def test_explain_shows_a_heat_map(dash_page: Any) -> None:
 def test_speed_and_device_tab(dash_page: Any) -> None:
     dash_page.click("nav button[data-tab=stats]")
     dash_page.wait_for_function("[...document.querySelectorAll('#device-state th')].some(t => t.textContent === 'RSS')")
+    rows = dash_page.inner_text("#device-state")
+    assert "throttling" in rows and "CPU clock" in rows and "outbox backlog" in rows and "MQTT" in rows
     dash_page.wait_for_function("document.querySelectorAll('#camera-state tbody tr').length === 1")
     row = dash_page.inner_text("#camera-state tbody tr")
     assert "yolov8s-fall.onnx" in row and "640x640" in row

@@ -190,3 +190,20 @@ def test_explain_an_event_on_its_raw_frame(served: Served, tmp_path) -> None:
     shown = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR)
     assert shown.shape == img.shape
     assert httpx.get(f"{served.base}/api/events/{ev.id}/snapshot.jpg").content == snap.read_bytes()
+
+
+def test_stats_history_keeps_json_and_device_state(served: Served) -> None:
+    from pydantic import BaseModel
+
+    from edgekit.web.attach import device_extras
+
+    class Stats(BaseModel):  # the daemon's stats may be a pydantic model
+        ts: float
+        cameras: dict[str, dict[str, float]]
+
+    served.dash.history.add({"ts": 1.0, "cameras": {"cam1": {"process_fps": 2.0}}})
+    served.dash.history.add(Stats(ts=2.0, cameras={"cam1": {"process_fps": 3.0}}), device=device_extras())
+    body = httpx.get(served.base + "/api/stats").json()
+    assert [h["ts"] for h in body["history"]] == [1.0, 2.0]
+    assert body["latest"]["cameras"]["cam1"]["process_fps"] == 3.0
+    assert set(body["latest"]["device_state"]) == {"throttled", "cur_mhz", "max_mhz", "governor"}

@@ -167,10 +167,12 @@ async function loadStats() {
   }
   lineChart(document.getElementById("chart-fps"), fps, "fps");
   lineChart(document.getElementById("chart-stages"), stages, "ms");
-  const m = s.mqtt || null;
+  const m = s.mqtt || null, ds = s.device_state || {};
   kvRows(document.querySelector("#device-state tbody"), {
     "CPU temperature": s.cpu_temp_c != null ? s.cpu_temp_c + " °C" : "not exposed",
-    "throttling": s.throttled != null ? JSON.stringify(s.throttled) : "not reported",
+    "throttling": ds.throttled ? JSON.stringify(ds.throttled) : "not reported by this board (Raspberry Pi only)",
+    "CPU clock": ds.cur_mhz && ds.cur_mhz.length ? `${Math.max(...ds.cur_mhz)} / ${Math.max(...(ds.max_mhz || [0]))} MHz` +
+      (ds.governor ? ` (${ds.governor})` : "") : "not exposed",
     "RSS": s.rss != null ? mb(s.rss) : "",
     "MQTT": m ? (m.connected ? "connected" : "disconnected") : "off",
     "outbox backlog": m ? m.pending : "",
