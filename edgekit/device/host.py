@@ -49,8 +49,12 @@ class HostInfo:
 
 
 def detect_board(root: Path = Path("/")) -> tuple[str, str, str, list[str]]:
-    """(board kind, model string, Jetson L4T release line, Edge TPU findings) from the files under ``root``."""
-    model = _read(root / "proc/device-tree/model")
+    """(board kind, model string, Jetson L4T release line, Edge TPU findings) from the files under ``root``.
+
+    ``$EDGEKIT_DEVICE_TREE_MODEL`` names a file read instead of ``/proc/device-tree/model`` (a container or an
+    emulated root, where /proc is the host's).
+    """
+    model = _read(Path(os.environ.get("EDGEKIT_DEVICE_TREE_MODEL") or root / "proc/device-tree/model"))
     release = _read(root / "etc/nv_tegra_release").splitlines()
     tegra = release[0] if release else ""
     tpu: list[str] = []

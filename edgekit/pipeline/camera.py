@@ -107,7 +107,8 @@ class CameraWorker:
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # close() after a failed start: never-started workers have nothing to join
+            self._thread.join(timeout)
 
     @property
     def alive(self) -> bool:

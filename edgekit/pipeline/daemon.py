@@ -67,15 +67,35 @@ def verify_labels(cfg: DaemonConfig, labels_of: Callable[[str], list[str] | None
                 raise EdgekitError(f"pose.labels: {lb!r} is not a label of model {cfg.model_of(cam)!r}; {known}")
 
 
+def verify_camera_files(cfg: DaemonConfig) -> None:
+    """A camera whose source is a file or folder that does not exist is a config error, not a camera to retry."""
+    from edgekit.sources import missing_file
+
+    for cam_id, cam in cfg.cameras.items():
+        why = missing_file(cam.source) if cam.enabled else None
+        if why:
+            raise EdgekitError(f"cameras.{cam_id}.source: {why}")
+
+
 def check_startup(cfg: DaemonConfig) -> None:
-    """Everything that can be checked before loading models: profile, labels, broker."""
+    """Everything that can be checked before loading models: profile, labels, camera files (config errors, exit 2).
+
+    A broker that is down or unresolvable at start-up is not one: at boot it often comes up after the board, so
+    the daemon warns, starts, keeps alerts in the outbox and connects when the broker answers.
+    """
     if cfg.profile:
         from edgekit.device.profiles import load_profile
 
         load_profile(cfg.profile)
     verify_labels(cfg)
+    verify_camera_files(cfg)
     if cfg.mqtt is not None:
-        check_broker(cfg.mqtt)
+        try:
+            check_broker(cfg.mqtt)
+        except EdgekitError as e:
+            if "unreachable" not in str(e) and "does not resolve" not in str(e):
+                raise  # e.g. a certificate that does not verify: no retry fixes that
+            log.warning("%s; starting anyway: alerts wait in the outbox until the broker answers", e)
 
 
 def cpu_temperature() -> float | None:
