@@ -87,6 +87,9 @@ def estimate_pose(pose: PoseEstimator, image: Any, dets: Detections, class_ids: 
 class CameraWorker:
     """Runs one camera until ``stop()``; every fired Event goes to ``sink`` with its frame and detections."""
 
+    rate_check_s = 10.0
+    """How often the processing rate is checked against what the rules need (``edgekit.alerts.rate``)."""
+
     def __init__(self, cam_id: str, cfg: CameraConfig, detector: Detector, rules: RuleEngine, sink: EventSink,
                  pose: PoseEstimator | None = None, pose_class_ids: list[int] | None = None,
                  on_status: Callable[[str, bool], None] | None = None,
@@ -254,7 +257,7 @@ class CameraWorker:
         reader = LatestFrameReader(src, prepare=None if src.live else self._prepare)
         wall0, mono0 = time.time(), time.monotonic_ns()
         base_captured, base_dropped = self.stats.captured, self.stats.dropped
-        src_reconnects, first, rate = 0, True, RateCheck(self.cam_id)
+        src_reconnects, first, rate = 0, True, RateCheck(self.cam_id, self.rate_check_s)
         skipped = 0  # frames left out to keep to max_fps (counted as dropped)
         next_t = float("-inf")
         try:
