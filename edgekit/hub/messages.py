@@ -48,11 +48,13 @@ class Parsed:
 
 
 def json_depth(payload: bytes, limit: int) -> int:
-    """Nesting depth of a JSON text, counted outside strings; stops early once ``limit`` is passed.
+    """Nesting depth of a JSON text, counted outside strings; stops early once ``limit`` is passed. When the text
+    has no more brackets than ``limit`` their count is returned instead (an upper bound: enough to decide
+    ``> limit`` without a scan).
 
     Examples:
-        >>> json_depth(b'{"a": [1, {"b": "[[["}]}', 10)
-        3
+        >>> json_depth(b'{"a": [1, {"b": "[[["}]}', 2), json_depth(b"[[]]", 10)
+        (3, 2)
     """
     if payload.count(b"[") + payload.count(b"{") <= limit:
         return min(limit, payload.count(b"[") + payload.count(b"{"))  # cannot be deeper than the bracket count
