@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -46,11 +47,14 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=1000)
     p.add_argument("--duration", type=float, default=120)
     p.add_argument("--procs", type=int, default=4)
-    p.add_argument("--kill-hub-at", type=float, default=40)
-    p.add_argument("--restart-broker-at", type=float, default=80)
+    p.add_argument("--kill-hub-at", type=float, default=40, help="seconds into the run; past --duration: never")
+    p.add_argument("--restart-broker-at", type=float, default=80, help="seconds into the run; past --duration: never")
     p.add_argument("--state", type=Path, default=Path("/dev/shm") if Path("/dev/shm").is_dir() else None)
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "fleet_100.json")
     a = p.parse_args()
+    # clean up (servers, board processes) on SIGTERM and on SIGINT even when started in the background
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.default_int_handler)
     work = Path(tempfile.mkdtemp(prefix="edgekit-fleet-", dir=a.state))
     pg = Postgres(Path(tempfile.mkdtemp(prefix="edgekit-pg-")))
     pg.start()
@@ -59,7 +63,7 @@ def main() -> None:
         t0 = time.time()
         result = run_scale(Plan(boards=a.boards, rate=a.rate, duration=a.duration, procs=a.procs,
                                 kill_hub_at=a.kill_hub_at, restart_broker_at=a.restart_broker_at,
-                                settle_timeout=300), pg.dsn, work)
+                                settle_timeout=300), pg.dsn, work, pg_pid=pg.pid())
         after = machine()
     finally:
         pg.stop()

@@ -16,6 +16,7 @@ PY=${PYTHON:-python3}
 # is a stub that downloads from NVIDIA's index (unreachable off a Jetson).
 .venv/bin/python -m pip install -q --no-deps "tensorrt-stubs>=10"
 bash scripts/install_daemon.sh
+bash scripts/install_rtsp.sh
 bash scripts/install_dashboard.sh
 bash scripts/install_clips.sh
 bash scripts/install_fleet.sh

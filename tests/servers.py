@@ -159,6 +159,13 @@ class Postgres:
                                    str(self.dir / "pg.log"), "-w", "-t", "60", "start"),
                        check=True, stdout=subprocess.DEVNULL)
 
+    def pid(self) -> int | None:
+        """The postmaster's pid (its children are the server's other processes)."""
+        try:
+            return int((self.data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
             subprocess.run(self._as_pg(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"),

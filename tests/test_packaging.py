@@ -25,6 +25,7 @@ def test_wheel_maps_data_folders_under_the_package(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for want in ("edgekit/_data/devices/rpi5.yaml", "edgekit/_data/models/yolov8s-fall.onnx",
                  "edgekit/_data/models/yolov8s-fall.yaml", "edgekit/assets/person_0.jpg", "edgekit/cli/main.py",
+                 "edgekit/assets/valdata/persons.coco.json", "edgekit/assets/valdata/images/bus.jpg",
                  "edgekit/web/static/index.html", "edgekit/web/static/app.js", "edgekit/web/static/style.css"):
         assert want in names, want
     tops = {n.split("/", 1)[0] for n in names}

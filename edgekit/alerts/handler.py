@@ -15,6 +15,7 @@ from edgekit.alerts.mqtt import MqttLink
 from edgekit.alerts.rules import RuleEngine
 from edgekit.alerts.snapshot import encode_jpeg, render_snapshot, write_snapshot
 from edgekit.events.store import EventStore
+from edgekit.storage.s3 import S3Uploader
 from edgekit.types import Detections, Event, Frame
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,11 @@ class EventHandler:
     """
 
     def __init__(self, snapshots: Path, store: EventStore, *, quality: int = 85, snapshot_topic: bool = False,
-                 link: MqttLink | None = None, on_event: Callable[[Event], None] | None = None) -> None:
+                 link: MqttLink | None = None, on_event: Callable[[Event], None] | None = None,
+                 uploader: S3Uploader | None = None) -> None:
         self.snapshots, self.store, self.quality = snapshots, store, quality
         self.snapshot_topic, self.link, self.on_event = snapshot_topic, link, on_event
+        self.uploader = uploader  # S3: the event carries its snapshot's key; JSON and JPEG go to the upload queue
         #: called with each stored event and its frame (e.g. the dashboard); a failure here never stops the alert
         self.on_stored: list[Callable[[Event, Frame], None]] = []
 
@@ -42,6 +45,8 @@ class EventHandler:
             event = replace(event, snapshot=str(write_snapshot(self.snapshots, event, jpeg)))
         except OSError as e:  # a full disk loses the picture, never the alert
             log.error("snapshot of event %s not written (%s); the event is sent without it", event.id, e)
+        if self.uploader is not None:
+            event = self.uploader.with_keys(event)
         self.store.add(event)
         for listener in self.on_stored:
             try:
@@ -53,6 +58,11 @@ class EventHandler:
             self.link.set_rule_state(event.source, event.rule, True, attributes=event.to_json())
             if self.snapshot_topic:
                 self.link.publish_snapshot(event.source, jpeg)
+        if self.uploader is not None:
+            try:
+                self.uploader.enqueue_event(event)
+            except Exception:  # the upload queue failing never stops the alert
+                log.exception("event %s not queued for upload", event.id)
         log.info("event %s %s on %s (track %s)", event.rule, event.label, event.source, event.track_id)
         if self.on_event is not None:
             self.on_event(event)

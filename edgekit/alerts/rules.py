@@ -1,8 +1,10 @@
 """Rules: tracked Detections of one camera in, Events out.
 
 A rule fires once per *episode*: the condition (label, score, zone, pose; or a line crossing; or a count) must hold
-for ``min_frames`` consecutive frames and ``dwell_s`` seconds, then one Event is raised; the same track (or, for a
-count rule, the rule) can fire again only after the condition stopped holding and ``cooldown_s`` has passed.
+on ``min_frames`` frames and for ``dwell_s`` seconds, then one Event is raised; the same track (or, for a count
+rule, the rule) can fire again only after the episode ended and ``cooldown_s`` has passed. Cameras miss detections:
+an episode survives a gap of up to ``max_gap_frames`` processed frames or ``max_gap_s`` seconds without a match
+(whichever allows more), and its dwell clock keeps running through the gap.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgekit.alerts.conditions import POSE_CONDITIONS
+from edgekit.alerts.rate import MotionSampler, RateNeed, rate_needs
 from edgekit.alerts.zones import Line, Zone
 from edgekit.config.daemon import CameraConfig, RuleConfig, ScheduleWindow
 from edgekit.types import Detections, Event
@@ -47,6 +50,13 @@ class _Streak:
     frames: int = 0
     fired: bool = False
     last_seen: float = 0.0
+    missed: int = 0  # processed frames since the last match
+
+
+def _gap_ended(rule: RuleConfig, s: _Streak, t: float) -> bool:
+    """True when a streak that did not match this frame has been without a match for too long."""
+    s.missed += 1
+    return s.missed > rule.max_gap_frames and t - s.last_seen > rule.max_gap_s
 
 
 @dataclass
@@ -88,6 +98,7 @@ class RuleEngine:
         self._enabled = {r.name: True for r in self.rules}
         self._now = now
         self._label_ids = {r.name: self._ids_of(r.labels) for r in self.rules}
+        self.motion = MotionSampler()
 
     def _ids_of(self, names: Sequence[str]) -> npt.NDArray[np.int64] | None:
         if not names:
@@ -103,6 +114,18 @@ class RuleEngine:
             return False
         self._enabled[rule] = enabled
         return True
+
+    def rate_needs(self, frame_height: int) -> list[RateNeed]:
+        """The least processing rate each rule needs, from the speeds and box sizes seen so far (``alerts.rate``)."""
+        return rate_needs(self.rules, {n: z.polygon for n, z in self.zones.items()}, self.motion, frame_height)
+
+    def beyond_frame(self, width: int, height: int) -> list[str]:
+        """Zones and lines with points outside a ``width``×``height`` frame (drawn for another camera size)."""
+        out = [f"zone {n!r}" for n, z in self.zones.items()
+               if (z.polygon[:, 0].max() > width) or (z.polygon[:, 1].max() > height)]
+        out += [f"line {n!r}" for n, ln in self.lines.items()
+                if max(ln.start[0], ln.end[0]) > width or max(ln.start[1], ln.end[1]) > height]
+        return out
 
     def label(self, class_id: int) -> str:
         return self.labels[class_id] if 0 <= class_id < len(self.labels) else str(class_id)
@@ -124,8 +147,9 @@ class RuleEngine:
         """Feed one frame's tracked detections (``t`` = wall-clock capture time, s); returns new Events."""
         if dets.tracker_ids is None and len(dets):
             raise ValueError("RuleEngine needs tracked detections (tracker_ids)")
+        self.motion.update(dets, t)
         inside = {n: z.contains(dets) for n, z in self.zones.items()}
-        crossed = {n: ln.cross(dets) for n, ln in self.lines.items()}
+        crossed = {n: ln.cross(dets, t) for n, ln in self.lines.items()}
         active_time = self._now()
         events: list[Event] = []
         for rule in self.rules:
@@ -157,7 +181,7 @@ class RuleEngine:
             if s is None:
                 s = st.tracks[tid] = _Streak(first_ts=t)
             s.frames += 1
-            s.last_seen = t
+            s.last_seen, s.missed = t, 0
             ready = instant or (s.frames >= rule.min_frames and t - s.first_ts >= rule.dwell_s)
             cooled = t - st.last_fire.get(tid, float("-inf")) >= rule.cooldown_s
             if on and ready and not s.fired and cooled and t - st.rule_last_fire >= rule.rule_cooldown_s:
@@ -165,7 +189,7 @@ class RuleEngine:
                 st.last_fire[tid] = st.rule_last_fire = t
                 out.append(self._event(rule, dets, int(i), s.first_ts if not instant else t, tid))
         for tid, s in list(st.tracks.items()):
-            if tid not in hit_ids:
+            if tid not in hit_ids and (instant or _gap_ended(rule, s, t)):
                 del st.tracks[tid]  # the episode ended: the next match starts a new streak
                 if s.fired:
                     st.last_fire[tid] = max(st.last_fire.get(tid, t), s.last_seen)
@@ -176,10 +200,12 @@ class RuleEngine:
     ) -> list[Event]:
         n = int(mask.sum())
         if n < (rule.min_count or 1):
-            st.count_streak = None
+            if st.count_streak is not None and _gap_ended(rule, st.count_streak, t):
+                st.count_streak = None
             return []
         s = st.count_streak = st.count_streak or _Streak(first_ts=t)
         s.frames += 1
+        s.last_seen, s.missed = t, 0
         ready = s.frames >= rule.min_frames and t - s.first_ts >= rule.dwell_s
         gap = max(rule.cooldown_s, rule.rule_cooldown_s)
         if not (on and ready and not s.fired and t - st.rule_last_fire >= gap):

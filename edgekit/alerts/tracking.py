@@ -17,6 +17,15 @@ class Tracker:
     Keypoints and every other field survive (rows are selected by index, not rebuilt). Detections that ByteTrack
     does not (yet) confirm as a track are left out, as supervision does.
 
+    Boxes are matched *buffered* (C-BIoU, Yang et al. 2023): each box is widened by ``iou_buffer`` of its size on
+    every side before ByteTrack's IoU matching. ByteTrack confirms a new track by matching its first box to the next
+    frame's with no motion model yet, and a person moving more than about 40 % of their width between processed
+    frames (a walk at ~4 fps) never overlapped enough: the track never started, and line crossings were lost. With
+    the default 0.3 a box may move about 70 % of its width between frames. Widened boxes also overlap more where
+    they should not (a person entering where another just left), so the matching threshold is tightened from
+    ByteTrack's 0.8 to 0.7 (a cost: 1 - IoU × score). Checked on the synthetic walk at 4, 5 and 6 processed fps
+    (every crossing, every person once); the tracker's output boxes are the detector's own, unchanged.
+
     Examples:
         >>> t = Tracker(frame_rate=10)
         >>> d = Detections([[10, 10, 50, 90]], [0.9], [0])
@@ -25,7 +34,8 @@ class Tracker:
     """
 
     def __init__(self, frame_rate: float = 30.0, lost_track_buffer: int = 30,
-                 track_activation_threshold: float = 0.25, minimum_matching_threshold: float = 0.8) -> None:
+                 track_activation_threshold: float = 0.25, minimum_matching_threshold: float = 0.7,
+                 iou_buffer: float = 0.3) -> None:
         try:
             import supervision as sv
         except ImportError as e:
@@ -36,6 +46,7 @@ class Tracker:
                 "pip install 'supervision>=0.26,<0.31' (as pinned by edgekit[daemon])",
             )
         self._sv = sv
+        self.iou_buffer = iou_buffer
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ByteTrack carries a deprecation notice pointing at `trackers`
             self._bt: Any = sv.ByteTrack(
@@ -47,8 +58,12 @@ class Tracker:
 
     def update(self, dets: Detections) -> Detections:
         """Associate this frame's detections with existing tracks."""
+        xyxy = dets.xyxy.astype(np.float64).reshape(-1, 4)
+        if self.iou_buffer > 0:
+            pad = np.tile((xyxy[:, 2:] - xyxy[:, :2]) * self.iou_buffer, 2)
+            xyxy = xyxy + pad * np.array([-1.0, -1.0, 1.0, 1.0])
         svd = self._sv.Detections(
-            xyxy=dets.xyxy.astype(np.float64).reshape(-1, 4),
+            xyxy=xyxy,
             confidence=dets.scores,
             class_id=dets.class_ids,
             data={"idx": np.arange(len(dets))},

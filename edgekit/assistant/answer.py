@@ -54,6 +54,9 @@ def event_answer(args: dict[str, Any], r: dict[str, Any]) -> str:
             return f"There were no {_what(args)} {window}."
         e = r["events"][0]
         which = "first" if op == "first" else "last"
+        if args.get("offset"):
+            nth = {1: "second", 2: "third", 3: "fourth", 4: "fifth"}.get(args["offset"], f"{args['offset'] + 1}th")
+            which = f"{nth}-{'to-last' if op == 'last' else 'earliest'}"
         span = "" if window == "in total" else f" {window}"
         track = f", track {e['track']}" if "track" in e else ""
         return (f"The {which} {_what(args, 1)}{span} was at {e['when']} on camera {e['camera']}: "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,11 @@ def daemon_running(stats_path: Path, max_age_s: float = STALE_STATS_S) -> bool:
         return False
 
 
+def cpu_saturated() -> bool:
+    """True when the 1-minute load average is at least the number of cores."""
+    return os.getloadavg()[0] >= (os.cpu_count() or 1)
+
+
 def open_store(events: str | Path | None) -> EventStore:
     """The event store, read-only (the assistant never writes)."""
     return EventStore(events or default_events_path(), readonly=True)
@@ -105,7 +111,9 @@ def open_assistant(
     settings = llm_settings(profile, n_ctx=n_ctx, n_batch=n_batch)
     if beside_camera is None:
         beside_camera = daemon_running(stats_path)
-    if beside_camera:
+    # llama.cpp's threads spin while they wait: on cores that are already busy (the daemon, or anything else
+    # that keeps the load average at or above the core count) fewer threads answer sooner
+    if beside_camera or cpu_saturated():
         settings = settings.beside_camera()
     settings = settings.with_overrides(threads=threads)
     loaded = load_model(model, settings)

@@ -248,6 +248,7 @@ class AssistantMqttService:
                 "outcome": t.outcome,
                 "grounded": t.grounded,
                 "tool_calls": [c.__dict__ for c in t.tool_calls],
+                "llm": t.llm.__dict__,  # tokens in/out, TTFT, tokens/s of this request
                 "chunks": seq,
             },
         )

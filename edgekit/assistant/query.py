@@ -109,6 +109,7 @@ class EventQuery(_Strict):
     group_by: GroupBy | None = None
     order: Order = "most"
     limit: int = Field(10, ge=1, le=50)
+    offset: int = Field(0, ge=0, le=1000, description="events skipped first: 1 with op=last is the second to last")
 
 
 def event_record(e: Event, now: datetime) -> dict[str, Any]:
@@ -141,9 +142,9 @@ def run_event_query(store: EventStore, q: EventQuery, now: datetime, known: dict
     elif q.op in ("list", "first", "last"):
         n = 1 if q.op in ("first", "last") else q.limit
         if scanned is not None:
-            events = (scanned[::-1] if q.op == "first" else scanned)[:n]
+            events = (scanned[::-1] if q.op == "first" else scanned)[q.offset:q.offset + n]
         else:
-            events = store.query(**f, limit=n, oldest_first=q.op == "first")
+            events = store.query(**f, limit=n + q.offset, oldest_first=q.op == "first")[q.offset:]
         out["events"] = [event_record(e, now) for e in events]
     else:
         key = q.group_by or "camera"

@@ -281,6 +281,11 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
         query.limit = min(_num(nm.group(1) or nm.group(2)), 50)
         stated["limit"] = query.limit
         op = "list"
+    elif om := re.search(r"\b(second|third|fourth|fifth)[ -](?:to[ -])?(last|latest|most recent|first|earliest)\b|"
+                         r"\b(penultimate)\b", q):
+        query.offset = {"second": 1, "third": 2, "fourth": 3, "fifth": 4, None: 1}[om.group(1)]
+        op = "first" if om.group(2) in ("first", "earliest") else "last"
+        stated["offset"] = query.offset
     elif re.search(r"\b(first|earliest|oldest)\b", q):
         op = "first"
     elif re.search(r"\b(last|latest|most recent(ly)?|newest|recently)\b", q) and not (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,9 @@ def edgetpu_delegate(load_delegate: Any) -> Any:
 class LiteRTBackend:
     """A TFLite model behind the backend protocol; int8/uint8 IO is (de)quantized here so callers use float32.
 
+    One interpreter holds one set of input/output tensors, so ``infer`` is serialised by a lock: cameras that share
+    this backend take turns (set inputs → invoke → copy outputs) instead of overwriting each other's inputs.
+
     Examples:
         >>> be = LiteRTBackend(Path("model_int8.tflite"), BackendOptions(threads=2))  # doctest: +SKIP
         >>> be.inputs[0].shape  # doctest: +SKIP
@@ -79,6 +83,7 @@ class LiteRTBackend:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise EdgekitError(f"cannot load {path} with LiteRT: {first[:300]}") from e
         self.path = path
+        self._lock = threading.Lock()
         self.name = "litert[edgetpu]" if use_tpu else "litert[cpu]"
         self._in = self._it.get_input_details()
         self._out = self._it.get_output_details()
@@ -112,6 +117,7 @@ class LiteRTBackend:
     def infer(self, inputs: list[npt.NDArray[np.generic]]) -> list[npt.NDArray[np.generic]]:
         if len(inputs) != len(self._in):
             raise ValueError(f"model takes {len(self._in)} inputs, got {len(inputs)}")
+        feeds = []
         for d, x in zip(self._in, inputs, strict=True):
             dtype = np.dtype(d["dtype"])
             if self._is_quantized(d):
@@ -119,16 +125,20 @@ class LiteRTBackend:
                 info = np.iinfo(dtype)
                 q = np.round(np.asarray(x, np.float32) / scale + zero)
                 x = np.clip(q, info.min, info.max).astype(dtype)
-            self._it.set_tensor(d["index"], np.ascontiguousarray(x, dtype=dtype))
-        self._it.invoke()
+            feeds.append((d["index"], np.ascontiguousarray(x, dtype=dtype)))
+        with self._lock:
+            for index, x in feeds:
+                self._it.set_tensor(index, x)
+            self._it.invoke()
+            raw = [np.array(self._it.get_tensor(d["index"])) for d in self._out]  # copy: buffers are reused
         outs: list[npt.NDArray[np.generic]] = []
-        for d in self._out:
-            y = self._it.get_tensor(d["index"])
+        for d, y in zip(self._out, raw, strict=True):
             if self._is_quantized(d):
                 scale, zero = self._qparams(d)
                 y = (y.astype(np.float32) - zero) * scale
-            outs.append(np.array(y))  # copy: the interpreter reuses its buffers
+            outs.append(y)
         return outs
 
     def close(self) -> None:
-        self.__dict__.pop("_it", None)
+        with self._lock:
+            self.__dict__.pop("_it", None)

@@ -7,6 +7,7 @@ runtime for device memory. Imported lazily: without TensorRT or a GPU, opening a
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,11 @@ def _check(result: Any) -> Any:
 
 
 class TensorRTBackend:
-    """A serialized TensorRT engine behind the backend protocol (host numpy in, host numpy out)."""
+    """A serialized TensorRT engine behind the backend protocol (host numpy in, host numpy out).
+
+    One execution context, stream and set of device buffers: ``infer`` holds a lock so cameras sharing the engine
+    take turns instead of overwriting each other's tensors.
+    """
 
     def __init__(self, path: Path, options: BackendOptions) -> None:
         trt = import_tensorrt()
@@ -51,9 +56,15 @@ class TensorRTBackend:
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         self._engine = runtime.deserialize_cuda_engine(path.read_bytes())
         if self._engine is None:
+            s = self.sidecar
+            again = (
+                f"`edgekit export {s.source} --to tensorrt --precision {s.precision}`"
+                if s is not None
+                else "edgekit export (--to tensorrt, from its ONNX)"
+            )
             raise EdgekitError(
                 f"cannot load {path} as a TensorRT engine (built by another TensorRT version or GPU, or not a plain "
-                "engine file); rebuild it with `edgekit export --to tensorrt` on this device"
+                f"engine file); rebuild it on this device with {again}"
             )
         self._ctx = self._engine.create_execution_context()
         self._stream = _check(self._cuda.cudaStreamCreate())
@@ -64,6 +75,7 @@ class TensorRTBackend:
         self._in_names = [n for n in names if is_in[n]]
         self._out_names = [n for n in names if not is_in[n]]
         self._buffers: dict[str, tuple[int, int]] = {}  # name -> (device pointer, bytes)
+        self._lock = threading.Lock()
 
     def _spec(self, name: str) -> TensorSpec:
         shape = tuple(int(d) if d >= 0 else None for d in self._engine.get_tensor_shape(name))
@@ -90,6 +102,10 @@ class TensorRTBackend:
     def infer(self, inputs: list[npt.NDArray[np.generic]]) -> list[npt.NDArray[np.generic]]:
         if len(inputs) != len(self._in_names):
             raise ValueError(f"engine takes {len(self._in_names)} inputs, got {len(inputs)}")
+        with self._lock:
+            return self._infer(inputs)
+
+    def _infer(self, inputs: list[npt.NDArray[np.generic]]) -> list[npt.NDArray[np.generic]]:
         h2d = self._cuda.cudaMemcpyKind.cudaMemcpyHostToDevice
         d2h = self._cuda.cudaMemcpyKind.cudaMemcpyDeviceToHost
         for name, x in zip(self._in_names, inputs, strict=True):
@@ -115,6 +131,10 @@ class TensorRTBackend:
         return outs
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         for ptr, _ in self._buffers.values():
             self._cuda.cudaFree(ptr)
         self._buffers.clear()

@@ -8,7 +8,6 @@ scores it: the outcome must match, every ``contains`` item must appear in the an
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from edgekit.assistant.agent import Assistant, Transcript
 from edgekit.assistant.grounding import numbers_in
 from edgekit.assistant.tools import ToolBox
 from edgekit.events import EventStore
+from edgekit.pipeline.stats import DaemonStats, write_stats
 from edgekit.types import Event
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "tests" / "assistant" / "eval"
@@ -46,7 +46,7 @@ def build_store(folder: Path, spec: Path | None = None) -> EvalStore:
                   start_ts=datetime.fromisoformat(ts).timestamp())
             for ts, cam, label, rule, track in data["events"]
         )
-    stats_path.write_text(json.dumps({**data["stats"], "ts": time.time()}))  # the daemon's format, fresh
+    write_stats(stats_path, DaemonStats.model_validate({**data["stats"], "ts": time.time()}))  # as the daemon does
     return EvalStore(events_path, stats_path, now)
 
 

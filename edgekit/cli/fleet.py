@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,21 @@ def _dsn(config: Path | None, dsn: str | None) -> tuple[str, float]:
 
     cfg = load_hub_config(config)
     return cfg.database.dsn, cfg.limits.offline_after_s
+
+
+def _add_urls(rows: list[dict[str, Any]], config: Path | None) -> None:
+    """Presigned snapshot URLs when the hub config names the boards' S3 storage (credentials from the env)."""
+    if config is None:
+        return
+    from edgekit.config.hub import load_hub_config
+
+    s3cfg = load_hub_config(config).s3
+    if s3cfg is None or not any(r.get("snapshot_key") for r in rows):
+        return
+    from edgekit.hub.fleet import presign
+    from edgekit.storage.s3 import make_client
+
+    presign(rows, make_client(s3cfg), s3cfg.bucket)
 
 
 def _ago(seconds: float | None) -> str:
@@ -115,6 +131,7 @@ def events(
             print_json({"count": n}) if json_out else console.print(str(n))
             return
         rows: list[dict[str, Any]] = query_events(conn, flt, limit)
+    _add_urls(rows, config)
     if json_out:
         print_json(rows)
         return
@@ -124,9 +141,35 @@ def events(
     for r in rows:
         table.add_row(datetime.fromtimestamp(r["start_ts"]).strftime("%Y-%m-%d %H:%M:%S"), r["device"], r["source"],
                       r["rule"], r["label"], f"{r['score']:.2f}", "-" if r["track_id"] is None else str(r["track_id"]),
-                      r["snapshot_key"] or r["snapshot"] or "-")
+                      r.get("snapshot_url") or r["snapshot_key"] or r["snapshot"] or "-")
     console.print(table)
     console.print(f"{len(rows)} event(s)")
+
+
+@fleet_app.command("bridge")
+def bridge(
+    config: Path = typer.Option(..., "--config", "-c", help="The board's daemon YAML (with a `bridge:` section)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write here (e.g. /etc/mosquitto/conf.d/"
+                                    "edgekit-bridge.conf); default: print."),
+    persistence_dir: str = typer.Option("/var/lib/mosquitto/", "--persistence-dir",
+                                        help="Where the board's Mosquitto keeps queued messages."),
+) -> None:
+    """The board's Mosquitto config with its bridge to the central broker (run on the board: device name and
+    password come from its config and environment)."""
+    from edgekit.config.daemon import load_config
+    from edgekit.hub.bridge import bridge_conf
+
+    cfg = load_config(config)
+    if cfg.bridge is None or cfg.mqtt is None:
+        raise EdgekitError(f"{config} has no `bridge:` section (host, port, ca_certs...) to write a bridge from")
+    text = bridge_conf(cfg.device, cfg.bridge, cfg.mqtt.topic_prefix, persistence_dir=persistence_dir,
+                       listener_port=cfg.mqtt.port)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    out.chmod(0o600)  # it may hold the board's password
 
 
 def register(app: typer.Typer) -> None:

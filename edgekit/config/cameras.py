@@ -48,6 +48,16 @@ class CameraConfig(Strict):
     realtime: bool = Field(
         False, description="Pace files and synthetic sources like a camera (stale frames are then dropped)."
     )
+    width: int | None = Field(
+        None, gt=0, description="Capture width to ask a USB/CSI/Pi camera for (USB: set through V4L2 and read back; "
+        "a camera that gives another size is logged as a warning, since zones are drawn in these pixels)."
+    )
+    height: int | None = Field(None, gt=0, description="Capture height to ask the camera for (see `width`).")
+    fps: float | None = Field(None, gt=0, description="Capture frame rate to ask the camera for.")
+    timeout_s: float = Field(
+        10.0, gt=0, description="A live camera or stream that sends nothing this long is reopened (RTSP: through "
+        "OpenCV's read timeout and FFmpeg's socket timeout) and reported down."
+    )
     on_end: Literal["retry", "stop"] = Field(
         "retry", description="When the source ends or fails: reconnect with backoff, or stop this camera."
     )

@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 
 from edgekit.config.assistant import AssistantConfig
 from edgekit.config.base import Strict
+from edgekit.config.bridge import BridgeConfig
 from edgekit.config.cameras import CameraConfig, LineConfig, ZoneConfig
 from edgekit.config.dashboard import DashboardConfig
 from edgekit.config.loader import parse_yaml_model
@@ -26,12 +27,13 @@ from edgekit.config.polygons import Point
 from edgekit.config.pose import PoseConfig
 from edgekit.config.retention import RetentionConfig
 from edgekit.config.rules import Day, RuleConfig, ScheduleWindow
+from edgekit.config.storage import StorageConfig
 from edgekit.errors import EdgekitError
 
 __all__ = [
     "AssistantConfig", "CameraConfig", "DaemonConfig", "Day", "LineConfig", "MQTTConfig", "MetricsConfig", "Point",
-    "PoseConfig", "RetentionConfig", "RuleConfig", "ScheduleWindow", "TLSConfig", "ZoneConfig", "config_schema",
-    "load_config", "parse_config",
+    "PoseConfig", "RetentionConfig", "RuleConfig", "ScheduleWindow", "StorageConfig", "TLSConfig", "ZoneConfig",
+    "config_schema", "load_config", "parse_config",
 ]
 
 
@@ -52,6 +54,11 @@ class DaemonConfig(Strict):
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     snapshot_quality: int = Field(85, ge=10, le=100)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig,
+                                   description="Optional upload of snapshots and event JSON to S3-compatible storage.")
+    bridge: BridgeConfig | None = Field(
+        None, description="Reach the fleet's central broker through this board's Mosquitto (`edgekit fleet bridge`)."
+    )
 
     @model_validator(mode="after")
     def verify_references(self) -> DaemonConfig:
@@ -74,6 +81,9 @@ class DaemonConfig(Strict):
                     raise ValueError(f"rule {r.name!r}: camera {c!r} has no line {r.line!r} ({sorted(cam.lines)})")
             if r.pose and not self.pose.enabled:
                 raise ValueError(f"rule {r.name!r} uses a pose condition: set `pose: {{enabled: true}}`")
+        if self.bridge is not None and (self.mqtt is None or self.mqtt.host not in ("127.0.0.1", "localhost", "::1")):
+            raise ValueError("with `bridge:`, the daemon publishes to the board's own Mosquitto: set mqtt.host to "
+                             "127.0.0.1 (the bridge forwards to bridge.host)")
         return self
 
     def cameras_of(self, rule: RuleConfig) -> list[str]:

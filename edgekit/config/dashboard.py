@@ -29,7 +29,7 @@ class DashboardConfig(BaseModel):
         None, min_length=16,
         description="Required beyond loopback: Bearer token or ?token=; use '{EDGEKIT_DASHBOARD_TOKEN}'.")
     stream_fps: float = Field(5.0, gt=0, le=30, description="Most JPEGs per second per watched camera.")
-    stream_width: int = Field(960, ge=160, le=3840, description="Streams are scaled down to this width.")
+    stream_width: int = Field(640, ge=160, le=3840, description="Streams are scaled down to this width.")
     stream_quality: int = Field(70, ge=10, le=95, description="JPEG quality of the streams.")
     explain: bool = Field(True, description="Offer the EigenCAM explain view (computed on demand, one thread).")
 

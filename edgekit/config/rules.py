@@ -31,7 +31,9 @@ class RuleConfig(Strict):
     line: str | None = None
     direction: Literal["in", "out", "any"] = "any"
     pose: Literal["fall", "hands_up"] | None = Field(None, description="Pose condition (needs `pose.enabled`).")
-    min_frames: int = Field(1, ge=1, description="Consecutive frames the condition must hold.")
+    min_frames: int = Field(
+        1, ge=1, description="Frames the condition must hold on within one episode (see max_gap_frames)."
+    )
     dwell_s: float = Field(0.0, ge=0.0, description="Seconds the condition must hold.")
     min_count: int | None = Field(
         None, ge=1, description="Fire when at least this many matching objects are present (one event per episode)."
@@ -41,6 +43,14 @@ class RuleConfig(Strict):
         "after the last event)."
     )
     rule_cooldown_s: float = Field(0.0, ge=0.0, description="Least seconds between two events of this rule.")
+    max_gap_frames: int = Field(
+        2, ge=0, description="An episode (zone, dwell, pose, count) survives this many processed frames in a row "
+        "without a match (missed detections); 0 ends it at the first miss."
+    )
+    max_gap_s: float = Field(
+        0.0, ge=0.0, description="An episode also survives a gap of up to this many seconds without a match "
+        "(whichever of max_gap_frames and max_gap_s allows more)."
+    )
     schedule: list[ScheduleWindow] = Field(default_factory=list, description="Active windows; empty = always.")
 
     @model_validator(mode="after")

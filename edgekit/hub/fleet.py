@@ -101,6 +101,15 @@ def query_events(conn: Any, flt: EventFilter, limit: int = 50) -> list[dict[str,
     return [dict(zip(_COLUMNS, r, strict=True)) for r in rows]
 
 
+def presign(rows: list[dict[str, Any]], s3: Any, bucket: str, expires_s: int = 3600) -> None:
+    """Add ``snapshot_url`` (a presigned GET, ``expires_s`` long) to rows whose snapshot was uploaded."""
+    for r in rows:
+        if r.get("snapshot_key"):
+            r["snapshot_url"] = s3.generate_presigned_url("get_object", Params={"Bucket": bucket,
+                                                                                "Key": r["snapshot_key"]},
+                                                          ExpiresIn=expires_s)
+
+
 def count_events(conn: Any, flt: EventFilter) -> int:
     where, args = flt.where()
     return int(conn.execute(f"SELECT COUNT(*) FROM events{where}", args).fetchone()[0])

@@ -47,18 +47,16 @@ class Parsed:
     sample: str = ""
 
 
-def json_depth(payload: bytes, limit: int) -> int:
-    """Nesting depth of a JSON text, counted outside strings; stops early once ``limit`` is passed. When the text
-    has no more brackets than ``limit`` their count is returned instead (an upper bound: enough to decide
-    ``> limit`` without a scan).
+def json_too_deep(payload: bytes, limit: int) -> bool:
+    """True when a JSON text nests deeper than ``limit`` (counted outside strings), decided without parsing it.
 
     Examples:
-        >>> json_depth(b'{"a": [1, {"b": "[[["}]}', 2), json_depth(b"[[]]", 10)
-        (3, 2)
+        >>> json_too_deep(b'{"a": [1, {"b": "[[[[["}]}', 3), json_too_deep(b'[[[[1]]]]', 3)
+        (False, True)
     """
     if payload.count(b"[") + payload.count(b"{") <= limit:
-        return min(limit, payload.count(b"[") + payload.count(b"{"))  # cannot be deeper than the bracket count
-    depth = deepest = 0
+        return False  # fewer brackets than the limit: cannot be deeper (the common case, no scan)
+    depth = 0
     in_str = escaped = False
     for c in payload:
         if in_str:
@@ -72,13 +70,11 @@ def json_depth(payload: bytes, limit: int) -> int:
             in_str = True
         elif c in (0x5B, 0x7B):
             depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > limit:
-                    return deepest
+            if depth > limit:
+                return True
         elif c in (0x5D, 0x7D):
             depth -= 1
-    return deepest
+    return False
 
 
 def split_topic(topic: str, prefix: str) -> tuple[str, str] | None:
@@ -119,10 +115,11 @@ def parse(msg: Incoming, prefix: str, max_bytes: int, max_depth: int) -> Parsed:
         return _reject(msg, device, f"oversized ({len(msg.payload)} > {max_bytes} bytes)")
     if kind == "available":
         text = msg.payload.strip().lower()
-        if text not in (b"online", b"offline"):
+        if text not in (b"online", b"offline", b"1", b"0"):  # 1/0: a board's Mosquitto bridge (its last will)
             return _reject(msg, device, "availability is neither online nor offline")
-        return Parsed("available", msg.topic, device, msg.received, online=text == b"online", size=len(msg.payload))
-    if json_depth(msg.payload, max_depth) > max_depth:
+        return Parsed("available", msg.topic, device, msg.received, online=text in (b"online", b"1"),
+                      size=len(msg.payload))
+    if json_too_deep(msg.payload, max_depth):
         return _reject(msg, device, f"JSON nested deeper than {max_depth}")
     try:
         data = json.loads(msg.payload)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from edgekit.alerts.conditions import NUM_KEYPOINTS
+from edgekit.alerts.rate import RateCheck
 from edgekit.alerts.rules import RuleEngine
 from edgekit.alerts.tracking import Tracker
 from edgekit.config.cameras import CameraConfig
@@ -48,6 +49,8 @@ class CameraStats:
     lag_frames: int = 0
     """Frames captured after the one being processed, when it started (0-1 when stale frames are dropped)."""
     max_lag_frames: int = 0
+    rate_warnings: list[str] = field(default_factory=list)
+    """Rules this camera is processed too slowly for (``alerts.rate``), one line each."""
     timer: StageTimer = field(default_factory=lambda: StageTimer(window=200))
 
     def stage_ms(self) -> dict[str, float]:
@@ -79,13 +82,15 @@ class CameraWorker:
     def __init__(self, cam_id: str, cfg: CameraConfig, detector: Detector, rules: RuleEngine, sink: EventSink,
                  pose: PoseEstimator | None = None, pose_class_ids: list[int] | None = None,
                  on_status: Callable[[str, bool], None] | None = None,
-                 opener: Callable[[str], Source] | None = None, stall_s: float = 10.0) -> None:
+                 opener: Callable[[str], Source] | None = None, stall_s: float | None = None) -> None:
         self.cam_id, self.cfg, self.detector, self.rules = cam_id, cfg, detector, rules
         self.sink, self.pose, self.on_status = sink, pose, on_status
         self._pose_ids = pose_class_ids
-        self._opener = opener or (lambda uri: open_source(uri, realtime=cfg.realtime, wait_for_first=True))
+        self._opener = opener or (lambda uri: open_source(
+            uri, realtime=cfg.realtime, wait_for_first=True, width=cfg.width, height=cfg.height, fps=cfg.fps,
+            timeout_s=cfg.timeout_s))
         self.stats = CameraStats()
-        self.stall_s = stall_s
+        self.stall_s = stall_s if stall_s is not None else cfg.timeout_s
         self._stop = threading.Event()
         self._up: bool | None = None
         self._thread = threading.Thread(target=self._run, name=f"camera-{cam_id}", daemon=True)
@@ -187,6 +192,13 @@ class CameraWorker:
         if self._up and self.on_status is not None:
             self.on_status(self.cam_id, False)
 
+    def _check_frame_size(self, frame: Frame) -> None:
+        h, w = frame.image.shape[:2]
+        beyond = self.rules.beyond_frame(w, h)
+        if beyond:
+            log.warning("camera %s gives %dx%d frames but %s reach beyond them: were they drawn for another size? "
+                        "(set the camera's width/height, or redraw them)", self.cam_id, w, h, ", ".join(beyond))
+
     def _consume(self, src: Source, backoff: Backoff) -> bool:
         """Process frames until the source ends (True) or fails (False)."""
         fps = src.fps or 15.0
@@ -196,6 +208,7 @@ class CameraWorker:
         reader = LatestFrameReader(src, prepare=None if src.live else self._prepare)
         wall0, mono0 = time.time(), time.monotonic_ns()
         base_captured, base_dropped = self.stats.captured, self.stats.dropped
+        src_reconnects, first, rate = 0, True, RateCheck(self.cam_id)
         skipped = 0  # frames left out to keep to max_fps (counted as dropped)
         next_t = float("-inf")
         try:
@@ -209,6 +222,9 @@ class CameraWorker:
                     return False
                 self.stats.captured = base_captured + reader.captured
                 self.stats.dropped = base_dropped + reader.dropped + skipped
+                n = int(getattr(src, "reconnects", 0))  # a stream that reopened itself (RTSP, USB) counts too
+                self.stats.reconnects += n - src_reconnects
+                src_reconnects = n
                 if item is None:
                     if reader.ended:
                         return reader.error is None
@@ -218,6 +234,9 @@ class CameraWorker:
                         self._set_up(False, "no frames (reconnecting)")
                     continue
                 frame, prepared = item
+                if first:
+                    first = False
+                    self._check_frame_size(frame)
                 self.stats.lag_frames = max(0, reader.captured - 1 - frame.seq) if frame.seq < reader.captured else 0
                 self.stats.max_lag_frames = max(self.stats.max_lag_frames, self.stats.lag_frames)
                 self.stats.last_frame_mono = time.monotonic()
@@ -238,6 +257,10 @@ class CameraWorker:
                     next_t = t + 1.0 / self.cfg.max_fps
                 self.process(frame, prepared, t)
                 self.stats.processed += 1
+                lines = rate.tick(self.rules.rate_needs, frame.image.shape[0],
+                                  None if src.live or not src.fps else min(src.fps, self.cfg.max_fps or src.fps))
+                if lines is not None:
+                    self.stats.rate_warnings = lines
             return True
         finally:
             reader.close()

@@ -130,6 +130,13 @@ class Daemon:
                                    snapshot_topic=cfg.mqtt is not None and cfg.mqtt.snapshots == "topic",
                                    on_event=on_event)
         self.retention = Retention(cfg.retention, self.snapshots, self.store, self.outbox)
+        self.uploader: Any = None
+        if cfg.storage.s3 is not None:
+            from edgekit.storage import S3Uploader, UploadQueue
+
+            s3 = cfg.storage.s3
+            self.uploader = S3Uploader(s3, UploadQueue(Path(s3.queue) if s3.queue else self.state / "uploads.db"))
+            self.events.uploader = self.uploader
         self.link: MqttLink | None = None
         self.metrics: Any = None
         self.assistant_service: Any = None
@@ -210,6 +217,7 @@ class Daemon:
                     dropped=s.dropped, captured=s.captured, processed=s.processed, events=s.events,
                     reconnects=s.reconnects, max_lag_frames=s.max_lag_frames, stage_ms=s.stage_ms(),
                     status="ok" if s.status == "ok" else "down", last_error=s.last_error,
+                    rate_warnings=s.rate_warnings,
                     runtime=self.runtime.get(cam_id),
                 )
                 if dt >= 1.0 or cam_id not in self._last:
@@ -223,7 +231,8 @@ class Daemon:
                                 deleted={f"{k}:{why}": n for (k, why), n in sorted(r.deleted.items())})
         assistant = self.assistant_analytics.snapshot() if self.assistant_analytics is not None else None
         return DaemonStats(device=self.cfg.device, cameras=cams, cpu_temp_c=cpu_temperature(),
-                           rss=self._proc.memory_info().rss, mqtt=mqtt, storage=storage, assistant=assistant)
+                           rss=self._proc.memory_info().rss, mqtt=mqtt, storage=storage, assistant=assistant,
+                           uploads=self.uploader.stats() if self.uploader is not None else None)
 
     def stuck(self) -> list[str]:
         """Threads that should run and do not (a restart fixes them; a broker outage is not one of them)."""
@@ -284,6 +293,8 @@ class Daemon:
             self.link.start()
             if self.assistant_service is not None:
                 self._load_assistant()
+        if self.uploader is not None:
+            self.uploader.start()
         for w in self.workers.values():
             w.start()
         sd_notify("READY=1")
@@ -370,6 +381,9 @@ class Daemon:
             self.metrics.stop()
         if self.dashboard is not None:
             self.dashboard.stop()
+        if self.uploader is not None:
+            self.uploader.stop()
+            self.uploader.queue.close()
         for d in self._detectors:
             d.close()
         self.store.close()

@@ -56,6 +56,8 @@ class CameraReport(_Open):
     stage_ms: dict[str, float] = Field(default_factory=dict)
     status: str = "ok"
     last_error: str = ""
+    rate_warnings: list[str] = Field(default_factory=list)
+    """Rules this camera is processed too slowly for (edgekit.alerts.rate), one line each."""
     runtime: RuntimeInfo | None = None
 
 
@@ -93,6 +95,8 @@ class DaemonStats(_Open):
     mqtt: MqttReport | None = None
     storage: StorageReport | None = None
     assistant: dict[str, Any] | None = None  # the assistant's request analytics (edgekit.assistant.analytics)
+    uploads: dict[str, Any] | None = None  # the S3 upload queue (edgekit.storage.S3Uploader.stats)
+    version: str = Field(default_factory=lambda: _version())  # the fleet's status shows who runs what
 
     def to_json(self) -> str:
         return self.model_dump_json()
@@ -100,6 +104,12 @@ class DaemonStats(_Open):
     def camera_dicts(self) -> dict[str, dict[str, Any]]:
         """The cameras as plain JSON-ready dicts (for tools and printing)."""
         return {k: v.model_dump(mode="json") for k, v in self.cameras.items()}
+
+
+def _version() -> str:
+    from edgekit import __version__
+
+    return __version__
 
 
 def default_stats_path() -> Path:

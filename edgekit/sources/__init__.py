@@ -51,12 +51,15 @@ def open_source(
     loop: bool = False,
     realtime: bool = False,
     wait_for_first: bool = False,
-    width: int = 1280,
-    height: int = 720,
-    fps: int = 30,
+    width: int | None = None,
+    height: int | None = None,
+    fps: float | None = None,
+    timeout_s: float = 10.0,
 ) -> Source:
     """Open a source by URI. ``realtime`` paces files and synthetic frames like a camera; ``wait_for_first``
-    lets a camera that is absent at start-up be retried with backoff instead of failing."""
+    lets a camera that is absent at start-up be retried with backoff instead of failing. ``width``/``height``/``fps``
+    ask a camera for a mode (USB: set through V4L2 and read back; CSI and picamera2 default to 1280×720@30);
+    ``timeout_s`` is how long a stream may send nothing before it is reopened."""
     if uri == "synthetic" or uri.startswith("synthetic:"):
         # synthetic[:SEED[:PERIOD]]: PERIOD seconds for the walkers to cross (slower walkers suit slow boards)
         seed, _, period = (uri.partition(":")[2] or "0").partition(":")
@@ -65,15 +68,18 @@ def open_source(
         scene = SyntheticScene.random(int(seed), period=float(period or 8))
         return SyntheticSource(scene, realtime=realtime, fps=15.0, source_id=uri)
     if uri.startswith(("usb:", "/dev/video")):
-        return open_usb(_index(uri, "usb:" if uri.startswith("usb:") else "/dev/video"), wait_for_first)
+        index = _index(uri, "usb:" if uri.startswith("usb:") else "/dev/video")
+        return open_usb(index, wait_for_first, width, height, fps)
     if uri.startswith(("rtsp://", "rtsps://", "http://", "https://")):
-        return open_rtsp(uri, wait_for_first)
+        return open_rtsp(uri, wait_for_first, timeout_s)
     if uri.startswith("csi://"):
-        return open_gstreamer(csi_pipeline(_index(uri, "csi://"), width, height, fps), uri, wait_for_first)
+        pipeline = csi_pipeline(_index(uri, "csi://"), width or 1280, height or 720, round(fps or 30))
+        return open_gstreamer(pipeline, uri, wait_for_first)
     if uri.startswith("gst:"):
         return open_gstreamer(uri[4:], uri, wait_for_first)
     if uri.startswith("picamera2"):
-        return open_picamera2(_index(uri, "picamera2:") if ":" in uri else 0, width, height, wait_for_first)
+        index = _index(uri, "picamera2:") if ":" in uri else 0
+        return open_picamera2(index, width or 1280, height or 720, wait_for_first)
     path = Path(uri)
     if path.is_dir():
         return ImageSource.folder(path, loop)

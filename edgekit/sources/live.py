@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -76,6 +78,7 @@ class CaptureSource:
         self._backoff = backoff or Backoff()
         self._max_failed = max_failed_reads
         self._closed = threading.Event()
+        self._io = threading.Lock()  # held by the reading thread while it reads or reopens
         self._seq = 0
         self._status = "ok"
         self.reconnects = 0
@@ -88,9 +91,14 @@ class CaptureSource:
                 raise
             self._status = "reconnecting"
 
+    def _drop(self) -> None:
+        """Release the open device once (OpenCV crashes when a capture is released while another thread reads it,
+        so this only runs on the reading thread, or from ``close`` when no read is in progress)."""
+        release, self._release, self._read = self._release, (lambda: None), None
+        release()
+
     def _reopen(self) -> bool:
-        self._release()
-        self._read = None
+        self._drop()
         self._status = "reconnecting"
         while not self._closed.is_set():
             delay = self._backoff.next()
@@ -109,6 +117,13 @@ class CaptureSource:
         return False
 
     def read(self) -> Frame | None:
+        with self._io:
+            frame = self._read_frame()
+            if self._closed.is_set():
+                self._drop()
+            return frame
+
+    def _read_frame(self) -> Frame | None:
         failures = 0
         while not self._closed.is_set():
             if self._read is None and not self._reopen():
@@ -128,8 +143,13 @@ class CaptureSource:
         return None
 
     def close(self) -> None:
+        """Stop; the device is released now, or by the reading thread as soon as its current read returns."""
         self._closed.set()
-        self._release()
+        if self._io.acquire(blocking=False):
+            try:
+                self._drop()
+            finally:
+                self._io.release()
         self._status = "ended"
 
     @property
@@ -137,15 +157,30 @@ class CaptureSource:
         return self._status
 
 
-def _opencv_opener(target: int | str, api: int, what: str) -> Callable[[], tuple[Reader, Callable[[], None]]]:
+def _opencv_opener(
+    target: int | str, api: int, what: str, params: list[int] | None = None,
+    configure: Callable[[cv2.VideoCapture], object] | None = None, stall_s: float | None = None,
+) -> Callable[[], tuple[Reader, Callable[[], None]]]:
+    """Opens ``target`` with OpenCV; ``configure`` runs on the open capture (e.g. to set the camera mode).
+
+    With ``stall_s``, a read that took that long counts as failed even when OpenCV returns an image: after its read
+    timeout FFmpeg's decoder hands out the frames it still holds, which are stale.
+    """
+
     def open_() -> tuple[Reader, Callable[[], None]]:
-        cap = cv2.VideoCapture(target, api)
+        cap = cv2.VideoCapture(target, api, params or [])
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"cannot open {what}")
+        if configure is not None:
+            configure(cap)
 
         def read() -> np.ndarray[Any, Any] | None:
+            t0 = time.monotonic()
             ok, img = cap.read()
+            if stall_s is not None and time.monotonic() - t0 >= stall_s:
+                log.warning("%s stalled: no data for %.1f s", what, time.monotonic() - t0)
+                return None
             return img if ok else None
 
         return read, cap.release
@@ -153,27 +188,101 @@ def _opencv_opener(target: int | str, api: int, what: str) -> Callable[[], tuple
     return open_
 
 
+def apply_capture_mode(
+    cap: cv2.VideoCapture, what: str, width: int | None = None, height: int | None = None, fps: float | None = None
+) -> tuple[int, int, float]:
+    """Ask a capture for a mode (V4L2 for USB cameras), read it back, log it, and warn when the camera gives
+    another size than asked (zones and lines are drawn in the pixels of the size asked for).
+
+    Returns the (width, height, fps) the capture reports after the request.
+    """
+    if width:
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+    if height:
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+    if fps:
+        cap.set(cv2.CAP_PROP_FPS, fps)
+    got = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+           round(float(cap.get(cv2.CAP_PROP_FPS)), 2))
+    asked = f"{width or '-'}x{height or '-'}@{fps or '-'}"
+    log.info("%s: asked for %s, the camera gives %dx%d@%s", what, asked, *got)
+    if (width and got[0] != width) or (height and got[1] != height):
+        log.warning("%s gives %dx%d, not the %sx%s asked for: zones and lines drawn for %sx%s will be off; "
+                    "set the camera's width/height to a mode it supports (v4l2-ctl --list-formats-ext)",
+                    what, got[0], got[1], width or got[0], height or got[1], width or got[0], height or got[1])
+    if fps and got[2] > 0 and abs(got[2] - fps) > 0.5:
+        log.warning("%s runs at %s fps, not the %s asked for", what, got[2], fps)
+    return got
+
+
 def open_usb(
-    index: int, wait_for_first: bool = False, width: int | None = None, height: int | None = None
+    index: int, wait_for_first: bool = False, width: int | None = None, height: int | None = None,
+    fps: float | None = None,
 ) -> CaptureSource:
-    """A USB/V4L2 camera by index (``usb:0`` is ``/dev/video0``)."""
-    base = _opencv_opener(index, cv2.CAP_V4L2 if os.name == "posix" else cv2.CAP_ANY, f"camera usb:{index}")
+    """A USB/V4L2 camera by index (``usb:0`` is ``/dev/video0``), in the given mode when set (read back and logged)."""
+    what = f"camera usb:{index}"
+    base = _opencv_opener(index, cv2.CAP_V4L2 if os.name == "posix" else cv2.CAP_ANY, what,
+                          configure=lambda cap: apply_capture_mode(cap, what, width, height, fps))
 
     def opener() -> tuple[Reader, Callable[[], None]]:
         if os.name == "posix" and not os.path.exists(f"/dev/video{index}"):
             raise SourceError(f"cannot open camera usb:{index}: /dev/video{index} does not exist")
         return base()
 
-    del width, height  # kept for the profile's camera settings; OpenCV negotiates the default mode
-    return CaptureSource(f"usb:{index}", opener, wait_for_first=wait_for_first)
+    return CaptureSource(f"usb:{index}", opener, fps=fps, wait_for_first=wait_for_first)
 
 
-def open_rtsp(url: str, wait_for_first: bool = False) -> CaptureSource:
-    """An RTSP/HTTP stream through FFmpeg, over TCP (fewer smeared frames on lossy Wi-Fi than UDP)."""
-    os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp|stimeout;5000000")
-    return CaptureSource(
-        url, _opencv_opener(url, cv2.CAP_FFMPEG, f"stream {url}"), wait_for_first=wait_for_first
-    )
+_FFMPEG_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+_env_lock = threading.Lock()
+_user_ffmpeg_options = os.environ.get(_FFMPEG_ENV)  # the user's own options win over ours
+
+
+def avformat_version() -> tuple[int, int] | None:
+    """(major, minor) of the libavformat OpenCV was built with, from its build information."""
+    m = re.search(r"avformat:\s+YES \((\d+)\.(\d+)", cv2.getBuildInformation())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def rtsp_capture_options(timeout_s: float) -> str:
+    """FFmpeg options for an RTSP client over TCP whose socket reads give up after ``timeout_s``.
+
+    FFmpeg 5 (libavformat 59) renamed the RTSP socket timeout from ``stimeout`` to ``timeout`` (in µs); an unknown
+    option is silently ignored, and before FFmpeg 5 ``timeout`` meant "listen for a connection", so the name follows
+    the libavformat OpenCV carries.
+    """
+    ver = avformat_version()
+    name = "timeout" if ver is None or ver[0] >= 59 else "stimeout"
+    return f"rtsp_transport;tcp|{name};{round(timeout_s * 1e6)}"
+
+
+def open_rtsp(
+    url: str, wait_for_first: bool = False, timeout_s: float = 10.0, open_timeout_s: float | None = None
+) -> CaptureSource:
+    """An RTSP/HTTP stream through FFmpeg, over TCP (fewer smeared frames on lossy Wi-Fi than UDP).
+
+    A server that accepts the connection and then stops sending is noticed after ``timeout_s``: OpenCV's read
+    timeout (an interrupt callback, whatever the FFmpeg version) ends the read, it counts as failed and the stream is
+    reopened with backoff (counted in ``reconnects``). Opening may take longer (a camera starts its encoder for each
+    client): ``open_timeout_s``, by default ``max(timeout_s, 10)``, bounds it through OpenCV's open timeout and
+    FFmpeg's own RTSP socket timeout, which also backs up the read timeout.
+    """
+    open_s = open_timeout_s if open_timeout_s is not None else max(timeout_s, 10.0)
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, max(1, round(open_s * 1000)),
+              cv2.CAP_PROP_READ_TIMEOUT_MSEC, max(1, round(timeout_s * 1000))]
+    base = _opencv_opener(url, cv2.CAP_FFMPEG, f"stream {url}", params=params, stall_s=timeout_s * 0.9)
+
+    def opener() -> tuple[Reader, Callable[[], None]]:
+        # OpenCV reads the options from the environment when it opens: set them for this open only (a lock, since
+        # cameras open on their own threads and may use different timeouts).
+        with _env_lock:
+            os.environ[_FFMPEG_ENV] = _user_ffmpeg_options or rtsp_capture_options(open_s)
+            try:
+                return base()
+            finally:
+                if _user_ffmpeg_options is None:
+                    os.environ.pop(_FFMPEG_ENV, None)
+
+    return CaptureSource(url, opener, wait_for_first=wait_for_first, max_failed_reads=1)
 
 
 def gstreamer_available() -> bool:

@@ -13,6 +13,7 @@ import logging
 import random
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,12 @@ class S3Uploader:
         self._thread: threading.Thread | None = None
 
     # -- producing -----------------------------------------------------------------------------------------------
+    def with_keys(self, event: Event) -> Event:
+        """The event with ``extra.snapshot_key`` set (when it has a snapshot to upload), for the hub to store."""
+        if not (self.cfg.snapshots and event.snapshot):
+            return event
+        return replace(event, extra={**event.extra, "snapshot_key": object_keys(self.cfg, event)["snapshot"]})
+
     def enqueue_event(self, event: Event) -> dict[str, str]:
         """Commit the event's JSON and snapshot (as configured) to the queue; returns the keys queued."""
         keys = object_keys(self.cfg, event)

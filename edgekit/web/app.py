@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -65,30 +66,29 @@ class Dashboard:
 
     def explain_jpeg(self, event: Event) -> bytes:
         """The EigenCAM overlay of an event's frame (cached: the same event is computed once)."""
+        import cv2
+
         from edgekit.alerts.snapshot import encode_jpeg
         from edgekit.vision.explain import EigenCam
 
-        if event.id in self._explained:
-            return self._explained[event.id]
         model = self.model_files.get(event.source)
         if model is None:
             raise HTTPException(409, f"camera {event.source!r} runs no ONNX model: the explain view needs one")
-        image = _event_image(event)
         with self._explain_lock:  # one at a time: it is a full extra inference
+            if event.id in self._explained:
+                return self._explained[event.id]
+            image = _event_image(event)
             cam = self._explainers.get(model)
             if cam is None:
                 cam = self._explainers[model] = EigenCam(model, threads=self.explain_threads)
-            heat = cam.explain(image)
-        import cv2
-
-        out = heat.overlay(image)
-        x1, y1, x2, y2 = (round(v) for v in event.box)
-        cv2.rectangle(out, (x1, y1), (x2, y2), (255, 255, 255), 2)
-        jpeg = encode_jpeg(out, 85)
-        self._explained[event.id] = jpeg
-        while len(self._explained) > 32:
-            self._explained.popitem(last=False)
-        return jpeg
+            out = cam.explain(image).overlay(image)
+            x1, y1, x2, y2 = (round(v) for v in event.box)
+            cv2.rectangle(out, (x1, y1), (x2, y2), (255, 255, 255), 2)
+            jpeg = encode_jpeg(out, 85)
+            self._explained[event.id] = jpeg
+            while len(self._explained) > 32:
+                self._explained.popitem(last=False)
+            return jpeg
 
 
 def raw_frame_path(snapshot: Path) -> Path:
@@ -226,7 +226,7 @@ def create_app(dash: Dashboard, token: str | None = None) -> Starlette:
         finally:
             dash._ask_lock.release()
         out = t.to_dict() if hasattr(t, "to_dict") else dict(t)
-        dash.asks.append({"ts": _now(), "ttft_s": out.get("ttft_s"), "total_s": out.get("total_s"),
+        dash.asks.append({"ts": time.time(), "ttft_s": out.get("ttft_s"), "total_s": out.get("total_s"),
                           "outcome": out.get("outcome")})
         del dash.asks[:-200]
         return JSONResponse(out)
@@ -263,12 +263,6 @@ async def _mjpeg(feed: CameraFeed) -> AsyncIterator[bytes]:
             await asyncio.sleep(min(feed.period / 2, 0.1))
     finally:
         feed.leave()
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
 
 
 def _static_dir() -> Path:

@@ -33,13 +33,14 @@ class Overlay:
     zones: dict[str, list[tuple[float, float]]]
     lines: dict[str, tuple[tuple[float, float], tuple[float, float]]]
 
-    def draw(self, image: npt.NDArray[np.uint8]) -> None:
+    def draw(self, image: npt.NDArray[np.uint8], scale: float = 1.0) -> None:
         for name, poly in self.zones.items():
-            pts = np.asarray(poly, dtype=np.int32).reshape(-1, 1, 2)
+            pts = (np.asarray(poly, dtype=np.float64) * scale).round().astype(np.int32).reshape(-1, 1, 2)
             cv2.polylines(image, [pts], True, (0, 255, 255), 2)
             cv2.putText(image, name, tuple(pts[0, 0] + (4, 18)), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 2)
         for name, (a, b) in self.lines.items():
-            p, q = (round(a[0]), round(a[1])), (round(b[0]), round(b[1]))
+            p = (round(a[0] * scale), round(a[1] * scale))
+            q = (round(b[0] * scale), round(b[1] * scale))
             cv2.arrowedLine(image, p, q, (255, 0, 255), 2, tipLength=0.03)
             cv2.putText(image, name, (p[0] + 4, p[1] - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 0, 255), 2)
 
@@ -48,7 +49,7 @@ class CameraFeed:
     """The newest (frame, detections) of one camera and, while watched, its annotated JPEG."""
 
     def __init__(self, cam_id: str, labels: Sequence[str] = (), overlay: Overlay | None = None,
-                 fps: float = 5.0, width: int = 960, quality: int = 70) -> None:
+                 fps: float = 5.0, width: int = 640, quality: int = 70) -> None:
         self.cam_id, self.labels, self.overlay = cam_id, list(labels), overlay or Overlay({}, {})
         self.period, self.width, self.quality = 1.0 / fps, width, quality
         self._latest: tuple[Frame, Detections] | None = None
@@ -59,6 +60,8 @@ class CameraFeed:
         self.jpeg_seq = 0
         """Counts JPEGs made; a viewer sends a JPEG when this moved since its last one."""
         self.encoded = 0
+        self.cpu_s = 0.0
+        """CPU seconds the encoder thread spent drawing and encoding (what watching costs the board)."""
         self.closed = False
         """Set by :meth:`stop`: open streams end so the server can shut down at once."""
 
@@ -105,14 +108,18 @@ class CameraFeed:
 
     # encoder thread ------------------------------------------------------------------------------------------
     def render(self, frame: Frame, dets: Detections) -> bytes:
-        """The annotated, down-scaled JPEG of one frame."""
-        img = draw(frame.image, dets, self.labels)
-        self.overlay.draw(img)
+        """The annotated, down-scaled JPEG of one frame (scaled first: drawing on the small image is cheaper)."""
+        img = frame.image
         h, w = img.shape[:2]
-        if w > self.width:
-            img = np.asarray(cv2.resize(img, (self.width, round(h * self.width / w)),
-                                        interpolation=cv2.INTER_AREA), dtype=np.uint8)
-        return encode_jpeg(img, self.quality)
+        f = min(1.0, self.width / w)
+        if f < 1.0:
+            img = np.asarray(cv2.resize(img, (self.width, round(h * f)), interpolation=cv2.INTER_AREA),
+                             dtype=np.uint8)
+            kps = dets.keypoints * np.array([f, f, 1], np.float32) if dets.keypoints is not None else None
+            dets = dets.with_(xyxy=dets.xyxy * f, keypoints=kps)
+        out = draw(img, dets, self.labels)
+        self.overlay.draw(out, f)
+        return encode_jpeg(out, self.quality)
 
     def _encode_loop(self) -> None:
         last_seq: int | None = None
@@ -130,11 +137,14 @@ class CameraFeed:
             due = time.monotonic() + self.period  # the cap holds however long encoding takes
             if item is None or item[0].seq == last_seq:
                 continue
+            t0 = time.thread_time()
             try:
                 jpeg = self.render(*item)
             except Exception:  # a bad frame must not end the stream for every viewer
                 log.exception("camera %s: stream frame failed", self.cam_id)
                 continue
+            finally:
+                self.cpu_s += time.thread_time() - t0
             last_seq = item[0].seq
             self.jpeg, self.jpeg_seq, self.encoded = jpeg, self.jpeg_seq + 1, self.encoded + 1
 
@@ -142,7 +152,7 @@ class CameraFeed:
 class FrameHub:
     """All camera feeds of a daemon; ``hub.hook(cam_id)`` is what a camera worker calls with each frame."""
 
-    def __init__(self, fps: float = 5.0, width: int = 960, quality: int = 70) -> None:
+    def __init__(self, fps: float = 5.0, width: int = 640, quality: int = 70) -> None:
         self.fps, self.width, self.quality = fps, width, quality
         self.feeds: dict[str, CameraFeed] = {}
 

@@ -58,6 +58,11 @@ class DashboardServer:
         shown = f"[{shown}]" if ":" in shown else shown
         return f"http://{shown}:{self.port}/" + (f"?token={self.token}" if self.token else "")
 
+    @property
+    def native_id(self) -> int | None:
+        """The server thread's OS id (benchmarks read its CPU time from /proc)."""
+        return self._thread.native_id
+
     def start(self, timeout: float = 15.0) -> None:
         self._thread.start()
         deadline = time.monotonic() + timeout

@@ -142,10 +142,81 @@ def test_pose_conditions():
     assert not torso_horizontal(Detections([[0, 0, 1, 1]], [1.0], [0]))[0]  # no keypoints: never a fall
 
 
-def test_pose_fall_rule_needs_n_frames():
-    rule = RuleConfig(name="fall", pose="fall", min_frames=3)
+@pytest.mark.parametrize(("gap", "fired_at"), [(0, 5), (2, 3)])
+def test_pose_fall_rule_needs_n_frames(gap, fired_at):
+    # with no gap allowed, one upright frame restarts the count; with the default 2 it is a missed frame
+    rule = RuleConfig(name="fall", pose="fall", min_frames=3, max_gap_frames=gap)
     eng = RuleEngine("cam", CAM, [rule], LABELS)
     lying = _pose((100, 300), (300, 320))
     upright = _pose((100, 100), (100, 300))
     seq = [lying, lying, upright, lying, lying, lying, lying]
-    assert [len(eng.update(d, float(i))) for i, d in enumerate(seq)] == [0, 0, 0, 0, 0, 1, 0]
+    fired = [len(eng.update(d, float(i))) for i, d in enumerate(seq)]
+    assert fired == [int(i == fired_at) for i in range(len(seq))]
+
+
+def flicker(every: int, n: int = 40, tid: int = 5) -> list[list[tuple]]:
+    """A person standing in the zone whose detection is missed on every ``every``-th frame."""
+    return [[] if i % every == every - 1 else [walker(600, tid)] for i in range(n)]
+
+
+def gap(frames_before: int, missed: int, frames_after: int) -> list[list[tuple]]:
+    return [[walker(600, 5)]] * frames_before + [[]] * missed + [[walker(600, 5)]] * frames_after
+
+
+@pytest.mark.parametrize(
+    ("rule", "frames", "expected"),
+    [
+        # dwell 2 s at 10 fps with a missed detection every 3rd frame: fires by default, not when no gap is allowed
+        (RuleConfig(name="r", zone="mid", dwell_s=2.0), flicker(3), [5]),
+        (RuleConfig(name="r", zone="mid", dwell_s=2.0, max_gap_frames=0), flicker(3), []),
+        # two missed frames in a row are tolerated, three are not (the dwell clock restarts)
+        (RuleConfig(name="r", zone="mid", dwell_s=2.0), gap(12, 2, 10), [5]),
+        (RuleConfig(name="r", zone="mid", dwell_s=2.0), gap(12, 3, 10), []),
+        # a gap in seconds: 0.8 s without a match survives max_gap_s=1, 1.5 s does not
+        (RuleConfig(name="r", zone="mid", dwell_s=2.0, max_gap_frames=0, max_gap_s=1.0), gap(12, 7, 10), [5]),
+        (RuleConfig(name="r", zone="mid", dwell_s=2.0, max_gap_frames=0, max_gap_s=1.0), gap(12, 14, 10), []),
+        # one episode with a gap inside fires once, not once per part
+        (RuleConfig(name="r", zone="mid", cooldown_s=0), gap(5, 2, 5), [5]),
+        (RuleConfig(name="r", zone="mid", cooldown_s=0), gap(5, 3, 5), [5, 5]),
+    ],
+)
+def test_missed_detections_table(rule, frames, expected):
+    assert [e.track_id for e in run(rule, frames)] == expected
+
+
+def test_count_rule_survives_a_missed_detection():
+    rule = RuleConfig(name="crowd", zone="mid", min_count=3, dwell_s=1.0, cooldown_s=0)
+    three = [walker(500, 1), walker(600, 2), walker(700, 3)]
+    frames = [three, three, three[:2]] * 6  # one of the three is missed on every third frame
+    assert len(run(rule, frames)) == 1
+    assert run(rule.model_copy(update={"max_gap_frames": 0}), frames) == []
+
+
+def at(x: float, y: float, tid: int = 1) -> tuple:
+    """A detection whose bottom-centre anchor is at (x, y)."""
+    return (x - 40, y - 300, x + 40, y, 0.9, 0, tid)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        # two samples, one each side of the gate: the segment between them crosses it (a camera at ~1 fps)
+        ([(100, 300), (1100, 300)], "in"),
+        ([(1100, 300), (100, 300)], "out"),
+        # a sample exactly on the line is on neither side: counted once, when the track leaves it
+        ([(500, 300), (600, 300), (700, 300)], "in"),
+        ([(500, 300), (600, 300), (500, 300)], None),
+        # both samples beyond the ends of a short line (y 200..500), the path between them through it
+        ([(500, 150), (700, 550)], "in"),
+        # the path passes beside the line, beyond its end
+        ([(500, 100), (700, 150)], None),
+        # a missed detection: the track's last position before the gap counts
+        ([(500, 300), None, None, (700, 300)], "in"),
+    ],
+)
+def test_line_crossing_from_the_path_between_frames(path, expected):
+    cam = CameraConfig(source="synthetic", lines={"short": {"start": [600, 200], "end": [600, 500]}})
+    rules = [RuleConfig(name=d, line="short", direction=d, cooldown_s=0) for d in ("in", "out")]
+    eng = RuleEngine("cam", cam, rules, LABELS)
+    fired = [e.rule for i, p in enumerate(path) for e in eng.update(dets([at(*p)] if p else []), float(i))]
+    assert fired == ([expected] if expected else [])

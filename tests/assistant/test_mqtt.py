@@ -116,6 +116,7 @@ def test_question_gets_streamed_chunks_then_a_final_answer(broker: Any, service:
     assert "".join(c["chunk"] for c in chunks) == final["answer"]
     assert final["answer"] == "1 Fall event in total." and final["outcome"] == "answered"
     assert final["tool_calls"][0]["result"]["count"] == 1
+    assert final["llm"]["calls"] == 0  # the question stated everything: no model call
     assert rec.threads == ["assistant-mqtt"]  # generation ran on the worker, not paho's network thread
     assert svc.counters["answered"] == 1
     asker.close()

@@ -85,3 +85,8 @@ def test_questions_that_ask_what_was_seen_list_events() -> None:
     assert read("what did the garage see after 9?").query.op == "list"
     assert read("has anyone fallen on the porch this week?").query.op == "list"
     assert read("top camera for falls").query.group_by == "camera"
+
+
+def test_second_to_last() -> None:
+    r = read("what was the second to last fall?")
+    assert (r.query.op, r.query.offset, r.query.label) == ("last", 1, "Fall")

@@ -59,6 +59,9 @@ def test_counts(tools: ToolBox, query: EventQuery, count: int) -> None:
 def test_first_last_list_and_groups(tools: ToolBox) -> None:
     last = tools.events(EventQuery(op="last", label="Fall"))["events"][0]
     assert (last["when"], last["camera"], last["track"]) == ("00:20", "gate", 4)
+    second = tools.events(EventQuery(op="last", label="Fall", offset=1))["events"][0]
+    assert second["when"] == "yesterday 19:30"
+    assert tools.events(EventQuery(op="last", track=2, offset=1))["events"] == []
     first = tools.events(EventQuery(op="first", window=Window(name="yesterday")))["events"][0]
     assert first["when"] == "yesterday 18:30"
     listed = tools.events(EventQuery(op="list", limit=2))

@@ -55,6 +55,7 @@ def _plan(profile: str, cwd: Path, env: dict[str, str]) -> dict[str, object]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # a TFLite conversion took ~15 min on 2 loaded cores
 @pytest.mark.parametrize("profile", BOARDS)
 def test_profile_export_then_detect_runs_what_the_profile_names(
     cache: Path, tmp_path: Path, profile: str

@@ -59,7 +59,7 @@ def test_good_config_and_env_secret(monkeypatch):
          r"edges .* cross"),
         (lambda s: s.replace("zone: door", "zone: window"), r"has no zone 'window'"),
         (lambda s: s.replace("min_frames: 3", "min_frames: 0"), r"rules\.0\.min_frames: .*greater than or equal"),
-        (lambda s: s.replace("source: synthetic:1", "source: synthetic:1\n    fps: 3"), r"unknown key 'fps'"),
+        (lambda s: s.replace("source: synthetic:1", "source: synthetic:1\n    framerate: 3"), r"unknown key 'framerate'"),
         (lambda s: s.replace("{EDGEKIT_TEST_USER}", "{NOT_SET_ANYWHERE}"), r"NOT_SET_ANYWHERE is not set"),
         (lambda s: "cameras: [1, 2", r"invalid YAML in cfg.yaml:1"),
     ],

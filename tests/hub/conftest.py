@@ -71,3 +71,6 @@ def hub_config(port: int, dsn: str, share_group: str | None = None, **limits: An
         "database": {"dsn": dsn, "connect_timeout_s": 2},
         "limits": {"batch_wait_ms": 10, **limits},
     })
+
+
+from tests.storage.conftest import s3  # noqa: E402, F401  (SeaweedFS for the snapshot tests)

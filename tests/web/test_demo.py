@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, run_cli
 
 
 @pytest.mark.slow
@@ -35,3 +35,15 @@ def test_demo_prints_the_dashboard_url_and_serves_it(tmp_path: Path) -> None:
     finally:
         p.send_signal(signal.SIGTERM)
         assert p.wait(60) == 0
+
+
+def test_run_refuses_an_exposed_dashboard_without_a_token(tmp_path: Path) -> None:
+    cfg = tmp_path / "d.yaml"
+    cfg.write_text("device: x\ncameras: {a: {source: synthetic}}\nmqtt: null\n"
+                   "dashboard: {enabled: true, host: 0.0.0.0}\n")
+    for cmd in (["config", "check", str(cfg)], ["run", "--config", str(cfg)]):
+        r = run_cli(*cmd, timeout=120)
+        assert r.returncode == 2
+        out = (r.stdout + r.stderr).strip()
+        assert out.startswith("error:") and "dashboard.token" in out and len(out.splitlines()) == 1
+        assert "Traceback" not in out

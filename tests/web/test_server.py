@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import numpy as np
 import pytest
 
 from edgekit.config.dashboard import DashboardConfig
@@ -139,7 +140,7 @@ def test_stream_sends_changing_jpegs_and_a_viewer_leaves_nothing_behind(served: 
             assert len(set(parts)) == 3  # the picture moves
             assert feed.viewers == 1 and feed.encoding
         wait_for(lambda: feed.viewers == 0 and not feed.encoding, 10, "viewer gone and encoder stopped")
-        assert feed._latest is None  # no frame is kept for nobody
+        assert feed._latest is None and feed.jpeg is None  # no frame or JPEG is kept for nobody
     assert not [t for t in threading.enumerate() if t.name.startswith("mjpeg")]
     assert {t.name for t in threading.enumerate()} - threads_before <= {"AnyIO worker thread"}
 
@@ -166,3 +167,26 @@ def test_sse_delivers_new_events_and_unsubscribes(served: Served) -> None:
         data = next(ln for ln in lines if ln.startswith("data: "))
         assert json.loads(data[6:])["id"] == ev.id
     wait_for(lambda: served.dash.events.subscribers == 0, 10, "unsubscribed")
+
+
+def test_explain_an_event_on_its_raw_frame(served: Served, tmp_path) -> None:
+    import cv2
+
+    from edgekit.web.app import raw_frame_path
+    from tests.helpers import DEFAULT_MODEL, IMAGES, yolo_labels
+
+    img = cv2.imread(str(IMAGES / "zidane.jpg"))
+    snap = tmp_path / "snaps" / "cam1" / "e1.jpg"
+    snap.parent.mkdir(parents=True)
+    cv2.imwrite(str(snap), cv2.rectangle(img.copy(), (0, 0), (100, 100), (0, 0, 255), 5))  # annotated
+    cv2.imwrite(str(raw_frame_path(snap)), img)
+    ev = _event(box=tuple(float(v) for v in yolo_labels("zidane.jpg", img.shape)[0]), snapshot=str(snap))
+    served.dash.store.add(ev)
+    r = httpx.get(f"{served.base}/api/events/{ev.id}/explain.jpg", timeout=300)
+    assert r.status_code == 409 and "ONNX" in r.json()["error"]  # this camera has no ONNX model registered
+    served.dash.model_files["cam1"] = DEFAULT_MODEL
+    r = httpx.get(f"{served.base}/api/events/{ev.id}/explain.jpg", timeout=300)
+    assert r.status_code == 200 and r.headers["x-explain-method"] == "EigenCAM"
+    shown = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR)
+    assert shown.shape == img.shape
+    assert httpx.get(f"{served.base}/api/events/{ev.id}/snapshot.jpg").content == snap.read_bytes()
