@@ -33,10 +33,22 @@ def cache_dir() -> Path:
 
 
 def state_dir() -> Path:
-    """Where the daemon keeps its outbox, event store and snapshots (``$EDGEKIT_STATE`` or ``~/.local/state``)."""
+    """Where the daemon keeps its outbox, event store and snapshots (``$EDGEKIT_STATE`` or ``~/.local/state``).
+
+    Made (and kept) mode 0700: snapshots show people, and the outbox holds alerts not yet delivered.
+    """
     root = os.environ.get("EDGEKIT_STATE") or os.path.join(
         os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "edgekit"
     )
     p = Path(root)
-    p.mkdir(parents=True, exist_ok=True)
+    private_dir(p)
     return p
+
+
+def private_dir(p: Path) -> None:
+    """Make ``p`` (and parents) and keep it mode 0700; a shared folder (sticky, like /tmp, or not ours) is left as
+    it is."""
+    p.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = p.stat()
+    if st.st_mode & 0o077 and not st.st_mode & 0o1000 and st.st_uid == os.getuid():
+        p.chmod(0o700)

@@ -7,6 +7,10 @@
 # - The daemon runs as the invoking user (in the video group) from a systemd unit written by
 #   `edgekit service install`.
 #
+# - Secrets ({MQTT_USER}, {MQTT_PASSWORD}... in the config) go to $ENV_FILE (default /etc/edgekit/edgekit.env,
+#   mode 0600) from the environment (sudo -E) or a no-echo prompt; never on a command line (scripts/board_env.sh).
+# - The venv sees system packages built against numpy 1.x, so numpy stays below 2 in it.
+#
 # Usage: sudo -E bash scripts/setup_rpi.sh /path/to/daemon.yaml     (run from the edgekit checkout)
 set -euo pipefail
 CONFIG=${1:?usage: setup_rpi.sh CONFIG.yaml}
@@ -14,6 +18,9 @@ cd "$(dirname "$0")/.."
 REPO=$(pwd)
 RUN_USER=${SUDO_USER:-$(id -un)}
 VENV=${VENV:-$REPO/.venv}
+ENV_FILE=${ENV_FILE:-/etc/edgekit/edgekit.env}
+# shellcheck source=board_env.sh
+. "$REPO/scripts/board_env.sh"
 
 if [ "$(id -u)" != 0 ]; then echo "run with sudo (apt and the systemd unit need root)" >&2; exit 2; fi
 if ! grep -qi "raspberry pi" /proc/device-tree/model 2>/dev/null; then
@@ -37,12 +44,14 @@ usermod -aG video "$RUN_USER"
 # --system-site-packages: picamera2/libcamera from apt; everything else from PyPI inside the venv.
 sudo -u "$RUN_USER" python3 -m venv --system-site-packages "$VENV"
 sudo -u "$RUN_USER" "$VENV/bin/pip" install --upgrade pip
-sudo -u "$RUN_USER" "$VENV/bin/pip" install -e "$REPO[daemon]"
+# numpy<2: the system's picamera2 / OpenCV / TensorRT bindings are built against numpy 1.x.
+sudo -u "$RUN_USER" "$VENV/bin/pip" install -e "$REPO[daemon]" "numpy>=1.24,<2"
 # Pose (MediaPipe 0.10.14 has aarch64 wheels for Python 3.9-3.12): INSTALL_POSE=1
 if [ "${INSTALL_POSE:-0}" = 1 ]; then sudo -u "$RUN_USER" "$VENV/bin/pip" install -e "$REPO[pose]"; fi
 
-sudo -u "$RUN_USER" "$VENV/bin/edgekit" config check "$CONFIG"
-"$VENV/bin/edgekit" service install --config "$CONFIG" --user "$RUN_USER"
+write_env_file "$CONFIG" "$ENV_FILE" "$RUN_USER"
+as_user_with_env "$RUN_USER" "$ENV_FILE" "$VENV/bin/edgekit" config check "$CONFIG"
+"$VENV/bin/edgekit" service install --config "$CONFIG" --user "$RUN_USER" --env-file "$ENV_FILE"
 systemctl daemon-reload
 systemctl enable --now edgekit
 echo "edgekit is running: journalctl -u edgekit -f ; metrics: curl -s 127.0.0.1:9108/metrics"

@@ -5,6 +5,7 @@
 #   .venv-export the TFLite converter (TensorFlow + onnx2tf), called by `edgekit export --to tflite`
 #   lint         ruff over edgekit and tests, mypy over the package (both must be clean)
 #   .venv-pose   MediaPipe 0.10.14 (its OpenCV and protobuf clash with the others), for the pose tests
+#   arm64 root   Debian 12 arm64 under qemu-user, cached in /var/cache/edgekit-ci (scripts/install_arm64.sh)
 # Extra arguments go to the main pytest run (e.g. `bash scripts/test.sh -m "not slow"`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,7 @@ bash scripts/install_fleet.sh
 bash scripts/install_llm.sh
 bash scripts/install_export.sh
 bash scripts/install_pose.sh
+bash scripts/install_arm64.sh >/dev/null   # qemu-user + cached Debian 12 arm64 root; OpenSSH for the deploy tests
 .venv/bin/ruff check edgekit tests
 .venv/bin/mypy
 .venv-pose/bin/python -m pytest -q -p no:cacheprovider tests/vision/test_pose.py

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from edgekit.cli._common import console, print_json
+from edgekit.errors import EdgekitError
 
 config_app = typer.Typer(help="Daemon configuration: schema and validation.", no_args_is_help=True)
 
@@ -27,7 +28,7 @@ def check(
     """Validate FILE: keys, polygons, references, model labels, profile and (with --connect) the broker."""
     from edgekit.alerts.mqtt import check_broker
     from edgekit.config.daemon import load_config
-    from edgekit.pipeline.daemon import verify_labels
+    from edgekit.pipeline.daemon import verify_camera_files, verify_labels
 
     cfg = load_config(file)
     if cfg.profile:
@@ -35,6 +36,10 @@ def check(
 
         load_profile(cfg.profile)
     verify_labels(cfg)
+    try:
+        verify_camera_files(cfg)
+    except EdgekitError as e:
+        raise EdgekitError(f"{file}: {e}") from None
     if connect and cfg.mqtt is not None:
         check_broker(cfg.mqtt)
     console.print(f"{file}: ok ({len(cfg.cameras)} camera(s), {len(cfg.rules)} rule(s))")

@@ -21,16 +21,27 @@ def hub(
 ) -> None:
     """Subscribe to every board's events, availability and stats and write them to PostgreSQL."""
     from edgekit.config.hub import load_hub_config
+    from edgekit.errors import EdgekitError
     from edgekit.hub import Hub, migrate
 
     cfg = load_hub_config(config)
-    migrate(cfg.database.dsn)
     if migrate_only:
+        migrate(cfg.database.dsn)
         err_console.print("hub database schema is up to date")
         return
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    delay = 1.0
+    while True:  # a database that is not up yet (or restarting) is waited for, not a reason to exit
+        try:
+            migrate(cfg.database.dsn)
+            break
+        except EdgekitError as e:
+            log.error("%s; retrying in %.0f s", e, delay)
+            if stop.wait(delay):
+                return
+            delay = min(30.0, delay * 2)
     h = Hub(cfg)
     h.start()
     group = f"shared group {cfg.mqtt.share_group}" if cfg.mqtt.share_group else "single hub"

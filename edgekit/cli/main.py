@@ -32,6 +32,8 @@ COMMANDS = [
     "edgekit.cli.config",
     "edgekit.cli.service",
     "edgekit.cli.ask",
+    "edgekit.cli.bundle",
+    "edgekit.cli.deploy",
     "edgekit.cli.hub",
     "edgekit.cli.fleet",
 ]

@@ -37,14 +37,26 @@ def demo_config(state: str | None = None, dashboard_port: int = 8971) -> DaemonC
 
 def run(
     config: Path | None = typer.Option(None, "--config", "-c", help="Daemon YAML (see examples/daemon.yaml)."),
-    duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
+    duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds (or at SIGTERM/"
+                                          "Ctrl-C, whichever comes first)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print events and stats to the terminal."),
 ) -> None:
-    """Run every camera of CONFIG: detect, track, apply rules, send alerts. No config: a terminal demo."""
-    from edgekit.paths import state_dir
+    """Run every camera of CONFIG: detect, track, apply rules, send alerts. No config: a terminal demo.
+
+    State folder: the config's `state_dir`, else $EDGEKIT_STATE, else $XDG_STATE_HOME/edgekit
+    (~/.local/state/edgekit); the demo uses its `demo/` subfolder. It holds outbox.db (alerts not yet acknowledged by
+    the broker), events.db (the event store the assistant reads), snapshots/ (JPEGs of events) and stats.json (live
+    stats). The folder is made 0700 and every file 0600: snapshots show people.
+    """
+    import os
+
+    from edgekit.paths import private_dir, state_dir
     from edgekit.pipeline.daemon import Daemon
 
+    os.umask(0o077)  # outbox, event store, snapshots and stats: readable by the service user only
     cfg = load_config(config) if config is not None else demo_config(str(state_dir() / "demo"), _demo_port())
+    if cfg.state_dir:
+        private_dir(Path(cfg.state_dir))
     show = not quiet
 
     def on_event(ev: Event) -> None:

@@ -9,7 +9,9 @@ fills ``{ENV_NAME}`` placeholders from the environment so secrets stay out of th
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,12 @@ class DaemonConfig(Strict):
         None, description="Reach the fleet's central broker through this board's Mosquitto (`edgekit fleet bridge`)."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def board_overrides(cls, data: Any) -> Any:
+        """Per-board values from the environment over the file (see ``apply_board_env``)."""
+        return apply_board_env(dict(data)) if isinstance(data, dict) else data
+
     @model_validator(mode="after")
     def verify_references(self) -> DaemonConfig:
         names = [r.name for r in self.rules]
@@ -93,6 +101,26 @@ class DaemonConfig(Strict):
     def model_of(self, cam_id: str) -> str:
         """The model card a camera uses."""
         return self.cameras[cam_id].model or self.model
+
+
+def apply_board_env(data: dict[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Per-board values from the environment (the board's env file, written by `edgekit deploy`) over the config:
+    ``EDGEKIT_DEVICE`` (device name: topics, Home Assistant ids), ``EDGEKIT_MQTT_CLIENT_ID`` and
+    ``EDGEKIT_CAMERA_<ID>`` (that camera's source; ID upper-cased, ``-`` as ``_``). One config serves many boards."""
+    env = os.environ if environ is None else environ
+    if env.get("EDGEKIT_DEVICE"):
+        data["device"] = env["EDGEKIT_DEVICE"]
+    mqtt = data.get("mqtt", {})
+    if env.get("EDGEKIT_MQTT_CLIENT_ID") and isinstance(mqtt, dict):
+        data["mqtt"] = {**mqtt, "client_id": env["EDGEKIT_MQTT_CLIENT_ID"]}
+    cams = data.get("cameras")
+    if isinstance(cams, dict):
+        cams = data["cameras"] = {k: dict(v) if isinstance(v, dict) else v for k, v in cams.items()}
+        for cam_id, cam in cams.items():
+            src = env.get("EDGEKIT_CAMERA_" + re.sub(r"[^A-Z0-9]", "_", str(cam_id).upper()))
+            if src and isinstance(cam, dict):
+                cam["source"] = src
+    return data
 
 
 def parse_config(text: str, name: str = "<config>") -> DaemonConfig:

@@ -34,7 +34,8 @@ class MQTTConfig(Strict):
     discovery_prefix: str = "homeassistant"
     stats_interval_s: float = Field(10.0, gt=0)
     wait_for_broker: bool = Field(
-        False, description="Start even when the broker is unreachable (alerts wait in the outbox)."
+        False, description="Let `edgekit config check` pass while the broker is unreachable. The daemon always starts "
+        "without its broker (alerts wait in the outbox until it answers)."
     )
     connect_timeout_s: float = Field(5.0, gt=0)
     max_backlog_s: float = Field(

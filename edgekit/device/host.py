@@ -20,10 +20,13 @@ def _read(path: Path) -> str:
 
 
 def _has_module(name: str) -> bool:
+    """Whether ``name`` imports as a real package: an empty namespace (what the bindings-only ``tensorrt`` wheels
+    leave behind) does not count."""
     try:
-        return importlib.util.find_spec(name) is not None
+        spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
         return False
+    return spec is not None and spec.origin not in (None, "namespace")
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,12 @@ class HostInfo:
 
 
 def detect_board(root: Path = Path("/")) -> tuple[str, str, str, list[str]]:
-    """(board kind, model string, Jetson L4T release line, Edge TPU findings) from the files under ``root``."""
-    model = _read(root / "proc/device-tree/model")
+    """(board kind, model string, Jetson L4T release line, Edge TPU findings) from the files under ``root``.
+
+    ``$EDGEKIT_DEVICE_TREE_MODEL`` names a file read instead of ``/proc/device-tree/model`` (a container or an
+    emulated root, where /proc is the host's).
+    """
+    model = _read(Path(os.environ.get("EDGEKIT_DEVICE_TREE_MODEL") or root / "proc/device-tree/model"))
     release = _read(root / "etc/nv_tegra_release").splitlines()
     tegra = release[0] if release else ""
     tpu: list[str] = []

@@ -46,10 +46,11 @@ def watchdog_interval_s() -> float | None:
 
 
 def unit_text(config: Path, user: str | None = None, exe: str | None = None, watchdog_s: int = 60,
-              state_dir: str | None = None) -> str:
-    """A systemd unit that runs ``edgekit run --config CONFIG``: restarts on failure, with a watchdog.
+              state_dir: str | None = None, env_file: Path | None = None) -> str:
+    """A systemd unit that runs ``edgekit run --config CONFIG``: restarts on any exit, with a watchdog.
 
-    Exit code 2 (bad config) is not restarted: a restart loop cannot fix a typo.
+    Exit code 2 (bad config) is not restarted: a restart loop cannot fix a typo. Everything else (a crash, a
+    camera or broker gone at boot, even a clean exit) is restarted, so monitoring never stays off.
     """
     exe = exe or str(Path(sys.executable).with_name("edgekit"))
     cmd = " ".join(shlex.quote(p) for p in (exe, "run", "--config", str(config)))
@@ -65,14 +66,17 @@ def unit_text(config: Path, user: str | None = None, exe: str | None = None, wat
         "Type=notify",
         "NotifyAccess=main",
         f"ExecStart={cmd}",
-        "Restart=on-failure",
+        "Restart=always",
         "RestartSec=5",
         "RestartPreventExitStatus=2",
         f"WatchdogSec={watchdog_s}",
         "TimeoutStopSec=20",
         "KillSignal=SIGTERM",
         "Environment=PYTHONUNBUFFERED=1",
+        "UMask=0077",
     ]
+    if env_file is not None:
+        lines.append(f"EnvironmentFile={env_file}")  # secrets (MQTT_PASSWORD...): mode 0600, not in the unit
     if state_dir:
         lines.append(f"Environment=EDGEKIT_STATE={state_dir}")
     if user:
@@ -81,8 +85,44 @@ def unit_text(config: Path, user: str | None = None, exe: str | None = None, wat
     return "\n".join(lines)
 
 
+def board_unit_text(base: str = "%h/edgekit", watchdog_s: int = 60) -> str:
+    """The unit a bundle carries: runs ``<base>/current`` (the release ``edgekit deploy`` switched to).
+
+    ``%h`` is the home of the unit's user (a ``systemctl --user`` unit, or a system unit with ``User=``), so one
+    unit serves every board. Secrets come from ``EnvironmentFile=`` (mode 0600), never from the unit itself; the
+    state folder (outbox, events, snapshots) lives outside the releases so a rollback keeps it.
+    """
+    cur = f"{base}/current"
+    cmd = f"{cur}/venv/bin/edgekit run --config {cur}/config.yaml"
+    return "\n".join([
+        "[Unit]",
+        "Description=edgekit camera daemon (deployed release)",
+        "Wants=network-online.target",
+        "After=network-online.target",
+        "StartLimitIntervalSec=0",
+        "",
+        "[Service]",
+        "Type=notify",
+        "NotifyAccess=main",
+        f"WorkingDirectory={cur}",
+        f"EnvironmentFile={cur}/edgekit.env",
+        f"Environment=EDGEKIT_STATE={base}/state EDGEKIT_CACHE={base}/cache PYTHONUNBUFFERED=1",
+        f"ExecStart={cmd}",
+        "Restart=always",
+        "RestartSec=5",
+        "RestartPreventExitStatus=2",
+        f"WatchdogSec={watchdog_s}",
+        "TimeoutStopSec=20",
+        "UMask=0077",
+        "",
+        "[Install]",
+        "WantedBy=default.target",
+        "",
+    ])
+
+
 def install_unit(config: Path, name: str = "edgekit", unit_dir: Path = UNIT_DIR, user: str | None = None,
-                 exe: str | None = None, watchdog_s: int = 60) -> Path:
+                 exe: str | None = None, watchdog_s: int = 60, env_file: Path | None = None) -> Path:
     """Write ``<unit_dir>/<name>.service`` for a validated config; returns its path."""
     config = config.resolve()
     if not config.is_file():
@@ -91,7 +131,8 @@ def install_unit(config: Path, name: str = "edgekit", unit_dir: Path = UNIT_DIR,
         raise EdgekitError(f"{unit_dir} does not exist: is this a systemd system? (or pass --unit-dir)")
     path = unit_dir / f"{name}.service"
     try:
-        path.write_text(unit_text(config, user=user, exe=exe, watchdog_s=watchdog_s))
+        path.write_text(unit_text(config, user=user, exe=exe, watchdog_s=watchdog_s,
+                                  env_file=env_file.resolve() if env_file else None))
     except PermissionError:
         raise EdgekitError(f"cannot write {path}: run with sudo, or pass --unit-dir to a folder you own") from None
     return path

@@ -34,6 +34,7 @@ __all__ = [
     "Walker",
     "csi_pipeline",
     "make_synthetic_video",
+    "missing_file",
     "open_source",
 ]
 
@@ -43,6 +44,20 @@ def _index(uri: str, prefix: str) -> int:
     if not rest.isdigit():
         raise SourceError(f"bad source {uri!r}: expected {prefix}N with a camera number")
     return int(rest)
+
+
+DEVICE_PREFIXES = ("synthetic", "usb:", "/dev/video", "rtsp://", "rtsps://", "http://", "https://", "csi://", "gst:",
+                   "picamera2")
+
+
+def missing_file(uri: str) -> str | None:
+    """Why ``uri`` cannot work when it names a file or folder that is not there (None for devices, streams and
+    files that exist): a config error to report at start-up, not a camera to retry forever."""
+    if uri.startswith(DEVICE_PREFIXES) or Path(uri).exists():
+        return None
+    suffix = Path(uri).suffix.lower()
+    kind = "image" if suffix in IMAGE_SUFFIXES else "video" if suffix in VIDEO_SUFFIXES else "source file"
+    return f"{kind} {uri} not found"
 
 
 def open_source(

@@ -41,6 +41,18 @@ def runtime_of(detector: Any) -> dict[str, Any]:
     }
 
 
+def device_extras() -> dict[str, Any]:
+    """What the stats do not carry but the device panel shows: throttling (Raspberry Pi) and CPU clocks."""
+    from edgekit.bench.device_state import DeviceState
+
+    try:
+        st = DeviceState.capture()
+    except OSError as e:  # a board without some sysfs file: show the rest
+        log.debug("device state: %s", e)
+        return {}
+    return {"throttled": st.throttled, "cur_mhz": st.cur_mhz, "max_mhz": st.max_mhz, "governor": st.governor}
+
+
 class SerialAnswerer:
     """An assistant whose ``ask`` runs one question at a time, whoever calls it (page, MQTT)."""
 
@@ -93,7 +105,8 @@ class DaemonDashboard:
         self.dash.events.publish(event)
 
     def on_stats(self, stats: Any) -> None:
-        self.dash.history.add(stats)
+        """Keep the daemon's stats for the charts, with the board's throttling and clocks beside them."""
+        self.dash.history.add(stats, device=device_extras())
 
     def stop(self) -> None:
         self.dash.hub.stop()

@@ -80,12 +80,14 @@ class StatsHistory:
         self._items: deque[dict[str, Any]] = deque(maxlen=size)
         self._lock = threading.Lock()
 
-    def add(self, stats: Any) -> None:
-        """Keep one snapshot: a dict, or a pydantic model of the stats."""
+    def add(self, stats: Any, device: dict[str, Any] | None = None) -> None:
+        """Keep one snapshot (a dict, or a pydantic model of the stats); ``device`` goes under ``"device_state"``."""
         if hasattr(stats, "model_dump_json"):
             stats = json.loads(stats.model_dump_json())
         # Round-trip through JSON: the page gets exactly what the stats file and topic carry.
         snap = json.loads(json.dumps(stats, default=str))
+        if device:
+            snap["device_state"] = json.loads(json.dumps(device, default=str))
         with self._lock:
             self._items.append(snap)
 

@@ -135,10 +135,35 @@ def test_fleet_status_and_events_commands(broker, pg_dsn, tmp_path):
         assert r.returncode == 2  # seconds are not a unit
         r = run_cli("fleet", "events", "--dsn", pg_dsn, "--board", "dock", "--last", "3m", "--count")
         assert r.returncode == 0 and r.stdout.strip() == "3"  # 0, 1 and 2 minutes ago
+        r = run_cli("fleet", "events", "--dsn", pg_dsn, "--today", "--last", "2h")
+        assert r.returncode == 2 and "give one window, not --last and --today" in r.stderr
+        r = run_cli("fleet", "events", "--dsn", pg_dsn, "--since", "yesterday-ish")
+        assert r.returncode == 2 and "not an ISO time" in r.stderr
         r = run_cli("fleet", "events", "--dsn", pg_dsn, "--label", "Fall", "--limit", "2")
         assert r.returncode == 0 and "2 event(s)" in r.stdout and "dock" in r.stdout
         pub.disconnect()
         links[0].stop()
+    finally:
+        hub.send_signal(signal.SIGTERM)
+        assert hub.wait(timeout=30) == 0
+
+
+def test_hub_started_before_its_database_waits_for_it(broker, pg_cluster, pg_dsn, tmp_path):
+    cfg = write_hub_yaml(tmp_path / "hub.yaml", broker.port, pg_dsn)
+    log = tmp_path / "hub.log"
+    pg_cluster.stop()
+    try:
+        hub = start_hub(cfg, log)
+        assert wait_for(lambda: log.exists() and log.read_text().count("cannot migrate the hub database") >= 2, 60)
+        assert hub.poll() is None  # still running, retrying
+    finally:
+        pg_cluster.start()
+    try:
+        wait_hub_subscribed(log)
+        pub = raw_publisher(broker.port)
+        pub.publish("edgekit/b1/events", make_event("b1", 1).to_json(), qos=1)
+        assert wait_for(lambda: n_events(pg_dsn) == 1, 60)
+        pub.disconnect()
     finally:
         hub.send_signal(signal.SIGTERM)
         assert hub.wait(timeout=30) == 0

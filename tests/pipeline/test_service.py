@@ -18,9 +18,10 @@ from edgekit.pipeline.service import sd_notify, unit_text
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_unit_restarts_on_failure_with_watchdog():
-    text = unit_text(Path("/etc/edgekit/daemon.yaml"), user="pi", exe="/opt/edgekit/.venv/bin/edgekit")
-    for line in ("Type=notify", "Restart=on-failure", "WatchdogSec=60", "RestartPreventExitStatus=2", "User=pi",
+def test_unit_restarts_on_all_but_config_errors_with_watchdog():
+    text = unit_text(Path("/etc/edgekit/daemon.yaml"), user="pi", exe="/opt/edgekit/.venv/bin/edgekit",
+                     env_file=Path("/etc/edgekit/edgekit.env"))
+    for line in ("Type=notify", "Restart=always", "EnvironmentFile=/etc/edgekit/edgekit.env", "UMask=0077", "WatchdogSec=60", "RestartPreventExitStatus=2", "User=pi",
                  "ExecStart=/opt/edgekit/.venv/bin/edgekit run --config /etc/edgekit/daemon.yaml"):
         assert line in text.splitlines(), line
 
@@ -38,6 +39,25 @@ def test_service_install_writes_the_unit(tmp_path):
                         str(tmp_path / "missing.yaml"), "--unit-dir", str(tmp_path)], cwd=REPO,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+def test_service_install_checks_the_config_with_its_env_file(tmp_path):
+    cfg = tmp_path / "d.yaml"
+    cfg.write_text(yaml.safe_dump({"cameras": {"c": {"source": "synthetic"}},
+                                   "mqtt": {"username": "{MQTT_USER}", "password": "{MQTT_PASSWORD}"}}))
+    env = tmp_path / "edgekit.env"
+    env.write_text("MQTT_USER=cam\nMQTT_PASSWORD='s3 cr#t'\n")
+    env.chmod(0o644)
+    base = [sys.executable, "-m", "edgekit.cli.main", "service", "install", "--config", str(cfg), "--unit-dir",
+            str(tmp_path), "--env-file", str(env)]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MQTT_")}
+    r = subprocess.run(base, cwd=REPO, capture_output=True, text=True, timeout=60, env=clean)
+    assert r.returncode == 2 and "chmod 600" in r.stderr
+    env.chmod(0o600)
+    r = subprocess.run(base, cwd=REPO, capture_output=True, text=True, timeout=60, env=clean)
+    assert r.returncode == 0, r.stderr
+    unit = (tmp_path / "edgekit.service").read_text()
+    assert f"EnvironmentFile={env}" in unit and "s3 cr" not in unit
 
 
 def test_sd_notify_outside_systemd_is_a_noop(monkeypatch):

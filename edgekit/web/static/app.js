@@ -44,7 +44,9 @@ async function loadCameras() {
   const select = document.querySelector("#filters select[name=camera]");
   for (const c of CAMERAS) {
     const src = url(`api/cameras/${encodeURIComponent(c.id)}/stream.mjpg`);
-    box.append(el("div", { class: "camera" }, el("h3", {}, c.id, " ", el("small", { class: "hint" }, c.model || "")),
+    const btn = c.explain ? el("button", { class: "explain-live", onclick: (ev) => explainLive(c.id, ev.target) },
+      "explain this frame (EigenCAM)") : "";
+    box.append(el("div", { class: "camera" }, el("h3", {}, c.id, " ", el("small", { class: "hint" }, c.model || ""), " ", btn),
       el("img", { id: "stream-" + c.id, "data-src": src, src: src, alt: "live view of " + c.id })));
     select.append(el("option", { value: c.id }, c.id));
   }
@@ -120,6 +122,20 @@ function explain(e) {
   heat.src = url(`api/events/${e.id}/explain.jpg`);
 }
 
+async function explainLive(cam, button) {
+  // Asked while the stream is still open: the server explains the frame the stream shows now.
+  button.disabled = true; button.textContent = "computing…";
+  const r = await fetch(url(`api/cameras/${encodeURIComponent(cam)}/explain.jpg`, { t: String(Date.now()) }));
+  button.disabled = false; button.textContent = "explain this frame (EigenCAM)";
+  const pick = document.getElementById("explain-pick"), heat = document.getElementById("explain-heat");
+  showTab("explain");
+  document.getElementById("explain-snapshot").removeAttribute("src");
+  heat.onload = null; heat.onerror = null;
+  if (!r.ok) { pick.textContent = "explain failed: " + (await r.json()).error; return; }
+  heat.src = URL.createObjectURL(await r.blob());
+  pick.textContent = `Live frame of ${cam} at ${new Date().toLocaleString()} (its detections outlined)`;
+}
+
 // ---- charts ---------------------------------------------------------------------------------------------------
 const COLORS = ["#8ab4f8", "#f28b82", "#fdd663", "#81c995", "#c58af9", "#78d9ec", "#fcad70"];
 function lineChart(canvas, series, unit) {
@@ -167,10 +183,12 @@ async function loadStats() {
   }
   lineChart(document.getElementById("chart-fps"), fps, "fps");
   lineChart(document.getElementById("chart-stages"), stages, "ms");
-  const m = s.mqtt || null;
+  const m = s.mqtt || null, ds = s.device_state || {};
   kvRows(document.querySelector("#device-state tbody"), {
     "CPU temperature": s.cpu_temp_c != null ? s.cpu_temp_c + " °C" : "not exposed",
-    "throttling": s.throttled != null ? JSON.stringify(s.throttled) : "not reported",
+    "throttling": ds.throttled ? JSON.stringify(ds.throttled) : "not reported by this board (Raspberry Pi only)",
+    "CPU clock": ds.cur_mhz && ds.cur_mhz.length ? `${Math.max(...ds.cur_mhz)} / ${Math.max(...(ds.max_mhz || [0]))} MHz` +
+      (ds.governor ? ` (${ds.governor})` : "") : "not exposed",
     "RSS": s.rss != null ? mb(s.rss) : "",
     "MQTT": m ? (m.connected ? "connected" : "disconnected") : "off",
     "outbox backlog": m ? m.pending : "",

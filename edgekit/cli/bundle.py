@@ -1,0 +1,70 @@
+"""``edgekit bundle``: pack a config, its model, edgekit and the board's locked wheels into one file; ``verify``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgekit.cli._common import console, print_json
+from edgekit.errors import EdgekitError
+
+bundle_app = typer.Typer(help="Make a deployable bundle for a board, or verify one.", invoke_without_command=True)
+
+
+@bundle_app.callback()
+def bundle(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(None, "--config", "-c", help="Daemon YAML config to ship."),
+    profile: str | None = typer.Option(None, "--profile", "-p", help="Device profile (default: the config's)."),
+    out: Path = typer.Option(Path("edgekit-bundle.tar.gz"), "--out", "-o", help="Bundle file to write."),
+    machine: str | None = typer.Option(None, "--machine", help="Board CPU (uname -m); default from the profile."),
+    python: str | None = typer.Option(None, "--python", help="Board CPython MAJOR.MINOR; default from the profile."),
+    system_site: bool | None = typer.Option(
+        None, "--system-site/--no-system-site",
+        help="Venv over the board's system packages (picamera2, JetPack): numpy 1.x, system OpenCV. Default: "
+        "from the profile's camera/backend."),
+    wheel: Path | None = typer.Option(None, "--wheel", help="edgekit wheel to ship (default: build this checkout)."),
+    refresh: bool = typer.Option(False, "--refresh", help="Resolve the board's wheels again (default: reuse the "
+                                 "set cached for the same requirements and board)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Write a bundle: edgekit's wheel, the board's locked wheels, the model, config, unit and env template."""
+    if ctx.invoked_subcommand:
+        return
+    if config is None:
+        raise EdgekitError("pass --config FILE (the daemon config to ship), e.g. edgekit bundle -c cam.yaml -p rpi5")
+    from edgekit.deploy.bundle import BundleOptions, build_bundle, target_summary
+
+    with console.status("building the bundle (edgekit wheel, board wheels from PyPI, model)…"):
+        m = build_bundle(BundleOptions(config=config, out=out, profile=profile, machine=machine, python=python,
+                                       system_site=system_site, wheel=wheel, refresh=refresh))
+    if json_out:
+        print_json(m.model_dump(mode="json"))
+        return
+    size = out.stat().st_size / 2**20
+    console.print(f"wrote {out} ({size:.0f} MiB): bundle {m.id}, profile {m.profile}, {target_summary(m.target)}")
+    console.print(f"model: {m.model.file} ({m.model.precision}) {m.model.note}".rstrip())
+    console.print(f"{len(m.packages)} locked packages; numpy {m.packages.get('numpy', 'from the system')}")
+    if m.env_vars:
+        console.print(f"the board's env file needs: {', '.join(m.env_vars)}")
+
+
+@bundle_app.command("verify")
+def verify(
+    file: Path = typer.Argument(..., help="Bundle to check."),
+    json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Check every file of a bundle against its manifest (sha256 and size)."""
+    from edgekit.deploy.bundle import target_summary, verify_bundle
+
+    m = verify_bundle(file)
+    if json_out:
+        print_json(m.model_dump(mode="json"))
+        return
+    console.print(f"{file}: ok — bundle {m.id}, {len(m.files)} files, profile {m.profile}, "
+                  f"{target_summary(m.target)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bundle_app, name="bundle")

@@ -1,0 +1,1 @@
+"""From a desktop to a board: bundles (``edgekit bundle``) and SSH deploys with rollback (``edgekit deploy``)."""

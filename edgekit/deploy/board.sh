@@ -1,0 +1,166 @@
+# edgekit's board-side steps, run by `edgekit deploy` as `sh -c "<this file>" edgekit-board ACTION BASE ARGS...`.
+# POSIX sh only (the board may have nothing else). Secrets arrive on stdin, never as arguments.
+# Layout under BASE: releases/<id>/ (bundle + venv + edgekit.env), current -> releases/<id>, previous (id),
+# state/ (0700: outbox, events, snapshots; kept across releases), logs/, incoming/.
+set -eu
+action=$1; base=$2; shift 2
+case "$base" in /*) ;; *) base="$HOME/$base" ;; esac
+umask 077
+
+say() { printf '%s\n' "$*"; }
+fail() { printf 'board: %s\n' "$*" >&2; exit 3; }
+
+restart() {  # restart MANAGER: (re)start the service on the `current` release
+    mgr=$1
+    case "$mgr" in
+    systemd-user)
+        mkdir -p "$HOME/.config/systemd/user"
+        cp "$base/current/edgekit.service" "$HOME/.config/systemd/user/edgekit.service"
+        systemctl --user daemon-reload
+        systemctl --user enable edgekit >/dev/null 2>&1
+        systemctl --user restart edgekit ;;
+    systemd)
+        sed "/^\[Service\]/a User=$(id -un)\nSupplementaryGroups=video" "$base/current/edgekit.service" \
+            | sed "s#%h#$HOME#g" > "$base/edgekit.service.system"
+        sudo -n install -m 0644 "$base/edgekit.service.system" /etc/systemd/system/edgekit.service
+        sudo -n systemctl daemon-reload
+        sudo -n systemctl enable edgekit >/dev/null 2>&1
+        sudo -n systemctl restart edgekit ;;
+    process)
+        # Stand-in for systemd on boards (and tests) without it: the unit's command, environment and restart
+        # policy (restart on any exit but 2 = config error), supervised by a shell loop in its own process group.
+        stop_process
+        mkdir -p "$base/logs"
+        cat > "$base/supervise.sh" <<SUP
+#!/bin/sh
+while :; do
+    ( set -a; . "$base/current/edgekit.env"; set +a; cd "$base/current"
+      EDGEKIT_STATE="$base/state" EDGEKIT_CACHE="$base/cache" exec "$base/current/venv/bin/edgekit" run --config "$base/current/config.yaml" )
+    rc=\$?
+    echo "edgekit exited \$rc" >&2
+    [ \$rc = 2 ] && exit 2
+    sleep 1
+done
+SUP
+        setsid sh "$base/supervise.sh" </dev/null >>"$base/logs/edgekit.log" 2>&1 &
+        echo $! > "$base/supervise.pid" ;;
+    *) fail "unknown service manager $mgr" ;;
+    esac
+}
+
+stop_process() {
+    [ -f "$base/supervise.pid" ] || return 0
+    pid=$(cat "$base/supervise.pid")
+    # The supervisor leads its own process group (setsid): signal the whole group, daemon included. pkill -g, as
+    # dash's kill builtin takes no `--` before a negative pid.
+    if pgrep -g "$pid" >/dev/null 2>&1; then
+        pkill -TERM -g "$pid" 2>/dev/null || true
+        i=0
+        while pgrep -g "$pid" >/dev/null 2>&1; do
+            i=$((i + 1)); [ $i -gt 200 ] && { pkill -KILL -g "$pid" 2>/dev/null || true; }
+            [ $i -gt 300 ] && fail "the old service (process group $pid) does not stop"
+            sleep 0.1
+        done
+    fi
+    rm -f "$base/supervise.pid"
+}
+
+switch() {  # switch ID: point `current` at releases/ID atomically
+    ln -sfn "releases/$1" "$base/current.new"
+    mv -T "$base/current.new" "$base/current"
+}
+
+case "$action" in
+probe)  # probe PYTHON: print "<major>.<minor> <machine>" of the board's Python
+    py=$1
+    command -v "$py" >/dev/null 2>&1 || { say "none $(uname -m)"; exit 0; }
+    "$py" -c 'import sys, platform; print("%d.%d" % sys.version_info[:2], platform.machine())' ;;
+receive)  # receive ID < bundle
+    mkdir -p "$base/incoming" "$base/releases" "$base/state" "$base/logs"
+    chmod 700 "$base/state"
+    cat > "$base/incoming/$1.tar.gz" ;;
+unpack)  # unpack ID PYTHON SYSTEM_SITE(0|1): unpack, check every sha256 on the board, make and fill the venv
+    id=$1; py=$2; syssite=$3; rel="$base/releases/$id"
+    rm -rf "$rel"; mkdir -p "$rel"
+    tar -xzf "$base/incoming/$id.tar.gz" -C "$rel"
+    rm -f "$base/incoming/$id.tar.gz"
+    (cd "$rel" && "$py" - <<'PY'
+import hashlib, json, sys
+m = json.load(open("manifest.json"))
+for name, e in m["files"].items():
+    h = hashlib.sha256(open(name, "rb").read()).hexdigest()
+    if h != e["sha256"]:
+        sys.exit(f"{name} changed in transit (sha256 mismatch)")
+PY
+    ) || fail "bundle check failed on the board"
+    flags=""; [ "$syssite" = 1 ] && flags="--system-site-packages"
+    # shellcheck disable=SC2086
+    "$py" -m venv $flags "$rel/venv" || fail "python -m venv failed (Debian/Ubuntu: apt install python3-venv)"
+    if [ -d "$rel/cache/exports" ]; then  # bundled exports: into the board's cache, kept across releases
+        mkdir -p "$base/cache/exports"; cp -R "$rel/cache/exports/." "$base/cache/exports/"
+    fi
+    whl=$("$py" -c 'import json; print(json.load(open("'"$rel"'/manifest.json"))["edgekit_wheel"])')
+    cd "$rel"
+    venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile --no-index --find-links wheels \
+        --require-hashes -r requirements.lock > "$rel/install.log" 2>&1 || { tail -n 3 "$rel/install.log" >&2; fail "pip install of the lock failed"; }
+    venv/bin/python -m pip install --quiet --disable-pip-version-check --no-index --no-deps "$whl" \
+        >> "$rel/install.log" 2>&1 || { tail -n 3 "$rel/install.log" >&2; fail "pip install of edgekit failed"; } ;;
+env)  # env ID < env file
+    cat > "$base/releases/$1/edgekit.env"
+    chmod 600 "$base/releases/$1/edgekit.env" ;;
+check)  # check ID: the config's own check and doctor, with the release's env, on the board
+    rel="$base/releases/$1"; cd "$rel"
+    set -a; . ./edgekit.env; set +a; export EDGEKIT_CACHE="$base/cache" EDGEKIT_STATE="$base/state"
+    out=$(venv/bin/edgekit config check --no-connect config.yaml 2>&1) \
+        || fail "config check failed on the board: $(printf '%s\n' "$out" | tail -n 1 | sed 's/^error: //')"
+    out=$(venv/bin/edgekit doctor --json 2>&1 > doctor.json) \
+        || fail "doctor failed on the board: $(printf '%s\n' "$out" | tail -n 1 | sed 's/^error: //')" ;;
+activate)  # activate ID MANAGER: remember the running release, switch, restart
+    id=$1; mgr=$2
+    if [ -L "$base/current" ]; then basename "$(readlink "$base/current")" > "$base/previous"; else rm -f "$base/previous"; fi
+    switch "$id"
+    restart "$mgr" ;;
+rollback)  # rollback FAILED_ID MANAGER: back to the release that ran before, restart it
+    id=$1; mgr=$2
+    if [ -s "$base/previous" ]; then
+        switch "$(cat "$base/previous")"
+        restart "$mgr"
+        say "$(cat "$base/previous")"
+    else
+        [ "$mgr" = process ] && stop_process
+        rm -f "$base/current"; say none
+    fi
+    rm -rf "$base/releases/$id" ;;
+discard)  # discard ID: a release that never went live
+    rm -rf "$base/releases/$1" "$base/incoming/$1.tar.gz" ;;
+health)  # health PORT TIMEOUT_S PYTHON: wait for /healthz = 200
+    "$3" - "$1" "$2" <<'PY'
+import sys, time, urllib.request
+port, limit = int(sys.argv[1]), float(sys.argv[2])
+deadline, last = time.monotonic() + limit, "no answer"
+while time.monotonic() < deadline:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+            if r.status == 200:
+                sys.exit(0)
+    except urllib.error.HTTPError as e:
+        last = f"{e.code} {e.read().decode(errors='replace').strip()}"
+    except OSError as e:
+        last = str(getattr(e, "reason", e))
+    time.sleep(0.5)
+sys.exit(f"/healthz not ok after {limit:.0f} s: {last}")
+PY
+    ;;
+current)  # current: the live release id (or none)
+    if [ -L "$base/current" ]; then basename "$(readlink "$base/current")"; else say none; fi ;;
+prune)  # prune KEEP: keep the newest KEEP releases and whatever current/previous point to
+    keep=$1; cur=$(basename "$(readlink "$base/current" 2>/dev/null || echo none)")
+    prev=$(cat "$base/previous" 2>/dev/null || echo none)
+    ls -1t "$base/releases" | tail -n +"$((keep + 1))" | while read -r r; do
+        [ "$r" = "$cur" ] || [ "$r" = "$prev" ] || rm -rf "$base/releases/$r"
+    done ;;
+stop)  # stop MANAGER
+    case "$1" in process) stop_process ;; systemd-user) systemctl --user stop edgekit ;;
+    systemd) sudo -n systemctl stop edgekit ;; esac ;;
+*) fail "unknown action $action" ;;
+esac

@@ -1,0 +1,247 @@
+"""``edgekit bundle``: everything a board needs in one tar (format in ``edgekit.deploy.manifest``), and its check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.util
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit import __version__
+from edgekit.config.daemon import DaemonConfig, parse_config
+from edgekit.deploy.lock import cached_download, lock_text, requirements, target_for
+from edgekit.deploy.manifest import FORMAT, MANIFEST, FileEntry, Manifest, ModelEntry, Target, entry_for
+from edgekit.device.artifacts import exports_root
+from edgekit.device.modelcards import load_card, resolve_model_path
+from edgekit.device.plan import find_variant, source_sha256
+from edgekit.device.profiles import DeviceProfile, load_profile
+from edgekit.errors import EdgekitError
+from edgekit.pipeline.service import board_unit_text
+
+_ENV_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
+# Set by `edgekit deploy` per board; the daemon reads them over the config (see config.daemon.apply_env).
+BOARD_VARS = ("EDGEKIT_DEVICE", "EDGEKIT_MQTT_CLIENT_ID")
+
+
+@dataclass
+class BundleOptions:
+    """What ``edgekit bundle`` was asked for; None fields come from the profile."""
+
+    config: Path
+    out: Path
+    profile: str | None = None
+    machine: str | None = None
+    python: str | None = None
+    system_site: bool | None = None
+    wheel: Path | None = None
+    extras: tuple[str, ...] = ("daemon",)
+    refresh: bool = False  # resolve the board's wheels again instead of reusing the cached set
+
+
+def config_env_vars(text: str) -> list[str]:
+    """``{NAME}`` placeholders a config uses (filled from the environment on the board)."""
+    return sorted(set(_ENV_RE.findall(text)))
+
+
+def check_config_text(text: str, name: str) -> DaemonConfig:
+    """Validate the config's structure here; placeholders not set locally get a stand-in value for this check
+    only (the board checks the real values with `edgekit config check` before it switches releases)."""
+    filled = _ENV_RE.sub(lambda m: "1", text)
+    return parse_config(filled, name)
+
+
+def project_root() -> Path | None:
+    """The checkout edgekit runs from (where pyproject.toml is), or None for an installed wheel."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def build_wheel(dest: Path) -> Path:
+    """Build edgekit's wheel from this checkout into ``dest`` (hatchling, no dependencies)."""
+    root = project_root()
+    if root is None:
+        raise EdgekitError("edgekit runs from an installed wheel here: pass --wheel FILE (pip wheel --no-deps .)")
+    cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dest), str(root)]
+    if importlib.util.find_spec("hatchling") is not None:
+        cmd.insert(5, "--no-build-isolation")  # hatchling is here: no download of the build backend
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(dest.glob("edgekit-*.whl"))
+    if res.returncode != 0 or not wheels:
+        last = [ln for ln in res.stderr.splitlines() if ln.strip()][-1:] or ["(no output)"]
+        raise EdgekitError(f"building edgekit's wheel failed: {last[0]}")
+    return wheels[-1]
+
+
+MODEL_SUFFIXES = (".onnx", ".tflite", ".engine")
+
+
+def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = Path(".")) -> tuple[ModelEntry,
+                                                                                                   Path | None]:
+    """The model file the profile runs: its ``edgekit export`` variant when one exists, else the card's own file.
+
+    A variant ships under ``cache/exports/<source sha256[:16]>/...``, the layout ``edgekit.device.artifacts`` finds
+    exports in; the board copies it into its cache (``EDGEKIT_CACHE``), where the runtime plan finds it. A config
+    whose ``model:`` is a relative file path (``models/my.onnx``, relative to the config) ships that file at the same
+    path: the board runs from the release folder, so the config needs no change. TensorRT engines depend on the
+    exact GPU and TensorRT version, so they are never bundled: a TensorRT profile gets the ONNX, and the engine is
+    built on the board (``edgekit export --profile P`` there; its timing cache makes rebuilds fast).
+    """
+    rt = profile.runtime
+    if cfg.model.endswith(MODEL_SUFFIXES):
+        rel = Path(cfg.model)
+        if rel.is_absolute() or ".." in rel.parts:
+            raise EdgekitError(f"config model {cfg.model!r}: give a path relative to the config (it ships there)")
+        src = config_dir / rel
+        if not src.is_file():
+            raise EdgekitError(f"config model {cfg.model!r}: {src} not found")
+        return ModelEntry(card=rel.stem, file=rel.as_posix(), backend=rt.backend, precision="as exported"), src
+    card = load_card(cfg.model)
+    own = resolve_model_path(card)
+    runtime = "onnxruntime" if rt.backend == "tensorrt" else rt.backend
+    note = "TensorRT engine: built on the board (edgekit export there)" if rt.backend == "tensorrt" else ""
+    for precision in dict.fromkeys((rt.precision, "fp32")):
+        variant = find_variant(card, own, runtime, precision, rt.imgsz)
+        if variant is not None and variant != own:
+            root = exports_root()
+            rel = (variant.relative_to(root) if variant.is_relative_to(root)
+                   else Path(source_sha256(card, own)[:16]) / "bundled" / variant.name)
+            return ModelEntry(card=card.name, file=f"cache/exports/{rel.as_posix()}", backend=rt.backend,
+                              precision=precision, note=note), variant
+    hint = "" if rt.precision == "fp32" else (
+        f"no {rt.precision} {rt.imgsz} export found (edgekit export --profile {profile.name}): FP32 ONNX used."
+    )
+    note = " ".join(x for x in (hint, note, "The card's own file ships inside edgekit's wheel.") if x)
+    return ModelEntry(card=card.name, file=f"wheel:{own.name}", backend=rt.backend, precision="fp32",
+                      note=note), None
+
+
+def env_template(vars_: list[str]) -> str:
+    lines = ["# edgekit env file (mode 0600 on the board). `edgekit deploy` fills it from your environment or",
+             "# --env-file; values are never stored in the bundle.",
+             "# EDGEKIT_DEVICE / EDGEKIT_MQTT_CLIENT_ID override the config's device name and MQTT client id."]
+    lines += [f"{v}=" for v in [*vars_, *BOARD_VARS]]
+    return "\n".join(lines) + "\n"
+
+
+def build_bundle(opts: BundleOptions) -> Manifest:
+    """Write the bundle ``opts.out`` and return its manifest."""
+    if not opts.config.is_file():
+        raise EdgekitError(f"config file {opts.config} not found")
+    text = opts.config.read_text(encoding="utf-8")
+    cfg = check_config_text(text, str(opts.config))
+    pname = opts.profile or cfg.profile
+    if not pname:
+        raise EdgekitError("no profile: pass --profile NAME or set `profile:` in the config (see `edgekit devices`)")
+    profile = load_profile(pname)
+    target = target_for(profile, opts.machine, opts.python, opts.system_site)
+    with tempfile.TemporaryDirectory(prefix="edgekit-bundle-") as tmp:
+        stage = Path(tmp)
+        wheels = stage / "wheels"
+        wheels.mkdir()
+        if opts.wheel is not None:
+            if not opts.wheel.is_file():
+                raise EdgekitError(f"--wheel {opts.wheel} not found")
+            own = Path(shutil.copy2(opts.wheel, wheels / opts.wheel.name))
+        else:
+            own = build_wheel(wheels)
+        deps = cached_download(requirements(target, opts.extras), target, opts.refresh)
+        for w in deps:
+            shutil.copy2(w, wheels / w.name)
+        lock, packages = lock_text([wheels / w.name for w in deps])
+        (stage / "requirements.lock").write_text(lock)
+        model, model_file = choose_model(cfg, profile, opts.config.parent)
+        if model_file is not None:
+            (stage / model.file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(model_file, stage / model.file)
+            report = model_file.with_name(model_file.name + ".report.json")  # the export's gate verdict
+            if model.file.startswith("cache/") and report.is_file():
+                shutil.copy2(report, stage / (model.file + ".report.json"))
+        (stage / "config.yaml").write_text(text, encoding="utf-8")
+        vars_ = config_env_vars(text)
+        (stage / "edgekit.env.example").write_text(env_template(vars_))
+        (stage / "edgekit.service").write_text(board_unit_text())
+        files = {p.relative_to(stage).as_posix(): entry_for(p) for p in sorted(stage.rglob("*")) if p.is_file()}
+        digest = hashlib.sha256(json.dumps({k: v.sha256 for k, v in files.items()}, sort_keys=True).encode())
+        now = dt.datetime.now(dt.timezone.utc)
+        manifest = Manifest(
+            id=f"{now:%Y%m%dT%H%M%SZ}-{digest.hexdigest()[:8]}", created=now.isoformat(timespec="seconds"),
+            profile=profile.name, device=cfg.device, edgekit_version=__version__,
+            edgekit_wheel=f"wheels/{own.name}", target=target, model=model, env_vars=vars_, packages=packages,
+            files=files,
+        )
+        _write_tar(opts.out, stage, manifest)
+    return manifest
+
+
+def _write_tar(out: Path, stage: Path, manifest: Manifest) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    with tarfile.open(tmp, "w:gz", compresslevel=1) as tar:  # wheels are zips already: level 1 is enough
+        data = manifest.model_dump_json(indent=2).encode()
+        info = tarfile.TarInfo(MANIFEST)
+        info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+        for name in manifest.files:
+            tar.add(stage / name, arcname=name, recursive=False)
+    tmp.replace(out)
+
+
+def verify_bundle(path: Path) -> Manifest:
+    """Check a bundle: manifest schema, every member listed with its sha256 and size, nothing unlisted or unsafe."""
+    if not path.is_file():
+        raise EdgekitError(f"bundle {path} not found")
+    try:
+        tar = tarfile.open(path, "r:gz")  # noqa: SIM115 (closed by the `with` below)
+    except (tarfile.TarError, OSError) as e:
+        raise EdgekitError(f"bundle {path}: not a gzipped tar ({e})") from None
+    with tar:
+        try:
+            member = tar.extractfile(MANIFEST)
+            raw = member.read() if member is not None else b""
+        except KeyError:
+            raise EdgekitError(f"bundle {path}: no {MANIFEST} (not an edgekit bundle)") from None
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise EdgekitError(f"bundle {path}: {MANIFEST} is not JSON ({e})") from None
+        if data.get("format") != FORMAT:
+            raise EdgekitError(f"bundle {path}: format {data.get('format')!r}, this edgekit reads {FORMAT!r}")
+        try:
+            manifest = Manifest.model_validate(data)
+        except ValueError as e:
+            raise EdgekitError(f"bundle {path}: {MANIFEST} does not match the schema ({e})") from None
+        seen: set[str] = set()
+        for m in tar:
+            if m.name == MANIFEST:
+                continue
+            if not m.isfile() or m.name.startswith("/") or ".." in Path(m.name).parts:
+                raise EdgekitError(f"bundle {path}: unsafe member {m.name!r} (only plain relative files)")
+            want = manifest.files.get(m.name)
+            if want is None:
+                raise EdgekitError(f"bundle {path}: {m.name} is not listed in the manifest")
+            f = tar.extractfile(m)
+            h = hashlib.sha256()
+            while f is not None and (block := f.read(1 << 20)):
+                h.update(block)
+            if FileEntry(sha256=h.hexdigest(), size=m.size) != want:
+                raise EdgekitError(f"bundle {path}: {m.name} changed since it was bundled (sha256 mismatch)")
+            seen.add(m.name)
+        missing = sorted(set(manifest.files) - seen)
+        if missing:
+            raise EdgekitError(f"bundle {path}: {len(missing)} listed file(s) missing, e.g. {missing[0]}")
+    return manifest
+
+
+def target_summary(t: Target) -> str:
+    venv = "venv over system packages" if t.system_site_packages else "plain venv"
+    return f"{t.machine} CPython {t.python} ({venv})"

@@ -1,0 +1,184 @@
+"""``edgekit deploy``: put a verified bundle on a board as a new release, switch to it, roll back on failure.
+
+Steps per board (each one line in the plan ``--dry-run`` prints):
+ 1. verify the bundle here (every sha256), build the board's env file here (secrets never on a command line)
+ 2. probe the board over SSH: Python >= 3.10 and the bundle's machine (aarch64, x86_64)
+ 3. upload into ``<base>/incoming``, unpack into ``<base>/releases/<id>``, check every sha256 there, make the
+    release's venv and install the lock offline, write ``edgekit.env`` (0600)
+ 4. ``edgekit config check`` and ``edgekit doctor`` with that env, on the board
+ 5. switch ``<base>/current`` to the release and restart the service; wait for ``/healthz``
+ 6. on a failure in 3–4 the new release is discarded and nothing was switched; in 5 ``current`` goes back to
+    the previous release, which is restarted and must be healthy again
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tarfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgekit.config.daemon import DaemonConfig, parse_config
+from edgekit.deploy.bundle import BOARD_VARS, verify_bundle
+from edgekit.deploy.manifest import Manifest
+from edgekit.deploy.remote import BoardError, SSHTarget
+from edgekit.errors import EdgekitError
+
+MANAGERS = ("systemd-user", "systemd", "process")
+MIN_PYTHON = (3, 10)
+
+
+@dataclass
+class DeployOptions:
+    base: str = "edgekit"  # relative: under the SSH user's home
+    manager: str = "systemd-user"
+    python: str = "python3"
+    health_timeout_s: float = 120.0
+    keep: int = 3
+    env: dict[str, str] = field(default_factory=dict)  # board env file contents (after overrides)
+
+
+@dataclass
+class DeployResult:
+    board: str
+    release: str
+    ok: bool
+    message: str
+    rolled_back_to: str | None = None
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of a secrets file (systemd EnvironmentFile / sh syntax: quotes, ``#`` comments)."""
+    if not path.is_file():
+        raise EdgekitError(f"env file {path} not found")
+    out: dict[str, str] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise EdgekitError(f"{path}:{n}: expected KEY=value")
+        try:
+            words = shlex.split(value, comments=True)
+        except ValueError as e:
+            raise EdgekitError(f"{path}:{n}: {e}") from None
+        out[key.strip()] = " ".join(words)
+    return out
+
+
+def board_env(manifest: Manifest, env_file: Path | None, overrides: Mapping[str, str] | None = None,
+              environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The board's env file: each variable the config uses, from ``env_file`` or else this environment, then the
+    per-board ``overrides`` (device name, client id, camera sources...). A missing variable is an error here, before
+    anything reaches the board."""
+    environ = os.environ if environ is None else environ
+    given = read_env_file(env_file) if env_file is not None else {}
+    env: dict[str, str] = {}
+    for var in manifest.env_vars:
+        if var in given:
+            env[var] = given[var]
+        elif var in environ:
+            env[var] = environ[var]
+    env.update({k: v for k, v in given.items() if k in BOARD_VARS or k.startswith("EDGEKIT_")})
+    env.update(overrides or {})
+    missing = [v for v in manifest.env_vars if v not in env]
+    if missing:
+        raise EdgekitError(f"the config uses {', '.join(missing)}: set it in your environment or in --env-file")
+    return env
+
+
+def env_text(env: Mapping[str, str]) -> str:
+    def q(v: str) -> str:  # single-quoted for sh `.`: the value is never expanded on the board
+        return "'" + v.replace("'", "'\"'\"'") + "'"
+
+    return "".join(f"{k}={q(v)}\n" for k, v in env.items())
+
+
+def bundle_config(bundle: Path, env: Mapping[str, str]) -> DaemonConfig:
+    """The bundle's config as the board will read it (with the board's env)."""
+    with tarfile.open(bundle, "r:gz") as tar:
+        f = tar.extractfile("config.yaml")
+        text = f.read().decode() if f is not None else ""
+    saved = dict(os.environ)
+    try:
+        os.environ.update(env)
+        return parse_config(text, f"{bundle.name}:config.yaml")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def plan_lines(manifest: Manifest, target: SSHTarget, opts: DeployOptions, port: int) -> list[str]:
+    rel = f"~/{opts.base}/releases/{manifest.id}" if not opts.base.startswith("/") else \
+        f"{opts.base}/releases/{manifest.id}"
+    venv = "--system-site-packages venv" if manifest.target.system_site_packages else "venv"
+    return [
+        f"board {target.name}: {opts.python} >= {MIN_PYTHON[0]}.{MIN_PYTHON[1]} on {manifest.target.machine}",
+        f"upload bundle {manifest.id} and unpack into {rel} (sha256 of {len(manifest.files)} files checked there)",
+        f"make the {venv} and install {len(manifest.packages)} locked packages + edgekit {manifest.edgekit_version} "
+        f"offline",
+        f"write {rel}/edgekit.env (0600): {', '.join(sorted(opts.env)) or 'no variables'}",
+        "run `edgekit config check` and `edgekit doctor` there",
+        f"switch current → {manifest.id}, restart ({opts.manager}), wait for /healthz on port {port} "
+        f"(≤ {opts.health_timeout_s:.0f} s)",
+        "on failure: discard the release, or switch back to the previous one and restart it",
+    ]
+
+
+def deploy_one(bundle: Path, target: SSHTarget, opts: DeployOptions, manifest: Manifest | None = None,
+               dry_run: bool = False, say: Callable[[str], None] = lambda s: None) -> DeployResult:
+    """Deploy ``bundle`` to one board; raises BoardError (one line) when the board is left on its old release."""
+    manifest = manifest or verify_bundle(bundle)
+    cfg = bundle_config(bundle, opts.env)
+    if not cfg.metrics.enabled or cfg.metrics.port == 0:
+        raise EdgekitError("the config disables metrics: deploy waits for /healthz, set `metrics: {enabled: true}`")
+    port = cfg.metrics.port
+    if dry_run:
+        for line in plan_lines(manifest, target, opts, port):
+            say(line)
+        return DeployResult(target.name, manifest.id, True, "dry run")
+    base, rid = opts.base, manifest.id
+
+    probe = target.board("probe", base, opts.python).split()
+    if not probe or probe[0] == "none":
+        raise BoardError(f"{target.name}: no {opts.python} on the board (edgekit needs Python >= 3.10)")
+    ver = tuple(int(x) for x in probe[0].split("."))
+    if ver < MIN_PYTHON:
+        raise BoardError(f"{target.name}: Python {probe[0]} on the board; edgekit needs Python >= 3.10")
+    if len(probe) > 1 and probe[1] != manifest.target.machine:
+        raise BoardError(f"{target.name}: the board is {probe[1]}, the bundle is for {manifest.target.machine}")
+    running = target.board("current", base)
+    if running == rid:
+        say(f"{target.name}: release {rid} is already live; restarting it")
+    try:
+        say(f"{target.name}: uploading {bundle.stat().st_size / 2**20:.0f} MiB")
+        target.board("receive", base, rid, stdin=bundle.read_bytes())
+        say(f"{target.name}: installing release {rid}")
+        target.board("unpack", base, rid, opts.python, "1" if manifest.target.system_site_packages else "0")
+        target.board("env", base, rid, stdin=env_text(opts.env).encode())
+        say(f"{target.name}: config check and doctor")
+        target.board("check", base, rid)
+    except BoardError as e:
+        if running != rid:
+            target.board("discard", base, rid, check=False)
+        raise BoardError(f"{e}; {_still(running)}") from None
+    try:
+        say(f"{target.name}: switching to {rid} and waiting for /healthz")
+        target.board("activate", base, rid, opts.manager)
+        target.board("health", base, str(port), str(opts.health_timeout_s), opts.python,
+                     timeout=opts.health_timeout_s + 60)
+    except BoardError as e:
+        back = target.board("rollback", base, rid, opts.manager, check=False).strip() or "none"
+        if back != "none":
+            target.board("health", base, str(port), str(opts.health_timeout_s), opts.python,
+                         timeout=opts.health_timeout_s + 60)
+        raise BoardError(f"{e}; rolled back to {back}") from None
+    target.board("prune", base, str(opts.keep), check=False)
+    return DeployResult(target.name, rid, True, f"{rid} live and healthy", None)
+
+
+def _still(running: str) -> str:
+    return "nothing was running" if running == "none" else f"{running} keeps running"

@@ -1,0 +1,34 @@
+"""A camera processed too slowly for its line rule says so: in its stats and once in the log (real detector)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from edgekit.alerts.rules import RuleEngine
+from edgekit.config.cameras import CameraConfig
+from edgekit.config.rules import RuleConfig
+from edgekit.pipeline.camera import CameraWorker
+from edgekit.sources import make_synthetic_video
+from edgekit.vision.detector import Detector
+
+
+def test_a_camera_too_slow_for_its_rules_is_warned(tmp_path, caplog):
+    # 2 frames per second of media time: a walk needs ~3.6 processed fps to be tracked (assumed speeds)
+    video = make_synthetic_video(tmp_path / "slow.mp4", seconds=3.0, fps=2.0, seed=4)
+    cfg = CameraConfig(source=str(video), on_end="stop", lines={"gate": {"start": [640, 0], "end": [640, 720]}})
+    det = Detector.load("yolov8s-fall")
+    rules = [RuleConfig(name="entering", line="gate", direction="in")]
+    w = CameraWorker("cam", cfg, det, RuleEngine("cam", cfg, rules, det.labels), lambda *a: None)
+    w.rate_check_s = 0.0  # check at every frame instead of every 10 s
+    with caplog.at_level(logging.WARNING, logger="edgekit.alerts.rate"):
+        w.start()
+        deadline = time.monotonic() + 300
+        while not w.finished and time.monotonic() < deadline:
+            time.sleep(0.1)
+    det.close()
+    assert w.finished
+    assert len(w.stats.rate_warnings) == 1
+    assert w.stats.rate_warnings[0].startswith("rule 'entering' needs >= 3.6 processed fps, camera runs 2.0")
+    logged = [r.getMessage() for r in caplog.records if "camera cam:" in r.getMessage()]
+    assert len(logged) == 1  # once, not once per frame
