@@ -121,11 +121,15 @@ class CameraWorker:
         self._thread = threading.Thread(target=self._run, name=f"camera-{cam_id}", daemon=True)
         self.tracker: Tracker | None = None
         self.heartbeat = time.monotonic()
+        self._rate = RateCheck(cam_id, self.rate_check_s)
         self.on_frame: Callable[[Frame, Detections], None] | None = None
         """Called with every processed frame (the dashboard keeps a reference; it must not block)."""
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
+        self._rate = RateCheck(self.cam_id, self.rate_check_s)
+        if self.cfg.max_fps:  # a cap below what the rules need is known before the first frame
+            self._rate.check(self.rules.rate_needs(self.cfg.height or 720), self.cfg.max_fps)
         self._thread.start()
 
     def stop(self) -> None:
@@ -257,7 +261,8 @@ class CameraWorker:
         reader = LatestFrameReader(src, prepare=None if src.live else self._prepare)
         wall0, mono0 = time.time(), time.monotonic_ns()
         base_captured, base_dropped = self.stats.captured, self.stats.dropped
-        src_reconnects, first, rate = 0, True, RateCheck(self.cam_id, self.rate_check_s)
+        src_reconnects, first, rate = 0, True, self._rate
+        rate.restart()
         skipped = 0  # frames left out to keep to max_fps (counted as dropped)
         next_t = float("-inf")
         try:
