@@ -31,7 +31,12 @@ if ! "$PY" -c "import llama_cpp" 2>/dev/null || [ "${FORCE_REBUILD:-0}" = 1 ]; t
     WHEELS="$CACHE/llama-wheels/$KEY"
     if [ "${FORCE_REBUILD:-0}" = 1 ] || ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
         rm -rf "$WHEELS.tmp" && mkdir -p "$WHEELS.tmp"
-        "$PY" -m pip wheel --no-cache-dir --no-deps -w "$WHEELS.tmp" "llama-cpp-python==${LLAMA_CPP_VERSION}"
+        # Three tries: the registry has reset connections mid-download here; pip's own retries stop after 5.
+        for try in 1 2 3; do
+            "$PY" -m pip wheel --no-cache-dir --no-deps -w "$WHEELS.tmp" "llama-cpp-python==${LLAMA_CPP_VERSION}" && break
+            [ "$try" = 3 ] && exit 1
+            sleep 30
+        done
         rm -rf "$WHEELS" && mv "$WHEELS.tmp" "$WHEELS"
     fi
     "$PY" -m pip install "$WHEELS"/llama_cpp_python-*.whl
