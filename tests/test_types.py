@@ -1,7 +1,9 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
-from edgekit.types import Detections, Event
+from edgekit.types import EVENT_SCHEMA_VERSION, Detections, Event
 
 
 def make(n: int = 3) -> Detections:
@@ -66,6 +68,10 @@ def test_event_json_round_trip_and_schema_check():
     )
     back = Event.from_json(e.to_json())
     assert back == e and len(e.id) == 36
+    with_clip = Event.from_json(dataclasses.replace(e, clip="/c/x.mp4").to_json())
+    assert with_clip.clip == "/c/x.mp4" and with_clip.schema_version == EVENT_SCHEMA_VERSION == 2
+    v1 = {k: v for k, v in e.to_dict().items() if k != "clip"} | {"schema_version": 1}
+    assert Event.from_dict(v1).clip is None  # version 1 events (before clips) are still read
     bad = e.to_dict() | {"schema_version": 99}
     with pytest.raises(ValueError, match="schema_version"):
         Event.from_dict(bad)

@@ -170,6 +170,15 @@ class MqttLink:
         """The camera's latest annotated JPEG, retained."""
         self._publish(self.topics.snapshot(camera), jpeg, qos=0, retain=True)
 
+    def publish_counts(self, camera: str, counts: dict[tuple[str, str], int]) -> None:
+        """Retained object counts per (zone, label): Home Assistant's count sensors read them."""
+        for (zone, label), n in counts.items():
+            self._publish(self.topics.zone_count(camera, zone, label), str(n), qos=0, retain=True)
+
+    def publish_clip(self, camera: str, clip_json: str) -> None:
+        """An event's clip is on disk (QoS 1: an automation may wait for it)."""
+        self._publish(self.topics.clip(camera), clip_json, qos=1)
+
     def set_camera_available(self, camera: str, up: bool) -> None:
         self._publish(self.topics.camera_available(camera), "online" if up else "offline", qos=1, retain=True)
 

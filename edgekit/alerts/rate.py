@@ -128,6 +128,10 @@ class RateCheck:
         self.t0, self.frames = time.monotonic(), 0
         self.warned: set[str] = set()
 
+    def restart(self) -> None:
+        """Start a new measuring window (e.g. after the camera reconnected)."""
+        self.t0, self.frames = time.monotonic(), 0
+
     def tick(
         self, needs: Callable[[int], list[RateNeed]], frame_height: int, media_fps: float | None = None
     ) -> list[str] | None:

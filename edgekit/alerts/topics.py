@@ -10,6 +10,8 @@ Layout (Frigate-style, everything under ``<prefix>/<device>/``):
 - ``<camera>/<rule>/attributes``: the last Event of the rule, JSON
 - ``<camera>/<rule>/set``: command ``ON``/``OFF`` enables/disables a rule
 - ``<camera>/snapshot``: latest annotated JPEG, retained (when ``mqtt.snapshots: topic``)
+- ``<camera>/count/<zone>/<label>``: retained number of objects of a label in a zone
+- ``<camera>/clip``: an event's clip is written (JSON: event id, path, duration)
 - ``assistant/request`` and ``assistant/response/<id>``: questions to the local assistant
 - ``<discovery prefix>/<component>/<node>/<object>/config`` and ``<discovery prefix>/status``: Home Assistant
 
@@ -55,6 +57,14 @@ class Topics:
 
     def snapshot(self, camera: str) -> str:
         return f"{self.base}/{camera}/snapshot"
+
+    def zone_count(self, camera: str, zone: str, label: str) -> str:
+        """Retained number of objects of one label in one zone."""
+        return f"{self.base}/{camera}/count/{zone}/{label}"
+
+    def clip(self, camera: str) -> str:
+        """An event's clip was written: ``{"event_id", "clip", "duration_s"}``."""
+        return f"{self.base}/{camera}/clip"
 
     def rule_state(self, camera: str, rule: str) -> str:
         return f"{self.base}/{camera}/{rule}/state"

@@ -15,7 +15,7 @@ from edgekit.cli._common import console, print_json
 from edgekit.errors import EdgekitError
 
 fleet_app = typer.Typer(help="See the fleet: boards and their events in the hub's database.", no_args_is_help=True)
-_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+_UNIT_NAMES = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def _dsn(config: Path | None, dsn: str | None) -> tuple[str, float]:
@@ -62,6 +62,28 @@ def _time(text: str | None, what: str) -> float | None:
         raise EdgekitError(f"{what} {text!r} is not an ISO time like 2026-11-26 or 2026-11-26T08:30") from None
 
 
+def _window(last: str | None, today: bool, yesterday: bool, this_week: bool, since: str | None,
+            until: str | None) -> Any:
+    """The options as the assistant's query ``Window`` (one window at most)."""
+    from edgekit.assistant.query import Window
+
+    given = [n for n, v in (("--last", last), ("--today", today), ("--yesterday", yesterday),
+                            ("--this-week", this_week), ("--since/--until", since or until)) if v]
+    if len(given) > 1:
+        raise EdgekitError(f"give one window, not {' and '.join(given)}")
+    if last is not None:
+        m = re.fullmatch(r"(\d+)\s*([mhdw])", last.strip())
+        if not m or not 1 <= int(m.group(1)) <= 10_000:
+            raise EdgekitError(f"--last {last!r}: use a number (1-10000) and m/h/d/w, e.g. 30m, 2h, 7d")
+        return Window(name="last", amount=int(m.group(1)), unit=_UNIT_NAMES[m.group(2)])
+    if since or until:
+        _time(since, "--since")
+        _time(until, "--until")
+        return Window(name="range", since=since, until=until)
+    name = "today" if today else "yesterday" if yesterday else "this_week" if this_week else "all_time"
+    return Window(name=name)
+
+
 CONFIG_OPT = typer.Option(None, "--config", "-c", help="Hub YAML (its database.dsn).")
 DSN_OPT = typer.Option(None, "--dsn", help="PostgreSQL DSN instead of --config.")
 
@@ -103,6 +125,8 @@ def events(
     track: int | None = typer.Option(None, "--track", min=0, help="Only this track id."),
     last: str | None = typer.Option(None, "--last", help="Window: the last 30m / 2h / 1d / 1w."),
     today: bool = typer.Option(False, "--today", help="Window: since local midnight."),
+    yesterday: bool = typer.Option(False, "--yesterday", help="Window: the previous calendar day."),
+    this_week: bool = typer.Option(False, "--this-week", help="Window: since Monday 00:00."),
     since: str | None = typer.Option(None, "--since", help="Window start, ISO local time."),
     until: str | None = typer.Option(None, "--until", help="Window end, ISO local time."),
     limit: int = typer.Option(50, "--limit", min=1, max=10000, help="Events listed at most (newest first)."),
@@ -112,18 +136,12 @@ def events(
     """Events from every board, newest first, with the assistant's filters."""
     from edgekit.hub.fleet import EventFilter, connect, count_events, query_events
 
-    if sum(x is not None and x is not False for x in (last, since, today or None)) > 1:
-        raise EdgekitError("give one window: --last, --today or --since/--until")
-    t0 = _time(since, "--since")
-    if last is not None:
-        m = re.fullmatch(r"(\d+)\s*([mhdw])", last.strip())
-        if not m:
-            raise EdgekitError(f"--last {last!r}: use a number and m/h/d/w, e.g. 30m, 2h, 7d")
-        t0 = time.time() - int(m.group(1)) * _UNITS[m.group(2)]
-    if today:
-        t0 = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-    flt = EventFilter(device=device, camera=camera, label=label, rule=rule, track=track, since=t0,
-                      until=_time(until, "--until"))
+    window = _window(last, today, yesterday, this_week, since, until)
+    # the assistant's window semantics: calendar days in the local zone, "last N units" before now
+    t_since, t_until = window.bounds(datetime.now().astimezone())
+    flt = EventFilter(device=device, camera=camera, label=label, rule=rule, track=track,
+                      since=None if t_since is None else t_since.timestamp(),
+                      until=None if t_until is None else t_until.timestamp())
     url, _ = _dsn(config, dsn)
     with connect(url) as conn:
         if count:

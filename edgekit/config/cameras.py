@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from edgekit.config.base import Strict
-from edgekit.config.polygons import Point, verify_polygon
+from edgekit.config.clips import ClipsConfig
+from edgekit.config.motion import MotionConfig
+from edgekit.config.objects import ObjectsConfig
+from edgekit.config.polygons import Point, verify_in_frame, verify_polygon
 
 
 class ZoneConfig(Strict):
@@ -63,3 +66,18 @@ class CameraConfig(Strict):
     )
     zones: dict[str, ZoneConfig] = Field(default_factory=dict)
     lines: dict[str, LineConfig] = Field(default_factory=dict)
+    frame_size: tuple[PositiveInt, PositiveInt] | None = Field(
+        None, description="[width, height] of the source's frames: zones and masks are checked against it "
+        "(needed when masks are drawn).")
+    motion: MotionConfig = Field(default_factory=MotionConfig, description="Motion gating of the detector.")
+    objects: ObjectsConfig = Field(default_factory=ObjectsConfig, description="Per-label masks and filters.")
+    clips: ClipsConfig = Field(default_factory=ClipsConfig, description="Event clips (MP4 with pre/post-roll).")
+
+    @model_validator(mode="after")
+    def verify_frame(self) -> CameraConfig:
+        polys = {f"zone {n!r}": z.polygon for n, z in self.zones.items()}
+        polys |= {f"line {n!r}": [ln.start, ln.end] for n, ln in self.lines.items()}
+        masks = {f"motion.mask {i}": p for i, p in enumerate(self.motion.mask)}
+        masks |= {f"objects.masks.{lb} {i}": p for lb, ps in self.objects.masks.items() for i, p in enumerate(ps)}
+        verify_in_frame(self.frame_size, polys, masks)
+        return self

@@ -24,8 +24,9 @@ class MotionConfig(BaseModel):
         25, ge=1, le=255, description="`diff`: grey-level change that counts as motion; `mog2`: its varThreshold.")
     min_area: float = Field(
         400.0, ge=0, description="Least area of one moving blob, in square pixels of the full frame.")
-    learning_rate: float = Field(
-        0.05, gt=0, le=1, description="How fast the background absorbs a change (per frame, 0-1).")
+    background_s: float = Field(
+        2.0, gt=0, le=600, description="Time constant (s) in which the background absorbs a change: a parked "
+        "car or a person standing still stops counting as motion after about twice this.")
     hold_s: float = Field(
         1.0, ge=0, description="Keep detecting this long after the last motion (tracks continue through "
         "short quiet gaps).")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 Point = tuple[float, float]
 
@@ -44,3 +44,19 @@ def verify_inside(what: str, pts: Sequence[Point], size: tuple[int, int]) -> Non
         if x > w or y > h:
             raise ValueError(f"{what}: point [{x:g}, {y:g}] is outside the {w}x{h} frame (frame_size); "
                              "draw it in the camera's frame pixels")
+
+
+def verify_in_frame(frame_size: tuple[int, int] | None, polygons: Mapping[str, Sequence[Point]],
+                    masks: Mapping[str, Sequence[Point]]) -> None:
+    """Check every polygon (zones and masks, by name) against the frame; masks need a ``frame_size``.
+
+    Raises ``ValueError`` naming the first polygon outside the frame, or the first mask when no size is given
+    (a mask drawn for another resolution would silently cover the wrong part of the image).
+    """
+    if frame_size is None:
+        if masks:
+            raise ValueError(f"{next(iter(masks))} needs `frame_size: [width, height]` (the source's frame size in "
+                             "pixels) so masks can be checked against the frame")
+        return
+    for what, pts in {**polygons, **masks}.items():
+        verify_inside(what, pts, frame_size)

@@ -20,10 +20,13 @@ def _read(path: Path) -> str:
 
 
 def _has_module(name: str) -> bool:
+    """Whether ``name`` imports as a real package: an empty namespace (what the bindings-only ``tensorrt`` wheels
+    leave behind) does not count."""
     try:
-        return importlib.util.find_spec(name) is not None
+        spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
         return False
+    return spec is not None and spec.origin not in (None, "namespace")
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def _choose(
             if rt not in here:
                 subs.append(_accelerator_substitution(rt, precision, host, cand))
             elif cand is not rt:
-                subs.append(f"{rt.label} {precision.upper()} model → {cand.label} (no {rt.label} export here)")
+                subs.append(f"{rt.label} → {cand.label} (no {rt.label} {precision} {imgsz} export built here)")
             return path, cand, precision, imgsz
     onnx = RUNTIMES["onnxruntime"]
     if rt is not onnx:

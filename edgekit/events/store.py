@@ -38,16 +38,18 @@ CREATE TABLE IF NOT EXISTS events (
     end_ts REAL,
     snapshot TEXT,
     extra TEXT NOT NULL DEFAULT '{}',
-    schema_version INTEGER NOT NULL
+    schema_version INTEGER NOT NULL,
+    clip TEXT
 );
 CREATE INDEX IF NOT EXISTS events_start ON events (start_ts);
 CREATE INDEX IF NOT EXISTS events_label_start ON events (label, start_ts);
 CREATE INDEX IF NOT EXISTS events_source_start ON events (source, start_ts);
 """
 _COLUMNS = (
-    "id, rule, source, device, label, score, box, track_id, start_ts, end_ts, snapshot, extra, schema_version"
+    "id, rule, source, device, label, score, box, track_id, start_ts, end_ts, snapshot, extra, schema_version, clip"
 )
-_STORE_VERSION = 1
+_STORE_VERSION = 2  # 2 added the `clip` column; a version 1 store is migrated when opened for writing
+_READABLE_STORE_VERSIONS = (1, 2)
 
 TimeArg = float | int | datetime | None
 
@@ -61,7 +63,7 @@ def _ts(value: TimeArg) -> float | None:
 
 
 def _row_to_event(row: tuple[Any, ...]) -> Event:
-    (eid, rule, source, device, label, score, box, track_id, start_ts, end_ts, snapshot, extra, version) = row
+    (eid, rule, source, device, label, score, box, track_id, start_ts, end_ts, snapshot, extra, version, clip) = row
     return Event(
         id=eid,
         rule=rule,
@@ -74,6 +76,7 @@ def _row_to_event(row: tuple[Any, ...]) -> Event:
         start_ts=float(start_ts),
         end_ts=None if end_ts is None else float(end_ts),
         snapshot=snapshot,
+        clip=clip,
         extra=json.loads(extra),
         schema_version=int(version),
     )
@@ -116,6 +119,9 @@ class EventStore:
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.executescript(_SCHEMA)
+                cols = {r[1] for r in self._conn.execute("PRAGMA table_info(events)")}
+                if "clip" not in cols:  # a version 1 store
+                    self._conn.execute("ALTER TABLE events ADD COLUMN clip TEXT")
                 self._conn.execute(f"PRAGMA user_version={_STORE_VERSION}")
                 self._conn.commit()
             self._conn.execute("PRAGMA busy_timeout=5000")
@@ -127,10 +133,11 @@ class EventStore:
 
     def _check_schema(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        self._columns = _COLUMNS if version >= 2 else _COLUMNS.replace(", clip", ", NULL")
         has_table = self._conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='events'"
         ).fetchone()
-        if not has_table or version != _STORE_VERSION:
+        if not has_table or version not in _READABLE_STORE_VERSIONS:
             raise EdgekitError(
                 f"{self.path} is not an edgekit event store "
                 f"(schema version {version}, expected {_STORE_VERSION})"
@@ -160,13 +167,14 @@ class EventStore:
                 e.snapshot,
                 json.dumps(e.extra),
                 e.schema_version,
+                e.clip,
             )
             for e in events
         ]
         with self._lock, self._conn:
             before = self._conn.total_changes
             self._conn.executemany(
-                f"INSERT OR IGNORE INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+                f"INSERT OR IGNORE INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
             )
             return self._conn.total_changes - before
 
@@ -235,7 +243,7 @@ class EventStore:
         where, params = self._where(label, source, rule, since, until)
         order = "ASC" if oldest_first else "DESC"
         rows = self._fetch(
-            f"SELECT {_COLUMNS} FROM events{where} ORDER BY start_ts {order}, rowid {order} LIMIT ?",
+            f"SELECT {self._columns} FROM events{where} ORDER BY start_ts {order}, rowid {order} LIMIT ?",
             [*params, limit],
         )
         return [_row_to_event(r) for r in rows]

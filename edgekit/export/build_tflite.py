@@ -80,6 +80,8 @@ def _int8(run: ExportRun, normed: Path, box_scale: float) -> Path:
         chosen.artifact = str(files[best].replace(failed))
         run.report.notes.append("no INT8 attempt passed the gate; the best candidate is kept as *.FAILED.tflite")
         final = failed
+    for f in files:  # candidates that were not kept (their conversions stay in the onnx2tf folders)
+        f.unlink(missing_ok=True)
     for a in attempts:
         if a.artifact is None or not Path(a.artifact).is_file():
             a.artifact = None

@@ -114,12 +114,14 @@ def _is_shipped(val: Path) -> bool:
     return ours.resolve() == shipped.resolve() or _same_images(ours, shipped) == n
 
 
-def _validation(opts: ExportOptions) -> tuple[list[valset.Sample], list[valset.Sample], Dataset] | None:
+def _validation(
+    opts: ExportOptions, calibrated: bool
+) -> tuple[list[valset.Sample], list[valset.Sample], Dataset] | None:
     """(calibration half, validation samples, what they are), loaded once per export and disjoint.
 
-    Without ``--calib`` the labelled set is split (``valset.split``): calibration never sees a validation image, and
-    the composites of each half are made from that half's people and backgrounds only. A ``--calib`` folder must not
-    share images with ``--val``.
+    For a ``calibrated`` (INT8) export without ``--calib`` the labelled set is split (``valset.split``):
+    calibration never sees a validation image, and the composites of each half are made from that half's people and
+    backgrounds only. A ``--calib`` folder must not share images with ``--val``. FP32/FP16 judge on the whole set.
     """
     if opts.val is None:
         return None
@@ -133,8 +135,10 @@ def _validation(opts: ExportOptions) -> tuple[list[valset.Sample], list[valset.S
             )
         calib_real: list[valset.Sample] = []
         val_real = real
-    else:
+    elif calibrated:
         calib_real, val_real = valset.split(real)
+    else:
+        calib_real, val_real = [], real
     gen: list[valset.Sample] = []
     if opts.generated:
         try:
@@ -179,7 +183,7 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
     digest = sha256_of(model)
     out = output_dir(digest, precision, opts)
     src = _source(model, opts, out)
-    val = _validation(opts)
+    val = _validation(opts, calibrated=precision == "int8")
     report = ExportReport(
         source=str(model),
         source_sha256=digest,

@@ -115,6 +115,9 @@ class ExportRun:
             tensors = np.stack([letterbox(s.image, size)[0][0] for s in picked])
             folder = f"{opts.val} (calibration half)"
             names = [s.name for s in self.calib_real]
+        elif self.precision != "int8" and self.samples:  # FP32/FP16 TFLite: only onnx2tf's sample file needs it
+            tensors = np.stack([letterbox(s.image, size)[0][0] for s in self.samples[: opts.calib_limit]])
+            folder, names = str(opts.val), []
         else:
             raise EdgekitError("INT8 needs calibration images: pass --calib DIR (or --val DIR to split it)")
         self._calib = tensors

@@ -11,16 +11,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgekit.alerts.conditions import NUM_KEYPOINTS
+from edgekit.alerts.counts import Counts, ZoneCounter, counted_labels
+from edgekit.alerts.filters import ObjectFilter
 from edgekit.alerts.rate import RateCheck
 from edgekit.alerts.rules import RuleEngine
 from edgekit.alerts.tracking import Tracker
 from edgekit.config.cameras import CameraConfig
+from edgekit.errors import EdgekitError
+from edgekit.pipeline.clips import Clip, ClipRecorder
+from edgekit.pipeline.motion import MotionGate
 from edgekit.sources import LatestFrameReader, Source, open_source
 from edgekit.sources.live import Backoff
 from edgekit.timing import StageTimer
@@ -31,7 +37,7 @@ from edgekit.vision.pose import PoseEstimator
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[Event, Frame, Detections], None]
-STAGES = ("pre", "infer", "post", "track", "pose", "rules")
+STAGES = ("motion", "pre", "infer", "post", "track", "pose", "rules")
 
 
 @dataclass
@@ -42,6 +48,8 @@ class CameraStats:
     processed: int = 0
     dropped: int = 0
     events: int = 0
+    skipped: int = 0
+    """Frames the motion gate kept from the detector."""
     reconnects: int = 0
     status: str = "starting"
     last_error: str = ""
@@ -79,11 +87,28 @@ def estimate_pose(pose: PoseEstimator, image: Any, dets: Detections, class_ids: 
 class CameraWorker:
     """Runs one camera until ``stop()``; every fired Event goes to ``sink`` with its frame and detections."""
 
+    rate_check_s = 10.0
+    """How often the processing rate is checked against what the rules need (``edgekit.alerts.rate``)."""
+
     def __init__(self, cam_id: str, cfg: CameraConfig, detector: Detector, rules: RuleEngine, sink: EventSink,
                  pose: PoseEstimator | None = None, pose_class_ids: list[int] | None = None,
                  on_status: Callable[[str, bool], None] | None = None,
-                 opener: Callable[[str], Source] | None = None, stall_s: float | None = None) -> None:
+                 opener: Callable[[str], Source] | None = None, stall_s: float | None = None,
+                 clips_folder: Path | None = None, on_counts: Callable[[str, Counts], None] | None = None,
+                 on_clip: Callable[[Clip], None] | None = None) -> None:
         self.cam_id, self.cfg, self.detector, self.rules = cam_id, cfg, detector, rules
+        try:
+            self.filters = ObjectFilter(cfg.objects, detector.labels)
+        except ValueError as e:
+            raise EdgekitError(f"camera {cam_id!r}: {e}") from None
+        self.gate = MotionGate(cfg.motion)
+        counted = counted_labels(rules.rules, detector.labels)
+        self.counter = ZoneCounter(rules.zones, detector.labels, counted) if rules.zones and counted and on_counts \
+            else None
+        self.on_counts, self.on_clip = on_counts, on_clip
+        self._clips_folder = clips_folder if cfg.clips.enabled else None
+        self.recorder: ClipRecorder | None = None
+        self._last_dets = Detections.empty()
         self.sink, self.pose, self.on_status = sink, pose, on_status
         self._pose_ids = pose_class_ids
         self._opener = opener or (lambda uri: open_source(
@@ -96,11 +121,15 @@ class CameraWorker:
         self._thread = threading.Thread(target=self._run, name=f"camera-{cam_id}", daemon=True)
         self.tracker: Tracker | None = None
         self.heartbeat = time.monotonic()
+        self._rate = RateCheck(cam_id, self.rate_check_s)
         self.on_frame: Callable[[Frame, Detections], None] | None = None
         """Called with every processed frame (the dashboard keeps a reference; it must not block)."""
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
+        self._rate = RateCheck(self.cam_id, self.rate_check_s)
+        if self.cfg.max_fps:  # a cap below what the rules need is known before the first frame
+            self._rate.check(self.rules.rate_needs(self.cfg.height or 720), self.cfg.max_fps)
         self._thread.start()
 
     def stop(self) -> None:
@@ -134,12 +163,24 @@ class CameraWorker:
 
     # -- processing (also usable without the thread) ----------------------------------------------------------
     def process(self, frame: Frame, prepared: Any, t: float) -> list[Event]:
-        """Run one frame through detect → track → pose → rules; returns the Events it fired."""
+        """Run one frame through (clip buffer) → motion gate → detect → filter → track → pose → rules; returns
+        the Events it fired (none on a frame the gate skips)."""
         timer = self.stats.timer
+        if self.recorder is not None:
+            self.recorder.add(frame.image, t)
+        with timer.stage("motion"):
+            run = self.gate.should_detect(frame.image, t)
+        if not run:
+            self.stats.skipped += 1
+            if self.on_frame is not None:
+                self.on_frame(frame, self._last_dets)  # live views keep moving; boxes are the last detection's
+            return []
         tensor, info = prepared if prepared is not None else self._prepare(frame)
         dets = self.detector.detect_prepared(tensor, info)
         for s in ("infer", "post"):
             timer.add(s, self.detector.timer.last(s))
+        dets = self.filters.apply(dets, frame.shape)
+        self.gate.detected(len(dets), t)
         assert self.tracker is not None  # created in _run before frames flow
         with timer.stage("track"):
             dets = self.tracker.update(dets)
@@ -148,6 +189,11 @@ class CameraWorker:
                 dets = estimate_pose(self.pose, frame.image, dets, self._pose_ids)
         with timer.stage("rules"):
             events = self.rules.update(dets, t)
+        if self.counter is not None and self.on_counts is not None and (counts := self.counter.update(dets)):
+            self.on_counts(self.cam_id, counts)
+        if self.recorder is not None:
+            events = [replace(ev, clip=str(self.recorder.request(ev.id, ev.start_ts, t))) for ev in events]
+        self._last_dets = dets
         if self.on_frame is not None:
             self.on_frame(frame, dets)
         for ev in events:
@@ -190,6 +236,8 @@ class CameraWorker:
             if self._stop.wait(backoff.next()):
                 break
         self.stats.status = "stopped" if self._stop.is_set() else "ended"
+        if self.recorder is not None:
+            self.recorder.close()  # the clips still waiting get the post-roll there is
         if self._up and self.on_status is not None:
             self.on_status(self.cam_id, False)
 
@@ -204,12 +252,17 @@ class CameraWorker:
         """Process frames until the source ends (True) or fails (False)."""
         fps = src.fps or 15.0
         self.tracker = Tracker(frame_rate=fps)
+        if self._clips_folder is not None and self.recorder is None:
+            self.recorder = ClipRecorder(self.cam_id, self.cfg.clips, self._clips_folder, fps=fps,
+                                         on_clip=self.on_clip)
+            self.recorder.start()
         # Files: pre-process on the capture thread (overlaps inference). Live: only the frame that is processed
         # is pre-processed, so dropped frames cost no letterboxing.
         reader = LatestFrameReader(src, prepare=None if src.live else self._prepare)
         wall0, mono0 = time.time(), time.monotonic_ns()
         base_captured, base_dropped = self.stats.captured, self.stats.dropped
-        src_reconnects, first, rate = 0, True, RateCheck(self.cam_id)
+        src_reconnects, first, rate = 0, True, self._rate
+        rate.restart()
         skipped = 0  # frames left out to keep to max_fps (counted as dropped)
         next_t = float("-inf")
         try:

@@ -55,8 +55,9 @@ class Segment:
 
 @dataclass(frozen=True)
 class Clip:
-    """A finished clip: event id, file, and the wall-clock span it covers (s)."""
+    """A finished clip: camera, event id, file, and the wall-clock span it covers (s)."""
 
+    camera: str
     event_id: str
     path: Path
     start: float
@@ -239,7 +240,7 @@ class ClipRecorder:
             tmp.unlink(missing_ok=True)
             return None
         os.replace(tmp, req.path)
-        return Clip(req.event_id, req.path, *span)
+        return Clip(self.camera, req.event_id, req.path, *span)
 
 
 def remux_segments(av: Any, segs: list[Segment], start: float, end: float, dest: Path) -> tuple[float, float] | None:

@@ -10,6 +10,7 @@ alive. The daemon never builds a topic: the link does.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -19,7 +20,8 @@ from typing import Any
 
 import psutil
 
-from edgekit.alerts.discovery import discovery_messages
+from edgekit.alerts.counts import Counts
+from edgekit.alerts.discovery import dashboard_url, discovery_messages
 from edgekit.alerts.handler import EventHandler
 from edgekit.alerts.mqtt import MqttLink, check_broker
 from edgekit.alerts.outbox import Outbox
@@ -28,6 +30,7 @@ from edgekit.config.daemon import DaemonConfig
 from edgekit.errors import EdgekitError
 from edgekit.paths import state_dir
 from edgekit.pipeline.camera import CameraWorker, EventSink
+from edgekit.pipeline.clips import Clip
 from edgekit.pipeline.retention import Retention
 from edgekit.pipeline.service import sd_notify, watchdog_interval_s
 from edgekit.pipeline.stats import CameraReport, DaemonStats, MqttReport, RuntimeInfo, StorageReport, write_stats
@@ -65,6 +68,12 @@ def verify_labels(cfg: DaemonConfig, labels_of: Callable[[str], list[str] | None
             known = cache.get(cfg.model_of(cam)) or labels_of(cfg.model_of(cam))
             if known is not None and lb not in known:
                 raise EdgekitError(f"pose.labels: {lb!r} is not a label of model {cfg.model_of(cam)!r}; {known}")
+    for cam_id, cam_cfg in cfg.cameras.items():
+        known = cache.get(cfg.model_of(cam_id)) or labels_of(cfg.model_of(cam_id))
+        bad = sorted(lb for lb in cam_cfg.objects.labels() if known is not None and lb not in known)
+        if bad:
+            raise EdgekitError(f"camera {cam_id!r}: objects names label {bad[0]!r}, which model "
+                               f"{cfg.model_of(cam_id)!r} does not have; its labels are {known}")
 
 
 def verify_camera_files(cfg: DaemonConfig) -> None:
@@ -149,7 +158,8 @@ class Daemon:
         self.events = EventHandler(self.snapshots, self.store, quality=cfg.snapshot_quality,
                                    snapshot_topic=cfg.mqtt is not None and cfg.mqtt.snapshots == "topic",
                                    on_event=on_event)
-        self.retention = Retention(cfg.retention, self.snapshots, self.store, self.outbox)
+        self.retention = Retention(cfg.retention, self.snapshots, self.store, self.outbox,
+                                   clips=[self.clip_folder(c) for c, cam in cfg.cameras.items() if cam.clips.enabled])
         self.uploader: Any = None
         if cfg.storage.s3 is not None:
             from edgekit.storage import S3Uploader, UploadQueue
@@ -192,8 +202,10 @@ class Daemon:
             except ValueError as e:
                 raise EdgekitError(f"camera {cam_id!r}: {e}") from None
             pose_ids = [det.labels.index(lb) for lb in self.cfg.pose.labels] or None
-            self.workers[cam_id] = CameraWorker(cam_id, cam, det, engine, self._sink(cam_id), pose=pose,
-                                                pose_class_ids=pose_ids, on_status=self._camera_status)
+            self.workers[cam_id] = CameraWorker(
+                cam_id, cam, det, engine, self._sink(cam_id), pose=pose, pose_class_ids=pose_ids,
+                on_status=self._camera_status, clips_folder=self.clip_folder(cam_id),
+                on_counts=self._publish_counts, on_clip=self._clip_ready)
             self.runtime[cam_id] = runtime_info(det)
             log.info(describe_runtime(cam_id, self.runtime[cam_id]))
         self._detectors = list(detectors.values())
@@ -205,6 +217,21 @@ class Daemon:
             self.events.handle(event, frame, dets, w.rules, w.detector.labels)
 
         return sink
+
+    def clip_folder(self, cam_id: str) -> Path:
+        """Where a camera's clips go (``clips.folder``, default ``<state_dir>/clips``)."""
+        folder = self.cfg.cameras[cam_id].clips.folder
+        return Path(folder) if folder else self.state / "clips"
+
+    def _publish_counts(self, cam_id: str, counts: Counts) -> None:
+        if self.link is not None:
+            self.link.publish_counts(cam_id, counts)
+
+    def _clip_ready(self, clip: Clip) -> None:
+        log.info("clip of event %s: %s (%.1f s)", clip.event_id, clip.path, clip.duration)
+        if self.link is not None:
+            self.link.publish_clip(clip.camera, json.dumps(
+                {"event_id": clip.event_id, "clip": str(clip.path), "duration_s": round(clip.duration, 2)}))
 
     def _camera_status(self, cam_id: str, up: bool) -> None:
         if self.link is not None:
@@ -218,7 +245,10 @@ class Daemon:
         """On (re)connect: discovery and the current camera availability."""
         if self.link is None or self.cfg.mqtt is None:
             return
-        discovery = discovery_messages(self.cfg) if self.cfg.mqtt.discovery else []
+        labels = {c: w.detector.labels for c, w in self.workers.items()}
+        dash = self.cfg.dashboard
+        discovery = discovery_messages(self.cfg, labels, dashboard_url(dash.host, dash.port)) \
+            if self.cfg.mqtt.discovery else []
         self.link.announce(discovery, {cam_id: w.stats.status == "ok" for cam_id, w in self.workers.items()})
 
     # -- stats ---------------------------------------------------------------------------------------------------
@@ -238,7 +268,9 @@ class Daemon:
                     reconnects=s.reconnects, max_lag_frames=s.max_lag_frames, stage_ms=s.stage_ms(),
                     status="ok" if s.status == "ok" else "down", last_error=s.last_error,
                     rate_warnings=s.rate_warnings,
-                    runtime=self.runtime.get(cam_id),
+                    runtime=self.runtime.get(cam_id), motion_skipped=s.skipped,
+                    clips=len(w.recorder.clips) if w.recorder else 0,
+                    clip_frames_dropped=w.recorder.dropped if w.recorder else 0,
                 )
                 if dt >= 1.0 or cam_id not in self._last:
                     self._last[cam_id] = (now, s.captured, s.processed)
@@ -247,7 +279,7 @@ class Daemon:
             mqtt = MqttReport(connected=self.link.connected.is_set(), pending=len(self.outbox),
                               last_error=self.link.last_error, **self.link.counters)
         r = self.retention
-        storage = StorageReport(free_mb=r.free_mb, snapshots_mb=r.snapshots_mb,
+        storage = StorageReport(free_mb=r.free_mb, snapshots_mb=r.snapshots_mb, clips_mb=r.clips_mb,
                                 deleted={f"{k}:{why}": n for (k, why), n in sorted(r.deleted.items())})
         assistant = self.assistant_analytics.snapshot() if self.assistant_analytics is not None else None
         return DaemonStats(device=self.cfg.device, cameras=cams, cpu_temp_c=cpu_temperature(),

@@ -52,6 +52,7 @@ class MotionDetector:
         self._size: tuple[int, int] | None = None  # full-frame (w, h)
         self._mask: npt.NDArray[np.uint8] | None = None  # 255 where motion counts
         self._scale = 1.0
+        self._t: float | None = None
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 
     def _reset(self, w: int, h: int) -> None:
@@ -71,22 +72,27 @@ class MotionDetector:
             self._mog = cv2.createBackgroundSubtractorMOG2(history=500, varThreshold=self.cfg.threshold,
                                                            detectShadows=False)
 
-    def update(self, image: npt.NDArray[np.uint8]) -> Motion:
-        """Feed one BGR frame; returns the moving blobs that pass ``min_area`` outside the motion mask."""
+    def update(self, image: npt.NDArray[np.uint8], t: float | None = None) -> Motion:
+        """Feed one BGR frame taken at ``t`` seconds (default: 1/15 s after the last); returns the moving blobs
+        that pass ``min_area`` outside the motion mask."""
         h, w = image.shape[:2]
         first = self._size != (w, h)
         if first:
             self._reset(w, h)
+        dt = 1 / 15 if t is None or self._t is None else max(t - self._t, 1e-3)
+        self._t = t
+        # the same time constant whatever the frame rate (a gated 2 FPS camera learns as fast as a 30 FPS one)
+        alpha = 1.0 - float(np.exp(-dt / self.cfg.background_s))
         # INTER_LINEAR then a blur: a quarter of INTER_AREA's cost, and the blur removes the aliasing anyway.
         small = cv2.resize(image, self._small, interpolation=cv2.INTER_LINEAR)
         grey = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (5, 5), 0)
         if self._mog is not None:
-            fg = self._mog.apply(grey, learningRate=self.cfg.learning_rate)
+            fg = self._mog.apply(grey, learningRate=alpha)
         else:
             if self._bg is None:
                 self._bg = grey.astype(np.float32)
             diff = cv2.absdiff(grey, cv2.convertScaleAbs(self._bg))
-            cv2.accumulateWeighted(grey, self._bg, self.cfg.learning_rate)
+            cv2.accumulateWeighted(grey, self._bg, alpha)
             _, fg = cv2.threshold(diff, self.cfg.threshold, 255, cv2.THRESH_BINARY)
         if first:
             return Motion(np.array([[0, 0, w, h]], np.float32), 1.0)
@@ -121,7 +127,7 @@ class MotionGate:
     def should_detect(self, image: npt.NDArray[np.uint8], t: float) -> bool:
         if self.detector is None:
             return True
-        self.motion = self.detector.update(image)
+        self.motion = self.detector.update(image, t)
         if self.motion:
             self.last_motion = t
             return True

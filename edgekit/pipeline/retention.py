@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from edgekit.alerts.outbox import Outbox
@@ -36,11 +36,13 @@ class Retention:
     """Applies a :class:`RetentionConfig` to a snapshot folder, an event store and an outbox."""
 
     def __init__(self, cfg: RetentionConfig, snapshots: Path, store: EventStore, outbox: Outbox,
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time, clips: Sequence[Path] = ()) -> None:
         self.cfg, self.snapshots, self.store, self.outbox, self._now = cfg, snapshots, store, outbox, now
+        self.clips = sorted(set(clips))
         self.deleted: collections.Counter[tuple[str, str]] = collections.Counter()
         self.free_mb: float | None = None
         self.snapshots_mb = 0.0
+        self.clips_mb = 0.0
 
     def free_bytes(self) -> int:
         """Free space for new state: the file system's, plus pages the databases freed and will reuse first
@@ -61,19 +63,52 @@ class Retention:
         out.sort()
         return out
 
-    def _unlink(self, p: Path, reason: str) -> int:
+    def _clip_files(self) -> list[tuple[float, int, Path]]:
+        """(mtime, size, path) of every event clip, oldest first; the recorders' rolling segments are theirs."""
+        out = []
+        for folder in self.clips:
+            if not folder.is_dir():
+                continue
+            for p in folder.rglob("*.mp4"):
+                if p.parent.name == "segments":
+                    continue
+                try:
+                    st = p.stat()
+                except FileNotFoundError:
+                    continue
+                out.append((st.st_mtime, st.st_size, p))
+        out.sort()
+        return out
+
+    def _unlink(self, p: Path, reason: str, kind: str = "snapshot") -> int:
         try:
             size = p.stat().st_size
             p.unlink()
         except FileNotFoundError:
             return 0
-        self.deleted[("snapshot", reason)] += 1
+        self.deleted[(kind, reason)] += 1
         return size
+
+    def _sweep_clips(self, now: float) -> list[tuple[float, int, Path]]:
+        """Clips beyond their age and total size go, oldest first; returns the ones left."""
+        cfg, files = self.cfg, self._clip_files()
+        if cfg.clips_max_age_days is not None:
+            limit = now - cfg.clips_max_age_days * DAY
+            old = [f for f in files if f[0] < limit]
+            for _, _, p in old:
+                self._unlink(p, "age", "clip")
+            files = files[len(old):]
+        total = sum(f[1] for f in files)
+        if cfg.clips_max_mb is not None:
+            while files and total > cfg.clips_max_mb * MB:
+                total -= self._unlink(files.pop(0)[2], "size", "clip")
+        return files
 
     def sweep(self) -> dict[tuple[str, str], int]:
         """One pass; returns what it deleted in this pass by (kind, reason)."""
         before = collections.Counter(self.deleted)
         cfg, now = self.cfg, self._now()
+        clips = self._sweep_clips(now)
         files = self._snapshot_files()
         if cfg.snapshots_max_age_days is not None:
             limit = now - cfg.snapshots_max_age_days * DAY
@@ -96,18 +131,22 @@ class Retention:
             extra = self.store.count() - cfg.events_max_rows
             if extra > 0:
                 self.deleted[("event", "size")] += self.store.delete_oldest(extra)
-        self._watermark(files)
+        self._watermark(files, clips)
         self.snapshots_mb = round(sum(f[1] for f in self._snapshot_files()) / MB, 2)
+        self.clips_mb = round(sum(f[1] for f in self._clip_files()) / MB, 2)
         self.free_mb = round(self.free_bytes() / MB, 1)
         done = {k: v - before.get(k, 0) for k, v in self.deleted.items() if v - before.get(k, 0)}
         if done:
             log.info("retention deleted %s", ", ".join(f"{n} {k} ({r})" for (k, r), n in sorted(done.items())))
         return done
 
-    def _watermark(self, files: list[tuple[float, int, Path]]) -> None:
+    def _watermark(self, files: list[tuple[float, int, Path]], clips: list[tuple[float, int, Path]]) -> None:
         want = self.cfg.min_free_mb * MB
         if want <= 0 or self.free_bytes() >= want:
             return
+        # clips before snapshots: each is ~100 snapshots' worth, and the event keeps its snapshot
+        while clips and self.free_bytes() < want:
+            self._unlink(clips.pop(0)[2], "disk", "clip")
         # oldest snapshots first, one at a time: they are the bulk and the least precious
         while files and self.free_bytes() < want:
             self._unlink(files.pop(0)[2], "disk")

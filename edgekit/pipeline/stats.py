@@ -59,6 +59,12 @@ class CameraReport(_Open):
     rate_warnings: list[str] = Field(default_factory=list)
     """Rules this camera is processed too slowly for (edgekit.alerts.rate), one line each."""
     runtime: RuntimeInfo | None = None
+    motion_skipped: int = 0
+    """Frames the motion gate kept from the detector."""
+    clips: int = 0
+    """Event clips written since start."""
+    clip_frames_dropped: int = 0
+    """Frames the clip encoder could not keep up with."""
 
 
 class MqttReport(_Open):
@@ -81,6 +87,7 @@ class StorageReport(_Open):
 
     free_mb: float | None = None
     snapshots_mb: float = 0.0
+    clips_mb: float = 0.0
     deleted: dict[str, int] = Field(default_factory=dict)
 
 

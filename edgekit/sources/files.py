@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -81,8 +82,22 @@ class VideoSource:
         self._seq = 0
         self._t_next = time.monotonic()
         self._status = "ok"
+        # FFmpeg aborts the process when a capture is released while another thread decodes from it: a capture
+        # thread's read holds this lock, and close() defers the release to that thread when a read is in progress.
+        self._io = threading.Lock()
+        self._closed = False
 
     def read(self) -> Frame | None:
+        with self._io:
+            if self._closed:
+                self._cap.release()
+                return None
+            frame = self._read()
+            if self._closed:
+                self._cap.release()
+            return frame
+
+    def _read(self) -> Frame | None:
         ok, img = self._cap.read()
         if not ok and self.loop and self._seq > 0:
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -104,7 +119,12 @@ class VideoSource:
         return frame
 
     def close(self) -> None:
-        self._cap.release()
+        self._closed = True
+        if self._io.acquire(blocking=False):
+            try:
+                self._cap.release()
+            finally:
+                self._io.release()
         self._status = "ended"
 
     @property

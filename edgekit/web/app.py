@@ -64,31 +64,48 @@ class Dashboard:
     asks: list[dict[str, Any]] = field(default_factory=list)
     """Timing of the questions asked on this page (the assistant box's own LLM analytics)."""
 
-    def explain_jpeg(self, event: Event) -> bytes:
-        """The EigenCAM overlay of an event's frame (cached: the same event is computed once)."""
+    def _model_of(self, cam_id: str) -> Path:
+        model = self.model_files.get(cam_id)
+        if model is None:
+            raise HTTPException(409, f"camera {cam_id!r} runs no ONNX model: the explain view needs one")
+        return model
+
+    def _explain(self, model: Path, image: Any, boxes: Any) -> bytes:
+        """EigenCAM overlay of ``image`` with ``boxes`` outlined; call with ``_explain_lock`` held."""
         import cv2
 
         from edgekit.alerts.snapshot import encode_jpeg
         from edgekit.vision.explain import EigenCam
 
-        model = self.model_files.get(event.source)
-        if model is None:
-            raise HTTPException(409, f"camera {event.source!r} runs no ONNX model: the explain view needs one")
+        cam = self._explainers.get(model)
+        if cam is None:
+            cam = self._explainers[model] = EigenCam(model, threads=self.explain_threads)
+        out = cam.explain(image).overlay(image)
+        for x1, y1, x2, y2 in boxes:
+            cv2.rectangle(out, (round(x1), round(y1)), (round(x2), round(y2)), (255, 255, 255), 2)
+        return encode_jpeg(out, 85)
+
+    def explain_jpeg(self, event: Event) -> bytes:
+        """The EigenCAM overlay of an event's frame (cached: the same event is computed once)."""
+        model = self._model_of(event.source)
         with self._explain_lock:  # one at a time: it is a full extra inference
             if event.id in self._explained:
                 return self._explained[event.id]
-            image = _event_image(event)
-            cam = self._explainers.get(model)
-            if cam is None:
-                cam = self._explainers[model] = EigenCam(model, threads=self.explain_threads)
-            out = cam.explain(image).overlay(image)
-            x1, y1, x2, y2 = (round(v) for v in event.box)
-            cv2.rectangle(out, (x1, y1), (x2, y2), (255, 255, 255), 2)
-            jpeg = encode_jpeg(out, 85)
+            jpeg = self._explain(model, _event_image(event), [event.box])
             self._explained[event.id] = jpeg
             while len(self._explained) > 32:
                 self._explained.popitem(last=False)
             return jpeg
+
+    def explain_live(self, cam_id: str) -> bytes:
+        """The EigenCAM overlay of the frame a camera's stream shows now, its detections outlined."""
+        model = self._model_of(cam_id)
+        latest = self.hub.feeds[cam_id].latest
+        if latest is None:
+            raise HTTPException(409, f"camera {cam_id!r} has no frame to explain: open its live view first")
+        frame, dets = latest
+        with self._explain_lock:
+            return self._explain(model, frame.image, dets.xyxy.tolist())
 
 
 def raw_frame_path(snapshot: Path) -> Path:
@@ -206,6 +223,11 @@ def create_app(dash: Dashboard, token: str | None = None) -> Starlette:
         jpeg = await run_in_threadpool(dash.explain_jpeg, ev)
         return Response(jpeg, media_type="image/jpeg", headers={"X-Explain-Method": "EigenCAM"})
 
+    async def explain_live(req: Request) -> Response:
+        feed_of(req)
+        jpeg = await run_in_threadpool(dash.explain_live, req.path_params["cam"])
+        return Response(jpeg, media_type="image/jpeg", headers={"X-Explain-Method": "EigenCAM"})
+
     async def stats(_: Request) -> Response:
         return JSONResponse({"latest": dash.history.latest, "history": dash.history.items(), "asks": dash.asks})
 
@@ -235,6 +257,7 @@ def create_app(dash: Dashboard, token: str | None = None) -> Starlette:
         Route("/", index),
         Route("/api/cameras", cameras),
         Route("/api/cameras/{cam}/stream.mjpg", stream),
+        Route("/api/cameras/{cam}/explain.jpg", explain_live),
         Route("/api/events", events),
         Route("/api/events/stream", event_stream),
         Route("/api/events/{eid}", event),

@@ -77,6 +77,11 @@ class CameraFeed:
         return self._viewers
 
     @property
+    def latest(self) -> tuple[Frame, Detections] | None:
+        """The newest processed frame and its detections (kept only while someone watches)."""
+        return self._latest
+
+    @property
     def encoding(self) -> bool:
         t = self._thread
         return t is not None and t.is_alive()

@@ -16,7 +16,7 @@ from edgekit.alerts.mqtt import MqttLink, check_broker
 from edgekit.alerts.outbox import Outbox
 from edgekit.config.daemon import MQTTConfig
 from edgekit.errors import EdgekitError
-from edgekit.types import Event
+from edgekit.types import EVENT_SCHEMA_VERSION, Event
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,7 @@ def test_events_are_delivered_then_removed_from_outbox(broker, consumer_factory,
     assert c.wait_for(lambda: len(c.events()) >= 20)
     assert c.wait_for(lambda: len(ob) == 0, 10)
     assert [e["id"] for e in c.events()] == [make_event(i).id for i in range(20)]
-    assert all(e["schema_version"] == 1 for e in c.events())
+    assert all(e["schema_version"] == EVENT_SCHEMA_VERSION for e in c.events())
     assert c.payloads("/available")[0] == b"online"
     assert len(link.latencies_ms) == 20
     link.stop()

@@ -8,6 +8,7 @@ conversion dominates), so the exports are shared through one session cache and t
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import stat
@@ -24,6 +25,11 @@ HINT = re.compile(r"`(edgekit [^`]+)`")
 
 @pytest.fixture(scope="session")
 def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the session; ``EDGEKIT_TEST_PROFILE_CACHE`` keeps it between runs (each export still runs)."""
+    keep = os.environ.get("EDGEKIT_TEST_PROFILE_CACHE")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        return Path(keep)
     return tmp_path_factory.mktemp("profile-cache")
 
 

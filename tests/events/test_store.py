@@ -35,11 +35,35 @@ def store(tmp_path: Path) -> EventStore:
 
 
 def test_roundtrip_keeps_every_field(tmp_path: Path) -> None:
-    e = ev(track_id=3, snapshot="/tmp/x.jpg", device="pi5", extra={"zone": "door", "n": 2}, end_ts=1001.5)
+    e = ev(track_id=3, snapshot="/tmp/x.jpg", clip="/tmp/x.mp4", device="pi5", extra={"zone": "door", "n": 2},
+           end_ts=1001.5)
     with EventStore(tmp_path / "e.db") as s:
         assert s.add(e) is True
         (back,) = s.query()
     assert back == e
+
+
+V1_SCHEMA = """
+CREATE TABLE events (id TEXT PRIMARY KEY, rule TEXT NOT NULL, source TEXT NOT NULL, device TEXT NOT NULL DEFAULT '',
+    label TEXT NOT NULL, score REAL NOT NULL, box TEXT NOT NULL, track_id INTEGER, start_ts REAL NOT NULL,
+    end_ts REAL, snapshot TEXT, extra TEXT NOT NULL DEFAULT '{}', schema_version INTEGER NOT NULL);
+INSERT INTO events VALUES ('old', 'fall', 'cam1', '', 'Fall', 0.9, '[1,2,3,4]', 1, 5.0, NULL, NULL, '{}', 1);
+PRAGMA user_version=1;
+"""
+
+
+def test_version_1_store_is_read_and_migrated(tmp_path: Path) -> None:
+    """A store written before clips existed: readers see clip=None; the daemon adds the column and goes on."""
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as c:
+        c.executescript(V1_SCHEMA)
+    with EventStore(path, readonly=True) as r:
+        (old,) = r.query()
+    assert old.id == "old" and old.clip is None and old.schema_version == 1
+    with EventStore(path) as s:
+        s.add(ev(ts=6.0, clip="/clips/cam1/x.mp4"))
+        got = {e.id: e.clip for e in s.query()}
+    assert got["old"] is None and "/clips/cam1/x.mp4" in got.values()
 
 
 def test_add_is_idempotent_by_id(tmp_path: Path) -> None:

@@ -135,6 +135,10 @@ def test_fleet_status_and_events_commands(broker, pg_dsn, tmp_path):
         assert r.returncode == 2  # seconds are not a unit
         r = run_cli("fleet", "events", "--dsn", pg_dsn, "--board", "dock", "--last", "3m", "--count")
         assert r.returncode == 0 and r.stdout.strip() == "3"  # 0, 1 and 2 minutes ago
+        r = run_cli("fleet", "events", "--dsn", pg_dsn, "--today", "--last", "2h")
+        assert r.returncode == 2 and "give one window, not --last and --today" in r.stderr
+        r = run_cli("fleet", "events", "--dsn", pg_dsn, "--since", "yesterday-ish")
+        assert r.returncode == 2 and "not an ISO time" in r.stderr
         r = run_cli("fleet", "events", "--dsn", pg_dsn, "--label", "Fall", "--limit", "2")
         assert r.returncode == 0 and "2 event(s)" in r.stdout and "dock" in r.stdout
         pub.disconnect()

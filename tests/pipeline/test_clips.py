@@ -124,3 +124,40 @@ def test_clip_folder_under_a_file_is_refused(tmp_path):
         ClipsConfig(enabled=True, folder=str(tmp_path / "file" / "clips"))
     ClipsConfig(enabled=True, folder=str(tmp_path / "new" / "clips"))  # creatable: fine
     assert not (tmp_path / "new").exists()  # the check leaves nothing behind
+
+
+def test_retention_bounds_clips_and_leaves_the_rolling_buffer_alone(tmp_path):
+    """Clips fall under the storage bounds (age, total size, then the free-disk watermark first of all)."""
+    import os
+    import time
+
+    from edgekit.alerts.outbox import Outbox
+    from edgekit.config.retention import RetentionConfig
+    from edgekit.events.store import EventStore
+    from edgekit.pipeline.retention import DAY, Retention
+
+    now = time.time()
+    clips = []
+    for i in range(6):
+        p = tmp_path / "clips" / "cam" / f"ev{i}.mp4"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(os.urandom(300_000))
+        age = 20 * DAY if i < 2 else 600 - i  # two are 20 days old
+        os.utime(p, (now - age, now - age))
+        clips.append(p)
+    seg = tmp_path / "clips" / "cam" / "segments" / "1.mp4"
+    seg.parent.mkdir()
+    seg.write_bytes(os.urandom(300_000))
+    os.utime(seg, (now - 30 * DAY, now - 30 * DAY))
+    store, outbox = EventStore(tmp_path / "events.db"), Outbox(tmp_path / "outbox.db")
+    cfg = RetentionConfig(clips_max_age_days=14, clips_max_mb=0.6, min_free_mb=0)
+    r = Retention(cfg, tmp_path / "snapshots", store, outbox, clips=[tmp_path / "clips"])
+    done = r.sweep()
+    # 2 too old; of the 4 left (1.2 MB) the 2 oldest go to get under 0.6 MB; the segment stays
+    assert done == {("clip", "age"): 2, ("clip", "size"): 2}
+    assert [p.exists() for p in clips] == [False] * 4 + [True] * 2 and seg.exists()
+    assert r.clips_mb == pytest.approx(0.57, abs=0.01)
+    # under the free-disk watermark, clips go before anything else
+    low = Retention(RetentionConfig(clips_max_age_days=None, clips_max_mb=None, min_free_mb=10**9), tmp_path /
+                    "snapshots", store, outbox, clips=[tmp_path / "clips"])
+    assert low.sweep().get(("clip", "disk")) == 2 and seg.exists()

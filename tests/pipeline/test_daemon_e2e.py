@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from edgekit.sources import SyntheticScene, Walker, make_synthetic_video
+from edgekit.types import EVENT_SCHEMA_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 FPS = 6.0
@@ -88,7 +89,7 @@ def test_people_walking_through_a_zone_give_the_expected_events(broker, consumer
     assert len({e["track_id"] for e in zone}) == 3
     assert len(line) == 2  # walkers 1 and 3 go left → right
     for e in evs:
-        assert e["schema_version"] == 1 and e["device"] == "e2e"
+        assert e["schema_version"] == EVENT_SCHEMA_VERSION and e["device"] == "e2e"
         snap = Path(e["snapshot"])
         assert snap.is_file() and snap.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
     # zone events come in walker order, each while that walker is in the scene

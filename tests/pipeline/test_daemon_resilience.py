@@ -116,6 +116,7 @@ def test_overload_drops_stale_frames_keeps_lag_and_memory_bounded(tmp_path):
 
 
 def test_stats_file_has_the_shared_format_and_says_what_runs(tmp_path, caplog):
+    video = make_synthetic_video(tmp_path / "none.mp4", seconds=0.5, fps=4.0, seed=1)
     cfg = DaemonConfig.model_validate({
         "device": "fmt", "state_dir": str(tmp_path / "state"),
         "cameras": {"a": {"source": "synthetic:0", "enabled": False}, "b": {"source": str(tmp_path / "none.mp4"),
@@ -124,6 +125,7 @@ def test_stats_file_has_the_shared_format_and_says_what_runs(tmp_path, caplog):
     })
     with caplog.at_level("INFO", logger="edgekit.pipeline.daemon"):
         d = Daemon(cfg)
+    video.unlink()  # the start-up check saw it; then the camera goes away
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("camera b runs")]
     assert len(said) == 1 and "yolov8s-fall.onnx at 640x640 fp32 on onnxruntime [CPUExecutionProvider]" in said[0]
     d.start()

@@ -137,6 +137,15 @@ def test_explain_shows_a_heat_map(dash_page: Any) -> None:
     dash_page.screenshot(path=str(ARTIFACTS / "explain.png"))
 
 
+def test_explain_a_live_frame(dash_page: Any) -> None:
+    dash_page.wait_for_function("document.querySelector('#cameras img') && "
+                                "document.querySelector('#cameras img').naturalWidth > 0")
+    dash_page.click("#cameras button.explain-live")
+    dash_page.wait_for_function("document.getElementById('explain-heat').naturalWidth > 0", timeout=180_000)
+    assert "Live frame of door" in dash_page.inner_text("#explain-pick")
+    dash_page.screenshot(path=str(ARTIFACTS / "explain_live.png"))
+
+
 def test_speed_and_device_tab(dash_page: Any) -> None:
     dash_page.click("nav button[data-tab=stats]")
     dash_page.wait_for_function("[...document.querySelectorAll('#device-state th')].some(t => t.textContent === 'RSS')")

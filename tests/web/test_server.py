@@ -207,3 +207,32 @@ def test_stats_history_keeps_json_and_device_state(served: Served) -> None:
     assert [h["ts"] for h in body["history"]] == [1.0, 2.0]
     assert body["latest"]["cameras"]["cam1"]["process_fps"] == 3.0
     assert set(body["latest"]["device_state"]) == {"throttled", "cur_mhz", "max_mhz", "governor"}
+
+
+def test_explain_the_live_frame(served: Served) -> None:
+    from tests.helpers import DEFAULT_MODEL
+
+    r = httpx.get(served.base + "/api/cameras/nope/explain.jpg")
+    assert r.status_code == 404 and "unknown camera" in r.json()["error"]
+    r = httpx.get(served.base + "/api/cameras/cam1/explain.jpg")
+    assert r.status_code == 409 and "ONNX" in r.json()["error"]
+    served.dash.model_files["cam1"] = DEFAULT_MODEL
+    r = httpx.get(served.base + "/api/cameras/cam1/explain.jpg")
+    assert r.status_code == 409 and "live view" in r.json()["error"]  # nobody watches: no frame is kept
+    feed = served.dash.hub.feeds["cam1"]
+    with httpx.stream("GET", served.base + "/api/cameras/cam1/stream.mjpg", timeout=30) as s:
+        chunks = s.iter_bytes()
+        next(chunks)
+        wait_for(lambda: feed.latest is not None, 30, "a frame kept for the viewer")
+        r = httpx.get(served.base + "/api/cameras/cam1/explain.jpg", timeout=300)
+    assert r.status_code == 200 and r.headers["x-explain-method"] == "EigenCAM"
+    shown = cv2_decode(r.content)
+    assert shown.shape == (720, 1280, 3)
+
+
+def cv2_decode(data: bytes) -> np.ndarray:
+    import cv2
+
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert img is not None
+    return img

@@ -44,7 +44,9 @@ async function loadCameras() {
   const select = document.querySelector("#filters select[name=camera]");
   for (const c of CAMERAS) {
     const src = url(`api/cameras/${encodeURIComponent(c.id)}/stream.mjpg`);
-    box.append(el("div", { class: "camera" }, el("h3", {}, c.id, " ", el("small", { class: "hint" }, c.model || "")),
+    const btn = c.explain ? el("button", { class: "explain-live", onclick: (ev) => explainLive(c.id, ev.target) },
+      "explain this frame (EigenCAM)") : "";
+    box.append(el("div", { class: "camera" }, el("h3", {}, c.id, " ", el("small", { class: "hint" }, c.model || ""), " ", btn),
       el("img", { id: "stream-" + c.id, "data-src": src, src: src, alt: "live view of " + c.id })));
     select.append(el("option", { value: c.id }, c.id));
   }
@@ -118,6 +120,20 @@ function explain(e) {
     document.getElementById("explain-pick").textContent = "explain failed: " + msg;
   };
   heat.src = url(`api/events/${e.id}/explain.jpg`);
+}
+
+async function explainLive(cam, button) {
+  // Asked while the stream is still open: the server explains the frame the stream shows now.
+  button.disabled = true; button.textContent = "computing…";
+  const r = await fetch(url(`api/cameras/${encodeURIComponent(cam)}/explain.jpg`, { t: String(Date.now()) }));
+  button.disabled = false; button.textContent = "explain this frame (EigenCAM)";
+  const pick = document.getElementById("explain-pick"), heat = document.getElementById("explain-heat");
+  showTab("explain");
+  document.getElementById("explain-snapshot").removeAttribute("src");
+  heat.onload = null; heat.onerror = null;
+  if (!r.ok) { pick.textContent = "explain failed: " + (await r.json()).error; return; }
+  heat.src = URL.createObjectURL(await r.blob());
+  pick.textContent = `Live frame of ${cam} at ${new Date().toLocaleString()} (its detections outlined)`;
 }
 
 // ---- charts ---------------------------------------------------------------------------------------------------
