@@ -113,8 +113,8 @@ def test_deploy_update_rollback_and_bad_input(boards: Boards, bundles: dict[str,
         _rewrite_member(bundles["v1"], changed, "config.yaml", b"# edited\n")
         bad_cfg = tmp_path / "badcfg.env"
         bad_cfg.write_text(env.read_text() + "CAMERA=/nonexistent/video.mp4\n")
-        old_py = tmp_path / "oldpy"
-        old_py.mkdir(mode=0o755)
+        old_py = home / "oldpy"  # the board user must reach it (pytest's tmp folders are root's, 0700)
+        old_py.mkdir(mode=0o755, exist_ok=True)
         py39 = old_py / "python3"
         # A Python that reports 3.9 (the board's interpreter is what the probe asks; no 3.9 build exists here).
         py39.write_text("#!/bin/sh\necho '3.9 x86_64'\n")
