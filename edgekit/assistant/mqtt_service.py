@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edgekit.alerts.payload import json_too_deep
 from edgekit.alerts.topics import Topics
 from edgekit.assistant.agent import OnToken, Transcript
 
@@ -36,34 +37,6 @@ ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"  # safe as one MQTT topic level: no '/', 
 MAX_PAYLOAD = 16 * 1024  # a question is at most 2000 characters: anything much bigger is not a request
 MAX_DEPTH = 8  # a request is one flat object; deep nesting would only exhaust the parser's recursion
 _ID_PEEK = re.compile(rb'"id"\s*:\s*"([A-Za-z0-9_.-]{1,64})"')
-
-
-def json_depth(payload: bytes, limit: int) -> int:
-    """Nesting depth of the JSON arrays/objects in ``payload`` (strings skipped), stopping once over ``limit``.
-
-    >>> json_depth(b'{"a": [1, {"b": "[[["}]}', 10), json_depth(b"[" * 100, 5)
-    (3, 6)
-    """
-    depth = deepest = 0
-    in_str = escaped = False
-    for ch in payload:
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == 0x5C:  # backslash
-                escaped = True
-            elif ch == 0x22:  # quote
-                in_str = False
-        elif ch == 0x22:
-            in_str = True
-        elif ch in (0x5B, 0x7B):  # [ {
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                break
-        elif ch in (0x5D, 0x7D):
-            depth -= 1
-    return deepest
 
 
 class AssistantRequest(BaseModel):
@@ -179,7 +152,7 @@ class AssistantMqttService:
         try:
             if len(payload) > MAX_PAYLOAD:
                 raise ValueError(f"request too large ({len(payload)} bytes, at most {MAX_PAYLOAD})")
-            if json_depth(payload, MAX_DEPTH) > MAX_DEPTH:
+            if json_too_deep(payload, MAX_DEPTH):
                 raise ValueError(f"request nested deeper than {MAX_DEPTH} levels")
             data = json.loads(payload)
             req = AssistantRequest.model_validate(data)
