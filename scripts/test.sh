@@ -7,7 +7,9 @@
 #   lint         ruff over edgekit and tests, mypy over the package (both must be clean)
 #   .venv-pose   MediaPipe 0.10.14 (its OpenCV and protobuf clash with the others), for the pose tests
 #   arm64 root   Debian 12 arm64 under qemu-user, cached in /var/cache/edgekit-ci (scripts/install_arm64.sh)
-# Extra arguments go to the main pytest run (e.g. `bash scripts/test.sh -m "not slow"`).
+# Extra arguments go to the main pytest run (e.g. `bash scripts/test.sh -m "not slow"`). Without an -m of its own
+# the run leaves out the `heavy` end-to-end tests (arm64 under qemu, SSH deploys, Ansible rollout, TFLite INT8 at
+# 640), which take 10-50 min each on 2 cores; run them with `bash scripts/test.sh -m heavy`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -29,4 +31,7 @@ bash scripts/install_arm64.sh >/dev/null   # qemu-user + cached Debian 12 arm64 
 .venv/bin/ruff check edgekit tests
 .venv/bin/mypy
 .venv-pose/bin/python -m pytest -q -p no:cacheprovider tests/vision/test_pose.py
-exec .venv/bin/python -m pytest -ra "$@"
+case " $* " in
+    *" -m "*) exec .venv/bin/python -m pytest -ra "$@" ;;
+    *) exec .venv/bin/python -m pytest -ra -m "not heavy" "$@" ;;
+esac

@@ -35,6 +35,7 @@ PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.heavy,
     pytest.mark.timeout(3000),
     pytest.mark.skipif(os.geteuid() != 0, reason="chroot and binfmt need root (CI runs as root)"),
 ]

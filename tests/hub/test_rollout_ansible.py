@@ -59,7 +59,7 @@ def fleet_boards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boards]:
             kill_user_processes(u)
         proc.terminate()
         proc.wait(timeout=10)
-pytestmark = [needs_ssh, pytest.mark.slow, pytest.mark.timeout(3000)]
+pytestmark = [needs_ssh, pytest.mark.slow, pytest.mark.heavy, pytest.mark.timeout(3000)]
 PLAYBOOK = REPO / "scripts" / "fleet" / "rollout.yml"
 ANSIBLE = Path(sys.executable).parent / "ansible-playbook"
 
