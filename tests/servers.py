@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.conftest import wait_port
+
 PG_BIN = next((p for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
                if (p / "initdb").exists()), None) if Path("/usr/lib/postgresql").exists() else None
 WEED = shutil.which("weed") or (str(Path(sys.executable).parent / "weed")
@@ -46,17 +48,8 @@ def free_port_pair(offset: int = 10000, taken: set[int] | None = None) -> int:
 
 
 def wait_tcp(port: int, up: bool = True, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            if up:
-                return
-        except OSError:
-            if not up:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"port {port} did not go {'up' if up else 'down'} in {timeout}s")
+    """conftest's ``wait_port`` with a longer default: these servers start slower than Mosquitto."""
+    wait_port(port, up, timeout)
 
 
 class SeaweedS3:

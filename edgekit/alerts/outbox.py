@@ -23,6 +23,19 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
+def open_durable(path: str | Path, schema: str) -> sqlite3.Connection:
+    """A SQLite queue database: WAL lets one thread add while another reads, FULL sync makes a commit survive
+    power loss; ``schema`` is run once (``CREATE ... IF NOT EXISTS``)."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA busy_timeout=5000")
+    db.execute(schema)
+    return db
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
     seq: int
@@ -43,16 +56,9 @@ class Outbox:
     """
 
     def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        # WAL lets the pipeline add while the publisher reads; FULL sync makes a commit survive power loss.
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute(_SCHEMA)
+        self._db = open_durable(path, _SCHEMA)
 
     def add(self, key: str, topic: str, payload: bytes) -> bool:
         """Commit one message; False when a message with this key is already waiting (idempotent)."""

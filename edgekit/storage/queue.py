@@ -7,11 +7,12 @@ unique: queueing the same key twice is a no-op, so a retried event never becomes
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from edgekit.alerts.outbox import open_durable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -52,16 +53,9 @@ class UploadQueue:
     """
 
     def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        # Same durability as the outbox: WAL for concurrent readers, FULL sync so a commit survives power loss.
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute(_SCHEMA)
+        self._db = open_durable(path, _SCHEMA)  # the outbox's durability: WAL + FULL sync
 
     def _add(self, key: str, path: str | None, body: bytes | None, content_type: str) -> bool:
         now = time.time()
