@@ -105,8 +105,9 @@ def test_overload_drops_stale_frames_keeps_lag_and_memory_bounded(tmp_path):
         rss1 = proc.memory_info().rss
         s = d.stats().cameras["fast"]
         assert s.dropped > 0
-        assert s.captured >= s.processed + s.dropped - 1
-        assert s.dropped > s.processed  # inference is slower than capture
+        # every captured frame is either processed or counted as dropped (one may be in flight, one just fetched); how many of each
+        # depends on how fast this machine's detector is, so that split is not asserted
+        assert 0 <= s.captured - s.processed - s.dropped <= 2, s
         assert s.max_lag_frames <= 1  # never worked on a stale frame
         assert rss1 - rss0 < 40 * 2**20, (rss0, rss1)
     finally:
