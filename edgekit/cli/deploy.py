@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgekit.cli._common import console, err_console
+from edgekit.cli._common import console
 from edgekit.errors import EdgekitError
 
 
@@ -37,8 +37,8 @@ def deploy(
         raise EdgekitError("give either a target (ssh://user@host[:port]) or --inventory FILE")
     manifest = verify_bundle(bundle)
 
-    def say(line: str) -> None:
-        err_console.print(f"[dim]{line}[/]" if not dry_run else line)
+    def say(line: str) -> None:  # progress on stdout: a failure is the one line on stderr
+        console.print(f"[dim]{line}[/]" if not dry_run else line, soft_wrap=True)
 
     if inventory is not None:
         inv, root = load_inventory(inventory)

@@ -3,8 +3,10 @@
 Steps per board (each one line in the plan ``--dry-run`` prints):
  1. verify the bundle here (every sha256), build the board's env file here (secrets never on a command line)
  2. probe the board over SSH: Python >= 3.10 and the bundle's machine (aarch64, x86_64)
- 3. upload into ``<base>/incoming``, unpack into ``<base>/releases/<id>``, check every sha256 there, make the
-    release's venv and install the lock offline, write ``edgekit.env`` (0600)
+ 3. upload into ``<base>/incoming``, unpack into ``<base>/releases/<id>``, check every sha256 there, install the
+    lock offline into ``<base>/envs/<key>`` (a layer shared by the releases of one lock, Python and venv kind: a
+    release that changes only edgekit or its config installs one wheel), make the release's venv over that layer
+    and install edgekit's wheel into it, write ``edgekit.env`` (0600)
  4. ``edgekit config check`` and ``edgekit doctor`` with that env, on the board
  5. switch ``<base>/current`` to the release and restart the service; wait for ``/healthz``
  6. on a failure in 3–4 the new release is discarded and nothing was switched; in 5 ``current`` goes back to
@@ -28,6 +30,7 @@ from edgekit.errors import EdgekitError
 
 MANAGERS = ("systemd-user", "systemd", "process")
 MIN_PYTHON = (3, 10)
+ROLLBACK_HEALTH_S = 120.0  # the least time the previous release gets to be healthy again after a rollback
 
 
 @dataclass
@@ -118,8 +121,8 @@ def plan_lines(manifest: Manifest, target: SSHTarget, opts: DeployOptions, port:
     return [
         f"board {target.name}: {opts.python} >= {MIN_PYTHON[0]}.{MIN_PYTHON[1]} on {manifest.target.machine}",
         f"upload bundle {manifest.id} and unpack into {rel} (sha256 of {len(manifest.files)} files checked there)",
-        f"make the {venv} and install {len(manifest.packages)} locked packages + edgekit {manifest.edgekit_version} "
-        f"offline",
+        f"install {len(manifest.packages)} locked packages offline into the {venv} layer of this lock (once per "
+        f"lock), then the release's venv over it with edgekit {manifest.edgekit_version}",
         f"write {rel}/edgekit.env (0600): {', '.join(sorted(opts.env)) or 'no variables'}",
         "run `edgekit config check` and `edgekit doctor` there",
         f"switch current → {manifest.id}, restart ({opts.manager}), wait for /healthz on port {port} "
@@ -151,18 +154,22 @@ def deploy_one(bundle: Path, target: SSHTarget, opts: DeployOptions, manifest: M
     if len(probe) > 1 and probe[1] != manifest.target.machine:
         raise BoardError(f"{target.name}: the board is {probe[1]}, the bundle is for {manifest.target.machine}")
     running = target.board("current", base)
+    kept = target.board("has", base, rid) == "yes"  # ids are content hashes: the same id is the same bundle
     if running == rid:
         say(f"{target.name}: release {rid} is already live; restarting it")
+    elif kept:
+        say(f"{target.name}: release {rid} is still on the board (checked when installed): reusing it")
     try:
-        say(f"{target.name}: uploading {bundle.stat().st_size / 2**20:.0f} MiB")
-        target.board("receive", base, rid, stdin=bundle.read_bytes())
-        say(f"{target.name}: installing release {rid}")
-        target.board("unpack", base, rid, opts.python, "1" if manifest.target.system_site_packages else "0")
+        if not kept:
+            say(f"{target.name}: uploading {bundle.stat().st_size / 2**20:.0f} MiB")
+            target.board("receive", base, rid, stdin=bundle.read_bytes())
+            say(f"{target.name}: installing release {rid}")
+            target.board("unpack", base, rid, opts.python, "1" if manifest.target.system_site_packages else "0")
         target.board("env", base, rid, stdin=env_text(opts.env).encode())
         say(f"{target.name}: config check and doctor")
-        target.board("check", base, rid)
+        target.board("check", base, rid)  # the new env replaces the release's only when this passes
     except BoardError as e:
-        if running != rid:
+        if not kept:
             target.board("discard", base, rid, check=False)
         raise BoardError(f"{e}; {_still(running)}") from None
     try:
@@ -173,8 +180,12 @@ def deploy_one(bundle: Path, target: SSHTarget, opts: DeployOptions, manifest: M
     except BoardError as e:
         back = target.board("rollback", base, rid, opts.manager, check=False).strip() or "none"
         if back != "none":
-            target.board("health", base, str(port), str(opts.health_timeout_s), opts.python,
-                         timeout=opts.health_timeout_s + 60)
+            # the release that ran before restarts from scratch (model load, first frame): give it time
+            wait = max(opts.health_timeout_s, ROLLBACK_HEALTH_S)
+            try:
+                target.board("health", base, str(port), str(wait), opts.python, timeout=wait + 60)
+            except BoardError as again:
+                raise BoardError(f"{e}; rolled back to {back}, which is not healthy either: {again}") from None
         raise BoardError(f"{e}; rolled back to {back}") from None
     target.board("prune", base, str(opts.keep), check=False)
     return DeployResult(target.name, rid, True, f"{rid} live and healthy", None)
