@@ -85,12 +85,33 @@ unpack)  # unpack ID PYTHON SYSTEM_SITE(0|1): unpack, check every sha256 on the 
     rm -rf "$rel"; mkdir -p "$rel"
     tar -xzf "$base/incoming/$id.tar.gz" -C "$rel"
     rm -f "$base/incoming/$id.tar.gz"
-    (cd "$rel" && "$py" - <<'PY'
-import hashlib, json, sys
+    # Files left out of the upload (the board had them: see `have`) are hard-linked from the release holding them;
+    # then every file is checked against the manifest, linked or not.
+    (cd "$rel" && "$py" - "$base/releases" <<'PY'
+import glob, hashlib, json, os, shutil, sys
 m = json.load(open("manifest.json"))
+held = {}
+for other in glob.glob(os.path.join(sys.argv[1], "*", "manifest.json")):
+    if os.path.samefile(os.path.dirname(other), "."):
+        continue
+    for name, e in json.load(open(other))["files"].items():
+        if os.path.isfile(os.path.join(os.path.dirname(other), name)):
+            held.setdefault(e["sha256"], os.path.join(os.path.dirname(other), name))
 for name, e in m["files"].items():
-    h = hashlib.sha256(open(name, "rb").read()).hexdigest()
-    if h != e["sha256"]:
+    if not os.path.exists(name):
+        src = held.get(e["sha256"])
+        if src is None or not os.path.isfile(src):
+            sys.exit(f"{name} is neither in the upload nor on the board")
+        os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
+        try:
+            os.link(src, name)
+        except OSError:
+            shutil.copy2(src, name)
+    h = hashlib.sha256()
+    with open(name, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    if h.hexdigest() != e["sha256"]:
         sys.exit(f"{name} changed in transit (sha256 mismatch)")
 PY
     ) || fail "bundle check failed on the board"
@@ -129,6 +150,17 @@ PY
     venv/bin/python -m pip install --quiet --disable-pip-version-check --no-index --no-deps "$whl" \
         >> "$rel/install.log" 2>&1 || { tail -n 3 "$rel/install.log" >&2; fail "pip install of edgekit failed"; }
     touch "$rel/.installed" ;;
+have)  # have PYTHON: the sha256 of every file the installed releases hold (an upload can leave those out)
+    "$1" - "$base/releases" <<'PY'
+import glob, json, os, sys
+seen = set()
+for man in glob.glob(os.path.join(sys.argv[1], "*", "manifest.json")):
+    rel = os.path.dirname(man)
+    if os.path.isfile(os.path.join(rel, ".installed")):
+        seen.update(e["sha256"] for n, e in json.load(open(man))["files"].items() if os.path.isfile(os.path.join(rel, n)))
+print("\n".join(sorted(seen)))
+PY
+    ;;
 has)  # has ID: "yes" when releases/ID is installed (ids are content hashes: the same id is the same bundle)
     if [ -f "$base/releases/$1/.installed" ]; then say yes; else say no; fi ;;
 env)  # env ID < env file: staged as edgekit.env.new until `check` passes (a kept release keeps its own)

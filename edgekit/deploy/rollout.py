@@ -15,6 +15,7 @@ Steps per board (each one line in the plan ``--dry-run`` prints):
 
 from __future__ import annotations
 
+import io
 import os
 import shlex
 import tarfile
@@ -102,9 +103,13 @@ def env_text(env: Mapping[str, str]) -> str:
 
 def bundle_config(bundle: Path, env: Mapping[str, str]) -> DaemonConfig:
     """The bundle's config as the board will read it (with the board's env)."""
-    with tarfile.open(bundle, "r:gz") as tar:
-        f = tar.extractfile("config.yaml")
-        text = f.read().decode() if f is not None else ""
+    text = ""
+    with tarfile.open(bundle, "r|gz") as tar:  # streamed: config.yaml comes before the models and wheels
+        for m in tar:
+            if m.name == "config.yaml":
+                f = tar.extractfile(m)
+                text = f.read().decode() if f is not None else ""
+                break
     saved = dict(os.environ)
     try:
         os.environ.update(env)
@@ -114,13 +119,27 @@ def bundle_config(bundle: Path, env: Mapping[str, str]) -> DaemonConfig:
         os.environ.update(saved)
 
 
+def upload_bytes(bundle: Path, manifest: Manifest, have: set[str]) -> tuple[bytes, int]:
+    """The bundle to send: as it is, or a copy without the files whose sha256 is in ``have`` (and how many)."""
+    skip = {name for name, e in manifest.files.items() if e.sha256 in have}
+    if not skip:
+        return bundle.read_bytes(), 0
+    buf = io.BytesIO()
+    with tarfile.open(bundle, "r|gz") as tin, tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tout:
+        for m in tin:
+            if m.name not in skip:
+                tout.addfile(m, tin.extractfile(m) if m.isfile() else None)
+    return buf.getvalue(), len(skip)
+
+
 def plan_lines(manifest: Manifest, target: SSHTarget, opts: DeployOptions, port: int) -> list[str]:
     rel = f"~/{opts.base}/releases/{manifest.id}" if not opts.base.startswith("/") else \
         f"{opts.base}/releases/{manifest.id}"
     venv = "--system-site-packages venv" if manifest.target.system_site_packages else "venv"
     return [
         f"board {target.name}: {opts.python} >= {MIN_PYTHON[0]}.{MIN_PYTHON[1]} on {manifest.target.machine}",
-        f"upload bundle {manifest.id} and unpack into {rel} (sha256 of {len(manifest.files)} files checked there)",
+        f"upload bundle {manifest.id} (less the files the board holds already) and unpack into {rel} (sha256 of "
+        f"{len(manifest.files)} files checked there)",
         f"install {len(manifest.packages)} locked packages offline into the {venv} layer of this lock (once per "
         f"lock), then the release's venv over it with edgekit {manifest.edgekit_version}",
         f"write {rel}/edgekit.env (0600): {', '.join(sorted(opts.env)) or 'no variables'}",
@@ -161,8 +180,12 @@ def deploy_one(bundle: Path, target: SSHTarget, opts: DeployOptions, manifest: M
         say(f"{target.name}: release {rid} is still on the board (checked when installed): reusing it")
     try:
         if not kept:
-            say(f"{target.name}: uploading {bundle.stat().st_size / 2**20:.0f} MiB")
-            target.board("receive", base, rid, stdin=bundle.read_bytes())
+            # files an installed release already holds (the wheels of an unchanged lock, the model) stay out of the
+            # upload: the board hard-links them and checks every sha256 as for uploaded ones
+            data, left_out = upload_bytes(bundle, manifest, set(target.board("have", base, opts.python).split()))
+            say(f"{target.name}: uploading {len(data) / 2**20:.1f} MiB"
+                + (f" ({left_out} files already on the board)" if left_out else ""))
+            target.board("receive", base, rid, stdin=data)
             say(f"{target.name}: installing release {rid}")
             target.board("unpack", base, rid, opts.python, "1" if manifest.target.system_site_packages else "0")
         target.board("env", base, rid, stdin=env_text(opts.env).encode())

@@ -102,7 +102,11 @@ def test_deploy_update_rollback_and_bad_input(boards: Boards, bundles: dict[str,
         v2 = manifest_id(bundles["v2"])
         assert live(home) == v2 and healthy(mport)
         assert (home / "edgekit" / "releases" / v1).is_dir()
-        # the same lock: v2 installed only edgekit's wheel, over v1's dependency layer
+        # the same lock: v2's upload left out the wheels v1 holds (hard-linked on the board, each checked), and v2
+        # installed only edgekit's wheel, over v1's dependency layer
+        assert "files already on the board" in res.stdout, res.stdout
+        wheel = next((home / "edgekit" / "releases" / v1 / "wheels").glob("numpy-*.whl"))
+        assert (home / "edgekit" / "releases" / v2 / "wheels" / wheel.name).stat().st_ino == wheel.stat().st_ino
         layers = [p.name for p in (home / "edgekit" / "envs").iterdir()]
         assert len(layers) == 1, layers
         assert {(home / "edgekit" / "releases" / r / "layer").read_text().strip() for r in (v1, v2)} == set(layers)
