@@ -75,17 +75,18 @@ def run(
     with StopGuard(duration_s=duration) as guard:
         daemon = Daemon(cfg, on_event=on_event, on_stats=on_stats)
         try:
-            if guard.stop.is_set():  # stopped while the models loaded: start nothing
-                return
-            daemon.start()
-            if daemon.dashboard is not None:
-                # Always shown (also with --quiet): it is how the user reaches the page.
-                console.print(f"dashboard: {daemon.dashboard.url}", soft_wrap=True)
-            if show and config is None:
-                console.print("demo: synthetic camera, default model; alerts and stats below (Ctrl-C stops)")
-            daemon.run(guard.stop, stats_every_s=5.0 if config is None else None)
+            if not guard.stop.is_set():  # a stop while the models loaded: start nothing
+                daemon.start()
+                if daemon.dashboard is not None:
+                    # Always shown (also with --quiet): it is how the user reaches the page.
+                    console.print(f"dashboard: {daemon.dashboard.url}", soft_wrap=True)
+                if show and config is None:
+                    console.print("demo: synthetic camera, default model; alerts and stats below (Ctrl-C stops)")
+                daemon.run(guard.stop, stats_every_s=5.0 if config is None else None)
         finally:
             daemon.close(timeout_s=guard.left() if guard.stop.is_set() else 20.0)
+    if guard.stop.is_set():
+        guard.exit_now()
 
 
 def _demo_port(preferred: int = 8971) -> int:

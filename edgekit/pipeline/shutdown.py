@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ class StopGuard:
         with StopGuard(duration_s=45) as guard:
             work(guard.stop)                  # returns once guard.stop is set
             close(timeout_s=guard.left())     # bounded clean-up
+        if guard.stop.is_set():
+            guard.exit_now()                  # no interpreter teardown: it can outlast the bound
     """
 
     def __init__(self, duration_s: float | None = None, grace_s: float = STOP_WITHIN_S - 0.5,
@@ -70,6 +72,15 @@ class StopGuard:
         time.sleep(self.grace_s)
         log.warning("still busy %.1f s after the stop (%s): exiting now; unsent alerts stay in the outbox for the "
                     "next start", self.grace_s, self.reason)
+        self.exit_now()
+
+    def exit_now(self) -> NoReturn:
+        """End the process at once (after the command closed what it could). The interpreter's own teardown is
+        skipped: with a native thread still inside an inference it takes seconds, or aborts in the runtime's
+        destructors; what must persist (outbox, event store) is SQLite, committed as it goes."""
+        for h in logging.getLogger().handlers:
+            with contextlib.suppress(Exception):
+                h.flush()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
