@@ -198,8 +198,11 @@ def _write_tar(out: Path, stage: Path, manifest: Manifest) -> None:
     tmp.replace(out)
 
 
-def verify_bundle(path: Path) -> Manifest:
-    """Check a bundle: manifest schema, every member listed with its sha256 and size, nothing unlisted or unsafe."""
+def verify_bundle(path: Path, check_files: bool = True) -> Manifest:
+    """Check a bundle: manifest schema, every member listed with its sha256 and size, nothing unlisted or unsafe.
+
+    ``check_files=False`` reads and checks the manifest only (its first member: instant, where the full check
+    reads every byte)."""
     if not path.is_file():
         raise EdgekitError(f"bundle {path} not found")
     try:
@@ -222,6 +225,8 @@ def verify_bundle(path: Path) -> Manifest:
             manifest = Manifest.model_validate(data)
         except ValueError as e:
             raise EdgekitError(f"bundle {path}: {MANIFEST} does not match the schema ({e})") from None
+        if not check_files:
+            return manifest
         seen: set[str] = set()
         for m in tar:
             if m.name == MANIFEST:

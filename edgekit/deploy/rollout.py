@@ -132,6 +132,14 @@ def upload_bytes(bundle: Path, manifest: Manifest, have: set[str]) -> tuple[byte
     return buf.getvalue(), len(skip)
 
 
+def health_port(bundle: Path, env: Mapping[str, str]) -> int:
+    """The board's /healthz port (the config's metrics port, with the board's env)."""
+    cfg = bundle_config(bundle, env)
+    if not cfg.metrics.enabled or cfg.metrics.port == 0:
+        raise EdgekitError("the config disables metrics: deploy waits for /healthz, set `metrics: {enabled: true}`")
+    return cfg.metrics.port
+
+
 def plan_lines(manifest: Manifest, target: SSHTarget, opts: DeployOptions, port: int) -> list[str]:
     rel = f"~/{opts.base}/releases/{manifest.id}" if not opts.base.startswith("/") else \
         f"{opts.base}/releases/{manifest.id}"
@@ -152,14 +160,17 @@ def plan_lines(manifest: Manifest, target: SSHTarget, opts: DeployOptions, port:
 
 def deploy_one(bundle: Path, target: SSHTarget, opts: DeployOptions, manifest: Manifest | None = None,
                dry_run: bool = False, say: Callable[[str], None] = lambda s: None) -> DeployResult:
-    """Deploy ``bundle`` to one board; raises BoardError (one line) when the board is left on its old release."""
-    manifest = manifest or verify_bundle(bundle)
-    cfg = bundle_config(bundle, opts.env)
-    if not cfg.metrics.enabled or cfg.metrics.port == 0:
-        raise EdgekitError("the config disables metrics: deploy waits for /healthz, set `metrics: {enabled: true}`")
-    port = cfg.metrics.port
+    """Deploy ``bundle`` to one board; raises BoardError (one line) when the board is left on its old release.
+
+    ``manifest``: the bundle was verified already (a rollout verifies once for all boards); without it the bundle
+    is verified here, after the board's probe (an unreachable board answers in seconds, not after every byte of
+    the bundle was hashed) and before anything reaches the board."""
+    verified = manifest is not None
+    manifest = manifest or verify_bundle(bundle, check_files=False)
     if dry_run:
-        for line in plan_lines(manifest, target, opts, port):
+        if not verified:
+            verify_bundle(bundle)
+        for line in plan_lines(manifest, target, opts, health_port(bundle, opts.env)):
             say(line)
         return DeployResult(target.name, manifest.id, True, "dry run")
     base, rid = opts.base, manifest.id
@@ -172,6 +183,9 @@ def deploy_one(bundle: Path, target: SSHTarget, opts: DeployOptions, manifest: M
         raise BoardError(f"{target.name}: Python {probe[0]} on the board; edgekit needs Python >= 3.10")
     if len(probe) > 1 and probe[1] != manifest.target.machine:
         raise BoardError(f"{target.name}: the board is {probe[1]}, the bundle is for {manifest.target.machine}")
+    if not verified:
+        verify_bundle(bundle)
+    port = health_port(bundle, opts.env)
     running = target.board("current", base)
     kept = target.board("has", base, rid) == "yes"  # ids are content hashes: the same id is the same bundle
     if running == rid:

@@ -34,6 +34,7 @@ def edgekit(*args: str, env: dict[str, str] | None = None, timeout: float = 900)
                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
     # where the time goes (shown with -rA or -s; never asserted)
     print(f"[{time.monotonic() - t0:6.1f} s] edgekit {' '.join(a for a in args[:3])} ... → {res.returncode}")
+    print("".join(f"    {line}\n" for line in res.stdout.splitlines() if " s  " in line), end="")
     return res
 
 
