@@ -1,11 +1,12 @@
-"""Assistant evaluation and speed: accuracy on the question set (dev and held-out parts), then `ask` latency
-alone and beside a daemon that detects as fast as it can on the same cores.
+"""Assistant evaluation and speed: accuracy on the question sets (dev and held-out parts, the later sets, and
+the blind set over its own store), then `ask` latency alone and beside a daemon that detects as fast as it can
+on the same cores.
 
-Writes benchmarks/results/ask_eval.json and prints the accuracy of both parts. The same evaluation runs in
-tests/assistant/test_eval.py (slow), which fails below 90 % on either part.
+Writes benchmarks/results/ask_eval.json and prints the accuracy of every set. The same evaluation runs in
+tests/assistant/test_eval.py (slow), which fails below 90 % on either part of questions.yaml.
 
     .venv/bin/python benchmarks/ask_eval.py [--model smollm2-135m-instruct] [--profile desktop] [--threads N]
-        [--beside-daemon] [--no-model]
+        [--beside-daemon] [--no-model] [--blind-only]
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import yaml
 from edgekit.assistant.agent import Assistant
 from edgekit.assistant.loader import llm_settings, load_model
 from edgekit.assistant.tools import ToolBox
-from edgekit.bench.ask_eval import EVAL_DIR, build_store, evaluate, load_questions
+from edgekit.bench.ask_eval import EVAL_DIR, build_store, evaluate, evaluate_blind, load_questions
 from edgekit.events import EventStore
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ask_eval.json"
@@ -115,6 +116,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="LLM threads (default: the profile's)")
     ap.add_argument("--beside-daemon", action="store_true", help="also time ask while a daemon detects flat out")
     ap.add_argument("--no-model", action="store_true", help="ablation: the question reader alone")
+    ap.add_argument("--blind-only", action="store_true", help="only the blind set (no speed part)")
     ap.add_argument("--cli-runs", type=int, default=5)
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args()
@@ -122,20 +124,28 @@ def main() -> None:
     load0 = loadavg()
     loaded = None if a.no_model else load_model(a.model, llm_settings(a.profile, threads=a.threads))
     engine = loaded.engine if loaded else None
-    result = evaluate(lambda tb: Assistant(engine, tb), work / "eval")
+    splits: tuple[str, ...] = ("blind",)
+    if a.blind_only:
+        result: dict[str, Any] = {"accuracy": {}, "rows": []}
+    else:
+        splits = ("dev", "held_out", "questions_fresh", "questions_third", "blind")
+        result = evaluate(lambda tb: Assistant(engine, tb), work / "eval")
     acc = result["accuracy"]
-    for name in ("questions_fresh", "questions_third"):  # the later sets: reported, not gated
+    for name in splits[2:4]:  # the later sets: reported, not gated
         extra = evaluate(lambda tb: Assistant(engine, tb), work / name, load_questions(EVAL_DIR / f"{name}.yaml"))
         right = sum(1 for r in extra["rows"] if not r["problems"])
         acc[name] = {"right": right, "total": len(extra["rows"]), "accuracy": round(right / len(extra["rows"]), 3)}
         result["rows"] += extra["rows"]
-    for split in ("dev", "held_out", "questions_fresh", "questions_third"):
+    blind = evaluate_blind(lambda tb: Assistant(engine, tb), work / "blind")  # its own store; never tuned on
+    acc["blind"] = blind["accuracy"]["blind"]
+    result["rows"] += blind["rows"]
+    for split in splits:
         print(f"{split:15s} {acc[split]['right']}/{acc[split]['total']} = {acc[split]['accuracy']:.1%}")
     for r in result["rows"]:
         if r["problems"]:
             print(f"  wrong {r['id']} ({r['split']}): {r['question']!r} -> {r['answer']!r}: {r['problems']}")
     speed: dict[str, Any] = {}
-    if engine is not None:
+    if engine is not None and not a.blind_only:
         st = build_store(work / "speed")
         store = EventStore(st.events, readonly=True)
         assistant = Assistant(engine, ToolBox(store, st.stats, now=lambda: st.now))
@@ -169,6 +179,8 @@ def main() -> None:
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host": {"machine": platform.machine(), "python": sys.version.split()[0], "cores": os.cpu_count(),
                  "loadavg_at_start": load0},
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                 text=True).stdout.strip(),
         "model": str(loaded.path) if loaded else None,
         "profile": a.profile,
         "threads": loaded.engine.threads if loaded else None,
