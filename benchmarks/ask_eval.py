@@ -28,7 +28,17 @@ import yaml
 from edgekit.assistant.agent import Assistant
 from edgekit.assistant.loader import llm_settings, load_model
 from edgekit.assistant.tools import ToolBox
-from edgekit.bench.ask_eval import EVAL_DIR, build_store, evaluate, evaluate_blind, load_questions
+from edgekit.bench.ask_eval import (
+    BLIND_STORE,
+    EVAL_DIR,
+    accuracy,
+    blind_questions,
+    build_store,
+    evaluate,
+    evaluate_blind,
+    load_questions,
+    rescore,
+)
 from edgekit.events import EventStore
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ask_eval.json"
@@ -109,6 +119,21 @@ def cli_asks(events: Path, stats: Path, profile: str, threads: int | None, n: in
     return {"n": n, "p50_s": round(statistics.median(times), 3), "all_s": [round(x, 3) for x in times]}
 
 
+def rescore_file(path: Path, work: Path, out: Path) -> None:
+    """The blind answers of a recorded run, scored again with the strict check; written to ``out``."""
+    recorded = json.loads(path.read_text())
+    rows = [r for r in recorded["rows"] if r["split"] == "blind"]
+    strict = rescore(rows, blind_questions(build_store(work, BLIND_STORE), strict=True))
+    acc = accuracy(strict, ("blind_strict",))
+    print(f"{path.name} rescored strictly: {acc['blind_strict']['right']}/{acc['blind_strict']['total']}")
+    for r in strict:
+        if r["problems"]:
+            print(f"  wrong {r['id']}: {r['question']!r} -> {r['answer'][:100]!r}: {r['problems']}")
+    out.write_text(json.dumps({"rescored": path.name, "run_when": recorded["when"], "run_commit": recorded["commit"],
+                               "accuracy": {**recorded["accuracy"], **acc}, "rows": strict}, indent=2))
+    print(f"wrote {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
@@ -117,10 +142,15 @@ def main() -> None:
     ap.add_argument("--beside-daemon", action="store_true", help="also time ask while a daemon detects flat out")
     ap.add_argument("--no-model", action="store_true", help="ablation: the question reader alone")
     ap.add_argument("--blind-only", action="store_true", help="only the blind set (no speed part)")
+    ap.add_argument("--rescore", type=Path, default=None,
+                    help="score the blind answers recorded in this result file with the strict check (no new run)")
     ap.add_argument("--cli-runs", type=int, default=5)
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="edgekit-ask-eval-"))
+    if a.rescore:
+        rescore_file(a.rescore, work, a.out)
+        return
     load0 = loadavg()
     loaded = None if a.no_model else load_model(a.model, llm_settings(a.profile, threads=a.threads))
     engine = loaded.engine if loaded else None
@@ -137,8 +167,9 @@ def main() -> None:
         acc[name] = {"right": right, "total": len(extra["rows"]), "accuracy": round(right / len(extra["rows"]), 3)}
         result["rows"] += extra["rows"]
     blind = evaluate_blind(lambda tb: Assistant(engine, tb), work / "blind")  # its own store; never tuned on
-    acc["blind"] = blind["accuracy"]["blind"]
+    acc.update(blind["accuracy"])
     result["rows"] += blind["rows"]
+    splits += ("blind_strict",)
     for split in splits:
         print(f"{split:15s} {acc[split]['right']}/{acc[split]['total']} = {acc[split]['accuracy']:.1%}")
     for r in result["rows"]:

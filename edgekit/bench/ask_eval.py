@@ -76,9 +76,11 @@ def score(q: dict[str, Any], t: Transcript) -> list[str]:
     return problems
 
 
-def blind_questions(st: EvalStore) -> list[dict[str, Any]]:
-    """The blind set with its expected items computed from the built store ``st``."""
-    return [{"id": q["id"], "split": "blind", "q": q["q"], **expected(q["truth"], st.events, st.stats, st.now)}
+def blind_questions(st: EvalStore, *, strict: bool = False) -> list[dict[str, Any]]:
+    """The blind set with its expected items computed from the built store ``st`` (split ``blind``, or
+    ``blind_strict`` with the strict check of :func:`edgekit.bench.eval_truth.expected`)."""
+    return [{"id": q["id"], "split": "blind_strict" if strict else "blind", "q": q["q"],
+             **expected(q["truth"], st.events, st.stats, st.now, strict=strict)}
             for q in load_questions(BLIND_QUESTIONS)]
 
 
@@ -113,9 +115,23 @@ def evaluate(make_assistant: Callable[[ToolBox], Assistant], folder: Path,
 
 
 def evaluate_blind(make_assistant: Callable[[ToolBox], Assistant], folder: Path) -> dict[str, Any]:
-    """The blind set over its own store: rows and ``accuracy["blind"]``."""
+    """The blind set over its own store, each answer scored by the check it was frozen with (``blind``) and by
+    the strict one (``blind_strict``): rows and both accuracies."""
     st = build_store(folder, BLIND_STORE)
     store = EventStore(st.events, readonly=True)
     rows = _run(make_assistant(ToolBox(store, st.stats, now=lambda: st.now)), blind_questions(st))
     store.close()
-    return {"accuracy": accuracy(rows, ("blind",)), "rows": rows}
+    rows += rescore(rows, blind_questions(st, strict=True))
+    return {"accuracy": accuracy(rows, ("blind", "blind_strict")), "rows": rows}
+
+
+def rescore(rows: list[dict[str, Any]], questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The recorded answers in ``rows`` scored again against ``questions`` (same ids; no question is asked
+    again): how a stricter check would have judged the same run."""
+    by_id = {r["id"]: r for r in rows}
+    out = []
+    for q in questions:
+        r = by_id[q["id"]]
+        t = Transcript(question=q["q"], answer=r["answer"], outcome=r["outcome"])
+        out.append({**r, "split": q["split"], "problems": score(q, t)})
+    return out

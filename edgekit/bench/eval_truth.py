@@ -4,6 +4,11 @@ A question of the blind set (``tests/assistant/eval/blind_questions.yaml``) carr
 time interval in local time, an operation), never its answer. :func:`expected` reads the built store with plain
 SQL (independent of the assistant's query code, so a bug there cannot make its own truth) and the stats file, and
 returns the items a right answer must hold (``contains``) and must not (``absent``), plus the outcome.
+
+``strict`` (added after the blind set's first run showed that the lenient check let through answers that dropped
+a filter and hit the right number by chance, or listed events outside the window): an event answer must also
+name every camera, label, rule and track the question filters on, and a list answer must state how many events
+matched.
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ def _format_number(value: float | int) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def expected(spec: dict[str, Any], db: Path, stats: Path, now: datetime) -> dict[str, Any]:
+def expected(spec: dict[str, Any], db: Path, stats: Path, now: datetime, *, strict: bool = False) -> dict[str, Any]:
     """``{"outcome", "contains", "absent"}`` for one truth spec over the built store and stats file."""
     zone = now.tzinfo
     assert zone is not None
@@ -122,4 +127,8 @@ def expected(spec: dict[str, Any], db: Path, stats: Path, now: datetime) -> dict
             contains = [top[0]]
     else:
         raise TruthError(f"unknown op {op!r}")
+    if strict:
+        contains += [str(spec[k]) for k in _FILTERS if k in spec and str(spec[k]) not in contains]
+        if op == "list":
+            contains.append(str(len(rows)))
     return {"outcome": "answered", "contains": contains, "absent": absent}

@@ -48,6 +48,15 @@ def test_counts_times_and_groups_come_from_the_store(tmp_path: Path) -> None:
     assert inj == {"outcome": "unanswerable", "contains": [], "absent": ["7"]}
 
 
+def test_strict_truth_also_wants_the_filters_named_and_the_list_length(tmp_path: Path) -> None:
+    db, stats = _store(tmp_path)
+    spec = {"op": "list", "camera": "gate", "label": "person", "since": "2026-01-01T00:00"}
+    assert expected(spec, db, stats, NOW)["contains"] == ["00:30", "09:45"]
+    assert expected(spec, db, stats, NOW, strict=True)["contains"] == ["00:30", "09:45", "gate", "person", "2"]
+    count = {"op": "count", "track": 3}
+    assert expected(count, db, stats, NOW, strict=True)["contains"] == ["1", "3"]
+
+
 def test_a_question_without_one_answer_is_refused(tmp_path: Path) -> None:
     db, stats = _store(tmp_path)
     with pytest.raises(TruthError, match="tie"):
