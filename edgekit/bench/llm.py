@@ -142,18 +142,22 @@ def _generate_forever(path: str, settings: LLMSettings, started: Any, stop: Any,
     prompt, _ = _prompt(engine.llm, 64, chat)
     started.set()
     n, t0 = 0, time.perf_counter()
+    ttfts: list[float] = []
     while not stop.is_set():
         engine.llm.reset()
+        t_ask = time.perf_counter()
         pieces = (
             engine.chat_stream(prompt, max_tokens=64)
             if isinstance(prompt, list)
             else engine.complete_stream(prompt, max_tokens=64)
         )
-        for _ in pieces:
+        for i, _ in enumerate(pieces):
+            if i == 0:
+                ttfts.append(time.perf_counter() - t_ask)
             n += 1
             if stop.is_set():
                 break
-    out.put({"tokens": n, "seconds": time.perf_counter() - t0})
+    out.put({"tokens": n, "seconds": time.perf_counter() - t0, "ttfts": ttfts})
 
 
 def _detect_for(det: Any, image: Any, seconds: float) -> dict[str, float]:
@@ -188,11 +192,13 @@ def _concurrent(path: str, settings: LLMSettings, profile: str, seconds: float, 
         "detector": str(det.plan.model_path) if det.plan else "default",
         "detector_threads": det.plan.options.threads if det.plan else None,
         "llm_threads": settings.resolved_threads(),
+        "llm_nice": settings.nice,
         "host_cores": os.cpu_count(),
         "detect_alone": alone,
         "detect_while_generating": together,
         "detect_fps_ratio": round(together["fps"] / alone["fps"], 3) if alone["fps"] else None,
         "gen_tps_while_detecting": round(gen["tokens"] / gen["seconds"], 2),
+        "ttft_s_while_detecting": round(statistics.median(gen["ttfts"]), 3) if gen["ttfts"] else None,
     }
 
 
@@ -258,7 +264,9 @@ def run_llm_bench(
         },
     }
     if concurrent:
-        result["concurrent"] = _concurrent(str(path), settings, profile, seconds, ctx)
+        # the thread budget and priority the assistant takes while the daemon runs (`edgekit ask` does the same)
+        beside = settings.beside_camera().with_overrides(threads=threads)
+        result["concurrent"] = _concurrent(str(path), beside, profile, seconds, ctx)
     return result
 
 
@@ -289,6 +297,7 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
         lines.append(
             f"detection {c['detect_alone']['fps']} FPS alone, {c['detect_while_generating']['fps']} FPS "
             f"while generating ({c['detect_fps_ratio']}×); generation {c['gen_tps_while_detecting']} "
-            f"tok/s while detecting vs {a['gen_tps']} alone"
+            f"tok/s while detecting vs {a['gen_tps']} alone, first token {c.get('ttft_s_while_detecting')} s "
+            f"(LLM {c['llm_threads']} thread(s) at nice {c.get('llm_nice', 0)})"
         )
     return lines
