@@ -17,7 +17,7 @@ from edgekit.assistant.prompts import MIN_CTX
 from edgekit.assistant.settings import LLMSettings
 from edgekit.assistant.tools import STALE_STATS_S, ToolBox
 from edgekit.errors import EdgekitError
-from edgekit.events import EventStore
+from edgekit.events import EventReader, EventStore
 from edgekit.paths import state_dir
 from edgekit.pipeline.stats import default_stats_path
 
@@ -101,13 +101,18 @@ def open_assistant(
     n_ctx: int | None = None,
     n_batch: int | None = None,
     beside_camera: bool | None = None,
+    store: EventReader | None = None,
 ) -> tuple[Assistant, LoadedModel]:
     """Everything ``edgekit ask`` needs: store first (cheap errors before the model load), then the model.
 
     ``beside_camera`` (None: when the stats file shows a running daemon) uses the profile's thread budget for
-    sharing the cores with the detector, unless ``threads`` is given."""
-    store = open_store(events)
+    sharing the cores with the detector, unless ``threads`` is given. ``store``: an open store to answer over
+    instead of ``events`` (the fleet's, :class:`edgekit.hub.fleet.FleetEvents`); its events are not this machine's,
+    so live stats and device figures are then left out."""
     stats_path = Path(stats) if stats else default_stats_path()
+    own = store is None
+    if store is None:
+        store = open_store(events)
     settings = llm_settings(profile, n_ctx=n_ctx, n_batch=n_batch)
     if beside_camera is None:
         beside_camera = daemon_running(stats_path)
@@ -118,7 +123,7 @@ def open_assistant(
     settings = settings.with_overrides(threads=threads)
     loaded = load_model(model, settings)
     log.info("assistant: %d LLM thread(s)%s", loaded.engine.threads, " beside the camera" if beside_camera else "")
-    toolbox = ToolBox(store, stats_path, profile=settings.profile)
+    toolbox = ToolBox(store, stats_path if own else None, profile=settings.profile, host_status=own)
     assistant = Assistant(loaded.engine, toolbox)
     need = assistant.needed_ctx()
     if need > settings.n_ctx:
