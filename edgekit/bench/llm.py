@@ -17,6 +17,8 @@ from typing import Any, cast
 
 from edgekit.assistant.fit import DEFAULT_BANDWIDTH_EFFICIENCY, predict_decode_tps
 from edgekit.assistant.gguf_meta import read_gguf_info
+from edgekit.bench.device_state import DeviceState, bracket
+from edgekit.bench.roofline import matvec_params, probe_decode
 from edgekit.assistant.loader import llm_settings
 from edgekit.assistant.model_files import resolve_gguf
 from edgekit.assistant.settings import LLMSettings
@@ -226,8 +228,10 @@ def run_llm_bench(
     rounds: int = 2,
     concurrent: bool = True,
     seconds: float = 15.0,
+    probe: bool = True,
 ) -> dict[str, Any]:
-    """Run every part and return the JSON-ready result."""
+    """Run every part and return the JSON-ready result (with the machine's state before and after)."""
+    before = DeviceState.capture()
     _card, path = resolve_gguf(model)
     info = read_gguf_info(path)
     settings = llm_settings(profile, threads=threads)
@@ -263,10 +267,20 @@ def run_llm_bench(
             "note": "bandwidth bound for the profile's board; measured on this host",
         },
     }
+    if probe:
+        # the same roofline from what this host's probes measure, so the prediction can be checked here
+        found = probe_decode(settings.resolved_threads())
+        here = found.predict_tps(matvec_params(path), info.weight_bytes)
+        result["prediction"].update(
+            probe=found.to_dict(),
+            predicted_here_gen_tps=here,
+            measured_over_predicted_here=round(asst["gen_tps"] / here, 3) if here else None,
+        )
     if concurrent:
         # the thread budget and priority the assistant takes while the daemon runs (`edgekit ask` does the same)
         beside = settings.beside_camera().with_overrides(threads=threads)
         result["concurrent"] = _concurrent(str(path), beside, profile, seconds, ctx)
+    result["device_state"] = bracket(before, DeviceState.capture())
     return result
 
 
@@ -291,6 +305,11 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
             f"decode prediction for {r['profile']} ({pred['mem_bandwidth_gbs']} GB/s × "
             f"{pred['efficiency']}): {pred['predicted_gen_tps']} tok/s; measured here "
             f"{pred['measured_gen_tps']} tok/s"
+        )
+    if pred.get("predicted_here_gen_tps"):
+        lines.append(
+            f"decode prediction from this host's probes: {pred['predicted_here_gen_tps']} tok/s "
+            f"(measured/predicted {pred['measured_over_predicted_here']}, target 0.8-1.2)"
         )
     if "concurrent" in r:
         c = r["concurrent"]
