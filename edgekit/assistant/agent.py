@@ -177,7 +177,7 @@ class Assistant:
         t0 = time.perf_counter()
         t = Transcript(question=check_question(question))
         reading = read_question(t.question, self.tools.now(), self.tools.cameras(), self.tools.labels(),
-                                self.tools.rules())
+                                self.tools.rules(), self.tools.boards())
         reading = _follow_up(t.question, reading, history)
         t.reading = reading.to_dict()
         try:

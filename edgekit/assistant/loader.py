@@ -18,7 +18,7 @@ from edgekit.assistant.prompts import MIN_CTX
 from edgekit.assistant.settings import LLMSettings
 from edgekit.assistant.tools import STALE_STATS_S, ToolBox
 from edgekit.errors import EdgekitError
-from edgekit.events import EventStore
+from edgekit.events import EventReader, EventStore
 from edgekit.paths import state_dir
 from edgekit.pipeline.stats import default_stats_path
 
@@ -128,6 +128,7 @@ def open_assistant(
     n_batch: int | None = None,
     beside_camera: bool | None = None,
     lazy: bool = False,
+    store: EventReader | None = None,
 ) -> tuple[Assistant, LoadedModel]:
     """Everything ``edgekit ask`` needs: store first (cheap errors before the model load), then the model.
 
@@ -135,9 +136,13 @@ def open_assistant(
     sharing the cores with the detector, unless ``threads`` is given. ``lazy`` loads the model only when a
     question needs it (the one-shot CLI), with the smallest context the prompt fits in unless ``n_ctx`` is given
     (one question needs ~300 tokens; a smaller KV cache is quicker to set up); the context check then runs at
-    that load."""
-    store = open_store(events)
+    that load. ``store``: an open store to answer over instead of ``events`` (the fleet's,
+    :class:`edgekit.hub.fleet.FleetEvents`); its events are not this machine's, so live stats and device figures
+    are then left out."""
     stats_path = Path(stats) if stats else default_stats_path()
+    own = store is None
+    if store is None:
+        store = open_store(events)
     settings = llm_settings(profile, n_ctx=n_ctx, n_batch=n_batch)
     if beside_camera is None:
         beside_camera = daemon_running(stats_path)
@@ -151,7 +156,7 @@ def open_assistant(
         loaded.settings = settings.with_overrides(n_ctx=MIN_CTX)
     log.info("assistant: %d LLM thread(s)%s", settings.resolved_threads(), " beside the camera" if beside_camera
              else "")
-    toolbox = ToolBox(store, stats_path, profile=settings.profile)
+    toolbox = ToolBox(store, stats_path if own else None, profile=settings.profile, host_status=own)
 
     def engine() -> LlamaEngine:
         e = loaded.engine
