@@ -52,18 +52,20 @@ def ask(
     check_question(question)  # empty or too long: one line before any model is loaded
     store = _hub_store(hub, events)
     try:
+        # lazy: the model is loaded only when the question leaves the operation open (most are read by code alone)
         assistant, loaded = open_assistant(model, profile, events, stats, threads=threads, n_ctx=ctx, n_batch=batch,
-                                           store=store)
+                                           store=store, lazy=True)
         try:
             t = assistant.ask(question, on_token=None if json_out else _write)
+            model_loaded = loaded.loaded
         finally:
-            loaded.engine.close()
+            loaded.close()
     finally:
         if store is not None:
             store.close()
     if json_out:
         call = t.tool_calls[-1] if t.tool_calls else None
-        print_json({"model": str(loaded.path), "fit": loaded.fit.summary(),
+        print_json({"model": str(loaded.path), "model_loaded": model_loaded, "fit": loaded.fit.summary(),
                     "query": None if call is None else {"tool": call.tool, **call.args},
                     "result": None if call is None else call.result, **t.to_dict()})
     else:
@@ -88,7 +90,7 @@ def chat(
     from edgekit.assistant.loader import open_assistant
 
     assistant, loaded = open_assistant(model, profile, events, stats, threads=threads, n_ctx=ctx,
-                                       store=_hub_store(hub, events))
+                                       store=_hub_store(hub, events), lazy=True)
     session = ChatSession(assistant)
     err_console.print(f"[dim]{loaded.fit.summary()}[/]")
     try:
@@ -106,7 +108,7 @@ def chat(
                     err_console.print(f"[dim]tool ({call.chosen_by}): {call.tool}({call.args}) -> "
                                       f"{call.result or call.error}[/]")
     finally:
-        loaded.engine.close()
+        loaded.close()
 
 
 def bench_llm(
