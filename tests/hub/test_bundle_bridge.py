@@ -124,3 +124,12 @@ def test_bundle_carries_a_bridge_that_forwards_a_boards_events(broker, consumer_
             link.stop(flush_timeout_s=1)
         proc.kill()
         proc.wait()
+
+    # a release without a bridge goes live (a config without `bridge:`, or a rollback to one): ours is taken out
+    plain = base / "releases" / "plain"
+    (plain / "venv").mkdir(parents=True)
+    (base / "current").unlink()
+    (base / "current").symlink_to("releases/plain")
+    gone = install(base, {"EDGEKIT_DEVICE": "dock-7"})
+    assert gone.returncode == 0, gone.stderr
+    assert not installed.exists()
