@@ -169,8 +169,14 @@ def test_ask_hub_cli(pg_dsn: str, tmp_path: Path) -> None:
     assert "1 Fall event on board dock-2 on 2026-03-09." in chat.stdout, chat.stdout
 
 
-def test_ask_hub_bad_input_is_one_line(tmp_path: Path) -> None:
+def test_ask_hub_bad_input_is_one_line(pg_dsn: str, tmp_path: Path) -> None:
     from tests.servers import free_port_pair
+
+    r = run_cli("ask", "--hub", pg_dsn, "how many falls?")  # a database the hub never migrated
+    assert r.returncode == 2 and "has no hub tables yet: run `edgekit hub --config hub.yaml --migrate-only`" in \
+        r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = run_cli("fleet", "status", "--dsn", pg_dsn)
+    assert r.returncode == 2 and "has no hub tables yet" in r.stderr
 
     down = f"postgresql://edgekit@127.0.0.1:{free_port_pair(0)}/x"
     r = run_cli("ask", "--hub", down, "how many falls?")
