@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import Broker, Consumer, free_port
 from tests.deploy.conftest import REPO, Boards, kill_user_processes, needs_ssh, wait_until
 
-pytestmark = [needs_ssh, pytest.mark.slow, pytest.mark.heavy, pytest.mark.timeout(3000)]
+pytestmark = [needs_ssh, pytest.mark.slow, pytest.mark.timeout(3000)]
 
 
 def edgekit(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
