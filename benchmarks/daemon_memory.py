@@ -75,10 +75,12 @@ def main() -> None:
     ap.add_argument("--repo", type=Path, default=REPO, help="the edgekit checkout to run")
     ap.add_argument("--env", action="append", default=[], help="K=V for the daemon's environment")
     ap.add_argument("--assistant", help="also measure with this assistant model loaded")
+    ap.add_argument("--cache", type=Path, help="EDGEKIT_CACHE for the daemon: where it finds the profile's export "
+                    "(default: an empty folder, so the plan falls back to the card's FP32 640 model)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
-    extra = dict(kv.split("=", 1) for kv in args.env)
     work = Path(tempfile.mkdtemp(prefix="edgekit-mem-"))
+    extra = {"EDGEKIT_CACHE": str(args.cache or work / "empty-cache"), **dict(kv.split("=", 1) for kv in args.env)}
     broker, port = start_broker(work)
     before = DeviceState.capture()
     try:
