@@ -29,6 +29,7 @@ def int8(run: ExportRun) -> Path:
     calib = run.calibration()
     out = run.artifact("int8", "onnxruntime")
     o = run.opts
+    reduce_range = o.reduce_range is not False  # unset (an ExportRun made outside export()): 7-bit, safe anywhere
     attempts = gate.gate_int8_onnx(
         run.gated(),
         run.base,
@@ -36,11 +37,11 @@ def int8(run: ExportRun) -> Path:
         run.source.input_name,
         calib,
         method=o.calib_method,
-        reduce_range=o.reduce_range,
+        reduce_range=reduce_range,
         max_map_drop=o.max_map_drop,
         progress=run.progress,
     )
-    bits = "7-bit (reduce_range)" if o.reduce_range else "8-bit"
+    bits = "7-bit (reduce_range)" if reduce_range else "8-bit"
     run.report.converter = f"onnxruntime.quantization (QDQ, per-channel, uint8 activations / {bits} int8 weights)"
     run.report.attempts = attempts
     chosen = next((a for a in attempts if a.passed), None)
