@@ -129,8 +129,9 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", help="Output folder (default: the user's cache)"),
         calib_method: str = typer.Option("minmax", "--calib-method", help="minmax, entropy or percentile"),
         generated: int = typer.Option(24, "--generated", help="Composite images added to the validation set"),
-        calib_min: int = typer.Option(
-            32, "--calib-min", min=0, help="Top INT8 calibration up to this many frames with shipped ones (0: never)"
+        calib_min: int | None = typer.Option(
+            None, "--calib-min", min=0, help="Top INT8 calibration up to this many frames with shipped ones "
+            "(default 24; 0: never)"
         ),
         opset: int | None = typer.Option(None, "--opset", help="ONNX opset of the exported model"),
         dynamic: bool = typer.Option(False, "--dynamic", help="Dynamic batch axis"),
@@ -167,12 +168,11 @@ def register(app: typer.Typer) -> None:
                 dynamic=dynamic,
                 calib_method=calib_method,
                 generated=generated,
-                calib_min=calib_min,
                 reduce_range=_reduce_range(int8_weights),
                 force=force,
                 **defaults,
             )
-            jobs = [(path, opts)]
+            jobs = [(path, opts if calib_min is None else replace(opts, calib_min=calib_min))]
         reports = []
         bar, update = _progress_bar()
         with bar:

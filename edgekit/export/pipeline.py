@@ -66,8 +66,7 @@ def calibration_key(precision: str, opts: ExportOptions) -> str:
     for folder in (opts.calib, opts.val):
         h.update(_folder_digest(folder).encode() if folder is not None and folder.is_dir() else b"-")
     h.update(f"{opts.calib_method}:{opts.calib_limit}:{opts.generated}:{opts.seed}:{opts.io_dtype}".encode())
-    if opts.calib_min:  # the top-up changes what is calibrated on; keys of exports made without one stay the same
-        h.update(f":min{opts.calib_min}".encode())
+    h.update(f":min{opts.calib_min}".encode())  # the top-up minimum changes what a small set is calibrated on
     return f"calib-{h.hexdigest()[:12]}"
 
 

@@ -168,14 +168,15 @@ def to_markdown(r: ExportReport) -> str:
             "",
             "## Attempts",
             "",
-            "| attempt | nodes in float | mAP50-95 / mAP50 | drop | box recall | passed |",
-            "|---|---|---|---|---|---|",
+            "| attempt | weights / IO | nodes in float | mAP50-95 / mAP50 | drop | box recall | passed |",
+            "|---|---|---|---|---|---|---|",
         ]
         for a in r.attempts:
             recall = a.parity.get("box_recall", "—")
             drop = "—" if a.map_drop is None else f"{a.map_drop:.2f}"
             lines.append(
-                f"| {a.name} | {len(a.nodes_in_float)} | {_acc(a.accuracy)} | {drop} | {recall} | {a.passed} |"
+                f"| {a.name} | {a.note or '—'} | {len(a.nodes_in_float)} | {_acc(a.accuracy)} | {drop} | {recall} | "
+                f"{a.passed} |"
             )
     if r.nodes_in_float:
         lines += ["", "## Nodes kept in float", "", *[f"- `{n}`" for n in r.nodes_in_float]]

@@ -90,6 +90,9 @@ def test_profile_export_then_detect_runs_what_the_profile_names(
     assert rep["validation"]["images"] > 0 and rep["accuracy"]["per_class"]["Normal"]["boxes"] > 0
     assert set(rep["validation"]["real"]).isdisjoint((rep["calibration"] or {}).get("real", []))
     assert any("smoke test" in n for n in rep["notes"])
+    if (prof.runtime.backend, prof.runtime.precision) == ("onnxruntime", "int8"):  # the board's CPU picks the width
+        w = rep["int8_weights"]
+        assert profile in w["cpu"] and (w["bits"] == 7 if not prof.board.dot_product else "dot product" in w["why"])
     if prof.runtime.backend == "tensorrt":  # no TensorRT here: the gated ONNX stands in, and that is said
         assert rep["skipped"] and "TensorRT" in rep["skipped"][0] and "not built here" in r.stderr
     if prof.runtime.backend == "edgetpu":
