@@ -88,6 +88,9 @@ class LLMSettings(_Strict):
     threads_beside_camera: int = Field(
         0, ge=0, le=256,
         description="threads while the camera daemon runs; 0 = the cores the detector leaves (at least 1)")
+    nice_beside_camera: int = Field(
+        10, ge=0, le=19,
+        description="niceness of the LLM's threads while the camera daemon runs, so detection keeps its frame rate")
     n_ctx: int = Field(2048, ge=256, le=131072)
     n_batch: int = Field(256, ge=8, le=8192)
 
