@@ -3,10 +3,12 @@
 ONNX Runtime's u8×s8 kernels on x86 without VNNI add two products into a saturating int16 (``vpmaddubsw``); 7-bit
 weights (``reduce_range``) keep that sum in range, at the cost of half the weight resolution. CPUs with 8-bit dot
 product (x86 AVX512-VNNI / AVX-VNNI, Arm ``asimddp`` on Cortex-A76 / A78AE) accumulate in 32 bits, so full 8-bit
-weights are exact there, and ONNX Runtime runs its faster VNNI / dot-product kernels.
+weights cannot overflow there (on this project's VNNI machine they ran no faster than 7-bit: benchmarks/README.md).
 
 The gate runs the model on the exporting machine: an 8-bit model for a dot-product board exported on a CPU without
 one would be judged with saturated sums, not as the board runs it, so that case gets 7-bit weights, and says why.
+8-bit is a preference, not forced past the gate: ``gate.gate_int8_onnx`` retries with 7-bit weights when no 8-bit
+attempt passes.
 """
 
 from __future__ import annotations
@@ -59,8 +61,7 @@ def choose(
     elif target_dot is None:
         where, has_dot = here, host.dot_product
     else:
-        where = f"{target_cpu or 'the target'} ({'has' if target_dot else 'no'} 8-bit dot product)"
-        has_dot = target_dot
+        where, has_dot = target_cpu or "the target's CPU", target_dot
     if not has_dot:
         return WeightChoice(
             True,
@@ -80,6 +81,6 @@ def choose(
     return WeightChoice(
         False,
         where,
-        f"full 8-bit weights: {where} multiplies u8×s8 with 32-bit accumulation (VNNI / dot product), so 8-bit "
-        f"weights cannot saturate and get the faster kernels{judged}",
+        f"full 8-bit weights: {where} has 8-bit dot product (VNNI / asimddp), which multiplies u8×s8 with 32-bit "
+        f"accumulation, so 8-bit weights cannot saturate{judged}",
     )
