@@ -16,9 +16,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from edgekit import __version__
 from edgekit.config.daemon import DaemonConfig, parse_config
+from edgekit.config.loader import ENV_PLACEHOLDER
 from edgekit.deploy.lock import cached_download, lock_text, requirements, target_for
 from edgekit.deploy.manifest import FORMAT, MANIFEST, FileEntry, Manifest, ModelEntry, Target, entry_for
 from edgekit.device.artifacts import exports_root
@@ -26,6 +30,7 @@ from edgekit.device.modelcards import load_card, resolve_model_path
 from edgekit.device.plan import find_variant, source_sha256
 from edgekit.device.profiles import DeviceProfile, load_profile
 from edgekit.errors import EdgekitError
+from edgekit.hub.bridge import BUNDLE_PATH, bridge_template
 from edgekit.pipeline.service import board_unit_text
 
 _ENV_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
@@ -125,6 +130,23 @@ def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = P
                       note=note), None
 
 
+def bridge_file(text: str, cfg: DaemonConfig, name: str) -> str | None:
+    """The Mosquitto bridge file the bundle carries (None without a ``bridge:`` section). Only the board's device
+    name and password vary per board (placeholders filled by the deploy); the rest is written here, so it must be
+    given literally."""
+    if cfg.bridge is None or cfg.mqtt is None:
+        return None
+    raw = yaml.safe_load(text) or {}
+    mqtt: dict[str, Any] = raw["mqtt"] if isinstance(raw.get("mqtt"), dict) else {}
+    for key, value in (("bridge", raw.get("bridge")), ("mqtt.port", mqtt.get("port")),
+                       ("mqtt.topic_prefix", mqtt.get("topic_prefix"))):
+        if ENV_PLACEHOLDER.search(json.dumps(value)):
+            raise EdgekitError(f"{name}: {key} uses a {{NAME}} placeholder, but the bundle's Mosquitto bridge file is "
+                               f"written from it: give it literally (the board's device name and "
+                               f"{cfg.bridge.password_env} come from its env file)")
+    return bridge_template(cfg.bridge, cfg.mqtt.topic_prefix, cfg.mqtt.port)
+
+
 def env_template(vars_: list[str]) -> str:
     lines = ["# edgekit env file (mode 0600 on the board). `edgekit deploy` fills it from your environment or",
              "# --env-file; values are never stored in the bundle.",
@@ -168,6 +190,12 @@ def build_bundle(opts: BundleOptions) -> Manifest:
                 shutil.copy2(report, stage / (model.file + ".report.json"))
         (stage / "config.yaml").write_text(text, encoding="utf-8")
         vars_ = config_env_vars(text)
+        bridge = bridge_file(text, cfg, str(opts.config))
+        if bridge is not None:
+            (stage / BUNDLE_PATH).parent.mkdir(parents=True, exist_ok=True)
+            (stage / BUNDLE_PATH).write_text(bridge)
+            assert cfg.bridge is not None
+            vars_ = sorted({*vars_, cfg.bridge.password_env})
         (stage / "edgekit.env.example").write_text(env_template(vars_))
         (stage / "edgekit.service").write_text(board_unit_text())
         files = {p.relative_to(stage).as_posix(): entry_for(p) for p in sorted(stage.rglob("*")) if p.is_file()}
@@ -177,7 +205,7 @@ def build_bundle(opts: BundleOptions) -> Manifest:
             id=f"{now:%Y%m%dT%H%M%SZ}-{digest.hexdigest()[:8]}", created=now.isoformat(timespec="seconds"),
             profile=profile.name, device=cfg.device, edgekit_version=__version__,
             edgekit_wheel=f"wheels/{own.name}", target=target, model=model, env_vars=vars_, packages=packages,
-            files=files,
+            files=files, bridge=BUNDLE_PATH if bridge is not None else None,
         )
         _write_tar(opts.out, stage, manifest)
     return manifest

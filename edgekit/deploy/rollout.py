@@ -115,6 +115,8 @@ def plan_lines(manifest: Manifest, target: SSHTarget, opts: DeployOptions, port:
     rel = f"~/{opts.base}/releases/{manifest.id}" if not opts.base.startswith("/") else \
         f"{opts.base}/releases/{manifest.id}"
     venv = "--system-site-packages venv" if manifest.target.system_site_packages else "venv"
+    bridge_to = "/etc/mosquitto/conf.d, Mosquitto restarted" if opts.manager == "systemd" else \
+        f"{opts.base}/mosquitto/, for the board's Mosquitto to include"
     return [
         f"board {target.name}: {opts.python} >= {MIN_PYTHON[0]}.{MIN_PYTHON[1]} on {manifest.target.machine}",
         f"upload bundle {manifest.id} and unpack into {rel} (sha256 of {len(manifest.files)} files checked there)",
@@ -122,6 +124,7 @@ def plan_lines(manifest: Manifest, target: SSHTarget, opts: DeployOptions, port:
         f"offline",
         f"write {rel}/edgekit.env (0600): {', '.join(sorted(opts.env)) or 'no variables'}",
         "run `edgekit config check` and `edgekit doctor` there",
+        *([f"fill {manifest.bridge} from the env file and install it ({bridge_to})"] if manifest.bridge else []),
         f"switch current → {manifest.id}, restart ({opts.manager}), wait for /healthz on port {port} "
         f"(≤ {opts.health_timeout_s:.0f} s)",
         "on failure: discard the release, or switch back to the previous one and restart it",
