@@ -11,15 +11,24 @@ say() { printf '%s\n' "$*"; }
 fail() { printf 'board: %s\n' "$*" >&2; exit 3; }
 
 bridge() {  # bridge MANAGER: the `current` release's Mosquitto bridge (if it has one), filled from its env file
-    [ -f "$base/current/mosquitto/edgekit-bridge.conf" ] || return 0
+    conf=/etc/mosquitto/conf.d/edgekit-bridge.conf
+    if [ ! -f "$base/current/mosquitto/edgekit-bridge.conf" ]; then  # none (any more): take out the one we put in
+        [ -f "$base/mosquitto/edgekit-bridge.conf" ] || return 0
+        if [ "$1" = systemd ] && sudo -n cmp -s "$base/mosquitto/edgekit-bridge.conf" "$conf"; then
+            sudo -n rm -f "$conf"
+            sudo -n systemctl restart mosquitto
+        fi
+        rm -f "$base/mosquitto/edgekit-bridge.conf"
+        return 0
+    fi
     mkdir -p "$base/mosquitto"
     out=$( cd "$base/current" && set -a && . ./edgekit.env && set +a \
         && venv/bin/edgekit fleet bridge --release . --out "$base/mosquitto/edgekit-bridge.conf" 2>&1 ) \
         || fail "$(printf '%s\n' "$out" | tail -n 1 | sed 's/^error: //')"
     # With root (the systemd manager): into the board's Mosquitto, restarted only when the file changed. Otherwise
     # it stays in $base/mosquitto/ for the board's admin to include (README, "Many boards").
-    if [ "$1" = systemd ] && ! sudo -n cmp -s "$base/mosquitto/edgekit-bridge.conf" /etc/mosquitto/conf.d/edgekit-bridge.conf; then
-        sudo -n install -m 0640 -g mosquitto "$base/mosquitto/edgekit-bridge.conf" /etc/mosquitto/conf.d/edgekit-bridge.conf
+    if [ "$1" = systemd ] && ! sudo -n cmp -s "$base/mosquitto/edgekit-bridge.conf" "$conf"; then
+        sudo -n install -m 0640 -g mosquitto "$base/mosquitto/edgekit-bridge.conf" "$conf"
         sudo -n systemctl restart mosquitto
     fi
 }

@@ -15,16 +15,24 @@ from edgekit.types import Event
 
 
 def connect(dsn: str, timeout_s: float = 5.0) -> Any:
-    """A psycopg connection; a refused or wrong DSN is one clear ``EdgekitError``."""
+    """A psycopg connection to a hub database; a refused or wrong DSN, or a database the hub never migrated, is
+    one clear ``EdgekitError``."""
     try:
         import psycopg
     except ImportError as e:
         raise MissingDependencyError("psycopg", "pip install 'edgekit[hub]'") from e
     try:
-        return psycopg.connect(dsn, connect_timeout=max(1, round(timeout_s)), autocommit=True)
+        conn = psycopg.connect(dsn, connect_timeout=max(1, round(timeout_s)), autocommit=True)
     except psycopg.Error as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise EdgekitError(f"cannot reach the hub database: {first}") from None
+    tables = conn.execute("SELECT to_regclass('events'), to_regclass('boards')").fetchone() or (None,)
+    if None in tables:
+        name = conn.info.dbname
+        conn.close()
+        raise EdgekitError(f"the database {name} has no hub tables yet: run `edgekit hub --config hub.yaml "
+                           "--migrate-only` once (the hub migrates it when it starts)")
+    return conn
 
 
 def _state(online: bool | None, last_seen: float, now: float, offline_after_s: float) -> str:

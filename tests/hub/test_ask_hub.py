@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -24,7 +27,7 @@ from edgekit.events import EventStore
 from edgekit.hub import FleetStore, Incoming, migrate, parse
 from edgekit.hub.fleet import FleetEvents
 from edgekit.types import Event
-from tests.helpers import run_cli
+from tests.helpers import REPO, run_cli
 
 # "now" of the questions: Tuesday 2026-03-10 09:30 at UTC+01:00 (fixed, so "today" never crosses a midnight)
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=timezone(timedelta(hours=1)))
@@ -157,10 +160,23 @@ def test_ask_hub_cli(pg_dsn: str, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == ("Boards dock-1 and dock-2 (tied) had the most Fall events in total (3). By board: "
                                 "dock-1 3, dock-2 3."), r.stdout
+    # chat keeps the board across a follow-up question
+    chat = subprocess.run([sys.executable, "-m", "edgekit.cli.main", "chat", "--hub", pg_dsn, "--threads", "1"],
+                          input="how many falls on dock-2?\nand on 2026-03-09?\n", capture_output=True, text=True,
+                          timeout=600, cwd=REPO, env={**os.environ, "TZ": "UTC"})
+    assert chat.returncode == 0, chat.stderr
+    assert "3 Fall events on board dock-2 in total." in chat.stdout, chat.stdout
+    assert "1 Fall event on board dock-2 on 2026-03-09." in chat.stdout, chat.stdout
 
 
-def test_ask_hub_bad_input_is_one_line(tmp_path: Path) -> None:
+def test_ask_hub_bad_input_is_one_line(pg_dsn: str, tmp_path: Path) -> None:
     from tests.servers import free_port_pair
+
+    r = run_cli("ask", "--hub", pg_dsn, "how many falls?")  # a database the hub never migrated
+    assert r.returncode == 2 and "has no hub tables yet: run `edgekit hub --config hub.yaml --migrate-only`" in \
+        r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = run_cli("fleet", "status", "--dsn", pg_dsn)
+    assert r.returncode == 2 and "has no hub tables yet" in r.stderr
 
     down = f"postgresql://edgekit@127.0.0.1:{free_port_pair(0)}/x"
     r = run_cli("ask", "--hub", down, "how many falls?")
