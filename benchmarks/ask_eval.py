@@ -142,6 +142,7 @@ def main() -> None:
     ap.add_argument("--beside-daemon", action="store_true", help="also time ask while a daemon detects flat out")
     ap.add_argument("--no-model", action="store_true", help="ablation: the question reader alone")
     ap.add_argument("--blind-only", action="store_true", help="only the blind set (no speed part)")
+    ap.add_argument("--no-speed", action="store_true", help="accuracy only")
     ap.add_argument("--rescore", type=Path, default=None,
                     help="score the blind answers recorded in this result file with the strict check (no new run)")
     ap.add_argument("--cli-runs", type=int, default=5)
@@ -176,7 +177,7 @@ def main() -> None:
         if r["problems"]:
             print(f"  wrong {r['id']} ({r['split']}): {r['question']!r} -> {r['answer']!r}: {r['problems']}")
     speed: dict[str, Any] = {}
-    if engine is not None and not a.blind_only:
+    if engine is not None and not a.blind_only and not a.no_speed:
         st = build_store(work / "speed")
         store = EventStore(st.events, readonly=True)
         assistant = Assistant(engine, ToolBox(store, st.stats, now=lambda: st.now))

@@ -362,7 +362,7 @@ class Daemon:
         from edgekit.assistant.analytics import AssistantAnalytics
         from edgekit.assistant.loader import open_assistant
 
-        assistant, _loaded = open_assistant(
+        assistant, loaded = open_assistant(
             self.cfg.assistant.model, self.cfg.profile, self.state / "events.db", self.stats_path,
             beside_camera=True,
         )
@@ -371,7 +371,8 @@ class Daemon:
         if self.dashboard is not None:
             assistant = self.dashboard.share_assistant(assistant)  # one llama.cpp context: the page asks in turn
         self.assistant_service.set_assistant(assistant)
-        log.info("assistant ready on %s", self.assistant_service.request_topic)
+        log.info("assistant ready on %s (predicted share of this daemon's RSS: %.0f MB)",
+                 self.assistant_service.request_topic, loaded.fit.beside_daemon_mb)
 
     def run(self, stop: threading.Event, stats_every_s: float | None = None) -> None:
         """Report stats and feed the watchdog until ``stop`` is set or every camera has finished."""

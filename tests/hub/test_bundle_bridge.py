@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from edgekit.deploy.bundle import bridge_file, check_config_text, verify_bundle
-from edgekit.deploy.remote import BOARD_SCRIPT
-from edgekit.deploy.rollout import env_text
+from edgekit.deploy.remote import BOARD_SCRIPT, SSHTarget
+from edgekit.deploy.rollout import DeployOptions, env_text, plan_lines
 from edgekit.errors import EdgekitError
 from edgekit.hub.bridge import bridge_template, fill_bridge
 from tests.conftest import MOSQUITTO, free_port, wait_port
@@ -73,6 +73,9 @@ def test_bundle_carries_a_bridge_that_forwards_a_boards_events(broker, consumer_
     m = verify_bundle(out)
     assert m.bridge == "mosquitto/edgekit-bridge.conf" and m.bridge in m.files
     assert "EDGEKIT_BRIDGE_PASSWORD" in m.env_vars  # the deploy asks for it before anything reaches the board
+    plan = plan_lines(m, SSHTarget.parse("ssh://pi@dock-7"), DeployOptions(manager="systemd"), 9108)
+    assert "fill mosquitto/edgekit-bridge.conf from the env file and install it (/etc/mosquitto/conf.d, Mosquitto " \
+        "restarted)" in plan
 
     # unpacked as the deploy does: releases/<id>, `current` pointing at it; the release's venv runs this checkout
     base = tmp_path / "home" / "edgekit"
