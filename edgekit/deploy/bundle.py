@@ -178,7 +178,7 @@ def build_bundle(opts: BundleOptions) -> Manifest:
             own = Path(shutil.copy2(opts.wheel, wheels / opts.wheel.name))
         else:
             own = build_wheel(wheels)
-        deps = cached_download(requirements(target, opts.extras), target, opts.refresh)
+        deps = cached_download(requirements(target, opts.extras, own), target, opts.refresh)
         for w in deps:
             shutil.copy2(w, wheels / w.name)
         lock, packages = lock_text([wheels / w.name for w in deps])

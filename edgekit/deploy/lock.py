@@ -55,12 +55,30 @@ def target_for(profile: DeviceProfile, machine: str | None = None, python: str |
     )
 
 
-def requirements(target: Target, extras: tuple[str, ...] = ("daemon",)) -> list[str]:
-    """edgekit's own requirements (core + ``extras``) for the board, as pip requirement strings."""
-    try:
-        raw = requires("edgekit") or []
-    except PackageNotFoundError:
-        raise EdgekitError("edgekit is not installed (pip install -e .): its requirements cannot be read") from None
+def wheel_requires(wheel: Path) -> list[str]:
+    """The ``Requires-Dist`` lines of a wheel's METADATA."""
+    import zipfile
+    from email.parser import HeaderParser
+
+    with zipfile.ZipFile(wheel) as z:
+        name = next((n for n in z.namelist() if n.endswith(".dist-info/METADATA")), None)
+        if name is None:
+            raise EdgekitError(f"{wheel.name}: no .dist-info/METADATA (not a wheel)")
+        meta = HeaderParser().parsestr(z.read(name).decode("utf-8"))
+    return list(meta.get_all("Requires-Dist") or [])
+
+
+def requirements(target: Target, extras: tuple[str, ...] = ("daemon",), wheel: Path | None = None) -> list[str]:
+    """edgekit's own requirements (core + ``extras``) for the board, as pip requirement strings: those of the
+    ``wheel`` that ships (an installed checkout's metadata can lag its pyproject.toml), else of this install."""
+    if wheel is not None:
+        raw = wheel_requires(wheel)
+    else:
+        try:
+            raw = requires("edgekit") or []
+        except PackageNotFoundError:
+            raise EdgekitError("edgekit is not installed (pip install -e .): its requirements cannot be read") \
+                from None
     out: list[str] = []
     env = {"python_version": target.python, "platform_machine": target.machine, "sys_platform": "linux"}
     for line in raw:

@@ -187,3 +187,16 @@ def test_bundle_ships_the_profiles_export_in_the_cache_layout(tmp_path: Path, mo
     assert entry.file == "models/mine.onnx" and path == tmp_path / "models" / "mine.onnx"
     with pytest.raises(EdgekitError, match="relative to the config"):
         choose_model(parse_config("model: /abs/mine.onnx\ncameras: {a: {source: synthetic}}\n"), rpi5)
+
+
+def test_lock_follows_the_shipped_wheel_not_a_stale_install(tmp_path: Path) -> None:
+    """The requirements come from the wheel that ships (an editable install's metadata can lag pyproject.toml)."""
+    import zipfile
+
+    whl = tmp_path / "edgekit-9.9.9-py3-none-any.whl"
+    with zipfile.ZipFile(whl, "w") as z:
+        z.writestr("edgekit-9.9.9.dist-info/METADATA",
+                   "Metadata-Version: 2.1\nName: edgekit\nVersion: 9.9.9\nRequires-Dist: numpy>=1.24\n"
+                   "Requires-Dist: lapx>=0.5.10; extra == 'daemon'\nRequires-Dist: torch; extra == 'export'\n")
+    plain = target_for(load_profile("desktop"), "x86_64", "3.11", False)
+    assert requirements(plain, ("daemon",), whl) == ["numpy>=1.24", "lapx>=0.5.10"]
