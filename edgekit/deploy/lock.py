@@ -8,6 +8,7 @@ sees system packages built against numpy 1.x (Raspberry Pi OS's picamera2, JetPa
 
 from __future__ import annotations
 
+import email.parser
 import hashlib
 import json
 import platform
@@ -15,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from importlib.metadata import PackageNotFoundError, requires
 from pathlib import Path
 
@@ -55,12 +57,25 @@ def target_for(profile: DeviceProfile, machine: str | None = None, python: str |
     )
 
 
-def requirements(target: Target, extras: tuple[str, ...] = ("daemon",)) -> list[str]:
-    """edgekit's own requirements (core + ``extras``) for the board, as pip requirement strings."""
+def wheel_requires(wheel: Path) -> list[str]:
+    """The ``Requires-Dist`` lines of a wheel's METADATA: what the shipped wheel needs, whatever is installed here."""
     try:
-        raw = requires("edgekit") or []
-    except PackageNotFoundError:
-        raise EdgekitError("edgekit is not installed (pip install -e .): its requirements cannot be read") from None
+        with zipfile.ZipFile(wheel) as z:
+            name = next(n for n in z.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
+            meta = email.parser.BytesParser().parsebytes(z.read(name), headersonly=True)
+    except (OSError, zipfile.BadZipFile, StopIteration):
+        raise EdgekitError(f"{wheel}: not a wheel with a .dist-info/METADATA") from None
+    return meta.get_all("Requires-Dist") or []
+
+
+def requirements(target: Target, extras: tuple[str, ...] = ("daemon",), raw: list[str] | None = None) -> list[str]:
+    """edgekit's requirements (core + ``extras``) for the board, as pip requirement strings: from ``raw`` (a
+    wheel's ``Requires-Dist``, see ``wheel_requires``) or else the installed edgekit's metadata."""
+    if raw is None:
+        try:
+            raw = requires("edgekit") or []
+        except PackageNotFoundError:
+            raise EdgekitError("edgekit is not installed (pip install -e .): pass its wheel's requirements") from None
     out: list[str] = []
     env = {"python_version": target.python, "platform_machine": target.machine, "sys_platform": "linux"}
     for line in raw:
