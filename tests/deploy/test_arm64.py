@@ -275,7 +275,7 @@ def test_plain_venv_doctor_detect_bench_run(arm64_root: Path, work: tuple[Path, 
 
     with step("bench --runs 3"):
         res = chroot(arm64_root, f"cd {rel} && venv/bin/edgekit bench --model {model} --profile rpi5 --runs 3 "
-                     f"--warmup 1 --pipeline-frames 0 --image {inside}/photo.jpg --json", env)
+                     f"--warmup 1 --pipeline-frames 0 --no-predict --image {inside}/photo.jpg --json", env)
     assert res.returncode == 0, res.stderr[-2000:]
     bench = json.loads(res.stdout)
     assert bench["runs"] == 3 and bench["input"] == [SIZE, SIZE], bench
