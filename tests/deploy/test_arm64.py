@@ -35,6 +35,10 @@ from tests.deploy.resize_onnx import resize_yolov8
 REPO = Path(__file__).resolve().parents[2]
 SIZE = 256
 MODEL = f"models/yolov8s-fall-{SIZE}-int8.onnx"  # where the config names it, relative to the release
+# Seconds for a synthetic walker to cross: under qemu a frame takes 5-10 s, and ByteTrack confirms a new track only
+# when its box moved less than ~70 % of its width by the next processed frame (edgekit.alerts.tracking): at 240 s
+# a walker moves ~7-11 px/s, so ~100 px between frames for a ~200 px wide person.
+PERIOD = 240
 PHOTO = next((p for p in (Path("/work/shared/data/images/bus.jpg"), REPO / "edgekit/assets/person_0.jpg")
               if p.is_file()), REPO / "edgekit/assets/person_0.jpg")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -56,7 +60,7 @@ profile: rpi5
 model: {MODEL}
 cameras:
   yard:
-    source: synthetic:1:24
+    source: synthetic:1:{PERIOD}
     realtime: true
 rules:
   - {{name: person, labels: [Normal, Fall], min_frames: 1, cooldown_s: 1}}
