@@ -1,11 +1,12 @@
-"""Assistant evaluation and speed: accuracy on the question set (dev and held-out parts), then `ask` latency
-alone and beside a daemon that detects as fast as it can on the same cores.
+"""Assistant evaluation and speed: accuracy on the question sets (dev and held-out parts, the later sets, and
+the blind set over its own store), then `ask` latency alone and beside a daemon that detects as fast as it can
+on the same cores.
 
-Writes benchmarks/results/ask_eval.json and prints the accuracy of both parts. The same evaluation runs in
-tests/assistant/test_eval.py (slow), which fails below 90 % on either part.
+Writes benchmarks/results/ask_eval.json and prints the accuracy of every set. The same evaluation runs in
+tests/assistant/test_eval.py (slow), which fails below 90 % on either part of questions.yaml.
 
     .venv/bin/python benchmarks/ask_eval.py [--model smollm2-135m-instruct] [--profile desktop] [--threads N]
-        [--beside-daemon] [--no-model]
+        [--beside-daemon] [--no-model] [--blind-only]
 """
 
 from __future__ import annotations
@@ -27,7 +28,17 @@ import yaml
 from edgekit.assistant.agent import Assistant
 from edgekit.assistant.loader import llm_settings, load_model
 from edgekit.assistant.tools import ToolBox
-from edgekit.bench.ask_eval import EVAL_DIR, build_store, evaluate, load_questions
+from edgekit.bench.ask_eval import (
+    BLIND_STORE,
+    EVAL_DIR,
+    accuracy,
+    blind_questions,
+    build_store,
+    evaluate,
+    evaluate_blind,
+    load_questions,
+    rescore,
+)
 from edgekit.events import EventStore
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ask_eval.json"
@@ -108,6 +119,21 @@ def cli_asks(events: Path, stats: Path, profile: str, threads: int | None, n: in
     return {"n": n, "p50_s": round(statistics.median(times), 3), "all_s": [round(x, 3) for x in times]}
 
 
+def rescore_file(path: Path, work: Path, out: Path) -> None:
+    """The blind answers of a recorded run, scored again with the strict check; written to ``out``."""
+    recorded = json.loads(path.read_text())
+    rows = [r for r in recorded["rows"] if r["split"] == "blind"]
+    strict = rescore(rows, blind_questions(build_store(work, BLIND_STORE), strict=True))
+    acc = accuracy(strict, ("blind_strict",))
+    print(f"{path.name} rescored strictly: {acc['blind_strict']['right']}/{acc['blind_strict']['total']}")
+    for r in strict:
+        if r["problems"]:
+            print(f"  wrong {r['id']}: {r['question']!r} -> {r['answer'][:100]!r}: {r['problems']}")
+    out.write_text(json.dumps({"rescored": path.name, "run_when": recorded["when"], "run_commit": recorded["commit"],
+                               "accuracy": {**recorded["accuracy"], **acc}, "rows": strict}, indent=2))
+    print(f"wrote {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
@@ -115,27 +141,43 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="LLM threads (default: the profile's)")
     ap.add_argument("--beside-daemon", action="store_true", help="also time ask while a daemon detects flat out")
     ap.add_argument("--no-model", action="store_true", help="ablation: the question reader alone")
+    ap.add_argument("--blind-only", action="store_true", help="only the blind set (no speed part)")
+    ap.add_argument("--no-speed", action="store_true", help="accuracy only")
+    ap.add_argument("--rescore", type=Path, default=None,
+                    help="score the blind answers recorded in this result file with the strict check (no new run)")
     ap.add_argument("--cli-runs", type=int, default=5)
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="edgekit-ask-eval-"))
+    if a.rescore:
+        rescore_file(a.rescore, work, a.out)
+        return
     load0 = loadavg()
     loaded = None if a.no_model else load_model(a.model, llm_settings(a.profile, threads=a.threads))
     engine = loaded.engine if loaded else None
-    result = evaluate(lambda tb: Assistant(engine, tb), work / "eval")
+    splits: tuple[str, ...] = ("blind",)
+    if a.blind_only:
+        result: dict[str, Any] = {"accuracy": {}, "rows": []}
+    else:
+        splits = ("dev", "held_out", "questions_fresh", "questions_third", "blind")
+        result = evaluate(lambda tb: Assistant(engine, tb), work / "eval")
     acc = result["accuracy"]
-    for name in ("questions_fresh", "questions_third"):  # the later sets: reported, not gated
+    for name in splits[2:4]:  # the later sets: reported, not gated
         extra = evaluate(lambda tb: Assistant(engine, tb), work / name, load_questions(EVAL_DIR / f"{name}.yaml"))
         right = sum(1 for r in extra["rows"] if not r["problems"])
         acc[name] = {"right": right, "total": len(extra["rows"]), "accuracy": round(right / len(extra["rows"]), 3)}
         result["rows"] += extra["rows"]
-    for split in ("dev", "held_out", "questions_fresh", "questions_third"):
+    blind = evaluate_blind(lambda tb: Assistant(engine, tb), work / "blind")  # its own store; never tuned on
+    acc.update(blind["accuracy"])
+    result["rows"] += blind["rows"]
+    splits += ("blind_strict",)
+    for split in splits:
         print(f"{split:15s} {acc[split]['right']}/{acc[split]['total']} = {acc[split]['accuracy']:.1%}")
     for r in result["rows"]:
         if r["problems"]:
             print(f"  wrong {r['id']} ({r['split']}): {r['question']!r} -> {r['answer']!r}: {r['problems']}")
     speed: dict[str, Any] = {}
-    if engine is not None:
+    if engine is not None and not a.blind_only and not a.no_speed:
         st = build_store(work / "speed")
         store = EventStore(st.events, readonly=True)
         assistant = Assistant(engine, ToolBox(store, st.stats, now=lambda: st.now))
@@ -169,6 +211,8 @@ def main() -> None:
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host": {"machine": platform.machine(), "python": sys.version.split()[0], "cores": os.cpu_count(),
                  "loadavg_at_start": load0},
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                 text=True).stdout.strip(),
         "model": str(loaded.path) if loaded else None,
         "profile": a.profile,
         "threads": loaded.engine.threads if loaded else None,

@@ -58,6 +58,9 @@ class Broker:
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {workdir}/\nautosave_interval 1\nmax_queued_messages 100000\n"
             f"log_dest file {workdir}/mosquitto.log\n"
+            # started as root it would switch to the `mosquitto` user, which cannot write its persistence file
+            # into pytest's root-only folder: retained messages and sessions would not survive a restart
+            + ("user root\n" if os.geteuid() == 0 else "")
         )
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -92,6 +92,11 @@ class Transcript:
 OnToken = Callable[[str], None]
 
 
+def needed_ctx(engine: LlamaEngine) -> int:
+    """The context the model's one prompt needs at most: fixed prompt + longest question + reply."""
+    return engine.prompt_tokens(prompts.op_messages("")) + prompts.MAX_QUESTION_TOKENS + prompts.OP_ANSWER_TOKENS
+
+
 def check_question(question: str) -> str:
     """The question with its whitespace collapsed, or EdgekitError (one line) when it is empty or too long."""
     q = " ".join(question.split())
@@ -111,13 +116,17 @@ class Assistant:
         >>> t.valid_call.result["count"]                                # doctest: +SKIP
     """
 
-    def __init__(self, engine: LlamaEngine | None, tools: ToolBox) -> None:
+    def __init__(self, engine: LlamaEngine | None, tools: ToolBox, *,
+                 load_engine: Callable[[], LlamaEngine] | None = None) -> None:
+        """``engine`` None with ``load_engine``: the model is loaded by ``load_engine`` when a question first
+        needs it (most questions are read by code alone)."""
         if engine is not None and not engine.has_chat_template:
             raise EdgekitError(
                 f"{engine.path.name} has no chat template (a base model): use an instruction-tuned GGUF "
                 "such as --model smollm2-135m-instruct"
             )
         self.engine = engine
+        self._load_engine = load_engine
         self.tools = tools
         self._prefix_kept = False
         self.prefix_on_disk = True  # keep the fixed prompt's KV state in the user cache for the next process
@@ -137,15 +146,14 @@ class Assistant:
         return f"{n1} {words.describe_events(args, n1)} {w1} and {n2} {w2}: {verdict}.", "answered"
 
     def needed_ctx(self) -> int:
-        """The context the model's one prompt needs at most: fixed prompt + longest question + reply."""
-        if self.engine is None:
-            return 0
-        return self.engine.prompt_tokens(prompts.op_messages("")) + prompts.MAX_QUESTION_TOKENS + \
-            prompts.OP_ANSWER_TOKENS
+        """The context the model's one prompt needs at most (0 without a loaded model)."""
+        return 0 if self.engine is None else needed_ctx(self.engine)
 
     def _choose_op(self, question: str, reading: Reading, t: Transcript) -> tuple[str, str]:
         """(op, raw model reply): the model's choice among the operations the question allows."""
         ops = prompts.OPS
+        if self.engine is None and self._load_engine is not None:
+            self.engine = self._load_engine()
         if self.engine is None:
             return "count", ""
         if not self._prefix_kept:
@@ -169,7 +177,7 @@ class Assistant:
         t0 = time.perf_counter()
         t = Transcript(question=check_question(question))
         reading = read_question(t.question, self.tools.now(), self.tools.cameras(), self.tools.labels(),
-                                self.tools.rules())
+                                self.tools.rules(), self.tools.boards())
         reading = _follow_up(t.question, reading, history)
         t.reading = reading.to_dict()
         try:

@@ -29,6 +29,8 @@ def _what(args: dict[str, Any], n: int | None = None) -> str:
     text = f"{args['label']} {noun}" if args.get("label") else noun
     if args.get("camera"):
         text += f" on camera {args['camera']}"
+    if args.get("board"):
+        text += f" on board {args['board']}"
     if args.get("rule"):
         text += f" from rule {args['rule']}"
     if args.get("track") is not None:
@@ -39,9 +41,14 @@ def _what(args: dict[str, Any], n: int | None = None) -> str:
 describe_events = _what
 
 
+def _where(e: dict[str, Any]) -> str:
+    """ "gate", or "gate of board dock-1" when the result names boards (a fleet's events)."""
+    return f"{e['camera']} of board {e['board']}" if "board" in e else e["camera"]
+
+
 def _event(e: dict[str, Any]) -> str:
     track = f", track {e['track']}" if "track" in e else ""
-    return f"{e['when']} {e['label']} on {e['camera']} ({e['rule']}{track})"
+    return f"{e['when']} {e['label']} on {_where(e)} ({e['rule']}{track})"
 
 
 def event_answer(args: dict[str, Any], r: dict[str, Any]) -> str:
@@ -59,7 +66,7 @@ def event_answer(args: dict[str, Any], r: dict[str, Any]) -> str:
             which = f"{nth}-{'to-last' if op == 'last' else 'earliest'}"
         span = "" if window == "in total" else f" {window}"
         track = f", track {e['track']}" if "track" in e else ""
-        return (f"The {which} {_what(args, 1)}{span} was at {e['when']} on camera {e['camera']}: "
+        return (f"The {which} {_what(args, 1)}{span} was at {e['when']} on camera {_where(e)}: "
                 f"{e['label']} (rule {e['rule']}{track}).")
     if op == "list":
         if not r["events"]:

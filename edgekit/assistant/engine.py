@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +26,17 @@ INSTALL_HINT = (
     'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" '
     "pip install llama-cpp-python (or scripts/install_llm.sh)"
 )
+
+
+def lower_thread_priority(nice: int) -> None:
+    """Raise this thread's niceness to ``nice`` (never lowers it). On Linux niceness is per thread and the
+    threads llama.cpp starts inherit it, so the detector on the same cores keeps its frame rate."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    tid = threading.get_native_id()
+    with contextlib.suppress(OSError):
+        if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
 
 
 def import_llama_cpp() -> Any:
@@ -65,6 +78,7 @@ class LlamaEngine:
         self.path = path
         self.settings = settings
         self.threads = settings.resolved_threads()
+        lower_thread_priority(settings.nice)
         try:
             self.llm = llama_cpp.Llama(
                 model_path=str(path),
@@ -189,6 +203,7 @@ class LlamaEngine:
         }
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        lower_thread_priority(self.settings.nice)  # generators run in the thread that consumes them
         self._restore_prefix(messages)
         try:
             for chunk in self.llm.create_chat_completion(**kwargs):
@@ -217,6 +232,7 @@ class LlamaEngine:
 
     def complete_stream(self, prompt: str, *, max_tokens: int = 128, temperature: float = 0.0) -> Iterator[str]:
         """Stream a raw text completion (no chat template): what base models and benchmarks use."""
+        lower_thread_priority(self.settings.nice)
         for chunk in self.llm.create_completion(prompt, max_tokens=max_tokens, temperature=temperature, stream=True):
             piece = chunk["choices"][0]["text"]
             if piece:

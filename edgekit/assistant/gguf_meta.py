@@ -18,6 +18,7 @@ from edgekit.errors import EdgekitError
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
 _STRING, _ARRAY = 8, 9
 _KEEP_ARRAY_MAX = 256  # longer arrays (vocabularies, merges) are skipped, not decoded
+_U64 = struct.Struct("<Q")
 
 
 class _Corrupt(Exception):
@@ -60,9 +61,14 @@ class _Cursor:
     def _skip_array(self, etype: int, count: int) -> None:
         if etype in _SCALARS:
             self.pos += struct.calcsize("<" + _SCALARS[etype]) * count
-        elif etype == _STRING:
-            for _ in range(count):
-                self.pos += 8 + self.read("Q")
+        elif etype == _STRING:  # a tight loop: ~100k vocabulary strings are skipped on every `edgekit ask`
+            unpack, buf, pos = _U64.unpack_from, self.buf, self.pos
+            try:
+                for _ in range(count):
+                    pos += 8 + unpack(buf, pos)[0]
+            except struct.error as e:
+                raise _Corrupt("array runs past the end of the file") from e
+            self.pos = pos
         else:
             for _ in range(count):
                 self.value(etype)

@@ -13,20 +13,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edgekit.events import EventStore
+from edgekit.events import EventReader
 from edgekit.types import Event
 
 WindowName = Literal["all_time", "today", "yesterday", "this_week", "last", "range"]
 Unit = Literal["minutes", "hours", "days", "weeks"]
 Op = Literal["count", "list", "first", "last", "group"]
-GroupBy = Literal["camera", "label", "rule", "hour"]
+GroupBy = Literal["camera", "label", "rule", "hour", "board"]
 Order = Literal["most", "least"]
 
 #: events fetched at most for in-Python work (track filter, per-hour groups): bounded memory on a board
 SCAN_LIMIT = 50_000
 _UNIT_DELTA = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1),
                "weeks": timedelta(weeks=1)}
-_GROUP_COLUMN = {"camera": "source", "label": "label", "rule": "rule"}
+_GROUP_COLUMN = {"camera": "source", "label": "label", "rule": "rule", "board": "device"}
 
 
 class _Strict(BaseModel):
@@ -104,6 +104,7 @@ class EventQuery(_Strict):
     camera: str | None = None
     label: str | None = None
     rule: str | None = None
+    board: str | None = Field(None, description="the event's device (boards of a fleet: `edgekit ask --hub`)")
     track: int | None = Field(None, ge=0)
     window: Window = Window()
     group_by: GroupBy | None = None
@@ -112,21 +113,25 @@ class EventQuery(_Strict):
     offset: int = Field(0, ge=0, le=1000, description="events skipped first: 1 with op=last is the second to last")
 
 
-def event_record(e: Event, now: datetime) -> dict[str, Any]:
-    """One event as the answer and the JSON transcript show it."""
+def event_record(e: Event, now: datetime, board: bool = False) -> dict[str, Any]:
+    """One event as the answer and the JSON transcript show it (``board``: with the board it came from)."""
     t = datetime.fromtimestamp(e.start_ts, now.tzinfo)
     rec: dict[str, Any] = {"time": t.strftime("%Y-%m-%d %H:%M:%S"), "when": when(t, now), "label": e.label,
                            "camera": e.source, "rule": e.rule, "score": round(e.score, 2)}
+    if board:
+        rec["board"] = e.device
     if e.track_id is not None:
         rec["track"] = e.track_id
     return rec
 
 
-def run_event_query(store: EventStore, q: EventQuery, now: datetime, known: dict[str, list[str]]) -> dict[str, Any]:
-    """Run ``q`` and return a JSON-ready result; ``known`` lists the store's cameras/labels/rules (groups
-    count the ones with no match as 0, so "fewest" can be 0)."""
+def run_event_query(store: EventReader, q: EventQuery, now: datetime, known: dict[str, list[str]]) -> dict[str, Any]:
+    """Run ``q`` and return a JSON-ready result; ``known`` lists the store's cameras/labels/rules/boards (groups
+    count the ones with no match as 0, so "fewest" can be 0; events name their board when there are several)."""
     since, until = q.window.bounds(now)
-    f: dict[str, Any] = {"label": q.label, "source": q.camera, "rule": q.rule, "since": since, "until": until}
+    f: dict[str, Any] = {"label": q.label, "source": q.camera, "rule": q.rule, "device": q.board, "since": since,
+                         "until": until}
+    fleet = len(known.get("board", [])) > 1
     out: dict[str, Any] = {"window": q.window.describe(now),
                            "since": since.isoformat(timespec="minutes") if since else None,
                            "until": until.isoformat(timespec="minutes") if until else None}
@@ -145,7 +150,7 @@ def run_event_query(store: EventStore, q: EventQuery, now: datetime, known: dict
             events = (scanned[::-1] if q.op == "first" else scanned)[q.offset:q.offset + n]
         else:
             events = store.query(**f, limit=n + q.offset, oldest_first=q.op == "first")[q.offset:]
-        out["events"] = [event_record(e, now) for e in events]
+        out["events"] = [event_record(e, now, fleet) for e in events]
     else:
         key = q.group_by or "camera"
         if key == "hour":
@@ -154,7 +159,7 @@ def run_event_query(store: EventStore, q: EventQuery, now: datetime, known: dict
                 f"{datetime.fromtimestamp(e.start_ts, now.tzinfo):%H}:00" for e in scanned)
         else:
             if scanned is not None:
-                attr = {"camera": "source"}.get(key, key)
+                attr = {"camera": "source", "board": "device"}.get(key, key)
                 counts = Counter(str(getattr(e, attr)) for e in scanned)
             else:
                 counts = Counter(store.count_by(_GROUP_COLUMN[key], **f))

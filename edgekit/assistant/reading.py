@@ -201,8 +201,9 @@ def _label_words(label: str) -> tuple[str, ...]:
     return LABEL_WORDS.get(low, (low, low + "s"))
 
 
-def read_question(question: str, now: datetime, cameras: list[str], labels: list[str], rules: list[str]) -> Reading:
-    """Read ``question`` against the names the store really holds."""
+def read_question(question: str, now: datetime, cameras: list[str], labels: list[str], rules: list[str],
+                  boards: list[str] | tuple[str, ...] = ()) -> Reading:
+    """Read ``question`` against the names the store really holds (``boards``: the devices of a fleet store)."""
     q = " ".join(question.lower().split())
     stated: dict[str, Any] = {}
     for pat, why in _OUT_OF_SCOPE:
@@ -218,11 +219,14 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     rule_names = [r for r in _names_in(q, rules)
                   if not any(r.lower() in _label_words(lab) for lab in named_labels)]
     cams = [c for c in _names_in(q, cameras) if c not in rule_names]
+    # a board called like a camera or rule is read as that (a one-board store often names both alike)
+    named_boards = [b for b in _names_in(q, list(boards)) if b not in cams and b not in rule_names]
     # "how many horses": the thing counted must be something the store holds (an event word, a label, a rule, a
     # camera, a stats figure); an unknown noun is not silently widened to "all events"
-    if (hm := re.search(r"\bhow many\s+([a-z_-]+)", q)) and not (named_labels or rule_names or cams):
+    if (hm := re.search(r"\bhow many\s+([a-z_-]+)", q)) and not (named_labels or rule_names or cams or named_boards):
         noun = hm.group(1)
-        known = {x.lower() for x in [*cameras, *rules]} | {x.lower() + "s" for x in [*cameras, *rules]}
+        names = [*cameras, *rules, *boards]
+        known = {x.lower() for x in names} | {x.lower() + "s" for x in names}
         if noun not in known and not re.fullmatch(_COUNTABLE, noun):
             return Reading("unanswerable", reason=f"no label '{noun}' is detected (labels: {', '.join(labels)})")
     for m in re.finditer(r"\bthe\s+([a-z0-9_-]+)\s+cam(?:era)?\b|\bcam(?:era)?\s+([a-z]*\d+[a-z0-9_-]*)\b", q):
@@ -230,12 +234,18 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
         if name not in {c.lower() for c in cameras} and name not in {"same", "other", "first", "last", "busiest",
                                                                     "main", "one"}:
             return Reading("unanswerable", reason=f"there is no camera '{name}' (cameras: {', '.join(cameras)})")
+    # "board dock-9": a name like a device's (a digit, - or _ in it) that no board has is not widened to all boards
+    for m in re.finditer(r"\bboard\s+([a-z0-9.:]*[0-9_-][a-z0-9_.:-]*)", q):
+        if m.group(1) not in {b.lower() for b in boards}:
+            return Reading("unanswerable", reason=f"there is no board '{m.group(1)}' (boards: {', '.join(boards)})")
     if len(set(cams)) == 1:
         stated["camera"] = cams[0]
     if len(named_labels) == 1:
         stated["label"] = named_labels[0]
     if len(rule_names) == 1:
         stated["rule"] = rule_names[0]
+    if len(set(named_boards)) == 1:
+        stated["board"] = named_boards[0]
     if tm := re.search(r"\btrack(?:\s+id)?\s*#?\s*(\d{1,9})\b", q):
         stated["track"] = int(tm.group(1))
     window = read_window(q, now)
@@ -254,13 +264,13 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
         return Reading("greeting")
 
     query = EventQuery(camera=stated.get("camera"), label=stated.get("label"), rule=stated.get("rule"),
-                       track=stated.get("track"), window=window or Window())
+                       board=stated.get("board"), track=stated.get("track"), window=window or Window())
     op: Op | None = None
     most = re.search(r"\b(most|busiest|biggest|highest|top|more|largest|most often|most common)\b", q)
     least = re.search(r"\b(least|fewest|quietest|lowest|less|smallest|least often|least common)\b", q)
-    keys = r"(camera|rule|label|hour|time of day)"
+    keys = r"(camera|rule|label|hour|time of day|board|device)"
     group = re.search(rf"\b(?:which|what)\s+(?:of\s+)?(?:my\s+|the\s+|our\s+|your\s+)?{keys}s?\b", q) or \
-        re.search(r"\b(?:by|per|each|every)\s+(camera|rule|label|hour)s?\b", q) or \
+        re.search(r"\b(?:by|per|each|every)\s+(camera|rule|label|hour|board|device)s?\b", q) or \
         re.search(rf"\b(busiest|quietest|frequent|common|active|busy|top|bottom)\s+{keys}s?\b", q)
     compared = _compared_windows(q, now)
     if compared is not None:
@@ -269,7 +279,7 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
         return Reading("events", query=query, op_stated=True, stated=stated, compare=compared)
     if group:
         key = group.group(group.lastindex or 1)
-        query.group_by = "hour" if key == "time of day" else key  # type: ignore[assignment]
+        query.group_by = {"time of day": "hour", "device": "board"}.get(key, key)  # type: ignore[assignment]
         query.order = "least" if least and not most else "most"
         stated["group_by"] = query.group_by
         if most or least:

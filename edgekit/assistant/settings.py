@@ -21,6 +21,9 @@ class LLMSettings:
     #: threads when the camera daemon shares the cores (llama.cpp's threads spin while waiting: more threads
     #: than free cores made one question 4x slower on this 2-core VM beside other work)
     threads_beside_camera: int = 1
+    #: niceness of the generating threads (0: unchanged); ``beside_camera`` sets it from the profile
+    nice: int = 0
+    nice_beside_camera: int = 10
     n_ctx: int = 2048
     n_batch: int = 256
     llm_budget_mb: int | None = None
@@ -34,7 +37,7 @@ class LLMSettings:
 
     def beside_camera(self) -> LLMSettings:
         """The settings to use while the camera daemon runs on the same cores."""
-        return replace(self, threads=self.threads_beside_camera)
+        return replace(self, threads=self.threads_beside_camera, nice=self.nice_beside_camera)
 
     def with_overrides(
         self, *, threads: int | None = None, n_ctx: int | None = None, n_batch: int | None = None
@@ -55,6 +58,7 @@ class LLMSettings:
         return cls(
             threads=profile.llm.threads or profile.board.cores,
             threads_beside_camera=profile.llm.threads_beside_camera or max(1, profile.board.cores - detector),
+            nice_beside_camera=profile.llm.nice_beside_camera,
             n_ctx=profile.llm.n_ctx,
             n_batch=profile.llm.n_batch,
             llm_budget_mb=profile.budgets.llm_mb,

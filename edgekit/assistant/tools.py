@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.assistant.query import EventQuery, run_event_query
-from edgekit.events import EventStore
+from edgekit.events import EventReader
 from edgekit.pipeline.stats import read_stats
 
 STALE_STATS_S = 60.0
@@ -33,12 +33,16 @@ class ToolCallError(Exception):
 
 @dataclass
 class ToolBox:
-    """The tools bound to one event store, stats file and device profile."""
+    """The tools bound to one event store, stats file and device profile.
 
-    store: EventStore | None
+    ``host_status`` False: the store is not this machine's (the fleet's, ``edgekit ask --hub``), so device
+    questions are not answered with this machine's figures."""
+
+    store: EventReader | None
     stats_path: Path | None = None
     profile: str | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    host_status: bool = True
 
     # what exists ---------------------------------------------------------------------------------------
     def _group(self, column: str) -> list[str]:
@@ -49,6 +53,10 @@ class ToolBox:
 
     def rules(self) -> list[str]:
         return self._group("rule")
+
+    def boards(self) -> list[str]:
+        """The devices events came from (one on a board's own store, many on the fleet's)."""
+        return [b for b in self._group("device") if b]
 
     def _stats(self) -> dict[str, Any] | None:
         if self.stats_path is None:
@@ -65,7 +73,7 @@ class ToolBox:
         return sorted(names)
 
     def known(self) -> dict[str, list[str]]:
-        return {"camera": self.cameras(), "label": self.labels(), "rule": self.rules()}
+        return {"camera": self.cameras(), "label": self.labels(), "rule": self.rules(), "board": self.boards()}
 
     def store_is_empty(self) -> bool:
         return self.store is None or self.store.count() == 0
@@ -75,7 +83,7 @@ class ToolBox:
         if self.store is None:
             raise ToolCallError("no event store is open")
         known = self.known()
-        for key in ("camera", "label", "rule"):
+        for key in ("camera", "label", "rule", "board"):
             value = getattr(q, key)
             if value is not None and value not in known[key]:
                 raise ToolCallError(f"there is no {key} '{value}' ({key}s: {', '.join(known[key]) or 'none'})")
@@ -110,6 +118,9 @@ class ToolBox:
         """One named device field: the daemon's own figures from the stats file, the host's from psutil."""
         import psutil
 
+        if not self.host_status:
+            return {"available": False, "field": fld, "reason": "the events are the fleet's: each board's "
+                    "temperature, backlog and versions are in `edgekit fleet status`"}
         s = self._stats() or {}
         out: dict[str, Any] = {"available": True, "field": fld, "profile": self.profile or "unknown"}
         if fld == "cpu_temp_c":

@@ -4,6 +4,9 @@ The question set and store live in ``tests/assistant/eval/`` (written before any
 ``held_out`` is never tuned on). :func:`evaluate` answers every question with a real :class:`Assistant` and
 scores it: the outcome must match, every ``contains`` item must appear in the answer as a whole word, no
 ``absent`` item may, and an ``unanswerable`` answer may hold no number.
+
+The blind set (``blind_questions.yaml`` over ``blind_store.yaml``, :func:`evaluate_blind`) was written before its
+author read the reader's rules; its expected items are computed from the store (:mod:`edgekit.bench.eval_truth`).
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ import yaml
 from edgekit.assistant.agent import Assistant, Transcript
 from edgekit.assistant.grounding import numbers_in
 from edgekit.assistant.tools import ToolBox
+from edgekit.bench.eval_truth import expected
 from edgekit.events import EventStore
 from edgekit.pipeline.stats import DaemonStats, write_stats
 from edgekit.types import Event
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "tests" / "assistant" / "eval"
+BLIND_STORE = EVAL_DIR / "blind_store.yaml"
+BLIND_QUESTIONS = EVAL_DIR / "blind_questions.yaml"
 
 
 @dataclass(frozen=True)
@@ -70,23 +76,62 @@ def score(q: dict[str, Any], t: Transcript) -> list[str]:
     return problems
 
 
-def evaluate(make_assistant: Callable[[ToolBox], Assistant], folder: Path,
-             questions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Answer every question; per question the answer, outcome, problems and time; accuracy per split."""
-    st = build_store(folder)
-    store = EventStore(st.events, readonly=True)
-    assistant = make_assistant(ToolBox(store, st.stats, now=lambda: st.now))
+def blind_questions(st: EvalStore, *, strict: bool = False) -> list[dict[str, Any]]:
+    """The blind set with its expected items computed from the built store ``st`` (split ``blind``, or
+    ``blind_strict`` with the strict check of :func:`edgekit.bench.eval_truth.expected`)."""
+    return [{"id": q["id"], "split": "blind_strict" if strict else "blind", "q": q["q"],
+             **expected(q["truth"], st.events, st.stats, st.now, strict=strict)}
+            for q in load_questions(BLIND_QUESTIONS)]
+
+
+def _run(assistant: Assistant, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
-    for q in questions or load_questions():
+    for q in questions:
         t0 = time.perf_counter()
         t = assistant.ask(q["q"])
         rows.append({"id": q["id"], "split": q["split"], "question": q["q"], "answer": t.answer,
                      "outcome": t.outcome, "model_calls": t.llm.calls, "problems": score(q, t),
                      "seconds": round(time.perf_counter() - t0, 3)})
-    store.close()
+    return rows
+
+
+def accuracy(rows: list[dict[str, Any]], splits: tuple[str, ...]) -> dict[str, Any]:
     acc = {}
-    for split in ("dev", "held_out"):
+    for split in splits:
         part = [r for r in rows if r["split"] == split]
         right = sum(1 for r in part if not r["problems"])
         acc[split] = {"right": right, "total": len(part), "accuracy": round(right / len(part), 3) if part else None}
-    return {"accuracy": acc, "rows": rows}
+    return acc
+
+
+def evaluate(make_assistant: Callable[[ToolBox], Assistant], folder: Path,
+             questions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Answer every question; per question the answer, outcome, problems and time; accuracy per split."""
+    st = build_store(folder)
+    store = EventStore(st.events, readonly=True)
+    rows = _run(make_assistant(ToolBox(store, st.stats, now=lambda: st.now)), questions or load_questions())
+    store.close()
+    return {"accuracy": accuracy(rows, ("dev", "held_out")), "rows": rows}
+
+
+def evaluate_blind(make_assistant: Callable[[ToolBox], Assistant], folder: Path) -> dict[str, Any]:
+    """The blind set over its own store, each answer scored by the check it was frozen with (``blind``) and by
+    the strict one (``blind_strict``): rows and both accuracies."""
+    st = build_store(folder, BLIND_STORE)
+    store = EventStore(st.events, readonly=True)
+    rows = _run(make_assistant(ToolBox(store, st.stats, now=lambda: st.now)), blind_questions(st))
+    store.close()
+    rows += rescore(rows, blind_questions(st, strict=True))
+    return {"accuracy": accuracy(rows, ("blind", "blind_strict")), "rows": rows}
+
+
+def rescore(rows: list[dict[str, Any]], questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The recorded answers in ``rows`` scored again against ``questions`` (same ids; no question is asked
+    again): how a stricter check would have judged the same run."""
+    by_id = {r["id"]: r for r in rows}
+    out = []
+    for q in questions:
+        r = by_id[q["id"]]
+        t = Transcript(question=q["q"], answer=r["answer"], outcome=r["outcome"])
+        out.append({**r, "split": q["split"], "problems": score(q, t)})
+    return out

@@ -20,6 +20,8 @@ from edgekit.assistant.gguf_meta import read_gguf_info
 from edgekit.assistant.loader import llm_settings
 from edgekit.assistant.model_files import resolve_gguf
 from edgekit.assistant.settings import LLMSettings
+from edgekit.bench.device_state import DeviceState, bracket
+from edgekit.bench.roofline import matvec_params, probe_decode
 
 _FILLER = (
     "At 07:12 camera gate saw a person walking to the door. At 07:40 camera kitchen saw a person fall near "
@@ -142,18 +144,22 @@ def _generate_forever(path: str, settings: LLMSettings, started: Any, stop: Any,
     prompt, _ = _prompt(engine.llm, 64, chat)
     started.set()
     n, t0 = 0, time.perf_counter()
+    ttfts: list[float] = []
     while not stop.is_set():
         engine.llm.reset()
+        t_ask = time.perf_counter()
         pieces = (
             engine.chat_stream(prompt, max_tokens=64)
             if isinstance(prompt, list)
             else engine.complete_stream(prompt, max_tokens=64)
         )
-        for _ in pieces:
+        for i, _ in enumerate(pieces):
+            if i == 0:
+                ttfts.append(time.perf_counter() - t_ask)
             n += 1
             if stop.is_set():
                 break
-    out.put({"tokens": n, "seconds": time.perf_counter() - t0})
+    out.put({"tokens": n, "seconds": time.perf_counter() - t0, "ttfts": ttfts})
 
 
 def _detect_for(det: Any, image: Any, seconds: float) -> dict[str, float]:
@@ -188,11 +194,13 @@ def _concurrent(path: str, settings: LLMSettings, profile: str, seconds: float, 
         "detector": str(det.plan.model_path) if det.plan else "default",
         "detector_threads": det.plan.options.threads if det.plan else None,
         "llm_threads": settings.resolved_threads(),
+        "llm_nice": settings.nice,
         "host_cores": os.cpu_count(),
         "detect_alone": alone,
         "detect_while_generating": together,
         "detect_fps_ratio": round(together["fps"] / alone["fps"], 3) if alone["fps"] else None,
         "gen_tps_while_detecting": round(gen["tokens"] / gen["seconds"], 2),
+        "ttft_s_while_detecting": round(statistics.median(gen["ttfts"]), 3) if gen["ttfts"] else None,
     }
 
 
@@ -220,8 +228,10 @@ def run_llm_bench(
     rounds: int = 2,
     concurrent: bool = True,
     seconds: float = 15.0,
+    probe: bool = True,
 ) -> dict[str, Any]:
-    """Run every part and return the JSON-ready result."""
+    """Run every part and return the JSON-ready result (with the machine's state before and after)."""
+    before = DeviceState.capture()
     _card, path = resolve_gguf(model)
     info = read_gguf_info(path)
     settings = llm_settings(profile, threads=threads)
@@ -257,8 +267,20 @@ def run_llm_bench(
             "note": "bandwidth bound for the profile's board; measured on this host",
         },
     }
+    if probe:
+        # the same roofline from what this host's probes measure, so the prediction can be checked here
+        found = probe_decode(settings.resolved_threads())
+        here = found.predict_tps(matvec_params(path), info.weight_bytes)
+        result["prediction"].update(
+            probe=found.to_dict(),
+            predicted_here_gen_tps=here,
+            measured_over_predicted_here=round(asst["gen_tps"] / here, 3) if here else None,
+        )
     if concurrent:
-        result["concurrent"] = _concurrent(str(path), settings, profile, seconds, ctx)
+        # the thread budget and priority the assistant takes while the daemon runs (`edgekit ask` does the same)
+        beside = settings.beside_camera().with_overrides(threads=threads)
+        result["concurrent"] = _concurrent(str(path), beside, profile, seconds, ctx)
+    result["device_state"] = bracket(before, DeviceState.capture())
     return result
 
 
@@ -284,11 +306,17 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
             f"{pred['efficiency']}): {pred['predicted_gen_tps']} tok/s; measured here "
             f"{pred['measured_gen_tps']} tok/s"
         )
+    if pred.get("predicted_here_gen_tps"):
+        lines.append(
+            f"decode prediction from this host's probes: {pred['predicted_here_gen_tps']} tok/s "
+            f"(measured/predicted {pred['measured_over_predicted_here']}, target 0.8-1.2)"
+        )
     if "concurrent" in r:
         c = r["concurrent"]
         lines.append(
             f"detection {c['detect_alone']['fps']} FPS alone, {c['detect_while_generating']['fps']} FPS "
             f"while generating ({c['detect_fps_ratio']}×); generation {c['gen_tps_while_detecting']} "
-            f"tok/s while detecting vs {a['gen_tps']} alone"
+            f"tok/s while detecting vs {a['gen_tps']} alone, first token {c.get('ttft_s_while_detecting')} s "
+            f"(LLM {c['llm_threads']} thread(s) at nice {c.get('llm_nice', 0)})"
         )
     return lines

@@ -9,9 +9,23 @@ from typing import Any
 import typer
 
 from edgekit.cli._common import err_console, print_json, write_json
+from edgekit.errors import EdgekitError
 
 MODEL_HELP = "GGUF model card name, card YAML or .gguf file (default: smollm2-135m-instruct)."
 PROFILE_HELP = "Device profile (threads, context, LLM memory budget); default: no budget, all cores."
+HUB_HELP = ("Answer over the fleet's central store instead of this board's: the hub's YAML (its database.dsn) or a "
+            "postgresql:// DSN.")
+
+
+def _hub_store(hub: str | None, events: Path | None) -> Any:
+    """The fleet's events (``--hub``), or None for the board's own store."""
+    if hub is None:
+        return None
+    if events is not None:
+        raise EdgekitError("give --events (this board's store) or --hub (the fleet's), not both")
+    from edgekit.hub.fleet import FleetEvents, hub_dsn
+
+    return FleetEvents(hub_dsn(hub))
 
 
 def _write(piece: str) -> None:
@@ -24,6 +38,7 @@ def ask(
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     profile: str | None = typer.Option(None, "--profile", "-p", help=PROFILE_HELP),
     events: Path | None = typer.Option(None, "--events", help="Event store (default: the daemon's events.db)."),
+    hub: str | None = typer.Option(None, "--hub", help=HUB_HELP),
     stats: Path | None = typer.Option(None, "--stats", help="Live stats file (default: the daemon's stats.json)."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Override the profile's LLM threads."),
     ctx: int | None = typer.Option(None, "--ctx", min=256, help="Override the profile's context size."),
@@ -35,14 +50,22 @@ def ask(
     from edgekit.assistant.loader import open_assistant
 
     check_question(question)  # empty or too long: one line before any model is loaded
-    assistant, loaded = open_assistant(model, profile, events, stats, threads=threads, n_ctx=ctx, n_batch=batch)
+    store = _hub_store(hub, events)
     try:
-        t = assistant.ask(question, on_token=None if json_out else _write)
+        # lazy: the model is loaded only when the question leaves the operation open (most are read by code alone)
+        assistant, loaded = open_assistant(model, profile, events, stats, threads=threads, n_ctx=ctx, n_batch=batch,
+                                           store=store, lazy=True)
+        try:
+            t = assistant.ask(question, on_token=None if json_out else _write)
+            model_loaded = loaded.loaded
+        finally:
+            loaded.close()
     finally:
-        loaded.engine.close()
+        if store is not None:
+            store.close()
     if json_out:
         call = t.tool_calls[-1] if t.tool_calls else None
-        print_json({"model": str(loaded.path), "fit": loaded.fit.summary(),
+        print_json({"model": str(loaded.path), "model_loaded": model_loaded, "fit": loaded.fit.summary(),
                     "query": None if call is None else {"tool": call.tool, **call.args},
                     "result": None if call is None else call.result, **t.to_dict()})
     else:
@@ -56,6 +79,7 @@ def chat(
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     profile: str | None = typer.Option(None, "--profile", "-p", help=PROFILE_HELP),
     events: Path | None = typer.Option(None, "--events", help="Event store (default: the daemon's events.db)."),
+    hub: str | None = typer.Option(None, "--hub", help=HUB_HELP),
     stats: Path | None = typer.Option(None, "--stats", help="Live stats file (default: the daemon's stats.json)."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="Override the profile's LLM threads."),
     ctx: int | None = typer.Option(None, "--ctx", min=256, help="Override the profile's context size."),
@@ -65,7 +89,8 @@ def chat(
     from edgekit.assistant.agent import ChatSession
     from edgekit.assistant.loader import open_assistant
 
-    assistant, loaded = open_assistant(model, profile, events, stats, threads=threads, n_ctx=ctx)
+    assistant, loaded = open_assistant(model, profile, events, stats, threads=threads, n_ctx=ctx,
+                                       store=_hub_store(hub, events), lazy=True)
     session = ChatSession(assistant)
     err_console.print(f"[dim]{loaded.fit.summary()}[/]")
     try:
@@ -83,7 +108,7 @@ def chat(
                     err_console.print(f"[dim]tool ({call.chosen_by}): {call.tool}({call.args}) -> "
                                       f"{call.result or call.error}[/]")
     finally:
-        loaded.engine.close()
+        loaded.close()
 
 
 def bench_llm(

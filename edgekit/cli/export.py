@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,12 +38,15 @@ def _progress_bar() -> tuple[Progress, object]:
 
 def _summary(r: ExportReport) -> str:
     verdict = {True: "passed", False: "FAILED", None: "not gated"}[r.passed]
+    if r.reused:
+        verdict = f"reused (exported earlier with the same options), {verdict}"
     acc = (
         f"mAP50-95 {r.accuracy.map50_95:.2f} (source {r.source_accuracy.map50_95:.2f})"
         if (r.accuracy and r.source_accuracy)
         else "no accuracy (no --val)"
     )
-    return f"{r.target} {r.precision}: {verdict}; {acc}; {r.artifact}"
+    bits = f"; {r.int8_weights.bits}-bit weights for {r.int8_weights.cpu}" if r.int8_weights else ""
+    return f"{r.target} {r.precision}: {verdict}; {acc}{bits}; {r.artifact}"
 
 
 def _profile_job(
@@ -66,7 +70,17 @@ def _profile_job(
         "val": val or SHIPPED,
         "workspace_mb": workspace_for(prof.budgets.model_mb),
         "stand_in": to is None,
+        "target_cpu": f"{prof.name} ({prof.board.cpu})",
+        "target_dot": prof.board.dot_product,
     }
+
+
+def _reduce_range(bits: str) -> bool | None:
+    """``--int8-weights``: ``auto`` → ``None`` (chosen from the target's CPU), ``7`` → reduce_range, ``8`` → not."""
+    table = {"auto": None, "8": False, "7": True}
+    if bits not in table:
+        raise EdgekitError(f"--int8-weights must be auto, 8 or 7, not {bits!r}")
+    return table[bits]
 
 
 def _recipe_jobs(recipe: Path, out: Path | None) -> list[tuple[Path, ExportOptions]]:
@@ -115,9 +129,17 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", help="Output folder (default: the user's cache)"),
         calib_method: str = typer.Option("minmax", "--calib-method", help="minmax, entropy or percentile"),
         generated: int = typer.Option(24, "--generated", help="Composite images added to the validation set"),
+        calib_min: int | None = typer.Option(
+            None, "--calib-min", min=0, help="Top INT8 calibration up to this many frames with shipped ones "
+            "(default 24; 0: never)"
+        ),
         opset: int | None = typer.Option(None, "--opset", help="ONNX opset of the exported model"),
         dynamic: bool = typer.Option(False, "--dynamic", help="Dynamic batch axis"),
         recipe: Path | None = typer.Option(None, "--recipe", help="export/NAME.yaml recipe"),
+        int8_weights: str = typer.Option(
+            "auto", "--int8-weights", help="auto (8-bit where the target CPU has VNNI / dot product, else 7), 8 or 7"
+        ),
+        force: bool = typer.Option(False, "--force", help="Export again even when the same export is already made"),
         as_json: bool = typer.Option(False, "--json", help="Print the report(s) as JSON"),
     ) -> None:
         """Export MODEL for a device; INT8/FP16/TFLite exports must pass the accuracy gate (exit 1 if not)."""
@@ -127,7 +149,8 @@ def register(app: typer.Typer) -> None:
         from edgekit.export.run import ExportOptions
 
         if recipe is not None:
-            jobs = _recipe_jobs(recipe, out)
+            rr = _reduce_range(int8_weights)
+            jobs = [(m, replace(o, force=force, reduce_range=rr)) for m, o in _recipe_jobs(recipe, out)]
         else:
             if profile is not None:
                 path, defaults = _profile_job(model, profile, to, precision, imgsz, val)
@@ -145,9 +168,11 @@ def register(app: typer.Typer) -> None:
                 dynamic=dynamic,
                 calib_method=calib_method,
                 generated=generated,
+                reduce_range=_reduce_range(int8_weights),
+                force=force,
                 **defaults,
             )
-            jobs = [(path, opts)]
+            jobs = [(path, opts if calib_min is None else replace(opts, calib_min=calib_min))]
         reports = []
         bar, update = _progress_bar()
         with bar:

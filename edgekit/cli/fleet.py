@@ -166,28 +166,52 @@ def events(
 
 @fleet_app.command("bridge")
 def bridge(
-    config: Path = typer.Option(..., "--config", "-c", help="The board's daemon YAML (with a `bridge:` section)."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="The board's daemon YAML (with a `bridge:` "
+                                       "section)."),
+    release: Path | None = typer.Option(None, "--release", help="An unpacked bundle (a release folder): fill its "
+                                        "bridge file with this board's values instead of writing one from --config."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write here (e.g. /etc/mosquitto/conf.d/"
                                     "edgekit-bridge.conf); default: print."),
-    persistence_dir: str = typer.Option("/var/lib/mosquitto/", "--persistence-dir",
-                                        help="Where the board's Mosquitto keeps queued messages."),
+    persistence_dir: str | None = typer.Option(None, "--persistence-dir",
+                                               help="Where the board's Mosquitto keeps queued messages; default: "
+                                               "what its main mosquitto.conf says (the file is a conf.d fragment)."),
 ) -> None:
     """The board's Mosquitto config with its bridge to the central broker (run on the board: device name and
     password come from its config and environment)."""
-    from edgekit.config.daemon import load_config
-    from edgekit.hub.bridge import bridge_conf
+    import os
 
-    cfg = load_config(config)
-    if cfg.bridge is None or cfg.mqtt is None:
-        raise EdgekitError(f"{config} has no `bridge:` section (host, port, ca_certs...) to write a bridge from")
-    text = bridge_conf(cfg.device, cfg.bridge, cfg.mqtt.topic_prefix, persistence_dir=persistence_dir,
-                       listener_port=cfg.mqtt.port)
+    from edgekit.hub.bridge import bridge_conf, fill_bridge
+
+    if (config is None) == (release is None):
+        raise EdgekitError("give --config daemon.yaml (write the bridge file) or --release DIR (fill a bundle's)")
+    if release is not None:
+        from edgekit.deploy.manifest import MANIFEST, Manifest
+
+        try:
+            manifest = Manifest.model_validate_json((release / MANIFEST).read_text())
+        except (OSError, ValueError) as e:
+            raise EdgekitError(f"{release}: not an unpacked edgekit bundle ({type(e).__name__})") from None
+        if manifest.bridge is None:
+            raise EdgekitError(f"bundle {manifest.id} carries no bridge file (its config has no `bridge:` section)")
+        text = fill_bridge((release / manifest.bridge).read_text(), os.environ, manifest.device)
+    else:
+        from edgekit.config.daemon import load_config
+
+        assert config is not None
+        cfg = load_config(config)
+        if cfg.bridge is None or cfg.mqtt is None:
+            raise EdgekitError(f"{config} has no `bridge:` section (host, port, ca_certs...) to write a bridge from")
+        text = bridge_conf(cfg.device, cfg.bridge, cfg.mqtt.topic_prefix, persistence_dir=persistence_dir,
+                           listener_port=cfg.mqtt.port)
     if out is None:
         sys.stdout.write(text)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    out.chmod(0o600)  # it may hold the board's password
+    tmp = out.with_name(out.name + ".part")
+    tmp.touch(mode=0o600)  # it holds the board's password: never readable by others, not even for a moment
+    tmp.chmod(0o600)
+    tmp.write_text(text)
+    tmp.replace(out)
 
 
 def register(app: typer.Typer) -> None:

@@ -39,8 +39,22 @@ COMMANDS = [
 ]
 
 
-def _register() -> None:
-    for name in COMMANDS:
+#: commands whose module registers them on its own: only that module is imported, so a one-shot `edgekit ask`
+#: beside the camera daemon does not pay for importing the vision stack (~0.5 CPU-s on a 2-core board)
+SOLO_COMMANDS = {"ask": "edgekit.cli.ask", "chat": "edgekit.cli.ask"}
+
+
+def _command(args: list[str]) -> str | None:
+    """The command word of ``args`` (after the root options), or None."""
+    for a in args:
+        if a in ("--verbose", "-v"):
+            continue
+        return None if a.startswith("-") else a
+    return None
+
+
+def _register(only: str | None = None) -> None:
+    for name in [only] if only else COMMANDS:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
@@ -79,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     args = [a for a in args if a != "--debug"]
     if debug:
         os.environ["EDGEKIT_DEBUG"] = "1"
-    _register()
+    _register(SOLO_COMMANDS.get(_command(args) or ""))
     try:
         # Typer reports usage errors itself (exit 2); errors from the commands come out here.
         app(args=args, prog_name="edgekit")

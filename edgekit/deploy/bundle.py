@@ -16,9 +16,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from edgekit import __version__
 from edgekit.config.daemon import DaemonConfig, parse_config
+from edgekit.config.loader import ENV_PLACEHOLDER
 from edgekit.deploy.lock import cached_download, lock_text, requirements, target_for, wheel_requires
 from edgekit.deploy.manifest import FORMAT, MANIFEST, FileEntry, Manifest, ModelEntry, Target, entry_for
 from edgekit.device.artifacts import exports_root
@@ -26,6 +30,7 @@ from edgekit.device.modelcards import load_card, resolve_model_path
 from edgekit.device.plan import find_variant, source_sha256
 from edgekit.device.profiles import DeviceProfile, load_profile
 from edgekit.errors import EdgekitError
+from edgekit.hub.bridge import BUNDLE_PATH, bridge_template
 from edgekit.pipeline.service import board_unit_text
 
 _ENV_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
@@ -93,8 +98,9 @@ def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = P
     exports in; the board copies it into its cache (``EDGEKIT_CACHE``), where the runtime plan finds it. A config
     whose ``model:`` is a relative file path (``models/my.onnx``, relative to the config) ships that file at the same
     path: the board runs from the release folder, so the config needs no change. TensorRT engines depend on the
-    exact GPU and TensorRT version, so they are never bundled: a TensorRT profile gets the ONNX, and the engine is
-    built on the board (``edgekit export --profile P`` there; its timing cache makes rebuilds fast).
+    exact GPU and TensorRT version, so they are never bundled: a TensorRT profile gets the ONNX, and the board's
+    first start builds the engine next to it in the cache, with a timing cache, and logs that it does
+    (``edgekit.export.onnx2engine.ensure_engine``); a TensorRT upgrade or another GPU rebuilds it the same way.
     """
     rt = profile.runtime
     if cfg.model.endswith(MODEL_SUFFIXES):
@@ -108,7 +114,8 @@ def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = P
     card = load_card(cfg.model)
     own = resolve_model_path(card)
     runtime = "onnxruntime" if rt.backend == "tensorrt" else rt.backend
-    note = "TensorRT engine: built on the board (edgekit export there)" if rt.backend == "tensorrt" else ""
+    note = "TensorRT engine: built on the board at its first start (timing cache beside it)" \
+        if rt.backend == "tensorrt" else ""
     for precision in dict.fromkeys((rt.precision, "fp32")):
         variant = find_variant(card, own, runtime, precision, rt.imgsz)
         if variant is not None and variant != own:
@@ -123,6 +130,23 @@ def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = P
     note = " ".join(x for x in (hint, note, "The card's own file ships inside edgekit's wheel.") if x)
     return ModelEntry(card=card.name, file=f"wheel:{own.name}", backend=rt.backend, precision="fp32",
                       note=note), None
+
+
+def bridge_file(text: str, cfg: DaemonConfig, name: str) -> str | None:
+    """The Mosquitto bridge file the bundle carries (None without a ``bridge:`` section). Only the board's device
+    name and password vary per board (placeholders filled by the deploy); the rest is written here, so it must be
+    given literally."""
+    if cfg.bridge is None or cfg.mqtt is None:
+        return None
+    raw = yaml.safe_load(text) or {}
+    mqtt: dict[str, Any] = raw["mqtt"] if isinstance(raw.get("mqtt"), dict) else {}
+    for key, value in (("bridge", raw.get("bridge")), ("mqtt.port", mqtt.get("port")),
+                       ("mqtt.topic_prefix", mqtt.get("topic_prefix"))):
+        if ENV_PLACEHOLDER.search(json.dumps(value)):
+            raise EdgekitError(f"{name}: {key} uses a {{NAME}} placeholder, but the bundle's Mosquitto bridge file is "
+                               f"written from it: give it literally (the board's device name and "
+                               f"{cfg.bridge.password_env} come from its env file)")
+    return bridge_template(cfg.bridge, cfg.mqtt.topic_prefix, cfg.mqtt.port)
 
 
 def env_template(vars_: list[str]) -> str:
@@ -169,6 +193,12 @@ def build_bundle(opts: BundleOptions) -> Manifest:
                 shutil.copy2(report, stage / (model.file + ".report.json"))
         (stage / "config.yaml").write_text(text, encoding="utf-8")
         vars_ = config_env_vars(text)
+        bridge = bridge_file(text, cfg, str(opts.config))
+        if bridge is not None:
+            (stage / BUNDLE_PATH).parent.mkdir(parents=True, exist_ok=True)
+            (stage / BUNDLE_PATH).write_text(bridge)
+            assert cfg.bridge is not None
+            vars_ = sorted({*vars_, cfg.bridge.password_env})
         (stage / "edgekit.env.example").write_text(env_template(vars_))
         (stage / "edgekit.service").write_text(board_unit_text())
         files = {p.relative_to(stage).as_posix(): entry_for(p) for p in sorted(stage.rglob("*")) if p.is_file()}
@@ -178,7 +208,7 @@ def build_bundle(opts: BundleOptions) -> Manifest:
             id=f"{now:%Y%m%dT%H%M%SZ}-{digest.hexdigest()[:8]}", created=now.isoformat(timespec="seconds"),
             profile=profile.name, device=cfg.device, edgekit_version=__version__,
             edgekit_wheel=f"wheels/{own.name}", target=target, model=model, env_vars=vars_, packages=packages,
-            files=files,
+            files=files, bridge=BUNDLE_PATH if bridge is not None else None,
         )
         _write_tar(opts.out, stage, manifest)
     return manifest
@@ -197,8 +227,11 @@ def _write_tar(out: Path, stage: Path, manifest: Manifest) -> None:
     tmp.replace(out)
 
 
-def verify_bundle(path: Path) -> Manifest:
-    """Check a bundle: manifest schema, every member listed with its sha256 and size, nothing unlisted or unsafe."""
+def verify_bundle(path: Path, check_files: bool = True) -> Manifest:
+    """Check a bundle: manifest schema, every member listed with its sha256 and size, nothing unlisted or unsafe.
+
+    ``check_files=False`` reads and checks the manifest only (its first member: instant, where the full check
+    reads every byte)."""
     if not path.is_file():
         raise EdgekitError(f"bundle {path} not found")
     try:
@@ -221,6 +254,8 @@ def verify_bundle(path: Path) -> Manifest:
             manifest = Manifest.model_validate(data)
         except ValueError as e:
             raise EdgekitError(f"bundle {path}: {MANIFEST} does not match the schema ({e})") from None
+        if not check_files:
+            return manifest
         seen: set[str] = set()
         for m in tar:
             if m.name == MANIFEST:

@@ -6,6 +6,7 @@ Layout of a bundle (paths inside the tar, no leading folder; a board unpacks it 
     config.yaml                   the daemon config, as given (secrets stay ``{ENV}`` placeholders)
     edgekit.env.example           env-file template: every variable the config uses, values empty
     edgekit.service               systemd unit (paths relative to the board user's home, ``%h/edgekit``)
+    mosquitto/edgekit-bridge.conf the board's Mosquitto bridge to the central broker (only with ``bridge:``)
     requirements.lock             pip lock for the board: ``name==version --hash=sha256:...`` per line
     wheels/*.whl                  the locked wheels for the board's platform, plus edgekit's own wheel
     export-out/<model file>       the model the profile runs (found by ``find_variant`` via ./export-out)
@@ -74,6 +75,9 @@ class Manifest(_Strict):
     env_template: str = "edgekit.env.example"
     env_vars: list[str] = Field(default_factory=list, description="Variables the board's env file must set")
     unit: str = "edgekit.service"
+    bridge: str | None = Field(None, description="Mosquitto bridge file (a conf.d fragment) when the config has a "
+                               "`bridge:` section; {NAME} placeholders for the board's device name and password, "
+                               "filled from its env file when the deploy installs it")
     lock: str = "requirements.lock"
     packages: dict[str, str] = Field(default_factory=dict, description="Locked distributions: name → version")
     files: dict[str, FileEntry]

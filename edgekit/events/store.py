@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from edgekit.errors import EdgekitError
+from edgekit.events.reader import TimeArg
 from edgekit.types import Event
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,9 @@ _COLUMNS = (
 _STORE_VERSION = 2  # 2 added the `clip` column; a version 1 store is migrated when opened for writing
 _READABLE_STORE_VERSIONS = (1, 2)
 
-TimeArg = float | int | datetime | None
 
-
-def _ts(value: TimeArg) -> float | None:
+def timestamp(value: TimeArg) -> float | None:
+    """A time filter as epoch seconds (None stays None)."""
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -207,18 +207,19 @@ class EventStore:
     # reading --------------------------------------------------------------------------------------------
     @staticmethod
     def _where(
-        label: str | None, source: str | None, rule: str | None, since: TimeArg, until: TimeArg
+        label: str | None, source: str | None, rule: str | None, since: TimeArg, until: TimeArg,
+        device: str | None = None,
     ) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
-        for column, value in (("label", label), ("source", source), ("rule", rule)):
+        for column, value in (("label", label), ("source", source), ("rule", rule), ("device", device)):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(value)
-        if (s := _ts(since)) is not None:
+        if (s := timestamp(since)) is not None:
             clauses.append("start_ts >= ?")
             params.append(s)
-        if (u := _ts(until)) is not None:
+        if (u := timestamp(until)) is not None:
             clauses.append("start_ts < ?")
             params.append(u)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
@@ -236,11 +237,12 @@ class EventStore:
         until: TimeArg = None,
         limit: int = 100,
         oldest_first: bool = False,
+        device: str | None = None,
     ) -> list[Event]:
         """Matching events, newest first (or oldest first), at most ``limit``."""
         if limit < 0:
             raise EdgekitError(f"limit must be >= 0, got {limit}")
-        where, params = self._where(label, source, rule, since, until)
+        where, params = self._where(label, source, rule, since, until, device)
         order = "ASC" if oldest_first else "DESC"
         rows = self._fetch(
             f"SELECT {self._columns} FROM events{where} ORDER BY start_ts {order}, rowid {order} LIMIT ?",
@@ -260,9 +262,10 @@ class EventStore:
         rule: str | None = None,
         since: TimeArg = None,
         until: TimeArg = None,
+        device: str | None = None,
     ) -> int:
         """How many events match."""
-        where, params = self._where(label, source, rule, since, until)
+        where, params = self._where(label, source, rule, since, until, device)
         return int(self._fetch(f"SELECT COUNT(*) FROM events{where}", params)[0][0])
 
     def count_by(
@@ -273,11 +276,12 @@ class EventStore:
         rule: str | None = None,
         since: TimeArg = None,
         until: TimeArg = None,
+        device: str | None = None,
     ) -> dict[str, int]:
         """Counts of matching events grouped by ``field`` (one of :data:`EVENT_FIELDS`), largest first."""
         if field not in EVENT_FIELDS:
             raise EdgekitError(f"cannot group events by {field!r}: choose one of {', '.join(EVENT_FIELDS)}")
-        where, params = self._where(label, source, rule, since, until)
+        where, params = self._where(label, source, rule, since, until, device)
         rows = self._fetch(
             f"SELECT {field}, COUNT(*) AS n FROM events{where} GROUP BY {field} ORDER BY n DESC, {field}",
             params,

@@ -29,6 +29,7 @@ def int8(run: ExportRun) -> Path:
     calib = run.calibration()
     out = run.artifact("int8", "onnxruntime")
     o = run.opts
+    reduce_range = o.reduce_range is not False  # unset (an ExportRun made outside export()): 7-bit, safe anywhere
     attempts = gate.gate_int8_onnx(
         run.gated(),
         run.base,
@@ -36,15 +37,25 @@ def int8(run: ExportRun) -> Path:
         run.source.input_name,
         calib,
         method=o.calib_method,
-        reduce_range=o.reduce_range,
+        reduce_range=reduce_range,
         max_map_drop=o.max_map_drop,
         progress=run.progress,
     )
-    bits = "7-bit (reduce_range)" if o.reduce_range else "8-bit"
+    chosen = next((a for a in attempts if a.passed), None)
+    final = chosen or attempts[-1]
+    seven = final.note == gate.WEIGHTS_7BIT
+    w = run.report.int8_weights
+    if chosen is not None and seven and not reduce_range and w is not None:  # the gate's 7-bit fallback passed
+        drops = [a.map_drop for a in attempts if a.note == gate.WEIGHTS_8BIT and a.map_drop is not None]
+        w.bits, w.reduce_range = 7, True
+        w.why = (
+            f"7-bit weights: no 8-bit attempt passed the gate (smallest drop {min(drops, default=None)} points) and a "
+            f"7-bit one did. 8-bit was tried first because {w.why.removeprefix('full 8-bit weights: ')}"
+        )
+    bits = "7-bit (reduce_range)" if seven else "8-bit"
     run.report.converter = f"onnxruntime.quantization (QDQ, per-channel, uint8 activations / {bits} int8 weights)"
     run.report.attempts = attempts
-    chosen = next((a for a in attempts if a.passed), None)
-    run.apply(chosen or attempts[-1])
+    run.apply(final)
     if chosen is None:
         run.report.notes.append("no INT8 attempt passed the gate; the best candidate is kept as *.FAILED.onnx")
         return out.with_name(out.stem + ".FAILED.onnx")

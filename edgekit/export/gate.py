@@ -95,6 +95,10 @@ def int8_plans(pre: Path) -> list[tuple[str, list[str]]]:
     ]
 
 
+WEIGHTS_7BIT = "7-bit weights (reduce_range)"
+WEIGHTS_8BIT = "8-bit weights"
+
+
 def gate_int8_onnx(
     ref: Reference,
     src: Path,
@@ -110,14 +114,20 @@ def gate_int8_onnx(
 ) -> list[Attempt]:
     """Quantize ``src`` to INT8 QDQ, trying each plan until one passes the gate; the passing model is at ``out``.
 
-    Every attempt is returned (with the nodes it kept in float) so the report shows what each one scored.
+    With full 8-bit weights (``reduce_range=False``) the plans that keep nodes in float are tried again with 7-bit
+    weights when no 8-bit one passes: the width the target's CPU allows is preferred, not forced past the gate.
+    Every attempt is returned (with the nodes it kept in float and its weight width in ``note``) so the report
+    shows what each one scored.
     """
     work = quantize.scratch_dir(out.parent)
     try:
         pre = quantize.preprocess(src, work / "pre.onnx")
-        cache = work / "calibration.json"
+        cache = work / "calibration.json"  # activation ranges only: shared by every plan and weight width
+        plans = [(name, exclude, reduce_range) for name, exclude in int8_plans(pre)]
+        if not reduce_range:
+            plans += [(f"{name}-7bit", exclude, True) for name, exclude, _ in plans if exclude]
         attempts: list[Attempt] = []
-        for name, exclude in int8_plans(pre):
+        for name, exclude, rr in plans:
             cand = work / f"{name}.onnx"
             if progress:
                 progress(f"quantize {name}", 0, 1)
@@ -130,10 +140,11 @@ def gate_int8_onnx(
                 per_channel=per_channel,
                 exclude=exclude,
                 cache=cache,
-                reduce_range=reduce_range,
+                reduce_range=rr,
             )
             a = score(ref, cand, name, max_map_drop, progress=progress)
             a.nodes_in_float = exclude
+            a.note = WEIGHTS_7BIT if rr else WEIGHTS_8BIT
             attempts.append(a)
             log.info("%s: mAP50-95 %s (drop %s), passed=%s", name, a.accuracy, a.map_drop, a.passed)
             if a.passed:

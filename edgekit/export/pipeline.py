@@ -7,17 +7,21 @@ into an ``ExportRun``, and hands that to the target's ``build(run)`` (see ``form
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
+from edgekit import __version__
 from edgekit.device.artifacts import UNCALIBRATED, export_dir
+from edgekit.device.cpu import host_cpu
 from edgekit.errors import EdgekitError, MissingDependencyError
-from edgekit.export import gate, valset
+from edgekit.export import gate, valset, weights
 from edgekit.export.calib import IMAGE_SUFFIXES, list_images
 from edgekit.export.formats import ExportFormat, check_precision, get_format
 from edgekit.export.onnx2onnx import onnx2onnx
-from edgekit.export.report import Dataset, ExportReport, sha256_of, write_report
+from edgekit.export.report import Dataset, ExportReport, Int8Weights, sha256_of, write_report
 from edgekit.export.resize_head import check_size, resize_head
 from edgekit.export.run import ExportOptions, ExportRun, Progress
 from edgekit.export.source import SourceModel, open_source
@@ -62,7 +66,38 @@ def calibration_key(precision: str, opts: ExportOptions) -> str:
     for folder in (opts.calib, opts.val):
         h.update(_folder_digest(folder).encode() if folder is not None and folder.is_dir() else b"-")
     h.update(f"{opts.calib_method}:{opts.calib_limit}:{opts.generated}:{opts.seed}:{opts.io_dtype}".encode())
+    h.update(f":min{opts.calib_min}".encode())  # the top-up minimum changes what a small set is calibrated on
     return f"calib-{h.hexdigest()[:12]}"
+
+
+def options_key(source_sha256: str, target: str, precision: str, opts: ExportOptions) -> str:
+    """sha256 of the source, the edgekit version and every option that changes the artifact or its gate (the folders'
+    contents, not their paths); the output folder, ``force`` and the wording of the target's CPU are left out."""
+    fields = asdict(opts)
+    for name in ("out", "force", "target_cpu", "target_dot", "calib", "val"):
+        fields.pop(name)
+    folders = {k: _folder_digest(f) if f is not None and f.is_dir() else None for k, f in (("calib", opts.calib),
+                                                                                          ("val", opts.val))}
+    doc = {"source": source_sha256, "edgekit": __version__, "target": target, "precision": precision, **fields,
+           **folders}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def reusable(out: Path, key: str) -> ExportReport | None:
+    """The newest report in ``out`` with options key ``key`` whose artifact is still there as it was written and
+    complete: gate passed (or not gated) and no step skipped on that machine (a rerun may build it now)."""
+    found = []
+    for js in out.glob("*.report.json"):
+        try:
+            r = ExportReport.model_validate_json(js.read_text())
+        except (OSError, ValueError):  # another version's or a damaged report: not ours to reuse
+            continue
+        art = Path(r.artifact) if r.artifact else None
+        if r.options_key != key or r.passed is False or r.skipped or art is None or not art.is_file():
+            continue
+        if art.stat().st_size == r.artifact_bytes:
+            found.append((js.stat().st_mtime, r))
+    return max(found, key=lambda f: f[0])[1] if found else None
 
 
 def output_dir(source_sha256: str, precision: str, opts: ExportOptions) -> Path:
@@ -180,8 +215,22 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
         list_images(opts.calib)  # an empty calibration folder fails now, not after minutes of work
     if opts.val is None and _needs_gate(precision, fmt.name):
         raise EdgekitError(f"{fmt.name} {precision} exports are gated: pass --val DIR with labelled images")
+    choice = None
+    if precision == "int8" and fmt.name in ("onnx", "tensorrt"):  # TFLite / Edge TPU quantize in their converter
+        choice = weights.choose(host_cpu(), opts.target_dot, opts.target_cpu, gpu=fmt.gpu, forced=opts.reduce_range)
+        opts = replace(opts, reduce_range=choice.reduce_range)
     digest = sha256_of(model)
     out = output_dir(digest, precision, opts)
+    key = options_key(digest, fmt.name, precision, opts)
+    old = None if opts.force else reusable(out, key)
+    if old is not None:
+        old.reused = True
+        old.notes.append(
+            f"reused: {old.artifact} was exported earlier from the same source (sha256 {digest[:12]}…) with the same "
+            "options, so nothing was converted again; pass --force to export anew"
+        )
+        log.info("reusing %s", old.artifact)
+        return old
     src = _source(model, opts, out)
     val = _validation(opts, calibrated=precision == "int8")
     report = ExportReport(
@@ -193,7 +242,12 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
         imgsz=src.imgsz,
         max_map_drop=opts.max_map_drop,
         converter=fmt.converter,
+        options_key=key,
     )
+    if choice is not None:
+        report.int8_weights = Int8Weights(
+            bits=choice.bits, reduce_range=choice.reduce_range, cpu=choice.cpu, why=choice.why
+        )
     run = ExportRun(
         source=src, stem=model.stem, opts=opts, precision=precision, out=out, report=report, base=out, progress=progress
     )

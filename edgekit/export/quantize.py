@@ -127,9 +127,9 @@ def quantize_onnx(
     """Static INT8 QDQ quantization of ``src`` (already pre-processed) into ``out``.
 
     ``calib`` holds the calibration inputs (N×3×H×W, model pre-processing applied); ``exclude`` names nodes left in
-    float. ``reduce_range`` quantizes weights to 7 bits: x86 CPUs without VNNI (AVX2 only, as this machine) add
-    u8×s8 products pairwise into saturating int16, and with full 8-bit weights the detector lost ~5 mAP50-95 points
-    here; 7-bit weights cannot saturate and cost nothing measurable on this model. ``cache`` keeps the
+    float. ``reduce_range`` quantizes weights to 7 bits: x86 CPUs without VNNI (AVX2 only) add u8×s8 products
+    pairwise into saturating int16, and with full 8-bit weights the detector lost ~5 mAP50-95 points on such a
+    machine; 7-bit weights cannot saturate (``export.weights`` chooses per target CPU). ``cache`` keeps the
     calibration ranges on disk (recent onnxruntime) so a retry with other excluded nodes does not calibrate again.
     Activations uint8 and weights int8: the fast path of ORT's CPU kernels.
     """

@@ -56,6 +56,18 @@ class Dataset(_Strict):
     seed: int | None = None
     method: str | None = None
     real: list[str] = Field(default_factory=list, description="The labelled photos used (not the composites)")
+    topped_up: int = Field(0, description="Frames added because the set was too small (see top_up and why)")
+    top_up: list[str] = Field(default_factory=list, description="The added frames: synthetic/… or assets/…")
+    why: str = ""
+
+
+class Int8Weights(_Strict):
+    """The INT8 weight width chosen for the CPU the model runs on (see ``export.weights``)."""
+
+    bits: int
+    reduce_range: bool
+    cpu: str = Field(description="The CPU the choice was made for")
+    why: str
 
 
 class ExportReport(_Strict):
@@ -72,6 +84,7 @@ class ExportReport(_Strict):
     artifact_bytes: int | None = None
     converter: str = ""
     box_scale: float = Field(1.0, description="Multiply the output's box rows by this (imgsz = normalised boxes)")
+    int8_weights: Int8Weights | None = None
     calibration: Dataset | None = None
     validation: Dataset | None = None
     source_accuracy: Accuracy | None = None
@@ -86,6 +99,11 @@ class ExportReport(_Strict):
     notes: list[str] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list, description="Steps not run on this host, and what they need")
     seconds: float = 0.0
+    options_key: str | None = Field(
+        None, description="sha256 of the source and every option that changes the artifact: an export with the same "
+        "key in the same folder is reused"
+    )
+    reused: bool = Field(False, description="This run found the artifact already made (same options_key) and reused it")
 
 
 def sha256_of(path: Path) -> str:
@@ -119,9 +137,15 @@ def to_markdown(r: ExportReport) -> str:
         f"| input size | {r.imgsz} |",
         f"| box scale | {r.box_scale:g} |",
     ]
+    if r.reused:
+        lines.append("| reused | yes: made earlier from the same source and options (`--force` exports again) |")
+    if r.int8_weights:
+        w = r.int8_weights
+        lines.append(f"| INT8 weights | {w.bits}-bit: {w.why} |")
     if r.calibration:
         c = r.calibration
-        lines.append(f"| calibration | {c.images} images ({c.generated} generated), method {c.method} |")
+        added = f", {c.topped_up} topped up: {c.why}" if c.topped_up else ""
+        lines.append(f"| calibration | {c.images} images ({c.generated} generated{added}), method {c.method} |")
     if r.validation:
         v = r.validation
         lines.append(
@@ -144,14 +168,15 @@ def to_markdown(r: ExportReport) -> str:
             "",
             "## Attempts",
             "",
-            "| attempt | nodes in float | mAP50-95 / mAP50 | drop | box recall | passed |",
-            "|---|---|---|---|---|---|",
+            "| attempt | weights / IO | nodes in float | mAP50-95 / mAP50 | drop | box recall | passed |",
+            "|---|---|---|---|---|---|---|",
         ]
         for a in r.attempts:
             recall = a.parity.get("box_recall", "—")
             drop = "—" if a.map_drop is None else f"{a.map_drop:.2f}"
             lines.append(
-                f"| {a.name} | {len(a.nodes_in_float)} | {_acc(a.accuracy)} | {drop} | {recall} | {a.passed} |"
+                f"| {a.name} | {a.note or '—'} | {len(a.nodes_in_float)} | {_acc(a.accuracy)} | {drop} | {recall} | "
+                f"{a.passed} |"
             )
     if r.nodes_in_float:
         lines += ["", "## Nodes kept in float", "", *[f"- `{n}`" for n in r.nodes_in_float]]

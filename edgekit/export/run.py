@@ -13,8 +13,9 @@ import numpy.typing as npt
 
 from edgekit.device.artifacts import artifact_name
 from edgekit.errors import EdgekitError
-from edgekit.export import gate, valset
-from edgekit.export.calib import calibration_tensors
+from edgekit.export import calib_topup, gate, valset
+from edgekit.export.calib import calibration_tensors, list_images
+from edgekit.export.calib_topup import MIN_CALIBRATION
 from edgekit.export.report import Accuracy, Attempt, Dataset, ExportReport
 from edgekit.export.source import SourceModel
 from edgekit.vision.preprocess import letterbox
@@ -41,12 +42,20 @@ class ExportOptions:
     simplify: bool = True
     calib_method: str = "minmax"
     calib_limit: int = 64
+    calib_min: int = MIN_CALIBRATION
+    """INT8 calibration sets smaller than this are topped up with shipped frames (see ``calib_topup``); 0: never."""
     generated: int = 24
     seed: int = 0
     workspace_mb: int = 1024
     io_dtype: str = "int8"
-    reduce_range: bool = True
-    """7-bit INT8 weights: no int16 saturation on x86 CPUs without VNNI (see quantize.quantize_onnx)."""
+    reduce_range: bool | None = None
+    """7-bit INT8 weights (see quantize.quantize_onnx); ``None``: chosen from the target's CPU (``weights``)."""
+    target_cpu: str | None = None
+    """The CPU the artifact is for, as the report names it (a profile's board); ``None``: this machine's."""
+    target_dot: bool | None = None
+    """Whether that CPU has 8-bit dot product (VNNI / asimddp); ``None``: this machine's, from /proc/cpuinfo."""
+    force: bool = False
+    """Export again even when the output folder holds an artifact made from the same source with the same options."""
     stand_in: bool = False
     """When the target's own converter is missing here (TensorRT, edgetpu_compiler), stop at the gated model it
     is built from (what an emulated profile runs) and say what to install, instead of failing."""
@@ -120,6 +129,10 @@ class ExportRun:
             folder, names = str(opts.val), []
         else:
             raise EdgekitError("INT8 needs calibration images: pass --calib DIR (or --val DIR to split it)")
+        added = calib_topup.TopUp(tensors[:0])
+        if self.precision == "int8" and len(tensors) < opts.calib_min:
+            added = calib_topup.top_up(opts.calib_min - len(tensors), self.imgsz, self._avoid(), seed=opts.seed)
+            tensors = np.concatenate([tensors, added.tensors])
         self._calib = tensors
         self.report.calibration = Dataset(
             images=len(tensors),
@@ -128,8 +141,25 @@ class ExportRun:
             seed=opts.seed + 1000,
             method=opts.calib_method,
             real=names,
+            topped_up=len(added.names),
+            top_up=added.names,
         )
+        if added.names:
+            own = len(tensors) - len(added.names)
+            src = ", ".join(f"{n} {k} frames" for k, n in added.sources.items())
+            self.report.calibration.why = (
+                f"{own} calibration frames are fewer than the {opts.calib_min} INT8 needs for stable activation "
+                f"ranges: topped up with {len(added.names)} shipped frames not in the validation set ({src})"
+            )
+            self.report.notes.append(f"calibration: {self.report.calibration.why}; {calib_topup.PROVENANCE}")
         return tensors
+
+    def _avoid(self) -> set[str]:
+        """sha256 of every image file already calibrated on or judged by the gate (never added twice)."""
+        files = list_images(self.opts.calib, "calibration") if self.opts.calib is not None else []
+        if self.opts.val is not None:
+            files += list_images(valset.images_dir(self.opts.val), "validation")
+        return calib_topup.file_digests(files)
 
     def score(self, path: Path, name: str, box_scale: float = 1.0) -> Attempt:
         """Gate ``path`` against the FP32 reference."""

@@ -1,27 +1,38 @@
-"""Read side of the central store: each board's state (``edgekit fleet status``) and event queries
-(``edgekit fleet events``). Parameterised SQL only; filters are the ones the assistant's event query has
-(camera, label, rule, track, time window) plus the board."""
+"""Read side of the central store: each board's state (``edgekit fleet status``), event queries
+(``edgekit fleet events``) and the assistant's reader over them (``edgekit ask --hub``). Parameterised SQL only;
+filters are the ones the assistant's event query has (camera, label, rule, track, time window) plus the board."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from edgekit.errors import EdgekitError, MissingDependencyError
+from edgekit.events import EVENT_FIELDS, TimeArg, timestamp
+from edgekit.types import Event
 
 
 def connect(dsn: str, timeout_s: float = 5.0) -> Any:
-    """A psycopg connection; a refused or wrong DSN is one clear ``EdgekitError``."""
+    """A psycopg connection to a hub database; a refused or wrong DSN, or a database the hub never migrated, is
+    one clear ``EdgekitError``."""
     try:
         import psycopg
     except ImportError as e:
         raise MissingDependencyError("psycopg", "pip install 'edgekit[hub]'") from e
     try:
-        return psycopg.connect(dsn, connect_timeout=max(1, round(timeout_s)), autocommit=True)
+        conn = psycopg.connect(dsn, connect_timeout=max(1, round(timeout_s)), autocommit=True)
     except psycopg.Error as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise EdgekitError(f"cannot reach the hub database: {first}") from None
+    tables = conn.execute("SELECT to_regclass('events'), to_regclass('boards')").fetchone() or (None,)
+    if None in tables:
+        name = conn.info.dbname
+        conn.close()
+        raise EdgekitError(f"the database {name} has no hub tables yet: run `edgekit hub --config hub.yaml "
+                           "--migrate-only` once (the hub migrates it when it starts)")
+    return conn
 
 
 def _state(online: bool | None, last_seen: float, now: float, offline_after_s: float) -> str:
@@ -91,14 +102,21 @@ class EventFilter:
 
 _COLUMNS = ("id", "device", "source", "rule", "label", "score", "box", "track_id", "start_ts", "end_ts", "snapshot",
             "snapshot_key", "ingested_at")
+_EVENT_COLUMNS = ("id", "device", "source", "rule", "label", "score", "box", "track_id", "start_ts", "end_ts",
+                  "snapshot", "extra", "schema_version")
+
+
+def _select(conn: Any, columns: tuple[str, ...], flt: EventFilter, limit: int,
+            oldest_first: bool = False) -> list[tuple[Any, ...]]:
+    where, args = flt.where()
+    order = "ASC" if oldest_first else "DESC"
+    return list(conn.execute(f"SELECT {', '.join(columns)} FROM events{where} ORDER BY start_ts {order}, id {order} "
+                             "LIMIT %s", [*args, limit]).fetchall())
 
 
 def query_events(conn: Any, flt: EventFilter, limit: int = 50) -> list[dict[str, Any]]:
     """Newest first, at most ``limit``."""
-    where, args = flt.where()
-    rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM events{where} ORDER BY start_ts DESC LIMIT %s",
-                        [*args, limit]).fetchall()
-    return [dict(zip(_COLUMNS, r, strict=True)) for r in rows]
+    return [dict(zip(_COLUMNS, r, strict=True)) for r in _select(conn, _COLUMNS, flt, limit)]
 
 
 def presign(rows: list[dict[str, Any]], s3: Any, bucket: str, expires_s: int = 3600) -> None:
@@ -113,3 +131,56 @@ def presign(rows: list[dict[str, Any]], s3: Any, bucket: str, expires_s: int = 3
 def count_events(conn: Any, flt: EventFilter) -> int:
     where, args = flt.where()
     return int(conn.execute(f"SELECT COUNT(*) FROM events{where}", args).fetchone()[0])
+
+
+def hub_dsn(hub: str) -> str:
+    """``hub`` as a PostgreSQL DSN: given as one (``postgresql://...``), or the ``database.dsn`` of a hub YAML."""
+    if re.match(r"^postgres(ql)?://", hub):
+        return hub
+    from edgekit.config.hub import load_hub_config
+
+    return load_hub_config(hub).database.dsn
+
+
+class FleetEvents:
+    """The fleet's events in the hub's PostgreSQL, read the way the assistant reads a board's SQLite store
+    (:class:`edgekit.events.EventReader`): the same filters as ``edgekit fleet events``, one connection."""
+
+    def __init__(self, dsn: str, timeout_s: float = 5.0) -> None:
+        self.conn = connect(dsn, timeout_s)
+
+    @staticmethod
+    def _filter(label: str | None, source: str | None, rule: str | None, since: TimeArg, until: TimeArg,
+                device: str | None) -> EventFilter:
+        return EventFilter(device=device, camera=source, label=label, rule=rule, since=timestamp(since),
+                           until=timestamp(until))
+
+    def query(self, label: str | None = None, source: str | None = None, rule: str | None = None,
+              since: TimeArg = None, until: TimeArg = None, limit: int = 100, oldest_first: bool = False,
+              device: str | None = None) -> list[Event]:
+        """Matching events, newest first (or oldest first), at most ``limit``."""
+        rows = _select(self.conn, _EVENT_COLUMNS, self._filter(label, source, rule, since, until, device), limit,
+                       oldest_first)
+        return [Event(id=r[0], device=r[1], source=r[2], rule=r[3], label=r[4], score=float(r[5]),
+                      box=(float(r[6][0]), float(r[6][1]), float(r[6][2]), float(r[6][3])), track_id=r[7],
+                      start_ts=float(r[8]), end_ts=None if r[9] is None else float(r[9]), snapshot=r[10],
+                      extra=r[11] or {},
+                      schema_version=int(r[12])) for r in rows]
+
+    def count(self, label: str | None = None, source: str | None = None, rule: str | None = None,
+              since: TimeArg = None, until: TimeArg = None, device: str | None = None) -> int:
+        """How many events match."""
+        return count_events(self.conn, self._filter(label, source, rule, since, until, device))
+
+    def count_by(self, field: str, label: str | None = None, source: str | None = None, rule: str | None = None,
+                 since: TimeArg = None, until: TimeArg = None, device: str | None = None) -> dict[str, int]:
+        """Counts of matching events grouped by ``field`` (one of ``EVENT_FIELDS``), largest first."""
+        if field not in EVENT_FIELDS:  # the only column names that reach the SQL text
+            raise EdgekitError(f"cannot group events by {field!r}: choose one of {', '.join(EVENT_FIELDS)}")
+        where, args = self._filter(label, source, rule, since, until, device).where()
+        rows = self.conn.execute(f"SELECT {field}, COUNT(*) AS n FROM events{where} GROUP BY {field} "
+                                 f"ORDER BY n DESC, {field}", args).fetchall()
+        return {str(k): int(n) for k, n in rows}
+
+    def close(self) -> None:
+        self.conn.close()

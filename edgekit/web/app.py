@@ -248,8 +248,9 @@ def create_app(dash: Dashboard, token: str | None = None) -> Starlette:
         finally:
             dash._ask_lock.release()
         out = t.to_dict() if hasattr(t, "to_dict") else dict(t)
-        dash.asks.append({"ts": time.time(), "ttft_s": out.get("ttft_s"), "total_s": out.get("total_s"),
-                          "outcome": out.get("outcome")})
+        llm = out.get("llm") or {}  # the model's time to first token (the transcript's own ttft_s is the answer's)
+        dash.asks.append({"ts": time.time(), "ttft_s": llm.get("ttft_s"), "total_s": out.get("total_s"),
+                          "outcome": out.get("outcome"), "tokens_out": llm.get("tokens_out", 0)})
         del dash.asks[:-200]
         return JSONResponse(out)
 

@@ -145,3 +145,29 @@ def test_thread_budget_beside_the_camera(tmp_path: Path) -> None:
     assert not daemon_running(stats)
     stats.write_text("{}")
     assert daemon_running(stats)
+
+
+def test_beside_the_camera_the_llm_threads_yield_to_detection() -> None:
+    """The profile's niceness reaches the settings, and the thread that generates takes it (never the reverse)."""
+    import os
+    import threading
+
+    from edgekit.assistant.engine import lower_thread_priority
+
+    assert (llm_settings("rpi5").nice, llm_settings("rpi5").beside_camera().nice) == (0, 10)
+    seen: dict[str, int] = {}
+
+    def worker() -> None:
+        tid = threading.get_native_id()
+        seen["before"] = os.getpriority(os.PRIO_PROCESS, tid)
+        lower_thread_priority(7)
+        seen["after"] = os.getpriority(os.PRIO_PROCESS, tid)
+        lower_thread_priority(3)  # never lowers the niceness again
+        seen["again"] = os.getpriority(os.PRIO_PROCESS, tid)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen == {"before": main, "after": max(7, main), "again": max(7, main)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main  # per thread, not the process

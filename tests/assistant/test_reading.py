@@ -90,3 +90,19 @@ def test_questions_that_ask_what_was_seen_list_events() -> None:
 def test_second_to_last() -> None:
     r = read("what was the second to last fall?")
     assert (r.query.op, r.query.offset, r.query.label) == ("last", 1, "Fall")
+
+
+def test_boards_of_a_fleet_store() -> None:
+    boards = ["dock-1", "dock-2", "porch"]
+
+    def fleet(q: str) -> Any:
+        return read_question(q, NOW, CAMS, LABELS, RULES, boards)
+
+    r = fleet("falls on dock-2 yesterday?")
+    assert (r.stated["board"], r.query.board, r.query.label) == ("dock-2", "dock-2", "Fall")
+    assert fleet("which board had the most falls today?").query.group_by == "board"
+    assert fleet("how many events per device?").query.group_by == "board"
+    assert fleet("falls on board dock-9?").reason == "there is no board 'dock-9' (boards: dock-1, dock-2, porch)"
+    assert "board" not in fleet("falls on the porch").stated  # a camera of that name wins, as rules over labels
+    assert fleet("what is the load on the board right now?").kind == "device"
+    assert "board" not in read("falls on dock-2?").stated  # a board store's reading knows no fleet

@@ -120,6 +120,36 @@ def test_cli_ask_json_shows_query_result_and_outcome(store: EventStore) -> None:
         label="Fall", since=datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
     )
     assert out["outcome"] == "answered" and out["llm"]["calls"] == 0
+    assert out["model_loaded"] is False  # read by code alone: the GGUF is never loaded
+
+
+def test_cli_loads_the_model_when_the_question_leaves_the_operation_open(store: EventStore) -> None:
+    assert store.path is not None
+    r = run_cli("ask", "falls on the hall camera yesterday?", "--events", str(store.path), "--threads", "1",
+                "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["model_loaded"] is True and out["llm"]["calls"] == 1 and out["llm"]["tokens_out"] >= 1, out
+    assert out["tool_calls"][-1]["chosen_by"] == "model (op)" and out["outcome"] == "answered"
+
+
+def test_lazy_assistant_loads_the_model_on_first_need_with_a_small_context(store: EventStore) -> None:
+    from edgekit.assistant.agent import needed_ctx
+    from edgekit.assistant.loader import open_assistant
+    from edgekit.assistant.prompts import MIN_CTX
+
+    assert store.path is not None
+    assistant, loaded = open_assistant(None, "desktop", store.path, None, threads=1, lazy=True)
+    try:
+        assert assistant.ask("how many falls were there today?").outcome == "answered"
+        assert not loaded.loaded
+        t = assistant.ask("falls on the hall camera yesterday?")
+        assert t.llm.calls == 1 and loaded.loaded
+        assert loaded.engine.settings.n_ctx == MIN_CTX < 2048  # desktop's 2048 was not needed for one question
+        assert needed_ctx(loaded.engine) <= MIN_CTX
+    finally:
+        loaded.close()
+    assert not loaded.loaded
 
 
 def test_cli_unknown_camera_is_one_clear_line_without_numbers(store: EventStore) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import cv2
+import pytest
 
 from edgekit.bench.plot import fps_over_time
 from tests.helpers import run_cli
@@ -41,3 +42,21 @@ def test_plot_refuses_a_non_png_in_one_line(tmp_path: Path) -> None:
 def test_fps_over_time_counts_frames_in_the_window() -> None:
     t, fps = fps_over_time([0.05 * i for i in range(1, 61)])  # 20 FPS for 3 s
     assert t[0] >= 1.0 and all(abs(f - 20) < 1.01 for f in fps)
+
+
+@pytest.mark.slow
+def test_bench_llm_json_has_device_state_and_a_prediction_from_this_hosts_probes() -> None:
+    """`edgekit bench llm` on the real SmolLM2: both variants measured, the machine state recorded, and the decode
+    roofline computed from this host's probes next to what was measured."""
+    pytest.importorskip("llama_cpp")
+    r = run_cli("bench", "llm", "--runs", "1", "--prompt-tokens", "32", "--gen-tokens", "8", "--no-concurrent",
+                "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["raw"]["gen_tps"] > 0 and res["assistant"]["gen_tps"] > 0
+    assert "load_avg" in res["device_state"]["before"] and isinstance(res["device_state"]["busy"], bool)
+    pred = res["prediction"]
+    assert pred["probe"]["bandwidth_gbs"] > 0 and pred["probe"]["ms_per_mparam"] > 0
+    assert pred["predicted_here_gen_tps"] > 0
+    assert pred["measured_over_predicted_here"] == pytest.approx(
+        res["assistant"]["gen_tps"] / pred["predicted_here_gen_tps"], abs=1e-3)

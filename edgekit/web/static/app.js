@@ -237,10 +237,16 @@ document.getElementById("ask").addEventListener("submit", async (ev) => {
   if (!r.ok) { answer.textContent = t.error; answer.className = "error"; return; }
   answer.textContent = t.answer;
   answer.className = "answered";
-  document.getElementById("timing").textContent =
-    `outcome ${t.outcome} · first token ${t.ttft_s != null ? t.ttft_s.toFixed(2) + " s" : "–"} · total ${t.total_s.toFixed(2)} s`;
+  // The model's share (it picks only what the question leaves open): its tokens and time to first token.
+  const m = t.llm || {};
+  const model = m.calls
+    ? `model: ${m.tokens_in} tokens in, ${m.tokens_out} out, first token ${m.ttft_s != null ? m.ttft_s.toFixed(2) + " s" : "–"}` +
+      (m.tokens_per_s != null ? `, ${m.tokens_per_s} tokens/s` : "")
+    : "answered by code alone (no model call)";
+  document.getElementById("timing").textContent = `outcome ${t.outcome} · ${model} · total ${t.total_s.toFixed(2)} s`;
   document.getElementById("tool-calls").textContent = t.tool_calls.map((c) =>
-    `${c.tool || "?"}(${JSON.stringify(c.args || {})}) → ${c.error ? "error: " + c.error : JSON.stringify(c.result)}`).join("\n");
+    `${c.tool || "?"}(${JSON.stringify(c.args || {})}) [chosen by: ${c.chosen_by || "?"}] → ` +
+    `${c.error ? "error: " + c.error : JSON.stringify(c.result)}`).join("\n");
 });
 
 // ---- start ----------------------------------------------------------------------------------------------------
