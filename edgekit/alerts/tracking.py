@@ -1,12 +1,11 @@
-"""Multi-object tracking: supervision's ByteTrack, taking and returning edgekit Detections."""
+"""Multi-object tracking: ByteTrack as supervision implements it (``edgekit.alerts.bytetrack``), on edgekit
+Detections."""
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
 import numpy as np
 
+from edgekit.alerts.bytetrack import ByteTrack
 from edgekit.errors import MissingDependencyError
 from edgekit.types import Detections
 
@@ -15,7 +14,8 @@ class Tracker:
     """ByteTrack over edgekit Detections; ``update`` returns the tracked subset with ``tracker_ids`` set.
 
     Keypoints and every other field survive (rows are selected by index, not rebuilt). Detections that ByteTrack
-    does not (yet) confirm as a track are left out, as supervision does.
+    does not (yet) confirm as a track are left out, as supervision does. The association is supervision's ByteTrack
+    without supervision and scipy (~57 MB of the daemon's RSS): see ``edgekit.alerts.bytetrack`` for why.
 
     Boxes are matched *buffered* (C-BIoU, Yang et al. 2023): each box is widened by ``iou_buffer`` of its size on
     every side before ByteTrack's IoU matching. ByteTrack confirms a new track by matching its first box to the next
@@ -37,24 +37,16 @@ class Tracker:
                  track_activation_threshold: float = 0.25, minimum_matching_threshold: float = 0.7,
                  iou_buffer: float = 0.3) -> None:
         try:
-            import supervision as sv
+            import lap  # noqa: F401  (lapx: the assignment solver; reported here, before the first frame)
         except ImportError as e:
-            raise MissingDependencyError("supervision (tracking)", "pip install 'edgekit[daemon]'") from e
-        if not hasattr(sv, "ByteTrack"):
-            raise MissingDependencyError(
-                f"supervision.ByteTrack (removed in supervision {sv.__version__})",
-                "pip install 'supervision>=0.26,<0.31' (as pinned by edgekit[daemon])",
-            )
-        self._sv = sv
+            raise MissingDependencyError("lapx (tracking)", "pip install 'edgekit[daemon]'") from e
         self.iou_buffer = iou_buffer
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # ByteTrack carries a deprecation notice pointing at `trackers`
-            self._bt: Any = sv.ByteTrack(
-                track_activation_threshold=track_activation_threshold,
-                lost_track_buffer=lost_track_buffer,
-                minimum_matching_threshold=minimum_matching_threshold,
-                frame_rate=max(1, round(frame_rate)),
-            )
+        self._bt = ByteTrack(
+            track_activation_threshold=track_activation_threshold,
+            lost_track_buffer=lost_track_buffer,
+            minimum_matching_threshold=minimum_matching_threshold,
+            frame_rate=max(1, round(frame_rate)),
+        )
 
     def update(self, dets: Detections) -> Detections:
         """Associate this frame's detections with existing tracks."""
@@ -62,17 +54,8 @@ class Tracker:
         if self.iou_buffer > 0:
             pad = np.tile((xyxy[:, 2:] - xyxy[:, :2]) * self.iou_buffer, 2)
             xyxy = xyxy + pad * np.array([-1.0, -1.0, 1.0, 1.0])
-        svd = self._sv.Detections(
-            xyxy=xyxy,
-            confidence=dets.scores,
-            class_id=dets.class_ids,
-            data={"idx": np.arange(len(dets))},
-        )
-        out = self._bt.update_with_detections(svd)
-        if len(out) == 0:
-            return dets[np.zeros(0, dtype=np.int64)].with_(tracker_ids=np.zeros(0, np.int64))
-        idx = np.asarray(out.data["idx"], dtype=np.int64)
-        return dets[idx].with_(tracker_ids=np.asarray(out.tracker_id, dtype=np.int64))
+        idx, ids = self._bt.update(xyxy, dets.scores)
+        return dets[idx].with_(tracker_ids=ids)
 
     def reset(self) -> None:
         """Forget every track (e.g. after a camera reconnects)."""

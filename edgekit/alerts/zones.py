@@ -1,36 +1,22 @@
-"""Zones (polygons, backed by supervision's PolygonZone) and lines (segment crossings) on edgekit Detections."""
+"""Zones (polygons: a bottom-centre anchor inside) and lines (segment crossings) on edgekit Detections."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from edgekit.types import Detections
 
 
-def _sv() -> Any:
-    import supervision as sv
-
-    return sv
-
-
-def to_sv(dets: Detections) -> Any:
-    """supervision.Detections view of edgekit Detections (the row index travels in ``data['idx']``)."""
-    sv = _sv()
-    return sv.Detections(
-        xyxy=dets.xyxy.astype(np.float64),
-        confidence=dets.scores,
-        class_id=dets.class_ids,
-        tracker_id=dets.tracker_ids,
-        data={"idx": np.arange(len(dets))},
-    )
-
-
 class Zone:
     """A polygon; ``contains(dets)`` is True where a detection's bottom-centre anchor lies inside.
+
+    The test is supervision's ``PolygonZone`` (whose results the rules were written against), without importing
+    supervision (~57 MB of the daemon's RSS with scipy): the polygon is filled into a mask once (its edges
+    count as inside), and each anchor, rounded to the nearest pixel, is looked up in it.
 
     Examples:
         >>> z = Zone("door", [(0, 0), (100, 0), (100, 100), (0, 100)])
@@ -39,16 +25,24 @@ class Zone:
     """
 
     def __init__(self, name: str, polygon: Sequence[tuple[float, float]]) -> None:
-        sv = _sv()
         self.name = name
         self.polygon = np.round(np.asarray(polygon, dtype=np.float64)).astype(np.int64)
-        self._zone = sv.PolygonZone(self.polygon, triggering_anchors=(sv.Position.BOTTOM_CENTER,))
+        if self.polygon.ndim != 2 or self.polygon.shape[-1] != 2 or len(self.polygon) < 3:
+            raise ValueError(f"zone {name!r}: a polygon needs at least 3 (x, y) points, got {self.polygon.tolist()}")
+        x_max, y_max = np.max(self.polygon, axis=0)
+        self.mask = np.zeros((int(y_max) + 2, int(x_max) + 2), dtype=np.uint8)
+        cv2.fillPoly(self.mask, [self.polygon.astype(np.int32)], color=(1,))
 
     def contains(self, dets: Detections) -> npt.NDArray[np.bool_]:
         """Boolean mask over ``dets``."""
         if len(dets) == 0:
             return np.zeros(0, dtype=bool)
-        return np.asarray(self._zone.trigger(to_sv(dets)), dtype=bool)
+        xyxy = dets.xyxy.astype(np.float64)
+        x = np.rint((xyxy[:, 0] + xyxy[:, 2]) / 2).astype(int)
+        y = np.rint(xyxy[:, 3]).astype(int)
+        h, w = self.mask.shape
+        inside = (x >= 0) & (y >= 0) & (x < w) & (y < h)
+        return inside & (self.mask[np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)] > 0)
 
 
 class Line:

@@ -21,6 +21,9 @@ MIB = 2**20
 DEFAULT_BANDWIDTH_EFFICIENCY = 0.6
 #: Python, numpy and the llama.cpp library before any model is loaded (57 MB RSS measured here).
 RUNTIME_OVERHEAD_MB = 60
+#: What loading the assistant adds to a running daemon beyond its model: the llama.cpp libraries and
+#: llama-cpp-python (15 MB RSS measured on top of Python and numpy, which the daemon already holds).
+LLAMA_RUNTIME_MB = 15
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,22 @@ class FitReport:
     compute_mb: float
     overhead_mb: float
     budget_mb: float | None
+    touched_compute_mb: float = 0.0
+    """Of ``compute_mb``, what a prompt batch writes (see ``beside_daemon_mb``)."""
 
     @property
     def total_mb(self) -> float:
         return self.weights_mb + self.kv_mb + self.compute_mb + self.overhead_mb
+
+    @property
+    def beside_daemon_mb(self) -> float:
+        """The assistant's share of a running daemon's RSS, predicted: the weights and the KV cache (both
+        resident from the load on: llama.cpp reads the one and clears the other), the part of the compute buffer a
+        prompt batch touches (attention scores and activations; logits only for the one row asked for) and
+        llama.cpp's libraries.
+        ``total_mb`` is what must fit the budget (every reservation in full, and a process of its own); this is
+        what ``ps`` shows the daemon gain (issue 16: within 20 % of the measured share)."""
+        return self.weights_mb + self.kv_mb + self.touched_compute_mb + LLAMA_RUNTIME_MB
 
     @property
     def fits(self) -> bool:
@@ -66,6 +81,13 @@ def compute_buffer_bytes(info: GGUFInfo, n_ctx: int, n_batch: int) -> int:
     return int(4 * (max(logits, scores) + acts) * 1.1)
 
 
+def touched_compute_bytes(info: GGUFInfo, n_ctx: int, n_batch: int) -> int:
+    """Of llama.cpp's compute buffer, what a full prompt batch writes (f32): the n_batch × n_ctx × n_head
+    attention scores and the layer activations; the logits are computed for the last token only."""
+    acts = n_batch * (4 * info.n_embd + 2 * int(info.arch_key("feed_forward_length", 4 * info.n_embd)))
+    return 4 * (n_batch * n_ctx * info.n_head + acts)
+
+
 def estimate_fit(info: GGUFInfo, n_ctx: int, n_batch: int, budget_mb: float | None) -> FitReport:
     """Memory estimate of ``info`` at ``n_ctx``/``n_batch`` against ``budget_mb`` (None: no budget)."""
     return FitReport(
@@ -77,6 +99,7 @@ def estimate_fit(info: GGUFInfo, n_ctx: int, n_batch: int, budget_mb: float | No
         compute_mb=compute_buffer_bytes(info, n_ctx, min(n_batch, n_ctx)) / MIB,
         overhead_mb=RUNTIME_OVERHEAD_MB,
         budget_mb=budget_mb,
+        touched_compute_mb=touched_compute_bytes(info, n_ctx, min(n_batch, n_ctx)) / MIB,
     )
 
 

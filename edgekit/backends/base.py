@@ -34,6 +34,8 @@ class BackendOptions:
     use_edgetpu: bool = False
     device_id: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+    lean_memory: bool = False
+    """ONNX Runtime on the CPU: no memory pattern (the profile's ``runtime.lean_memory``)."""
 
 
 @runtime_checkable

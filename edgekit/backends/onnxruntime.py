@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from edgekit.backends.base import BackendOptions, TensorSpec
+from edgekit.backends.memory import release_freed_heap
 from edgekit.errors import EdgekitError
 
 log = logging.getLogger(__name__)
@@ -53,13 +55,26 @@ class OnnxRuntimeBackend:
         providers = [p for p in (options.providers or ("CPUExecutionProvider",)) if p in have]
         if "CPUExecutionProvider" not in providers:
             providers.append("CPUExecutionProvider")
+        cpu_only = providers == ["CPUExecutionProvider"]
+        if cpu_only and options.lean_memory:
+            # Without the memory pattern the CPU arena reuses its per-tensor chunks run after run (49 MB at 640
+            # FP32) instead of one planned block beside them (64 + 16 MB): 13 MB less RSS, ~5 % slower here.
+            so.enable_mem_pattern = False
         try:
             self._sess = ort.InferenceSession(str(path), sess_options=so, providers=providers)
         except Exception as e:  # ORT raises its own Fail/InvalidProtobuf/NotImplemented types
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise EdgekitError(f"cannot load {path} with ONNX Runtime: {first[:300]}") from e
+        release_freed_heap()  # the model's parse and graph optimisation leave ~48 MB (640 FP32) freed but resident
         self.path = path
         self.providers = list(self._sess.get_providers())
+        # With the memory pattern, the first run (no pattern yet) grows the arena tensor by tensor and the second
+        # asks for the pattern's one block beside it; the arena never gives the first run's chunks back (+49 MB at
+        # 640 FP32, never used again). Shrinking the arena at the end of the first run only drops them.
+        self._first_run: Any = None
+        if cpu_only and so.enable_mem_pattern:
+            self._first_run = ort.RunOptions()
+            self._first_run.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self.name = f"onnxruntime[{self.providers[0]}]"
         self._inputs = [self._spec(i) for i in self._sess.get_inputs()]
         self._outputs = [self._spec(o) for o in self._sess.get_outputs()]
@@ -83,7 +98,8 @@ class OnnxRuntimeBackend:
     def infer(self, inputs: list[npt.NDArray[np.generic]]) -> list[npt.NDArray[np.generic]]:
         if len(inputs) != len(self._in_names):
             raise ValueError(f"model takes {len(self._in_names)} inputs, got {len(inputs)}")
-        outs = self._sess.run(None, dict(zip(self._in_names, inputs, strict=True)))
+        first, self._first_run = self._first_run, None
+        outs = self._sess.run(None, dict(zip(self._in_names, inputs, strict=True)), first)
         return [np.asarray(o) for o in outs]
 
     def close(self) -> None:

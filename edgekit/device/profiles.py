@@ -54,6 +54,9 @@ class RuntimeSettings(_Strict):
     imgsz: int = Field(640, ge=160, le=1280, multiple_of=32)
     model: str = Field("yolov8s-fall", description="Model card the profile runs by default")
     threads: int = Field(0, ge=0, le=256, description="0 = one per core")
+    lean_memory: bool = Field(
+        False, description="ONNX Runtime on the CPU without its memory pattern: 13 MB less RSS at 640 FP32 (issue 16), "
+        "about 5 % slower per inference where measured")
     conf: float = Field(0.25, gt=0, lt=1)
     iou: float = Field(0.7, gt=0, lt=1)
 

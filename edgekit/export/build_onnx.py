@@ -48,9 +48,9 @@ def int8(run: ExportRun) -> Path:
     if chosen is not None and seven and not reduce_range and w is not None:  # the gate's 7-bit fallback passed
         drops = [a.map_drop for a in attempts if a.note == gate.WEIGHTS_8BIT and a.map_drop is not None]
         w.bits, w.reduce_range = 7, True
-        w.why += (
-            f"; but no 8-bit attempt passed the gate (smallest drop {min(drops, default=None)} points), so 7-bit "
-            "weights were tried and kept"
+        w.why = (
+            f"7-bit weights: no 8-bit attempt passed the gate (smallest drop {min(drops, default=None)} points) and a "
+            f"7-bit one did. 8-bit was tried first because {w.why.removeprefix('full 8-bit weights: ')}"
         )
     bits = "7-bit (reduce_range)" if seven else "8-bit"
     run.report.converter = f"onnxruntime.quantization (QDQ, per-channel, uint8 activations / {bits} int8 weights)"

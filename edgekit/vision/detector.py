@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ast
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from edgekit.backends import Backend, BackendOptions, open_backend
+from edgekit.backends import Backend, open_backend
 from edgekit.device.host import probe_host
 from edgekit.device.modelcards import ModelCard, resolve_model
 from edgekit.device.plan import RuntimePlan, export_hint, plan_runtime
@@ -94,8 +95,14 @@ class Detector:
                 f"model family {card.family!r} has no decoder; supported: {SUPPORTED_FAMILIES}"
             )
         plan = plan_runtime(prof, probe_host(), path, card)
+        if plan.build_from is not None:  # a TensorRT profile's first start here: build (or rebuild) the engine
+            from edgekit.export.onnx2engine import ensure_engine, workspace_for
+
+            ensure_engine(plan.build_from, plan.model_path, precision=plan.precision,
+                          imgsz=plan.imgsz or prof.runtime.imgsz, labels=list(card.labels) if card else [],
+                          workspace_mb=workspace_for(prof.budgets.model_mb))
         if threads:
-            plan.options = BackendOptions(threads, plan.options.providers, plan.options.use_edgetpu)
+            plan.options = replace(plan.options, threads=threads)
         backend = open_backend(plan.model_path, plan.options, plan.backend)
         labels = list(card.labels) if card else _labels_from_metadata(backend)
         det = cls(
