@@ -140,12 +140,12 @@ class MqttLink:
         self._stop.set()
         self._wake.set()
         if self._drain.is_alive():
-            self._drain.join(timeout=2)
+            self._drain.join(timeout=min(2.0, max(0.2, deadline - time.monotonic())))
         if self.connected.is_set():
             info = self.client.publish(self.topics.available, "offline", qos=1, retain=True)
             # not connected any more: the retained last will says offline anyway
             with contextlib.suppress(RuntimeError, ValueError):
-                info.wait_for_publish(timeout=2)
+                info.wait_for_publish(timeout=min(2.0, max(0.2, deadline - time.monotonic())))
         self.client.disconnect()
         self.client.loop_stop()
         left = len(self.outbox)

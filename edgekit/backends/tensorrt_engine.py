@@ -1,7 +1,10 @@
-"""What both the TensorRT backend and the engine builder need: the lazy ``tensorrt`` import and the JSON sidecar.
+"""What both the TensorRT backend and the engine builder need: the lazy ``tensorrt`` import, the JSON sidecar, the
+files next to an engine and whether an engine must be (re)built on this device.
 
 An engine file is the plain serialized engine (no bytes prepended, unlike Ultralytics' ``.engine``); what a reader
-needs to know (input size, precision, labels, box scale, TensorRT version, GPU) goes to ``<engine>.json``.
+needs to know (input size, precision, labels, box scale, TensorRT version, GPU) goes to ``<engine>.json``. An engine
+only loads with the TensorRT version and GPU that built it, so bundles carry the ONNX and the board builds the engine
+at its first start (``edgekit.export.onnx2engine.ensure_engine``), with a timing cache next to it.
 """
 
 from __future__ import annotations
@@ -71,3 +74,57 @@ def read_sidecar(engine: Path) -> EngineSidecar | None:
         return EngineSidecar(**json.loads(path.read_text()))
     except (ValueError, TypeError) as e:
         raise EdgekitError(f"invalid engine sidecar {path}: {e}") from e
+
+
+def timing_cache_path(engine: Path) -> Path:
+    """``model.engine`` → ``model.timing.cache``: the builder's kernel timings, reused by the next build here."""
+    return engine.with_suffix(".timing.cache")
+
+
+def gpu_name() -> str:
+    """The name of CUDA device 0 (cuda-python, else PyTorch), or "" when neither can tell."""
+    try:
+        try:
+            from cuda.bindings import runtime as cudart
+        except ImportError:
+            from cuda import cudart  # cuda-python < 12.6
+        err, props = cudart.cudaGetDeviceProperties(0)
+        if int(err) == 0:
+            name = props.name
+            return (name.split(b"\0", 1)[0].decode() if isinstance(name, bytes) else str(name)).strip()
+    except (ImportError, AttributeError, ValueError, TypeError):
+        pass
+    try:
+        import torch
+
+        return str(torch.cuda.get_device_name(0)) if torch.cuda.is_available() else ""
+    except ImportError:
+        return ""
+
+
+def rebuild_reason(engine: Path, tensorrt_version: str, gpu: str = "") -> str | None:
+    """Why ``engine`` must be built (again) here, or ``None`` when it was built by this TensorRT on this GPU.
+
+    ``gpu`` "" (unknown) is not compared. An engine without its sidecar cannot say what built it: rebuilt.
+    """
+    if not engine.is_file():
+        return "no engine yet"
+    try:
+        side = read_sidecar(engine)
+    except EdgekitError:
+        side = None
+    if side is None or not side.tensorrt:
+        return "the engine has no sidecar saying which TensorRT built it"
+    if side.tensorrt != tensorrt_version:
+        return f"the engine was built by TensorRT {side.tensorrt}, this is TensorRT {tensorrt_version}"
+    if gpu and side.gpu and side.gpu != gpu:
+        return f"the engine was built for {side.gpu}, this GPU is {gpu}"
+    return None
+
+
+def first_start_message(onnx: Path, engine: Path, precision: str, reason: str) -> str:
+    """The log line of an engine build at start-up (it takes minutes; the service looks hung without it)."""
+    cache = timing_cache_path(engine)
+    again = "reused" if cache.is_file() else "written"
+    return (f"building the TensorRT {precision.upper()} engine for this device ({reason}): {onnx} → {engine}; "
+            f"this takes minutes once, later starts load it (timing cache {cache} {again})")

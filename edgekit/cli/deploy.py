@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
 
-from edgekit.cli._common import console, err_console
+from edgekit.cli._common import console
 from edgekit.errors import EdgekitError
 
 
@@ -35,12 +36,15 @@ def deploy(
         raise EdgekitError(f"--manager {manager!r}: choose one of {', '.join(MANAGERS)}")
     if (target is None) == (inventory is None):
         raise EdgekitError("give either a target (ssh://user@host[:port]) or --inventory FILE")
-    manifest = verify_bundle(bundle)
+    t0 = time.monotonic()
 
-    def say(line: str) -> None:
-        err_console.print(f"[dim]{line}[/]" if not dry_run else line)
+    def say(line: str) -> None:  # progress on stdout (with the seconds since the start): a failure is the one
+        # line on stderr
+        console.print(line if dry_run else f"[dim]{time.monotonic() - t0:6.1f} s  {line}[/]", soft_wrap=True,
+                      highlight=False)
 
     if inventory is not None:
+        manifest = verify_bundle(bundle)  # once for every board
         inv, root = load_inventory(inventory)
         results = rollout(bundle, manifest, inv, root, dry_run=dry_run, health_timeout_s=health_timeout, say=say)
         for r in results:
@@ -55,10 +59,11 @@ def deploy(
         opts += ["-i", str(identity.expanduser())]
     tgt = SSHTarget.parse(target, opts)
     overrides = board_overrides_for(device) if device else {}
-    env = board_env(manifest, env_file, overrides)
+    env = board_env(verify_bundle(bundle, check_files=False), env_file, overrides)
+    # the full check of the bundle runs in deploy_one, once the board has answered
     res = deploy_one(bundle, tgt, DeployOptions(base=base, manager=manager, python=python,
                                                  health_timeout_s=health_timeout, env=env),
-                     manifest, dry_run=dry_run, say=say)
+                     None, dry_run=dry_run, say=say)
     if not dry_run:
         console.print(f"{tgt.name}: {res.message}")
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from pathlib import Path
 
 import typer
 
 from edgekit.cli._common import console
 from edgekit.config.daemon import DaemonConfig, load_config
+from edgekit.pipeline.shutdown import StopGuard
 from edgekit.pipeline.stats import DaemonStats
 from edgekit.types import Event
 
@@ -38,7 +37,7 @@ def demo_config(state: str | None = None, dashboard_port: int = 8971) -> DaemonC
 def run(
     config: Path | None = typer.Option(None, "--config", "-c", help="Daemon YAML (see examples/daemon.yaml)."),
     duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds (or at SIGTERM/"
-                                          "Ctrl-C, whichever comes first)."),
+                                          "Ctrl-C, whichever comes first; either stops within 2 s)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print events and stats to the terminal."),
 ) -> None:
     """Run every camera of CONFIG: detect, track, apply rules, send alerts. No config: a terminal demo.
@@ -71,24 +70,23 @@ def run(
                 console.print(f"[dim]{cam}: {c.status} capture {c.capture_fps:.1f} fps, process "
                               f"{c.process_fps:.1f} fps, dropped {c.dropped}, ms: {stages}[/]")
 
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    if duration is not None:
-        timer = threading.Timer(duration, stop.set)
-        timer.daemon = True  # a SIGTERM before the duration must not wait for it
-        timer.start()
-    daemon = Daemon(cfg, on_event=on_event, on_stats=on_stats)
-    try:
-        daemon.start()
-        if daemon.dashboard is not None:
-            # Always shown (also with --quiet): it is how the user reaches the page.
-            console.print(f"dashboard: {daemon.dashboard.url}", soft_wrap=True)
-        if show and config is None:
-            console.print("demo: synthetic camera, default model; alerts and stats below (Ctrl-C stops)")
-        daemon.run(stop, stats_every_s=5.0 if config is None else None)
-    finally:
-        daemon.close()
+    # SIGTERM, Ctrl-C and the end of --duration stop the process within STOP_WITHIN_S, whatever stage it is in
+    # (a model still loading, an inference or a source that does not return): see edgekit.pipeline.shutdown.
+    with StopGuard(duration_s=duration) as guard:
+        daemon = Daemon(cfg, on_event=on_event, on_stats=on_stats)
+        try:
+            if not guard.stop.is_set():  # a stop while the models loaded: start nothing
+                daemon.start()
+                if daemon.dashboard is not None:
+                    # Always shown (also with --quiet): it is how the user reaches the page.
+                    console.print(f"dashboard: {daemon.dashboard.url}", soft_wrap=True)
+                if show and config is None:
+                    console.print("demo: synthetic camera, default model; alerts and stats below (Ctrl-C stops)")
+                daemon.run(guard.stop, stats_every_s=5.0 if config is None else None)
+        finally:
+            daemon.close(timeout_s=guard.left() if guard.stop.is_set() else 20.0)
+    if guard.stop.is_set():
+        guard.exit_now()
 
 
 def _demo_port(preferred: int = 8971) -> int:

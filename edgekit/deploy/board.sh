@@ -1,6 +1,7 @@
 # edgekit's board-side steps, run by `edgekit deploy` as `sh -c "<this file>" edgekit-board ACTION BASE ARGS...`.
 # POSIX sh only (the board may have nothing else). Secrets arrive on stdin, never as arguments.
 # Layout under BASE: releases/<id>/ (bundle + venv + edgekit.env), current -> releases/<id>, previous (id),
+# envs/<key>/ (the locked dependencies, shared by releases of one lock),
 # state/ (0700: outbox, events, snapshots; kept across releases), logs/, incoming/.
 set -eu
 action=$1; base=$2; shift 2
@@ -108,45 +109,107 @@ unpack)  # unpack ID PYTHON SYSTEM_SITE(0|1): unpack, check every sha256 on the 
     rm -rf "$rel"; mkdir -p "$rel"
     tar -xzf "$base/incoming/$id.tar.gz" -C "$rel"
     rm -f "$base/incoming/$id.tar.gz"
-    (cd "$rel" && "$py" - <<'PY'
-import hashlib, json, sys
+    # Files left out of the upload (the board had them: see `have`) are hard-linked from the release holding them;
+    # then every file is checked against the manifest, linked or not.
+    (cd "$rel" && "$py" - "$base/releases" <<'PY'
+import glob, hashlib, json, os, shutil, sys
 m = json.load(open("manifest.json"))
+held = {}
+for other in glob.glob(os.path.join(sys.argv[1], "*", "manifest.json")):
+    if os.path.samefile(os.path.dirname(other), "."):
+        continue
+    for name, e in json.load(open(other))["files"].items():
+        if os.path.isfile(os.path.join(os.path.dirname(other), name)):
+            held.setdefault(e["sha256"], os.path.join(os.path.dirname(other), name))
 for name, e in m["files"].items():
-    h = hashlib.sha256(open(name, "rb").read()).hexdigest()
-    if h != e["sha256"]:
+    if not os.path.exists(name):
+        src = held.get(e["sha256"])
+        if src is None or not os.path.isfile(src):
+            sys.exit(f"{name} is neither in the upload nor on the board")
+        os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
+        try:
+            os.link(src, name)
+        except OSError:
+            shutil.copy2(src, name)
+    h = hashlib.sha256()
+    with open(name, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    if h.hexdigest() != e["sha256"]:
         sys.exit(f"{name} changed in transit (sha256 mismatch)")
 PY
     ) || fail "bundle check failed on the board"
     flags=""; [ "$syssite" = 1 ] && flags="--system-site-packages"
-    # shellcheck disable=SC2086
-    "$py" -m venv $flags "$rel/venv" || fail "python -m venv failed (Debian/Ubuntu: apt install python3-venv)"
     if [ -d "$rel/cache/exports" ]; then  # bundled exports: into the board's cache, kept across releases
         mkdir -p "$base/cache/exports"; cp -R "$rel/cache/exports/." "$base/cache/exports/"
     fi
+    # The locked dependencies go into a layer shared by every release with the same lock, Python and venv kind
+    # (envs/<key>, never changed once complete): a new release of the same lock installs only edgekit's wheel,
+    # and a rollback finds its layer untouched. The release venv sees the layer through a .pth file.
+    key=$("$py" - "$rel/requirements.lock" "$syssite" <<'PY'
+import hashlib, sys
+h = hashlib.sha256(open(sys.argv[1], "rb").read())
+h.update(("%d.%d %s %s" % (*sys.version_info[:2], sys.implementation.cache_tag, sys.argv[2])).encode())
+print(h.hexdigest()[:16])
+PY
+    )
+    layer="$base/envs/$key"
+    if [ ! -f "$layer/.complete" ]; then
+        rm -rf "$layer"; mkdir -p "$base/envs"
+        # shellcheck disable=SC2086
+        "$py" -m venv $flags "$layer" || fail "python -m venv failed (Debian/Ubuntu: apt install python3-venv)"
+        (cd "$rel" && "$layer/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile --no-index \
+            --find-links wheels --require-hashes -r requirements.lock) > "$rel/install.log" 2>&1 \
+            || { tail -n 3 "$rel/install.log" >&2; rm -rf "$layer"; fail "pip install of the lock failed"; }
+        echo "$id" > "$layer/.complete"
+    fi
+    # shellcheck disable=SC2086
+    "$py" -m venv --without-pip $flags "$rel/venv" || fail "python -m venv failed (Debian/Ubuntu: apt install python3-venv)"
+    site=$("$rel/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+    "$layer/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))' > "$site/edgekit-locked.pth"
+    echo "$key" > "$rel/layer"
     whl=$("$py" -c 'import json; print(json.load(open("'"$rel"'/manifest.json"))["edgekit_wheel"])')
     cd "$rel"
-    venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile --no-index --find-links wheels \
-        --require-hashes -r requirements.lock > "$rel/install.log" 2>&1 || { tail -n 3 "$rel/install.log" >&2; fail "pip install of the lock failed"; }
+    # the layer's pip, run by the release's interpreter: it installs into the release venv
     venv/bin/python -m pip install --quiet --disable-pip-version-check --no-index --no-deps "$whl" \
-        >> "$rel/install.log" 2>&1 || { tail -n 3 "$rel/install.log" >&2; fail "pip install of edgekit failed"; } ;;
-env)  # env ID < env file
-    cat > "$base/releases/$1/edgekit.env"
-    chmod 600 "$base/releases/$1/edgekit.env" ;;
-check)  # check ID: the config's own check and doctor, with the release's env, on the board
+        >> "$rel/install.log" 2>&1 || { tail -n 3 "$rel/install.log" >&2; fail "pip install of edgekit failed"; }
+    touch "$rel/.installed" ;;
+have)  # have PYTHON: the sha256 of every file the installed releases hold (an upload can leave those out)
+    "$1" - "$base/releases" <<'PY'
+import glob, json, os, sys
+seen = set()
+for man in glob.glob(os.path.join(sys.argv[1], "*", "manifest.json")):
+    rel = os.path.dirname(man)
+    if os.path.isfile(os.path.join(rel, ".installed")):
+        seen.update(e["sha256"] for n, e in json.load(open(man))["files"].items() if os.path.isfile(os.path.join(rel, n)))
+print("\n".join(sorted(seen)))
+PY
+    ;;
+has)  # has ID: "yes" when releases/ID is installed (ids are content hashes: the same id is the same bundle)
+    if [ -f "$base/releases/$1/.installed" ]; then say yes; else say no; fi ;;
+env)  # env ID < env file: staged as edgekit.env.new until `check` passes (a kept release keeps its own)
+    cat > "$base/releases/$1/edgekit.env.new"
+    chmod 600 "$base/releases/$1/edgekit.env.new" ;;
+check)  # check ID: the config's own check and doctor with the staged env, on the board; then the env is the release's
     rel="$base/releases/$1"; cd "$rel"
-    set -a; . ./edgekit.env; set +a; export EDGEKIT_CACHE="$base/cache" EDGEKIT_STATE="$base/state"
+    trap 'rm -f "$rel/edgekit.env.new"' EXIT
+    set -a; . ./edgekit.env.new; set +a; export EDGEKIT_CACHE="$base/cache" EDGEKIT_STATE="$base/state"
     out=$(venv/bin/edgekit config check --no-connect config.yaml 2>&1) \
         || fail "config check failed on the board: $(printf '%s\n' "$out" | tail -n 1 | sed 's/^error: //')"
     out=$(venv/bin/edgekit doctor --json 2>&1 > doctor.json) \
-        || fail "doctor failed on the board: $(printf '%s\n' "$out" | tail -n 1 | sed 's/^error: //')" ;;
+        || fail "doctor failed on the board: $(printf '%s\n' "$out" | tail -n 1 | sed 's/^error: //')"
+    mv edgekit.env.new edgekit.env; trap - EXIT ;;
 activate)  # activate ID MANAGER: remember the running release, switch, restart
     id=$1; mgr=$2
-    if [ -L "$base/current" ]; then basename "$(readlink "$base/current")" > "$base/previous"; else rm -f "$base/previous"; fi
+    if [ -L "$base/current" ]; then
+        cur=$(basename "$(readlink "$base/current")")
+        [ "$cur" = "$id" ] || echo "$cur" > "$base/previous"  # restarting the live release keeps the older one
+    else rm -f "$base/previous"; fi
     switch "$id"
     restart "$mgr" ;;
 rollback)  # rollback FAILED_ID MANAGER: back to the release that ran before, restart it
     id=$1; mgr=$2
-    if [ -s "$base/previous" ]; then
+    if [ -s "$base/previous" ] && [ "$(cat "$base/previous")" != "$id" ] && [ -d "$base/releases/$(cat "$base/previous")" ]; then
         switch "$(cat "$base/previous")"
         restart "$mgr"
         say "$(cat "$base/previous")"
@@ -182,6 +245,10 @@ prune)  # prune KEEP: keep the newest KEEP releases and whatever current/previou
     prev=$(cat "$base/previous" 2>/dev/null || echo none)
     ls -1t "$base/releases" | tail -n +"$((keep + 1))" | while read -r r; do
         [ "$r" = "$cur" ] || [ "$r" = "$prev" ] || rm -rf "$base/releases/$r"
+    done
+    for e in "$base"/envs/*; do  # dependency layers no kept release uses
+        [ -d "$e" ] || continue
+        cat "$base"/releases/*/layer 2>/dev/null | grep -qx "$(basename "$e")" || rm -rf "$e"
     done ;;
 bridge)  # bridge MANAGER: install the live release's Mosquitto bridge (restart does it too)
     bridge "$1" ;;

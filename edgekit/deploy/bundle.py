@@ -98,8 +98,9 @@ def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = P
     exports in; the board copies it into its cache (``EDGEKIT_CACHE``), where the runtime plan finds it. A config
     whose ``model:`` is a relative file path (``models/my.onnx``, relative to the config) ships that file at the same
     path: the board runs from the release folder, so the config needs no change. TensorRT engines depend on the
-    exact GPU and TensorRT version, so they are never bundled: a TensorRT profile gets the ONNX, and the engine is
-    built on the board (``edgekit export --profile P`` there; its timing cache makes rebuilds fast).
+    exact GPU and TensorRT version, so they are never bundled: a TensorRT profile gets the ONNX, and the board's
+    first start builds the engine next to it in the cache, with a timing cache, and logs that it does
+    (``edgekit.export.onnx2engine.ensure_engine``); a TensorRT upgrade or another GPU rebuilds it the same way.
     """
     rt = profile.runtime
     if cfg.model.endswith(MODEL_SUFFIXES):
@@ -113,7 +114,8 @@ def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = P
     card = load_card(cfg.model)
     own = resolve_model_path(card)
     runtime = "onnxruntime" if rt.backend == "tensorrt" else rt.backend
-    note = "TensorRT engine: built on the board (edgekit export there)" if rt.backend == "tensorrt" else ""
+    note = "TensorRT engine: built on the board at its first start (timing cache beside it)" \
+        if rt.backend == "tensorrt" else ""
     for precision in dict.fromkeys((rt.precision, "fp32")):
         variant = find_variant(card, own, runtime, precision, rt.imgsz)
         if variant is not None and variant != own:
@@ -224,8 +226,11 @@ def _write_tar(out: Path, stage: Path, manifest: Manifest) -> None:
     tmp.replace(out)
 
 
-def verify_bundle(path: Path) -> Manifest:
-    """Check a bundle: manifest schema, every member listed with its sha256 and size, nothing unlisted or unsafe."""
+def verify_bundle(path: Path, check_files: bool = True) -> Manifest:
+    """Check a bundle: manifest schema, every member listed with its sha256 and size, nothing unlisted or unsafe.
+
+    ``check_files=False`` reads and checks the manifest only (its first member: instant, where the full check
+    reads every byte)."""
     if not path.is_file():
         raise EdgekitError(f"bundle {path} not found")
     try:
@@ -248,6 +253,8 @@ def verify_bundle(path: Path) -> Manifest:
             manifest = Manifest.model_validate(data)
         except ValueError as e:
             raise EdgekitError(f"bundle {path}: {MANIFEST} does not match the schema ({e})") from None
+        if not check_files:
+            return manifest
         seen: set[str] = set()
         for m in tar:
             if m.name == MANIFEST:

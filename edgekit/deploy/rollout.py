@@ -3,8 +3,10 @@
 Steps per board (each one line in the plan ``--dry-run`` prints):
  1. verify the bundle here (every sha256), build the board's env file here (secrets never on a command line)
  2. probe the board over SSH: Python >= 3.10 and the bundle's machine (aarch64, x86_64)
- 3. upload into ``<base>/incoming``, unpack into ``<base>/releases/<id>``, check every sha256 there, make the
-    release's venv and install the lock offline, write ``edgekit.env`` (0600)
+ 3. upload into ``<base>/incoming``, unpack into ``<base>/releases/<id>``, check every sha256 there, install the
+    lock offline into ``<base>/envs/<key>`` (a layer shared by the releases of one lock, Python and venv kind: a
+    release that changes only edgekit or its config installs one wheel), make the release's venv over that layer
+    and install edgekit's wheel into it, write ``edgekit.env`` (0600)
  4. ``edgekit config check`` and ``edgekit doctor`` with that env, on the board
  5. switch ``<base>/current`` to the release and restart the service; wait for ``/healthz``
  6. on a failure in 3–4 the new release is discarded and nothing was switched; in 5 ``current`` goes back to
@@ -13,6 +15,7 @@ Steps per board (each one line in the plan ``--dry-run`` prints):
 
 from __future__ import annotations
 
+import io
 import os
 import shlex
 import tarfile
@@ -28,6 +31,7 @@ from edgekit.errors import EdgekitError
 
 MANAGERS = ("systemd-user", "systemd", "process")
 MIN_PYTHON = (3, 10)
+ROLLBACK_HEALTH_S = 120.0  # the least time the previous release gets to be healthy again after a rollback
 
 
 @dataclass
@@ -99,9 +103,13 @@ def env_text(env: Mapping[str, str]) -> str:
 
 def bundle_config(bundle: Path, env: Mapping[str, str]) -> DaemonConfig:
     """The bundle's config as the board will read it (with the board's env)."""
-    with tarfile.open(bundle, "r:gz") as tar:
-        f = tar.extractfile("config.yaml")
-        text = f.read().decode() if f is not None else ""
+    text = ""
+    with tarfile.open(bundle, "r|gz") as tar:  # streamed: config.yaml comes before the models and wheels
+        for m in tar:
+            if m.name == "config.yaml":
+                f = tar.extractfile(m)
+                text = f.read().decode() if f is not None else ""
+                break
     saved = dict(os.environ)
     try:
         os.environ.update(env)
@@ -109,6 +117,27 @@ def bundle_config(bundle: Path, env: Mapping[str, str]) -> DaemonConfig:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def upload_bytes(bundle: Path, manifest: Manifest, have: set[str]) -> tuple[bytes, int]:
+    """The bundle to send: as it is, or a copy without the files whose sha256 is in ``have`` (and how many)."""
+    skip = {name for name, e in manifest.files.items() if e.sha256 in have}
+    if not skip:
+        return bundle.read_bytes(), 0
+    buf = io.BytesIO()
+    with tarfile.open(bundle, "r|gz") as tin, tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tout:
+        for m in tin:
+            if m.name not in skip:
+                tout.addfile(m, tin.extractfile(m) if m.isfile() else None)
+    return buf.getvalue(), len(skip)
+
+
+def health_port(bundle: Path, env: Mapping[str, str]) -> int:
+    """The board's /healthz port (the config's metrics port, with the board's env)."""
+    cfg = bundle_config(bundle, env)
+    if not cfg.metrics.enabled or cfg.metrics.port == 0:
+        raise EdgekitError("the config disables metrics: deploy waits for /healthz, set `metrics: {enabled: true}`")
+    return cfg.metrics.port
 
 
 def plan_lines(manifest: Manifest, target: SSHTarget, opts: DeployOptions, port: int) -> list[str]:
@@ -119,9 +148,10 @@ def plan_lines(manifest: Manifest, target: SSHTarget, opts: DeployOptions, port:
         f"{opts.base}/mosquitto/, for the board's Mosquitto to include"
     return [
         f"board {target.name}: {opts.python} >= {MIN_PYTHON[0]}.{MIN_PYTHON[1]} on {manifest.target.machine}",
-        f"upload bundle {manifest.id} and unpack into {rel} (sha256 of {len(manifest.files)} files checked there)",
-        f"make the {venv} and install {len(manifest.packages)} locked packages + edgekit {manifest.edgekit_version} "
-        f"offline",
+        f"upload bundle {manifest.id} (less the files the board holds already) and unpack into {rel} (sha256 of "
+        f"{len(manifest.files)} files checked there)",
+        f"install {len(manifest.packages)} locked packages offline into the {venv} layer of this lock (once per "
+        f"lock), then the release's venv over it with edgekit {manifest.edgekit_version}",
         f"write {rel}/edgekit.env (0600): {', '.join(sorted(opts.env)) or 'no variables'}",
         "run `edgekit config check` and `edgekit doctor` there",
         *([f"fill {manifest.bridge} from the env file and install it ({bridge_to})"] if manifest.bridge else []),
@@ -133,14 +163,17 @@ def plan_lines(manifest: Manifest, target: SSHTarget, opts: DeployOptions, port:
 
 def deploy_one(bundle: Path, target: SSHTarget, opts: DeployOptions, manifest: Manifest | None = None,
                dry_run: bool = False, say: Callable[[str], None] = lambda s: None) -> DeployResult:
-    """Deploy ``bundle`` to one board; raises BoardError (one line) when the board is left on its old release."""
-    manifest = manifest or verify_bundle(bundle)
-    cfg = bundle_config(bundle, opts.env)
-    if not cfg.metrics.enabled or cfg.metrics.port == 0:
-        raise EdgekitError("the config disables metrics: deploy waits for /healthz, set `metrics: {enabled: true}`")
-    port = cfg.metrics.port
+    """Deploy ``bundle`` to one board; raises BoardError (one line) when the board is left on its old release.
+
+    ``manifest``: the bundle was verified already (a rollout verifies once for all boards); without it the bundle
+    is verified here, after the board's probe (an unreachable board answers in seconds, not after every byte of
+    the bundle was hashed) and before anything reaches the board."""
+    verified = manifest is not None
+    manifest = manifest or verify_bundle(bundle, check_files=False)
     if dry_run:
-        for line in plan_lines(manifest, target, opts, port):
+        if not verified:
+            verify_bundle(bundle)
+        for line in plan_lines(manifest, target, opts, health_port(bundle, opts.env)):
             say(line)
         return DeployResult(target.name, manifest.id, True, "dry run")
     base, rid = opts.base, manifest.id
@@ -153,19 +186,30 @@ def deploy_one(bundle: Path, target: SSHTarget, opts: DeployOptions, manifest: M
         raise BoardError(f"{target.name}: Python {probe[0]} on the board; edgekit needs Python >= 3.10")
     if len(probe) > 1 and probe[1] != manifest.target.machine:
         raise BoardError(f"{target.name}: the board is {probe[1]}, the bundle is for {manifest.target.machine}")
+    if not verified:
+        verify_bundle(bundle)
+    port = health_port(bundle, opts.env)
     running = target.board("current", base)
+    kept = target.board("has", base, rid) == "yes"  # ids are content hashes: the same id is the same bundle
     if running == rid:
         say(f"{target.name}: release {rid} is already live; restarting it")
+    elif kept:
+        say(f"{target.name}: release {rid} is still on the board (checked when installed): reusing it")
     try:
-        say(f"{target.name}: uploading {bundle.stat().st_size / 2**20:.0f} MiB")
-        target.board("receive", base, rid, stdin=bundle.read_bytes())
-        say(f"{target.name}: installing release {rid}")
-        target.board("unpack", base, rid, opts.python, "1" if manifest.target.system_site_packages else "0")
+        if not kept:
+            # files an installed release already holds (the wheels of an unchanged lock, the model) stay out of the
+            # upload: the board hard-links them and checks every sha256 as for uploaded ones
+            data, left_out = upload_bytes(bundle, manifest, set(target.board("have", base, opts.python).split()))
+            say(f"{target.name}: uploading {len(data) / 2**20:.1f} MiB"
+                + (f" ({left_out} files already on the board)" if left_out else ""))
+            target.board("receive", base, rid, stdin=data)
+            say(f"{target.name}: installing release {rid}")
+            target.board("unpack", base, rid, opts.python, "1" if manifest.target.system_site_packages else "0")
         target.board("env", base, rid, stdin=env_text(opts.env).encode())
         say(f"{target.name}: config check and doctor")
-        target.board("check", base, rid)
+        target.board("check", base, rid)  # the new env replaces the release's only when this passes
     except BoardError as e:
-        if running != rid:
+        if not kept:
             target.board("discard", base, rid, check=False)
         raise BoardError(f"{e}; {_still(running)}") from None
     try:
@@ -176,8 +220,12 @@ def deploy_one(bundle: Path, target: SSHTarget, opts: DeployOptions, manifest: M
     except BoardError as e:
         back = target.board("rollback", base, rid, opts.manager, check=False).strip() or "none"
         if back != "none":
-            target.board("health", base, str(port), str(opts.health_timeout_s), opts.python,
-                         timeout=opts.health_timeout_s + 60)
+            # the release that ran before restarts from scratch (model load, first frame): give it time
+            wait = max(opts.health_timeout_s, ROLLBACK_HEALTH_S)
+            try:
+                target.board("health", base, str(port), str(wait), opts.python, timeout=wait + 60)
+            except BoardError as again:
+                raise BoardError(f"{e}; rolled back to {back}, which is not healthy either: {again}") from None
         raise BoardError(f"{e}; rolled back to {back}") from None
     target.board("prune", base, str(opts.keep), check=False)
     return DeployResult(target.name, rid, True, f"{rid} live and healthy", None)

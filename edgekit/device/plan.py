@@ -14,7 +14,7 @@ from typing import Any
 
 from edgekit.backends import BackendOptions
 from edgekit.backends.runtimes import RUNTIMES, Runtime, available, get_runtime, runtime_for_file
-from edgekit.device.artifacts import artifact_name, find_artifact
+from edgekit.device.artifacts import artifact_name, export_dir, exports_root, find_artifact
 from edgekit.device.host import HostInfo
 from edgekit.device.modelcards import ModelCard, sha256_file
 from edgekit.device.profiles import DeviceProfile
@@ -40,6 +40,9 @@ class RuntimePlan:
     """The profile's runtime (``RUNTIMES`` key) that was asked for; ``backend`` is what runs."""
     provider: str = ""
     """The execution provider or delegate that actually runs it (filled in by the detector once loaded)."""
+    build_from: Path | None = None
+    """TensorRT: the ONNX ``model_path`` (the engine) is built from when it is missing or was built by another
+    TensorRT version or GPU — the first start on a board (``edgekit.export.onnx2engine.ensure_engine``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +59,7 @@ class RuntimePlan:
             "camera": self.camera,
             "emulated": self.emulated,
             "substitutions": self.substitutions,
+            "build_from": str(self.build_from) if self.build_from else None,
         }
 
     def summary(self) -> str:
@@ -72,6 +76,10 @@ def source_sha256(card: ModelCard, model_path: Path) -> str:
     return card.sha256 or sha256_file(model_path)
 
 
+def _stem(card: ModelCard) -> str:
+    return Path(card.file).stem if card.file else card.name
+
+
 def find_variant(card: ModelCard, model_path: Path, runtime: str, precision: str, imgsz: int) -> Path | None:
     """``card``'s model exported for ``runtime`` at ``precision``/``imgsz``: next to the card or in the cache.
 
@@ -79,9 +87,27 @@ def find_variant(card: ModelCard, model_path: Path, runtime: str, precision: str
     """
     if runtime == "onnxruntime" and precision == "fp32" and imgsz == (card.imgsz or imgsz):
         return model_path
-    stem = Path(card.file).stem if card.file else card.name
     also = (card.card_dir,) if card.card_dir is not None else ()
-    return find_artifact(source_sha256(card, model_path), artifact_name(stem, imgsz, precision, runtime), also)
+    return find_artifact(source_sha256(card, model_path), artifact_name(_stem(card), imgsz, precision, runtime), also)
+
+
+def engine_plan(card: ModelCard, model_path: Path, precision: str, imgsz: int) -> tuple[Path, Path | None] | None:
+    """(engine, the ONNX it is built from) for a TensorRT profile on a host with TensorRT, or None when neither an
+    engine nor an ONNX at ``imgsz`` exists here.
+
+    The engine need not exist yet: a bundle carries the ONNX (the card's own FP32 file, or the export at the
+    profile's size; the QDQ ONNX for INT8) and the first start builds the engine next to that export in the cache
+    (``<cache>/exports/<sha>/<calibration>/<stem>-<imgsz>_<precision>.engine``), with its timing cache.
+    """
+    onnx = find_variant(card, model_path, "onnxruntime", "int8" if precision == "int8" else "fp32", imgsz)
+    engine = find_variant(card, model_path, "tensorrt", precision, imgsz)
+    if onnx is None:
+        return (engine, None) if engine is not None else None
+    if engine is None:
+        root = exports_root()
+        folder = onnx.parent if onnx.is_relative_to(root) else export_dir(source_sha256(card, model_path))
+        engine = folder / artifact_name(_stem(card), imgsz, precision, "tensorrt")
+    return engine, onnx
 
 
 def _runs_on(profile: DeviceProfile, host: HostInfo) -> bool:
@@ -97,19 +123,25 @@ def export_hint(profile: DeviceProfile, card: ModelCard) -> str:
 
 def _choose(
     profile: DeviceProfile, host: HostInfo, model_path: Path, card: ModelCard, subs: list[str]
-) -> tuple[Path, Runtime, str, int | None]:
-    """(model file, runtime that runs it, precision, input size) for ``card`` under ``profile`` on ``host``."""
+) -> tuple[Path, Runtime, str, int | None, Path | None]:
+    """(model file, runtime that runs it, precision, input size, ONNX to build a TensorRT engine from) for ``card``
+    under ``profile`` on ``host``."""
     rt = get_runtime(profile.runtime.backend)
     precision, imgsz = profile.runtime.precision, profile.runtime.imgsz
     here = [r for r in (rt, *(RUNTIMES[n] for n in rt.stand_ins)) if available(r, host.runtimes, len(host.edgetpu))]
     for cand in here:
+        if cand.name == "tensorrt":
+            found = engine_plan(card, model_path, precision, imgsz)
+            if found is not None:
+                return found[0], cand, precision, imgsz, found[1]
+            continue
         path = find_variant(card, model_path, cand.name, precision, imgsz)
         if path is not None:
             if rt not in here:
                 subs.append(_accelerator_substitution(rt, precision, host, cand))
             elif cand is not rt:
                 subs.append(f"{rt.label} → {cand.label} (no {rt.label} {precision} {imgsz} export built here)")
-            return path, cand, precision, imgsz
+            return path, cand, precision, imgsz, None
     onnx = RUNTIMES["onnxruntime"]
     if rt is not onnx:
         subs.append(_accelerator_substitution(rt, precision, host, onnx))
@@ -117,7 +149,7 @@ def _choose(
         f"{precision.upper()} {imgsz} model → {card.name}'s FP32 {card.imgsz or ''} ONNX (no {precision} "
         f"{imgsz} export yet; make it with `{export_hint(profile, card)}`)".replace("  ", " ")
     )
-    return model_path, onnx, "fp32", card.imgsz
+    return model_path, onnx, "fp32", card.imgsz, None
 
 
 def plan_runtime(
@@ -126,8 +158,9 @@ def plan_runtime(
     """Choose how ``profile`` runs ``model_path`` (or a better-suited export of ``card``) on ``host``."""
     subs: list[str] = []
     want = get_runtime(profile.runtime.backend)
+    build_from = None
     if card is not None:
-        path, run, precision, imgsz = _choose(profile, host, model_path, card, subs)
+        path, run, precision, imgsz, build_from = _choose(profile, host, model_path, card, subs)
     else:
         path, run, precision, imgsz = model_path, runtime_for_file(model_path), "as exported", None
 
@@ -162,6 +195,7 @@ def plan_runtime(
         substitutions=subs,
         imgsz=imgsz,
         runtime=want.name,
+        build_from=build_from,
     )
 
 

@@ -12,7 +12,14 @@ import logging
 import time
 from pathlib import Path
 
-from edgekit.backends.tensorrt_engine import EngineSidecar, import_tensorrt
+from edgekit.backends.tensorrt_engine import (
+    EngineSidecar,
+    first_start_message,
+    gpu_name,
+    import_tensorrt,
+    rebuild_reason,
+    timing_cache_path,
+)
 from edgekit.errors import EdgekitError
 
 log = logging.getLogger(__name__)
@@ -21,15 +28,6 @@ log = logging.getLogger(__name__)
 def workspace_for(model_mb: int) -> int:
     """Builder workspace (MiB) from a profile's model memory budget: half of it, within 256..4096 MiB."""
     return max(256, min(4096, model_mb // 2))
-
-
-def _gpu_name() -> str:
-    try:
-        import torch
-
-        return str(torch.cuda.get_device_name(0)) if torch.cuda.is_available() else ""
-    except ImportError:
-        return ""
 
 
 def onnx2engine(
@@ -59,7 +57,7 @@ def onnx2engine(
         config.set_flag(trt.BuilderFlag.FP16)  # INT8: layers left in float (the decode tail) run in FP16
     if precision == "int8":
         config.set_flag(trt.BuilderFlag.INT8)  # explicit quantization: scales come from the Q/DQ nodes
-    cache_path = out.with_suffix(".timing.cache")
+    cache_path = timing_cache_path(out)
     cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.is_file() else b"")
     config.set_timing_cache(cache, ignore_mismatch=False)
     inputs = [network.get_input(i) for i in range(network.num_inputs)]
@@ -75,7 +73,9 @@ def onnx2engine(
         raise EdgekitError(f"TensorRT failed to build an engine from {src} ({precision}); see the log above")
     seconds = time.perf_counter() - t0
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(bytes(memoryview(blob)))
+    part = out.with_name(out.name + ".part")  # a build cut short (SIGTERM) leaves no half engine behind
+    part.write_bytes(bytes(memoryview(blob)))
+    part.replace(out)
     cache_path.write_bytes(bytes(memoryview(config.get_timing_cache().serialize())))
     outputs = [network.get_output(i) for i in range(network.num_outputs)]
     EngineSidecar(
@@ -88,10 +88,29 @@ def onnx2engine(
         max_batch=max_batch,
         workspace_mb=workspace_mb,
         tensorrt=str(trt.__version__),
-        gpu=_gpu_name(),
+        gpu=gpu_name(),
         build_seconds=round(seconds, 1),
         inputs=[{"name": t.name, "shape": [int(d) for d in t.shape]} for t in inputs],
         outputs=[{"name": t.name, "shape": [int(d) for d in t.shape]} for t in outputs],
     ).write(out)
     log.info("built %s in %.0f s (%s)", out, seconds, precision)
     return out
+
+
+def ensure_engine(
+    src: Path,
+    engine: Path,
+    *,
+    precision: str,
+    imgsz: int,
+    labels: list[str],
+    workspace_mb: int = 1024,
+) -> Path:
+    """The engine a TensorRT profile runs, built from ``src`` first when it is missing or was built by another
+    TensorRT version or GPU (a board's first start after a deploy: bundles carry the ONNX, never an engine)."""
+    trt = import_tensorrt()  # one line with the install hint when TensorRT is not here
+    reason = rebuild_reason(engine, str(trt.__version__), gpu_name())
+    if reason is None:
+        return engine
+    log.warning(first_start_message(src, engine, precision, reason))
+    return onnx2engine(src, engine, precision=precision, imgsz=imgsz, labels=labels, workspace_mb=workspace_mb)

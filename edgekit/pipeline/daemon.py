@@ -420,28 +420,42 @@ class Daemon:
             self.on_stats(s)
         return s
 
-    def close(self) -> None:
-        """Stop cameras, flush the outbox (bounded), disconnect, close stores."""
+    def close(self, timeout_s: float = 20.0) -> None:
+        """Stop cameras, flush the outbox, disconnect, close stores — all within ``timeout_s`` (``edgekit run`` gives
+        it what is left of its 2 s stop). What does not finish in time is left to the process exit: a camera thread
+        stuck in a source or an inference keeps its model open, unsent alerts stay in the outbox for the next start.
+        """
+        deadline = time.monotonic() + timeout_s
+
+        def left(share: float = 1.0) -> float:
+            return max(0.0, (deadline - time.monotonic()) * share)
+
         sd_notify("STOPPING=1")
         for w in self.workers.values():
             w.stop()
         for w in self.workers.values():
-            w.join(timeout=10)
+            w.join(timeout=left())
+        busy = [c for c, w in self.workers.items() if w.alive]
+        if busy:
+            log.warning("camera(s) %s still busy at stop (a source or an inference that does not return); "
+                        "not waiting for them", ", ".join(busy))
         for cam_id in self.workers:
             if self.link is not None:
                 self.link.set_camera_available(cam_id, False)
         if self.assistant_service is not None:
-            self.assistant_service.stop(timeout=10)
+            self.assistant_service.stop(timeout=left(0.3))
         if self.link is not None:
-            self.link.stop()
+            self.link.stop(flush_timeout_s=min(5.0, left(0.7)))
         if self.metrics is not None:
             self.metrics.stop()
         if self.dashboard is not None:
             self.dashboard.stop()
         if self.uploader is not None:
-            self.uploader.stop()
+            self.uploader.stop(timeout_s=left())
             self.uploader.queue.close()
+        in_use = {id(w.detector) for w in self.workers.values() if w.alive}
         for d in self._detectors:
-            d.close()
+            if id(d) not in in_use:  # freeing a session a stuck thread still runs would crash the process
+                d.close()
         self.store.close()
         self.outbox.close()

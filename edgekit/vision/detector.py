@@ -95,6 +95,12 @@ class Detector:
                 f"model family {card.family!r} has no decoder; supported: {SUPPORTED_FAMILIES}"
             )
         plan = plan_runtime(prof, probe_host(), path, card)
+        if plan.build_from is not None:  # a TensorRT profile's first start here: build (or rebuild) the engine
+            from edgekit.export.onnx2engine import ensure_engine, workspace_for
+
+            ensure_engine(plan.build_from, plan.model_path, precision=plan.precision,
+                          imgsz=plan.imgsz or prof.runtime.imgsz, labels=list(card.labels) if card else [],
+                          workspace_mb=workspace_for(prof.budgets.model_mb))
         if threads:
             plan.options = replace(plan.options, threads=threads)
         backend = open_backend(plan.model_path, plan.options, plan.backend)

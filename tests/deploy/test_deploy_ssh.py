@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 import tarfile
+import time
 import urllib.request
 from pathlib import Path
 
@@ -23,13 +24,18 @@ import pytest
 from tests.conftest import Broker, Consumer, free_port
 from tests.deploy.conftest import REPO, Boards, kill_user_processes, needs_ssh, wait_until
 
-pytestmark = [needs_ssh, pytest.mark.slow, pytest.mark.heavy, pytest.mark.timeout(3000)]
+pytestmark = [needs_ssh, pytest.mark.slow, pytest.mark.timeout(3000)]
 
 
 def edgekit(*args: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "edgekit.cli.main", *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+    t0 = time.monotonic()
+    res = subprocess.run([sys.executable, "-m", "edgekit.cli.main", *args], capture_output=True, text=True,
+                         cwd=REPO, timeout=timeout,
+                         env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+    # where the time goes (shown with -rA or -s; never asserted)
+    print(f"[{time.monotonic() - t0:6.1f} s] edgekit {' '.join(a for a in args[:3])} ... → {res.returncode}")
+    print("".join(f"    {line}\n" for line in res.stdout.splitlines() if " s  " in line), end="")
+    return res
 
 
 def board_env(tmp: Path, broker: Broker, metrics_port: int, user: str = "edgekit") -> Path:
@@ -97,6 +103,15 @@ def test_deploy_update_rollback_and_bad_input(boards: Boards, bundles: dict[str,
         v2 = manifest_id(bundles["v2"])
         assert live(home) == v2 and healthy(mport)
         assert (home / "edgekit" / "releases" / v1).is_dir()
+        # the same lock: v2's upload left out the wheels v1 holds (hard-linked on the board, each checked), and v2
+        # installed only edgekit's wheel, over v1's dependency layer
+        assert "files already on the board" in res.stdout, res.stdout
+        wheel = next((home / "edgekit" / "releases" / v1 / "wheels").glob("numpy-*.whl"))
+        assert (home / "edgekit" / "releases" / v2 / "wheels" / wheel.name).stat().st_ino == wheel.stat().st_ino
+        layers = [p.name for p in (home / "edgekit" / "envs").iterdir()]
+        assert len(layers) == 1, layers
+        assert {(home / "edgekit" / "releases" / r / "layer").read_text().strip() for r in (v1, v2)} == set(layers)
+        v1_env = (home / "edgekit" / "releases" / v1 / "edgekit.env").read_text()
 
         # 3. a broken bundle (its camera never delivers): /healthz never ok → rolled back to v2, healthy again
         res = deploy(bundles["broken"], boards, user, env, "--health-timeout", "20")
@@ -134,6 +149,9 @@ def test_deploy_update_rollback_and_bad_input(boards: Boards, bundles: dict[str,
             assert res.returncode == 2, (want, res.stderr)
             assert len(lines) == 1 and lines[0].startswith("error: ") and want in lines[0], (want, res.stderr)
         assert live(home) == v2 and supervisor_pid(home) == running and healthy(mport)
+        # v1 (the rollback target) was reused by the failed attempt, not replaced: its env is the one it ran with
+        assert (home / "edgekit" / "releases" / v1 / "edgekit.env").read_text() == v1_env
+        assert not (home / "edgekit" / "releases" / v1 / "edgekit.env.new").exists()
     finally:
         consumer.close()
         kill_user_processes(user)

@@ -12,7 +12,7 @@ from tests.conftest import Broker, Consumer, free_port
 from tests.deploy.conftest import Boards, kill_user_processes, needs_ssh
 from tests.deploy.test_deploy_ssh import edgekit, healthy, live, manifest_id
 
-pytestmark = [needs_ssh, pytest.mark.slow, pytest.mark.heavy, pytest.mark.timeout(3000)]
+pytestmark = [needs_ssh, pytest.mark.slow, pytest.mark.timeout(3000)]
 
 
 def test_inventory_two_boards_one_broker(boards: Boards, bundles: dict[str, Path], session_broker: Broker,

@@ -164,3 +164,45 @@ def test_a_profile_naming_an_old_python_without_saying_so_is_refused(tmp_path):
     f.write_text(Path("devices/rpi5.yaml").read_text().replace('python: "3.11"', 'python: "3.7"'))
     with pytest.raises(EdgekitError, match=r"board.python 3.7 cannot run edgekit .*support.mode: runtime-only"):
         load_profile(f)
+
+
+JETSON_WITH_TENSORRT = HostInfo(board="jetson", model="NVIDIA Jetson Orin Nano Developer Kit", cores=6, ram_mb=8000,
+                                ort_providers=["CPUExecutionProvider"],
+                                runtimes={"onnxruntime": True, "tensorrt": True})
+
+
+def test_tensorrt_board_without_engine_plans_a_first_start_build(tmp_path, monkeypatch):
+    """The bundle carried the card's ONNX (640): the plan runs TensorRT from an engine that the first start builds
+    into the cache, next to which its timing cache goes."""
+    from edgekit.backends.tensorrt_engine import EngineSidecar, timing_cache_path
+    from edgekit.device.artifacts import export_dir
+
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path))
+    card, path = resolve_model("yolov8s-fall")
+    plan = plan_runtime(load_profile("jetson-orin-nano"), JETSON_WITH_TENSORRT, path, card)
+    engine = export_dir(card.sha256) / "yolov8s-fall-640_fp16.engine"
+    assert (plan.backend, plan.model_path, plan.build_from, plan.precision) == ("tensorrt", engine, path, "fp16")
+    assert not plan.emulated and not any("TensorRT" in s for s in plan.substitutions)
+    assert timing_cache_path(plan.model_path) == export_dir(card.sha256) / "yolov8s-fall-640_fp16.timing.cache"
+    # once built, the next start finds it (and can still rebuild it from the same ONNX if it is stale)
+    engine.parent.mkdir(parents=True)
+    engine.write_bytes(b"engine")
+    EngineSidecar(source=str(path), precision="fp16", imgsz=640, labels=list(card.labels), tensorrt="10.3").write(engine)
+    again = plan_runtime(load_profile("jetson-orin-nano"), JETSON_WITH_TENSORRT, path, card)
+    assert (again.model_path, again.build_from) == (engine, path)
+
+
+def test_tensorrt_engine_at_another_size_is_built_next_to_that_onnx_export(tmp_path, monkeypatch):
+    from edgekit.device.artifacts import export_dir
+
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path))
+    card, path = resolve_model("yolov8s-fall")
+    nano = load_profile("jetson-nano")  # fp16 at 320: the bundle ships the 320 FP32 ONNX export
+    plan = plan_runtime(nano, JETSON_WITH_TENSORRT, path, card)
+    assert plan.backend == "onnxruntime" and plan.build_from is None  # no ONNX at 320 here: nothing to build from
+    onnx = export_dir(card.sha256) / artifact_name("yolov8s-fall", 320, "fp32", "onnxruntime")
+    onnx.parent.mkdir(parents=True)
+    onnx.write_bytes(b"stand-in: only its presence is planned on")
+    plan = plan_runtime(nano, JETSON_WITH_TENSORRT, path, card)
+    assert plan.backend == "tensorrt" and plan.build_from == onnx
+    assert plan.model_path == onnx.with_name("yolov8s-fall-320_fp16.engine")

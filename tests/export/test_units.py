@@ -228,3 +228,21 @@ def test_match_is_one_to_one() -> None:
     got = Detections([[0, 0, 10, 10], [1, 1, 11, 11]], [0.9, 0.8], [0, 0])
     ious = evaluate._match(ref, got)
     assert ious[0] == pytest.approx(1.0) and ious[1] == 0.0
+
+
+def test_first_start_engine_build_without_tensorrt_says_how_to_get_it(tmp_path):
+    """On a board whose TensorRT is missing, the first-start build fails in one line with the install hint."""
+    from edgekit.backends.tensorrt_engine import import_tensorrt
+    from edgekit.export.onnx2engine import ensure_engine
+
+    try:
+        import_tensorrt()
+        pytest.skip("TensorRT is installed here")
+    except MissingDependencyError:
+        pass
+    with pytest.raises(MissingDependencyError) as e:
+        ensure_engine(tmp_path / "m.onnx", tmp_path / "m.engine", precision="fp16", imgsz=640, labels=["a"])
+    msg = str(e.value)  # this venv has the bindings-only namespace package: "runtime library (libnvinfer)"
+    assert "\n" not in msg and msg.startswith("TensorRT") and "is not available" in msg
+    assert "JetPack" in msg and "pip install 'edgekit[tensorrt]'" in msg
+    assert not (tmp_path / "m.engine").exists()
