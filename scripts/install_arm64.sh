@@ -34,13 +34,19 @@ fi
 
 if [ ! -f "$ROOT/.complete" ]; then
     $SUDO mkdir -p "$CACHE"
-    $SUDO rm -rf "$ROOT.tmp"
+    # A run killed half-way may have left /proc mounted in a root about to be deleted: never rm -rf through it.
+    for d in "$ROOT" "$ROOT.tmp"; do
+        for m in proc sys dev; do
+            if mountpoint -q "$d/$m"; then $SUDO umount -l "$d/$m"; fi
+        done
+    done
+    $SUDO rm -rf --one-file-system "$ROOT.tmp"
     $SUDO mmdebstrap --quiet --arch=arm64 --variant=minbase --include="$PKGS" "$SUITE" "$ROOT.tmp" >&2
     # pip inside the root verifies PyPI with the host's CA bundle (the root's own is the same Debian one, but
     # copied here so a root built on another host still matches this one).
     $SUDO cp /etc/ssl/certs/ca-certificates.crt "$ROOT.tmp/etc/ssl/certs/ca-certificates.crt"
     $SUDO touch "$ROOT.tmp/.complete"
-    $SUDO rm -rf "$ROOT"
+    $SUDO rm -rf --one-file-system "$ROOT"
     $SUDO mv "$ROOT.tmp" "$ROOT"
 fi
 echo "$ROOT"

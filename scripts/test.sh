@@ -8,8 +8,10 @@
 #   .venv-pose   MediaPipe 0.10.14 (its OpenCV and protobuf clash with the others), for the pose tests
 #   arm64 root   Debian 12 arm64 under qemu-user, cached in /var/cache/edgekit-ci (scripts/install_arm64.sh)
 # Extra arguments go to the main pytest run (e.g. `bash scripts/test.sh -m "not slow"`). Without an -m of its own
-# the run leaves out the `heavy` end-to-end tests (arm64 under qemu, Ansible rollout, TFLite INT8 at 640), which
-# take 10-50 min each on 2 cores; run them with `bash scripts/test.sh -m heavy`.
+# the run leaves out the `heavy` end-to-end tests (Ansible rollout, TFLite INT8 at 640), which take 10-50 min each
+# on 2 cores; run them with `bash scripts/test.sh -m heavy`. The arm64 test (tests/deploy/test_arm64.py) is in the
+# default run: 125 s with its venvs cached in the root (load average 1.91 4.83 8.15 after it), 621 s when its lock
+# had changed and both venvs were reinstalled under qemu (load 4-8); the root itself is built above, once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

@@ -1,11 +1,12 @@
 """ByteTrack (Zhang et al., ECCV 2022) exactly as supervision 0.26-0.30 implements it, on numpy and lapx.
 
 Why not a library: edgekit's rules were tuned on supervision's ByteTrack (MIT licence; its variant of the
-association, thresholds and track ids), but importing supervision costs ~57 MB RSS on the daemon (scipy.optimize
-and scipy.linalg alone ~49 MB, then PIL, requests, ...), a fifth of the 250 MB a Pi's daemon may use, and
-supervision 0.31 removed ByteTrack. Its successor, Roboflow's `trackers`, depends on supervision and the full
-opencv-python; the other ByteTrack packages (bytetracker, cjm-byte-track) are unmaintained ports of the original,
-whose matching (lap's cost_limit) and id assignment differ from supervision's, so alerts would change.
+association, thresholds and track ids), but importing supervision cost the daemon 38 MB of RSS (its import alone
+~57 MB after numpy and OpenCV: scipy.optimize and scipy.linalg ~49 MB, then PIL, requests, ...), a sixth of the
+250 MB a Pi's daemon may use, and supervision 0.31 removed ByteTrack. Its successor, Roboflow's `trackers`,
+depends on supervision and the full opencv-python; the other ByteTrack packages (bytetracker, cjm-byte-track) are
+unmaintained ports of the original, whose matching (lap's cost_limit) and id assignment differ from supervision's,
+so alerts would change.
 
 So this module follows supervision's code step for step (``tests/alerts/test_bytetrack.py`` runs both side by side
 and requires the same track ids frame after frame), with its two scipy calls replaced: the assignment by lapx's

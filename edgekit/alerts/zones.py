@@ -15,7 +15,7 @@ class Zone:
     """A polygon; ``contains(dets)`` is True where a detection's bottom-centre anchor lies inside.
 
     The test is supervision's ``PolygonZone`` (whose results the rules were written against), without importing
-    supervision (~57 MB of the daemon's RSS with scipy): the polygon is filled into a mask once (its edges
+    supervision (38 MB of the daemon's RSS, with scipy): the polygon is filled into a mask once (its edges
     count as inside), and each anchor, rounded to the nearest pixel, is looked up in it.
 
     Examples:

@@ -22,8 +22,11 @@ DEFAULT_BANDWIDTH_EFFICIENCY = 0.6
 #: Python, numpy and the llama.cpp library before any model is loaded (57 MB RSS measured here).
 RUNTIME_OVERHEAD_MB = 60
 #: What loading the assistant adds to a running daemon beyond its model: the llama.cpp libraries and
-#: llama-cpp-python (15 MB RSS measured on top of Python and numpy, which the daemon already holds).
-LLAMA_RUNTIME_MB = 15
+#: llama-cpp-python (Python and numpy are the daemon's already), and llama.cpp's vocabulary (token texts, their
+#: index, scores) per token. Fitted to two loads beside the daemon's modules: SmolLM2-135M (49 152 tokens, 178 MB
+#: measured) and Gemma 3 270M (262 144 tokens, 355 MB); see benchmarks/README.md (issue 16).
+LLAMA_RUNTIME_MB = 10
+VOCAB_BYTES_PER_TOKEN = 216
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class FitReport:
     budget_mb: float | None
     touched_compute_mb: float = 0.0
     """Of ``compute_mb``, what a prompt batch writes (see ``beside_daemon_mb``)."""
+    vocab_mb: float = 0.0
+    """llama.cpp's vocabulary in memory (``VOCAB_BYTES_PER_TOKEN`` per token)."""
 
     @property
     def total_mb(self) -> float:
@@ -49,11 +54,11 @@ class FitReport:
     def beside_daemon_mb(self) -> float:
         """The assistant's share of a running daemon's RSS, predicted: the weights and the KV cache (both
         resident from the load on: llama.cpp reads the one and clears the other), the part of the compute buffer a
-        prompt batch touches (attention scores and activations; logits only for the one row asked for) and
-        llama.cpp's libraries.
+        prompt batch touches (attention scores and activations; logits only for the one row asked for), the
+        vocabulary and llama.cpp's libraries.
         ``total_mb`` is what must fit the budget (every reservation in full, and a process of its own); this is
         what ``ps`` shows the daemon gain (issue 16: within 20 % of the measured share)."""
-        return self.weights_mb + self.kv_mb + self.touched_compute_mb + LLAMA_RUNTIME_MB
+        return self.weights_mb + self.kv_mb + self.touched_compute_mb + self.vocab_mb + LLAMA_RUNTIME_MB
 
     @property
     def fits(self) -> bool:
@@ -100,6 +105,7 @@ def estimate_fit(info: GGUFInfo, n_ctx: int, n_batch: int, budget_mb: float | No
         overhead_mb=RUNTIME_OVERHEAD_MB,
         budget_mb=budget_mb,
         touched_compute_mb=touched_compute_bytes(info, n_ctx, min(n_batch, n_ctx)) / MIB,
+        vocab_mb=info.n_vocab * VOCAB_BYTES_PER_TOKEN / MIB,
     )
 
 

@@ -46,6 +46,10 @@ def bench(
         None, "--plot", help="Also draw latency CDFs, FPS over time and the side-by-side FPS into this PNG."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    predict: bool = typer.Option(
+        True, "--predict/--no-predict",
+        help="Predict the latency from an FP32 convolution probe (~4 GFLOP per run; skip it under emulation).",
+    ),
 ) -> None:
     """Time a detection model: raw backend, per-frame detect (pre/infer/post) and a decode → detect pipeline."""
     if ctx.invoked_subcommand:
@@ -79,7 +83,7 @@ def bench(
             "pipeline/raw": round(result["pipeline"]["fps"] / result["raw"]["fps"], 3),
             "detect/raw": round(result["detect"]["fps"] / result["raw"]["fps"], 3),
         }
-    result["prediction"] = _predict(det, result["raw"]["latency_ms"]["p50"])
+    result["prediction"] = _predict(det, result["raw"]["latency_ms"]["p50"]) if predict else None
     result["peak_rss_mb"] = rss.peak_mb()
     det.close()
     result["device_state"] = bracket(state_before, DeviceState.capture())

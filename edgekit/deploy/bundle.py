@@ -23,7 +23,7 @@ import yaml
 from edgekit import __version__
 from edgekit.config.daemon import DaemonConfig, parse_config
 from edgekit.config.loader import ENV_PLACEHOLDER
-from edgekit.deploy.lock import cached_download, lock_text, requirements, target_for
+from edgekit.deploy.lock import cached_download, lock_text, requirements, target_for, wheel_requires
 from edgekit.deploy.manifest import FORMAT, MANIFEST, FileEntry, Manifest, ModelEntry, Target, entry_for
 from edgekit.device.artifacts import exports_root
 from edgekit.device.modelcards import load_card, resolve_model_path
@@ -178,7 +178,8 @@ def build_bundle(opts: BundleOptions) -> Manifest:
             own = Path(shutil.copy2(opts.wheel, wheels / opts.wheel.name))
         else:
             own = build_wheel(wheels)
-        deps = cached_download(requirements(target, opts.extras, own), target, opts.refresh)
+        # The shipped wheel's own requirements: an editable install's metadata here may be older than the checkout.
+        deps = cached_download(requirements(target, opts.extras, wheel_requires(own)), target, opts.refresh)
         for w in deps:
             shutil.copy2(w, wheels / w.name)
         lock, packages = lock_text([wheels / w.name for w in deps])

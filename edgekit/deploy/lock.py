@@ -8,6 +8,7 @@ sees system packages built against numpy 1.x (Raspberry Pi OS's picamera2, JetPa
 
 from __future__ import annotations
 
+import email.parser
 import hashlib
 import json
 import platform
@@ -15,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from importlib.metadata import PackageNotFoundError, requires
 from pathlib import Path
 
@@ -56,29 +58,24 @@ def target_for(profile: DeviceProfile, machine: str | None = None, python: str |
 
 
 def wheel_requires(wheel: Path) -> list[str]:
-    """The ``Requires-Dist`` lines of a wheel's METADATA."""
-    import zipfile
-    from email.parser import HeaderParser
-
-    with zipfile.ZipFile(wheel) as z:
-        name = next((n for n in z.namelist() if n.endswith(".dist-info/METADATA")), None)
-        if name is None:
-            raise EdgekitError(f"{wheel.name}: no .dist-info/METADATA (not a wheel)")
-        meta = HeaderParser().parsestr(z.read(name).decode("utf-8"))
-    return list(meta.get_all("Requires-Dist") or [])
+    """The ``Requires-Dist`` lines of a wheel's METADATA: what the shipped wheel needs, whatever is installed here."""
+    try:
+        with zipfile.ZipFile(wheel) as z:
+            name = next(n for n in z.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
+            meta = email.parser.BytesParser().parsebytes(z.read(name), headersonly=True)
+    except (OSError, zipfile.BadZipFile, StopIteration):
+        raise EdgekitError(f"{wheel}: not a wheel with a .dist-info/METADATA") from None
+    return meta.get_all("Requires-Dist") or []
 
 
-def requirements(target: Target, extras: tuple[str, ...] = ("daemon",), wheel: Path | None = None) -> list[str]:
-    """edgekit's own requirements (core + ``extras``) for the board, as pip requirement strings: those of the
-    ``wheel`` that ships (an installed checkout's metadata can lag its pyproject.toml), else of this install."""
-    if wheel is not None:
-        raw = wheel_requires(wheel)
-    else:
+def requirements(target: Target, extras: tuple[str, ...] = ("daemon",), raw: list[str] | None = None) -> list[str]:
+    """edgekit's requirements (core + ``extras``) for the board, as pip requirement strings: from ``raw`` (a
+    wheel's ``Requires-Dist``, see ``wheel_requires``) or else the installed edgekit's metadata."""
+    if raw is None:
         try:
             raw = requires("edgekit") or []
         except PackageNotFoundError:
-            raise EdgekitError("edgekit is not installed (pip install -e .): its requirements cannot be read") \
-                from None
+            raise EdgekitError("edgekit is not installed (pip install -e .): pass its wheel's requirements") from None
     out: list[str] = []
     env = {"python_version": target.python, "platform_machine": target.machine, "sys_platform": "linux"}
     for line in raw:

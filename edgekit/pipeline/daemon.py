@@ -209,6 +209,10 @@ class Daemon:
             self.runtime[cam_id] = runtime_info(det)
             log.info(describe_runtime(cam_id, self.runtime[cam_id]))
         self._detectors = list(detectors.values())
+        if any(d.plan is not None and d.plan.options.lean_memory for d in self._detectors):
+            from edgekit.backends.memory import map_large_allocations
+
+            map_large_allocations()  # per-frame buffers given back on free (profile's runtime.lean_memory)
 
     # -- events ------------------------------------------------------------------------------------------------
     def _sink(self, cam_id: str) -> EventSink:

@@ -23,6 +23,31 @@ def check_yolo_output(shape: tuple[int | str | None, ...], num_classes: int) -> 
         )
 
 
+def nms_batched(
+    xywh: npt.NDArray[np.floating], scores: npt.NDArray[np.floating], classes: npt.NDArray[np.integer],
+    conf: float, iou: float, top_k: int, batched: bool | None = None,
+) -> npt.NDArray[np.int64]:
+    """Per-class NMS over x, y, w, h boxes: the indices kept.
+
+    OpenCV's ``NMSBoxesBatched`` (4.7+); where it is missing (Debian 12's and Raspberry Pi OS Bookworm's
+    python3-opencv 4.6, used by venvs over the system packages) the same trick it uses inside: boxes of each class
+    are shifted by ``class × (largest coordinate + 1)`` so no two classes overlap, then one plain ``NMSBoxes``.
+    """
+    if batched is None:
+        batched = hasattr(cv2.dnn, "NMSBoxesBatched")
+    if batched:
+        kept = cv2.dnn.NMSBoxesBatched(
+            xywh.tolist(), scores.tolist(), classes.astype(np.int32).tolist(), conf, iou, top_k=top_k
+        )
+    else:
+        shifted = np.asarray(xywh, np.float64).copy()
+        # Class c's boxes lie within c × span ± (largest |x|, |y|) + largest w, h: this span keeps classes apart.
+        span = float(2 * np.abs(shifted[:, :2]).max() + np.abs(shifted[:, 2:]).max()) + 1.0 if len(shifted) else 1.0
+        shifted[:, :2] += classes.astype(np.float64)[:, None] * span
+        kept = cv2.dnn.NMSBoxes(shifted.tolist(), scores.tolist(), conf, iou, top_k=top_k)
+    return np.asarray(kept, dtype=np.int64).reshape(-1)
+
+
 def postprocess_yolo(
     output: npt.NDArray[np.floating],
     info: LetterboxInfo,
@@ -55,10 +80,7 @@ def postprocess_yolo(
     xywh = boxes.copy()
     xywh[:, :2] -= boxes[:, 2:] / 2
     nms_classes = np.zeros_like(class_ids) if agnostic else class_ids
-    kept = cv2.dnn.NMSBoxesBatched(
-        xywh.tolist(), scores.tolist(), nms_classes.astype(np.int32).tolist(), conf, iou, top_k=max_det
-    )
-    idx = np.asarray(kept, dtype=np.int64).reshape(-1)
+    idx = nms_batched(xywh, scores, nms_classes, conf, iou, max_det)
     if idx.size == 0:
         return Detections.empty()
     idx = idx[np.argsort(-scores[idx], kind="stable")][:max_det]

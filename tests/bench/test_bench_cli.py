@@ -26,6 +26,14 @@ def test_bench_json_carries_device_state_and_plot_is_drawn(tmp_path: Path) -> No
     assert img is not None and img.shape[1] >= 1000 and img.std() > 10  # a drawn figure, not a blank canvas
 
 
+def test_no_predict_skips_the_fp32_probe() -> None:
+    """Under emulation (the arm64 test) the probe's ~4 GFLOP of FP32 convolutions would dominate the run."""
+    r = run_cli("bench", "--runs", "1", "--warmup", "0", "--pipeline-frames", "0", "--no-predict", "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["prediction"] is None and len(res["raw"]["samples_ms"]) == 1
+
+
 def test_plot_refuses_a_non_png_in_one_line(tmp_path: Path) -> None:
     r = run_cli("bench", "--runs", "1", "--pipeline-frames", "0", "--plot", str(tmp_path / "x.jpg"))
     assert r.returncode == 2 and "PNG" in r.stderr and "Traceback" not in r.stderr

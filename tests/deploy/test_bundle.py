@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from edgekit.config.daemon import parse_config
 from edgekit.deploy.bundle import _write_tar, config_env_vars, env_template, verify_bundle
-from edgekit.deploy.lock import lock_text, requirements, target_for
+from edgekit.deploy.lock import lock_text, requirements, target_for, wheel_requires
 from edgekit.deploy.manifest import Manifest, ModelEntry, Target, entry_for
 from edgekit.deploy.remote import SSHTarget, ssh_failure
 from edgekit.deploy.rollout import board_env, env_text, read_env_file
@@ -98,6 +99,23 @@ def test_board_targets_keep_numpy1_and_system_opencv() -> None:
     assert any(r.startswith("opencv-python-headless") for r in requirements(plain))
     with pytest.raises(EdgekitError, match=r"MAJOR\.MINOR"):
         target_for(load_profile("rpi5"), python="3")
+
+
+def test_requirements_come_from_the_shipped_wheel(tmp_path: Path) -> None:
+    """The lock follows the wheel being bundled, not an installed edgekit whose metadata may be older."""
+    w = tmp_path / "edgekit-9.9-py3-none-any.whl"
+    meta = ("Metadata-Version: 2.3\nName: edgekit\nVersion: 9.9\nRequires-Dist: numpy>=1.24\n"
+            "Requires-Dist: only-in-this-wheel>=1; extra == 'daemon'\nRequires-Dist: not-wanted; extra == 'dev'\n")
+    with zipfile.ZipFile(w, "w") as z:
+        z.writestr("edgekit/__init__.py", "")
+        z.writestr("edgekit-9.9.dist-info/METADATA", meta)
+    raw = wheel_requires(w)
+    assert len(raw) == 3
+    reqs = requirements(target_for(load_profile("rpi5")), raw=raw)
+    assert "only-in-this-wheel>=1" in reqs and not any(r.startswith("not-wanted") for r in reqs)
+    (tmp_path / "bad.whl").write_bytes(b"not a zip")
+    with pytest.raises(EdgekitError, match="not a wheel"):
+        wheel_requires(tmp_path / "bad.whl")
 
 
 def test_lock_pins_versions_and_hashes(tmp_path: Path) -> None:
@@ -199,4 +217,4 @@ def test_lock_follows_the_shipped_wheel_not_a_stale_install(tmp_path: Path) -> N
                    "Metadata-Version: 2.1\nName: edgekit\nVersion: 9.9.9\nRequires-Dist: numpy>=1.24\n"
                    "Requires-Dist: lapx>=0.5.10; extra == 'daemon'\nRequires-Dist: torch; extra == 'export'\n")
     plain = target_for(load_profile("desktop"), "x86_64", "3.11", False)
-    assert requirements(plain, ("daemon",), whl) == ["numpy>=1.24", "lapx>=0.5.10"]
+    assert requirements(plain, ("daemon",), wheel_requires(whl)) == ["numpy>=1.24", "lapx>=0.5.10"]

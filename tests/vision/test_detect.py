@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edgekit.vision.detector import Detector
+from edgekit.vision.yolo import nms_batched
 from tests.helpers import IMAGES, iou_matrix, yolo_labels
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -67,3 +68,17 @@ def test_matches_ultralytics_predictions(detector, imgsz):
             assert abs(float(dets.scores[j[i]]) - r["score"]) <= 0.01, photo
             matched += 1
     assert matched >= 10
+
+
+def test_nms_without_opencv_batched_keeps_the_same_boxes() -> None:
+    """Debian 12's OpenCV 4.6 has no NMSBoxesBatched: the class-shift fallback keeps exactly what it keeps."""
+    rng = np.random.default_rng(0)
+    for n in (1, 5, 200):
+        xy = rng.uniform(-20, 600, (n, 2))
+        xywh = np.hstack([xy, rng.uniform(5, 200, (n, 2))]).astype(np.float32)
+        scores = rng.uniform(0, 1, n).astype(np.float32)
+        classes = rng.integers(0, 3, n)
+        for top_k in (0, 10):
+            want = nms_batched(xywh, scores, classes, 0.25, 0.5, top_k, batched=True)
+            got = nms_batched(xywh, scores, classes, 0.25, 0.5, top_k, batched=False)
+            assert sorted(got.tolist()) == sorted(want.tolist()) and (n < 5 or len(want) > 1)
