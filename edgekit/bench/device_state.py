@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekit.device.cpu import DOT_PRODUCT_FLAGS
+from edgekit.device.cpu import DOT_PRODUCT_FLAGS, cpu_features
 
 # CPU features that change what INT8 and FP16 cost: x86 VNNI (AVX512-VNNI / AVX-VNNI), AMX; Arm dot product
 # (asimddp, Cortex-A76 / Orin's A78AE) and FP16 arithmetic (asimdhp).
@@ -40,17 +40,8 @@ def _read(path: Path) -> str | None:
 
 
 def _cpuinfo(root: Path) -> tuple[str, set[str]]:
-    text = _read(root / "proc/cpuinfo") or ""
-    model = ""
-    flags: set[str] = set()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip().lower()
-        if key in ("model name", "hardware", "cpu model") and not model:
-            model = value.strip()
-        elif key in ("flags", "features") and not flags:
-            flags = set(value.split())
-    return model or platform.processor() or platform.machine(), flags
+    found = cpu_features(_read(root / "proc/cpuinfo") or "")
+    return found.name or platform.processor() or platform.machine(), set(found.flags)
 
 
 def cpu_flags(root: Path = Path("/")) -> set[str]:
