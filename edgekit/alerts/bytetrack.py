@@ -335,6 +335,18 @@ class ByteTrack:
         return [STrack(STrack.tlbr_to_tlwh(tlbr), s, self.minimum_consecutive_frames, self._ids, self._external_ids)
                 for tlbr, s in zip(boxes, scores, strict=True)]
 
+    def _continue(self, matches: npt.NDArray[np.int_], tracks: list[STrack], detections: list[STrack],
+                  activated: list[STrack], refound: list[STrack]) -> None:
+        """Matched pairs: a tracked track takes its detection, a lost one is re-activated by it."""
+        for it, idet in matches:
+            track, det = tracks[it], detections[idet]
+            if track.state == TrackState.Tracked:
+                track.update(det, self.frame_id)
+                activated.append(track)
+            else:
+                track.re_activate(det, self.frame_id)
+                refound.append(track)
+
     def _update_with_tensors(self, tensors: F64) -> list[STrack]:
         self.frame_id += 1
         activated: list[STrack] = []
@@ -359,27 +371,13 @@ class ByteTrack:
         STrack.multi_predict(pool, self.shared_kalman)
         dists = fuse_score(iou_distance(pool, detections), detections)
         matches, u_track, u_detection = linear_assignment(dists, thresh=self.minimum_matching_threshold)
-        for it, idet in matches:
-            track, det = pool[it], detections[idet]
-            if track.state == TrackState.Tracked:
-                track.update(det, self.frame_id)
-                activated.append(track)
-            else:
-                track.re_activate(det, self.frame_id)
-                refound.append(track)
+        self._continue(matches, pool, detections, activated, refound)
 
         # 2. second association: the tracks left over with the low-score detections
         detections_second = self._new(bboxes[second], scores[second])
         r_tracked = [pool[i] for i in u_track if pool[i].state == TrackState.Tracked]
         matches, u_track, _ = linear_assignment(iou_distance(r_tracked, detections_second), thresh=0.5)
-        for it, idet in matches:
-            track, det = r_tracked[it], detections_second[idet]
-            if track.state == TrackState.Tracked:
-                track.update(det, self.frame_id)
-                activated.append(track)
-            else:
-                track.re_activate(det, self.frame_id)
-                refound.append(track)
+        self._continue(matches, r_tracked, detections_second, activated, refound)
         for it in u_track:
             track = r_tracked[it]
             if track.state != TrackState.Lost:
