@@ -30,6 +30,7 @@ from typing import Any
 import psutil
 import yaml
 
+from edgekit.alerts.topics import Topics
 from edgekit.errors import EdgekitError
 
 MIB = 2**20
@@ -185,10 +186,11 @@ def ask_over_mqtt(port: int, device: str, question: str = "how many events today
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"edgekit-mem-{rid}")
     client.on_message = on_message
     client.connect("127.0.0.1", port)
-    client.subscribe(f"{prefix}/{device}/assistant/response/{rid}", qos=1)
+    topics = Topics(prefix=prefix, device=device)
+    client.subscribe(topics.assistant_response_prefix + rid, qos=1)
     client.loop_start()
     try:
-        client.publish(f"{prefix}/{device}/assistant/request", json.dumps({"id": rid, "question": question}),
+        client.publish(topics.assistant_request, json.dumps({"id": rid, "question": question}),
                        qos=1).wait_for_publish(30)
         if not got.wait(timeout_s):
             raise EdgekitError(f"the assistant did not answer within {timeout_s:.0f} s")
