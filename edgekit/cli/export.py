@@ -131,7 +131,7 @@ def register(app: typer.Typer) -> None:
         generated: int = typer.Option(24, "--generated", help="Composite images added to the validation set"),
         calib_min: int | None = typer.Option(
             None, "--calib-min", min=0, help="Top INT8 calibration up to this many frames with shipped ones "
-            "(default 24; 0: never)"
+            "(default 24; 0: never; ONNX Runtime and TensorRT INT8 only)"
         ),
         opset: int | None = typer.Option(None, "--opset", help="ONNX opset of the exported model"),
         dynamic: bool = typer.Option(False, "--dynamic", help="Dynamic batch axis"),
