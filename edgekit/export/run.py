@@ -130,9 +130,7 @@ class ExportRun:
         else:
             raise EdgekitError("INT8 needs calibration images: pass --calib DIR (or --val DIR to split it)")
         added = calib_topup.TopUp(tensors[:0])
-        # Not for TFLite/Edge TPU: onnx2tf calibrates on a fixed 20-frame sample, and with the shipped frames in it
-        # the full-integer rung at 320 failed the gate where the user's own 11 frames pass (CI, 2026-11-26).
-        if self.precision == "int8" and len(tensors) < opts.calib_min and opts.target not in ("tflite", "edgetpu"):
+        if self.precision == "int8" and len(tensors) < opts.calib_min:
             added = calib_topup.top_up(opts.calib_min - len(tensors), self.imgsz, self._avoid(), seed=opts.seed)
             tensors = np.concatenate([tensors, added.tensors])
         self._calib = tensors
