@@ -113,21 +113,22 @@ class Boards:
                 "--ssh-option", "StrictHostKeyChecking=yes", "--ssh-option", "IdentitiesOnly=yes"]
 
 
-@pytest.fixture(scope="session")
-def boards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boards]:
-    d = tmp_path_factory.mktemp("sshd")
+@contextlib.contextmanager
+def serve_boards(d: Path, users: tuple[str, ...]) -> Iterator[Boards]:
+    """One sshd on a free loopback port in ``d`` serving ``users`` (non-root "boards"), key login only; a second
+    key pair ("stranger") that no board accepts."""
     d.chmod(0o755)
     for k in ("host", "client", "stranger"):
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / k), "-C", f"edgekit-test-{k}"])
     port = free_port()
-    (d / "known_hosts").write_text(f"[127.0.0.1]:{port} {(d / 'host.pub').read_text().split(' ')[0]} "
-                                   f"{(d / 'host.pub').read_text().split(' ')[1]}\n")
-    homes = {u: make_user(u, (d / "client.pub").read_text()) for u in USERS}
+    host_pub = (d / "host.pub").read_text().split(" ")
+    (d / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
+    homes = {u: make_user(u, (d / "client.pub").read_text()) for u in users}
     (d / "sshd_config").write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host\nPidFile {d}/sshd.pid\n"
         "AuthorizedKeysFile .ssh/authorized_keys\nUsePAM no\nPasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
-        f"AllowUsers {' '.join(USERS)}\nMaxStartups 50\nMaxSessions 50\n"
+        f"AllowUsers {' '.join(users)}\nMaxStartups 50\nMaxSessions 50\n"
     )
     Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config")], stdout=subprocess.DEVNULL,
@@ -136,10 +137,16 @@ def boards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boards]:
     try:
         yield Boards(port, d / "client", d / "stranger", d / "known_hosts", homes)
     finally:
-        for u in USERS:
+        for u in users:
             kill_user_processes(u)
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def boards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boards]:
+    with serve_boards(tmp_path_factory.mktemp("sshd"), USERS) as b:
+        yield b
 
 
 def build_bundle(out: Path, config_text: str, wheel: Path | None = None) -> Path:

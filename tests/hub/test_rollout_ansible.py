@@ -13,16 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import free_port, wait_port
+from tests.conftest import free_port
 from tests.deploy.conftest import (
     REPO,
-    SSHD,
     Boards,
     bundles,
     kill_user_processes,
-    make_user,
     needs_ssh,
-    run,
+    serve_boards,
     session_broker,
 )
 from tests.deploy.test_deploy_ssh import board_env, healthy, live, manifest_id
@@ -35,30 +33,10 @@ USERS = ("ekfleet1", "ekfleet2", "ekfleet3")
 @pytest.fixture(scope="module")
 def fleet_boards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boards]:
     """One sshd on a free loopback port serving three non-root users (three "boards"), key login only."""
-    d = tmp_path_factory.mktemp("fleet-sshd")
-    d.chmod(0o755)
-    for k in ("host", "client"):
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / k), "-C", f"edgekit-fleet-{k}"])
-    port = free_port()
-    host_pub = (d / "host.pub").read_text().split(" ")
-    (d / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
-    homes = {u: make_user(u, (d / "client.pub").read_text()) for u in USERS}
-    (d / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host\nPidFile {d}/sshd.pid\n"
-        "AuthorizedKeysFile .ssh/authorized_keys\nUsePAM no\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
-        f"AllowUsers {' '.join(USERS)}\nMaxStartups 50\nMaxSessions 50\n")
-    Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
-    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config")], stdout=subprocess.DEVNULL,
-                            stderr=(d / "sshd.log").open("wb"))
-    wait_port(port, up=True)
-    try:
-        yield Boards(port, d / "client", d / "client", d / "known_hosts", homes)
-    finally:
-        for u in USERS:
-            kill_user_processes(u)
-        proc.terminate()
-        proc.wait(timeout=10)
+    with serve_boards(tmp_path_factory.mktemp("fleet-sshd"), USERS) as b:
+        yield b
+
+
 pytestmark = [needs_ssh, pytest.mark.slow, pytest.mark.heavy, pytest.mark.timeout(3000)]
 PLAYBOOK = REPO / "scripts" / "fleet" / "rollout.yml"
 ANSIBLE = Path(sys.executable).parent / "ansible-playbook"
