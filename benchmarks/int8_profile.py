@@ -189,7 +189,8 @@ def main() -> None:
             row = result["variants"][name]
             if ref is not None and name != "fp32":
                 a = gate.score(ref, path, name, 1.0)
-                row["map50_95"], row["map_drop"], row["passed"] = a.accuracy and a.accuracy.map50_95, a.map_drop, a.passed
+                row["map50_95"] = a.accuracy.map50_95 if a.accuracy else None
+                row["map_drop"], row["passed"] = a.map_drop, a.passed
                 print(name, "drop", a.map_drop, flush=True)
             if not args.no_profile:
                 row["profile"] = _profile(path, x, args.threads, args.prof_runs, tmp)
