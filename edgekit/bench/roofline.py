@@ -146,64 +146,156 @@ def matvec_params(path: Path) -> int:
     return n
 
 
-def write_probe_gguf(path: Path, n_embd: int, n_ff: int, n_layer: int) -> Path:
-    """A random llama-architecture GGUF with Q4_1 matrices (the default assistant's type)."""
+def write_probe_gguf(
+    path: Path, n_embd: int, n_ff: int, n_layer: int, n_vocab: int | None = None, embd_qtype: str | None = None
+) -> Path:
+    """A random llama-architecture GGUF with Q4_1 matrices (the default assistant's type); with ``embd_qtype`` the
+    embedding (that type, e.g. Q8_0 as in SmolLM2 and Gemma 3) is tied to the output layer, with ``n_vocab``
+    tokens, and a greedy decode emits only whole word tokens (see ``write_tiny_gguf``)."""
     from edgekit.assistant.tiny_gguf import write_tiny_gguf
 
     return write_tiny_gguf(path, n_layer=n_layer, n_embd=n_embd, n_head=n_embd // 64, n_head_kv=n_embd // 128,
-                           n_ff=n_ff, context_length=512, qtype="Q4_1")
+                           n_ff=n_ff, context_length=512, qtype="Q4_1", n_vocab=n_vocab, tied_qtype=embd_qtype)
+
+
+@dataclass(frozen=True)
+class DecodeShape:
+    """What one decoded token costs a model, from its GGUF: multiply-adds, layers, vocabulary and bytes read."""
+
+    n_params: int
+    """Weights one token multiplies (``matvec_params``), tied output layer included."""
+    n_layer: int
+    n_vocab: int
+    weight_bytes: int
+    attn_macs_per_past: int = 0
+    """Attention multiply-adds per token already in the context (Q·K and the weighted V, all layers)."""
+    kv_bytes_per_past: int = 0
+
+    @classmethod
+    def of(cls, path: Path) -> DecodeShape:
+        from edgekit.assistant.gguf_meta import read_gguf_info
+
+        info = read_gguf_info(path)
+        return cls(n_params=matvec_params(path), n_layer=info.n_layer, n_vocab=info.n_vocab,
+                   weight_bytes=info.weight_bytes,
+                   attn_macs_per_past=info.n_layer * info.n_head * (info.head_dim_k + info.head_dim_v),
+                   kv_bytes_per_past=info.kv_bytes(1))
 
 
 @dataclass(frozen=True)
 class DecodeProbe:
-    """What the probes measured: fixed cost per token, cost per million weights, and memory bandwidth."""
+    """What the probes measured, per decoded token: a fixed cost, a cost per layer (the ~20 graph operations each
+    layer adds, every one a dispatch and a barrier of the threads, whatever its size), a cost per million
+    multiply-adds, a cost per thousand vocabulary entries (llama-cpp-python copies the logits row and its sampler
+    scans it for every token), and the memory bandwidth."""
 
     overhead_ms: float
     ms_per_mparam: float
     bandwidth_gbs: float
     threads: int
+    ms_per_layer: float = 0.0
+    ms_per_kvocab: float = 0.0
 
-    def predict_tps(self, n_params: int, weight_bytes: int, bandwidth_efficiency: float = 1.0) -> float:
-        """Tokens/s: ``overhead + max(compute, memory)`` per token."""
-        compute_ms = self.ms_per_mparam * n_params / 1e6
-        memory_ms = 1000 * weight_bytes / (self.bandwidth_gbs * bandwidth_efficiency * 1e9)
-        return round(1000 / (self.overhead_ms + max(compute_ms, memory_ms)), 1)
+    def terms_ms(
+        self, n_params: int, weight_bytes: int, bandwidth_efficiency: float = 1.0, *, n_layer: int = 0,
+        n_vocab: int = 0,
+    ) -> dict[str, float]:
+        """The per-token terms in ms: ``fixed`` (overhead + layers + vocabulary), ``compute`` and ``memory``."""
+        return {
+            "fixed": self.overhead_ms + self.ms_per_layer * n_layer + self.ms_per_kvocab * n_vocab / 1000,
+            "compute": self.ms_per_mparam * n_params / 1e6,
+            "memory": 1000 * weight_bytes / (self.bandwidth_gbs * bandwidth_efficiency * 1e9),
+        }
+
+    def predict_tps(
+        self,
+        n_params: int,
+        weight_bytes: int,
+        bandwidth_efficiency: float = 1.0,
+        *,
+        n_layer: int = 0,
+        n_vocab: int = 0,
+    ) -> float:
+        """Tokens/s: ``overhead + layers + vocabulary + max(compute, memory)`` per token."""
+        t = self.terms_ms(n_params, weight_bytes, bandwidth_efficiency, n_layer=n_layer, n_vocab=n_vocab)
+        return round(1000 / (t["fixed"] + max(t["compute"], t["memory"])), 1)
+
+    def model_terms_ms(
+        self, shape: DecodeShape, n_past: int = 0, bandwidth_efficiency: float = 1.0
+    ) -> dict[str, float]:
+        """``terms_ms`` of ``shape`` with ``n_past`` tokens already in the context (their attention, KV reads)."""
+        return self.terms_ms(shape.n_params + shape.attn_macs_per_past * n_past,
+                             shape.weight_bytes + shape.kv_bytes_per_past * n_past, bandwidth_efficiency,
+                             n_layer=shape.n_layer, n_vocab=shape.n_vocab)
+
+    def predict_model_tps(self, shape: DecodeShape, n_past: int = 0, bandwidth_efficiency: float = 1.0) -> float:
+        """Tokens/s of ``shape`` with ``n_past`` tokens already in the context."""
+        t = self.model_terms_ms(shape, n_past, bandwidth_efficiency)
+        return round(1000 / (t["fixed"] + max(t["compute"], t["memory"])), 1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _decode_ms(path: Path, threads: int, tokens: int) -> float:
+def _stream_ms(path: Path, threads: int, tokens: int, repeats: int = 3) -> float:
+    """ms per token of a streamed greedy completion, the call and settings the assistant decodes with
+    (``LlamaEngine.complete_stream``), timed like the benchmark: first piece to last. Best of ``repeats``."""
     from llama_cpp import Llama
 
-    llm = Llama(model_path=str(path), n_ctx=256, n_threads=threads, n_batch=64, verbose=False)
+    llm = Llama(model_path=str(path), n_ctx=256, n_threads=threads, n_threads_batch=threads, n_batch=64,
+                verbose=False)
+    words = list(range(llm.n_vocab() - 4, llm.n_vocab()))  # padded word tokens: their embeddings are not zero
     try:
-        llm.eval([1, 260, 261])
         best = float("inf")
-        for _ in range(3):
-            t0 = time.perf_counter()
-            for i in range(tokens):
-                llm.eval([259 + i % 8])
-            best = min(best, (time.perf_counter() - t0) * 1000 / tokens)
+        for i in range(repeats + 1):
             llm.reset()
-            llm.eval([1, 260, 261])
+            first = end = 0.0
+            n = 0
+            chunks: Any = llm.create_completion(words, max_tokens=tokens + 1, temperature=0.0, stream=True)
+            for chunk in chunks:
+                if not chunk["choices"][0]["text"]:
+                    continue
+                end = time.perf_counter()
+                if n == 0:
+                    first = end
+                n += 1
+            if i and n > 1:  # the first run warms the pages and caches
+                best = min(best, (end - first) * 1000 / (n - 1))
+        if best == float("inf"):
+            raise EdgekitError(f"the decode probe on {path.name} produced no tokens")
         return best
     finally:
         llm.close()
 
 
-def probe_decode(threads: int, tokens: int = 24) -> DecodeProbe:
-    """Decode ``tokens`` on two synthetic Q4_1 models and fit ms/token = overhead + cost × parameters."""
+#: The probe models (n_embd, n_ff, n_layer, n_vocab): a base, then one that varies only the layers, one mostly
+#: the multiply-adds, one only the vocabulary (None: the target's vocabulary). All Q4_1 with a tied Q8_0 embedding.
+PROBE_MODELS: dict[str, tuple[int, int, int, int | None]] = {
+    "base": (256, 704, 2, 512),
+    "deep": (256, 704, 12, 512),
+    "wide": (1024, 2816, 3, 512),
+    "vocab": (256, 704, 2, None),
+}
+
+
+def probe_decode(threads: int, tokens: int = 16, n_vocab: int = 49152) -> DecodeProbe:
+    """Decode ``tokens`` on four synthetic models and solve ms/token = overhead + a × layers + b × Mparams +
+    c × kvocab for the four coefficients; ``n_vocab`` (the target model's) sizes the vocabulary probe."""
     try:
         import llama_cpp  # noqa: F401
     except ImportError as e:
         raise MissingDependencyError("llama-cpp-python", "bash scripts/install_llm.sh") from e
+    rows, times = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        sizes = []
-        for name, (embd, ff, layers) in {"small": (256, 704, 2), "large": (768, 2048, 6)}.items():
-            p = write_probe_gguf(Path(tmp) / f"{name}.gguf", embd, ff, layers)
-            sizes.append((matvec_params(p), _decode_ms(p, threads, tokens)))
-    (n0, t0), (n1, t1) = sizes
-    slope = max((t1 - t0) / ((n1 - n0) / 1e6), 1e-6)
-    return DecodeProbe(overhead_ms=round(max(t0 - slope * n0 / 1e6, 0.0), 3), ms_per_mparam=round(slope, 5),
-                       bandwidth_gbs=memory_bandwidth_gbs(), threads=threads)
+        for name, (embd, ff, layers, vocab) in PROBE_MODELS.items():
+            p = write_probe_gguf(Path(tmp) / f"{name}.gguf", embd, ff, layers, vocab or n_vocab, "Q8_0")
+            shape = DecodeShape.of(p)
+            rows.append([1.0, shape.n_layer, shape.n_params / 1e6, shape.n_vocab / 1000])
+            times.append(_stream_ms(p, threads, tokens))
+            p.unlink()
+    coef = np.linalg.solve(np.array(rows), np.array(times))
+    # timing noise can push a small coefficient below zero; none of these costs can be negative
+    overhead, per_layer, per_mparam, per_kvocab = (max(float(c), 0.0) for c in coef)
+    return DecodeProbe(overhead_ms=round(overhead, 4), ms_per_mparam=round(max(per_mparam, 1e-6), 5),
+                       bandwidth_gbs=memory_bandwidth_gbs(), threads=threads, ms_per_layer=round(per_layer, 5),
+                       ms_per_kvocab=round(per_kvocab, 5))

