@@ -8,6 +8,7 @@ tokens, the 256 byte tokens and a few words.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,9 @@ def write_tiny_gguf(
     ``n_vocab`` pads the vocabulary with word tokens (``▁w0``, ``▁w1`` …) to that size. ``tied_qtype`` writes no
     ``output.weight``: the embedding, in that type, is also the output layer (as in SmolLM2 and Gemma 3), and its
     rows for the control and byte tokens are zero, so a greedy decode of these random weights emits only word
-    tokens: every token a whole text piece, never end-of-text (what a decode-speed probe needs)."""
+    tokens: every token a whole text piece, never end-of-text (what a decode-speed probe needs); its quantised
+    matrices are random blocks (a small scale, random quants) instead of quantised Gaussian draws, so even a
+    model of hundreds of MB is written in a second."""
     try:
         import gguf
     except ImportError as e:
@@ -75,11 +78,11 @@ def write_tiny_gguf(
         w.add_chat_template(chat_template)
 
     def t(name: str, *shape: int, as_type: str | None = qtype, zero_rows: int = 0) -> None:
-        if zero_rows:  # a probe's large embedding: float32 draws (half the memory); the other models unchanged
-            data = rng.standard_normal(shape, dtype=np.float32) * np.float32(0.02)
-            data[:zero_rows] = 0.0
-        else:
-            data = (rng.standard_normal(shape) * 0.02).astype(np.float32)
+        if tied_qtype is not None and as_type is not None:
+            kind = gguf.GGMLQuantizationType[as_type]
+            w.add_tensor(name, _random_blocks(rng, shape, kind, zero_rows), raw_dtype=kind)
+            return
+        data = (rng.standard_normal(shape) * 0.02).astype(np.float32)
         if as_type is None:
             w.add_tensor(name, data)
             return
@@ -111,3 +114,24 @@ def write_tiny_gguf(
     w.write_tensors_to_file()
     w.close()
     return path
+
+
+#: Byte layout of the block types ``_random_blocks`` writes: (f16 fields at the block start, their values).
+_BLOCK_SCALES = {"Q4_1": (0.002, -0.015), "Q8_0": (0.0002,)}
+
+
+def _random_blocks(rng: np.random.Generator, shape: tuple[int, ...], kind: Any, zero_rows: int) -> np.ndarray:
+    """Raw ``kind`` blocks (Q4_1 or Q8_0) for a ``shape`` matrix: random quants, a small fixed scale (|w| ≲ 0.03,
+    like the Gaussian draws), the first ``zero_rows`` rows all zero."""
+    import gguf
+
+    name = gguf.GGMLQuantizationType(kind).name
+    if name not in _BLOCK_SCALES:
+        raise ValueError(f"random blocks are written for {sorted(_BLOCK_SCALES)}, not {name}")
+    block, size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(kind)]
+    rows, cols = shape
+    raw = rng.integers(0, 256, size=(rows, cols // block, size), dtype=np.uint8)
+    scales = np.array(_BLOCK_SCALES[name], dtype=np.float16).view(np.uint8)
+    raw[:, :, : scales.size] = scales
+    raw[:zero_rows] = 0
+    return raw.reshape(rows, cols // block * size)

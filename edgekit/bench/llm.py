@@ -270,16 +270,16 @@ def run_llm_bench(
     }
     if probe:
         # the same roofline from what this host's probes measure, so the prediction can be checked here
-        # (the vocabulary probe at this model's n_vocab; the context during generation: the prompt, half the reply)
-        found = probe_decode(settings.resolved_threads(), n_vocab=info.n_vocab)
+        # (probes built with this model's layer shape and vocabulary; the context while generating: prompt + half)
         shape = DecodeShape.of(path)
+        found = probe_decode(settings.resolved_threads(), shape)
         n_past = int(asst["prompt_tokens"] + asst["gen_tokens"] / 2)
-        here = found.predict_model_tps(shape, n_past)
+        here = found.predict_tps(shape, n_past)
         result["prediction"].update(
             probe=found.to_dict(),
             shape=asdict(shape),
             n_past=n_past,
-            terms_ms={k: round(v, 3) for k, v in found.model_terms_ms(shape, n_past).items()},
+            terms_ms={k: round(v, 3) for k, v in found.terms_ms(shape, n_past).items()},
             predicted_here_gen_tps=here,
             measured_over_predicted_here=round(asst["gen_tps"] / here, 3) if here else None,
         )

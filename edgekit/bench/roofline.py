@@ -147,25 +147,32 @@ def matvec_params(path: Path) -> int:
 
 
 def write_probe_gguf(
-    path: Path, n_embd: int, n_ff: int, n_layer: int, n_vocab: int | None = None, embd_qtype: str | None = None
+    path: Path, n_embd: int, n_ff: int, n_layer: int, n_vocab: int | None = None, embd_qtype: str | None = None,
+    n_head: int | None = None, n_head_kv: int | None = None,
 ) -> Path:
     """A random llama-architecture GGUF with Q4_1 matrices (the default assistant's type); with ``embd_qtype`` the
     embedding (that type, e.g. Q8_0 as in SmolLM2 and Gemma 3) is tied to the output layer, with ``n_vocab``
     tokens, and a greedy decode emits only whole word tokens (see ``write_tiny_gguf``)."""
     from edgekit.assistant.tiny_gguf import write_tiny_gguf
 
-    return write_tiny_gguf(path, n_layer=n_layer, n_embd=n_embd, n_head=n_embd // 64, n_head_kv=n_embd // 128,
-                           n_ff=n_ff, context_length=512, qtype="Q4_1", n_vocab=n_vocab, tied_qtype=embd_qtype)
+    heads = n_head or max(n_embd // 64, 1)
+    return write_tiny_gguf(path, n_layer=n_layer, n_embd=n_embd, n_head=heads,
+                           n_head_kv=n_head_kv or max(n_embd // 128, 1), n_ff=n_ff, context_length=512,
+                           qtype="Q4_1", n_vocab=n_vocab, tied_qtype=embd_qtype)
 
 
 @dataclass(frozen=True)
 class DecodeShape:
-    """What one decoded token costs a model, from its GGUF: multiply-adds, layers, vocabulary and bytes read."""
+    """What one decoded token costs a model, from its GGUF header: layers and their width, vocabulary, bytes."""
 
+    n_layer: int
+    n_embd: int
+    n_ff: int
+    n_head: int
+    n_head_kv: int
+    n_vocab: int
     n_params: int
     """Weights one token multiplies (``matvec_params``), tied output layer included."""
-    n_layer: int
-    n_vocab: int
     weight_bytes: int
     attn_macs_per_past: int = 0
     """Attention multiply-adds per token already in the context (Q·K and the weighted V, all layers)."""
@@ -176,61 +183,46 @@ class DecodeShape:
         from edgekit.assistant.gguf_meta import read_gguf_info
 
         info = read_gguf_info(path)
-        return cls(n_params=matvec_params(path), n_layer=info.n_layer, n_vocab=info.n_vocab,
+        return cls(n_layer=info.n_layer, n_embd=info.n_embd,
+                   n_ff=_max_int(info.arch_key("feed_forward_length", 4 * info.n_embd)), n_head=info.n_head,
+                   n_head_kv=info.n_head_kv, n_vocab=info.n_vocab, n_params=matvec_params(path),
                    weight_bytes=info.weight_bytes,
                    attn_macs_per_past=info.n_layer * info.n_head * (info.head_dim_k + info.head_dim_v),
                    kv_bytes_per_past=info.kv_bytes(1))
 
 
+def _max_int(v: Any) -> int:
+    return max(int(x) for x in v) if isinstance(v, list) else int(v)
+
+
 @dataclass(frozen=True)
 class DecodeProbe:
-    """What the probes measured, per decoded token: a fixed cost, a cost per layer (the ~20 graph operations each
-    layer adds, every one a dispatch and a barrier of the threads, whatever its size), a cost per million
-    multiply-adds, a cost per thousand vocabulary entries (llama-cpp-python copies the logits row and its sampler
-    scans it for every token), and the memory bandwidth."""
+    """What the probes measured for one layer shape, per decoded token: a fixed cost, the cost of one layer (its
+    matrix-vector products and the ~20 other graph operations, each a dispatch and a barrier of the threads), the
+    cost of the output layer with the sampling over the vocabulary (llama-cpp-python's sampler scans every logit),
+    the cost per million multiply-adds (for attention over the context), and the memory bandwidth."""
 
     overhead_ms: float
+    ms_per_layer: float
+    ms_per_kvocab: float
     ms_per_mparam: float
     bandwidth_gbs: float
     threads: int
-    ms_per_layer: float = 0.0
-    ms_per_kvocab: float = 0.0
 
-    def terms_ms(
-        self, n_params: int, weight_bytes: int, bandwidth_efficiency: float = 1.0, *, n_layer: int = 0,
-        n_vocab: int = 0,
-    ) -> dict[str, float]:
-        """The per-token terms in ms: ``fixed`` (overhead + layers + vocabulary), ``compute`` and ``memory``."""
+    def terms_ms(self, shape: DecodeShape, n_past: int = 0, bandwidth_efficiency: float = 1.0) -> dict[str, float]:
+        """Per-token terms in ms for ``shape`` with ``n_past`` tokens in the context: ``fixed``, ``compute`` (layers,
+        output and sampling, attention) and ``memory`` (weights and KV cache over the bandwidth)."""
+        attn_ms = self.ms_per_mparam * shape.attn_macs_per_past * n_past / 1e6
+        read = shape.weight_bytes + shape.kv_bytes_per_past * n_past
         return {
-            "fixed": self.overhead_ms + self.ms_per_layer * n_layer + self.ms_per_kvocab * n_vocab / 1000,
-            "compute": self.ms_per_mparam * n_params / 1e6,
-            "memory": 1000 * weight_bytes / (self.bandwidth_gbs * bandwidth_efficiency * 1e9),
+            "fixed": self.overhead_ms,
+            "compute": self.ms_per_layer * shape.n_layer + self.ms_per_kvocab * shape.n_vocab / 1000 + attn_ms,
+            "memory": 1000 * read / (self.bandwidth_gbs * bandwidth_efficiency * 1e9),
         }
 
-    def predict_tps(
-        self,
-        n_params: int,
-        weight_bytes: int,
-        bandwidth_efficiency: float = 1.0,
-        *,
-        n_layer: int = 0,
-        n_vocab: int = 0,
-    ) -> float:
-        """Tokens/s: ``overhead + layers + vocabulary + max(compute, memory)`` per token."""
-        t = self.terms_ms(n_params, weight_bytes, bandwidth_efficiency, n_layer=n_layer, n_vocab=n_vocab)
-        return round(1000 / (t["fixed"] + max(t["compute"], t["memory"])), 1)
-
-    def model_terms_ms(
-        self, shape: DecodeShape, n_past: int = 0, bandwidth_efficiency: float = 1.0
-    ) -> dict[str, float]:
-        """``terms_ms`` of ``shape`` with ``n_past`` tokens already in the context (their attention, KV reads)."""
-        return self.terms_ms(shape.n_params + shape.attn_macs_per_past * n_past,
-                             shape.weight_bytes + shape.kv_bytes_per_past * n_past, bandwidth_efficiency,
-                             n_layer=shape.n_layer, n_vocab=shape.n_vocab)
-
-    def predict_model_tps(self, shape: DecodeShape, n_past: int = 0, bandwidth_efficiency: float = 1.0) -> float:
-        """Tokens/s of ``shape`` with ``n_past`` tokens already in the context."""
-        t = self.model_terms_ms(shape, n_past, bandwidth_efficiency)
+    def predict_tps(self, shape: DecodeShape, n_past: int = 0, bandwidth_efficiency: float = 1.0) -> float:
+        """Tokens/s: ``fixed + max(compute, memory)`` per token (the roofline)."""
+        t = self.terms_ms(shape, n_past, bandwidth_efficiency)
         return round(1000 / (t["fixed"] + max(t["compute"], t["memory"])), 1)
 
     def to_dict(self) -> dict[str, Any]:
@@ -239,14 +231,15 @@ class DecodeProbe:
 
 def _stream_ms(path: Path, threads: int, tokens: int, repeats: int = 3) -> float:
     """ms per token of a streamed greedy completion, the call and settings the assistant decodes with
-    (``LlamaEngine.complete_stream``), timed like the benchmark: first piece to last. Best of ``repeats``."""
+    (``LlamaEngine.complete_stream``), timed like the benchmark: first piece to last, the median of ``repeats``
+    after a warm-up (the benchmark's statistic too, so a busy machine slows probe and measurement alike)."""
     from llama_cpp import Llama
 
     llm = Llama(model_path=str(path), n_ctx=256, n_threads=threads, n_threads_batch=threads, n_batch=64,
                 verbose=False)
     words = list(range(llm.n_vocab() - 4, llm.n_vocab()))  # padded word tokens: their embeddings are not zero
     try:
-        best = float("inf")
+        samples = []
         for i in range(repeats + 1):
             llm.reset()
             first = end = 0.0
@@ -260,42 +253,53 @@ def _stream_ms(path: Path, threads: int, tokens: int, repeats: int = 3) -> float
                     first = end
                 n += 1
             if i and n > 1:  # the first run warms the pages and caches
-                best = min(best, (end - first) * 1000 / (n - 1))
-        if best == float("inf"):
+                samples.append((end - first) * 1000 / (n - 1))
+        if not samples:
             raise EdgekitError(f"the decode probe on {path.name} produced no tokens")
-        return best
+        return float(np.median(samples))
     finally:
         llm.close()
 
 
-#: The probe models (n_embd, n_ff, n_layer, n_vocab): a base, then one that varies only the layers, one mostly
-#: the multiply-adds, one only the vocabulary (None: the target's vocabulary). All Q4_1 with a tied Q8_0 embedding.
-PROBE_MODELS: dict[str, tuple[int, int, int, int | None]] = {
-    "base": (256, 704, 2, 512),
-    "deep": (256, 704, 12, 512),
-    "wide": (1024, 2816, 3, 512),
-    "vocab": (256, 704, 2, None),
-}
+#: Depths of the two slices (the deeper one never deeper than the target), and the vocabulary of the slices that
+#: leave the target's output layer out. The deep slice is deep on purpose: per layer, a 16-layer slice of SmolLM2
+#: ran 10-30 % slower than an 8-layer one here (more weights than the caches hold), and the target deeper still.
+SLICE_LAYERS = (2, 16)
+SMALL_VOCAB = 512
 
 
-def probe_decode(threads: int, tokens: int = 16, n_vocab: int = 49152) -> DecodeProbe:
-    """Decode ``tokens`` on four synthetic models and solve ms/token = overhead + a × layers + b × Mparams +
-    c × kvocab for the four coefficients; ``n_vocab`` (the target model's) sizes the vocabulary probe."""
+def probe_decode(threads: int, shape: DecodeShape, tokens: int = 24) -> DecodeProbe:
+    """Decode ``tokens`` on three synthetic models built with ``shape``'s layer width, heads and feed-forward size
+    (random Q4_1 weights, a tied Q8_0 embedding; written in a second): two slices of different depth with a small
+    vocabulary (their difference is the cost per layer) and the shallow slice with ``shape``'s vocabulary (the
+    difference: its output layer and the sampling over it). A few seconds in all; the memory side of the roofline
+    is a large copy's bandwidth (``memory_bandwidth_gbs``)."""
     try:
         import llama_cpp  # noqa: F401
     except ImportError as e:
         raise MissingDependencyError("llama-cpp-python", "bash scripts/install_llm.sh") from e
-    rows, times = [], []
+    lo, hi = SLICE_LAYERS[0], max(SLICE_LAYERS[0] + 2, min(SLICE_LAYERS[1], shape.n_layer))
+    times: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (embd, ff, layers, vocab) in PROBE_MODELS.items():
-            p = write_probe_gguf(Path(tmp) / f"{name}.gguf", embd, ff, layers, vocab or n_vocab, "Q8_0")
-            shape = DecodeShape.of(p)
-            rows.append([1.0, shape.n_layer, shape.n_params / 1e6, shape.n_vocab / 1000])
-            times.append(_stream_ms(p, threads, tokens))
-            p.unlink()
-    coef = np.linalg.solve(np.array(rows), np.array(times))
-    # timing noise can push a small coefficient below zero; none of these costs can be negative
-    overhead, per_layer, per_mparam, per_kvocab = (max(float(c), 0.0) for c in coef)
-    return DecodeProbe(overhead_ms=round(overhead, 4), ms_per_mparam=round(max(per_mparam, 1e-6), 5),
-                       bandwidth_gbs=memory_bandwidth_gbs(), threads=threads, ms_per_layer=round(per_layer, 5),
-                       ms_per_kvocab=round(per_kvocab, 5))
+        paths = {}
+        vocab = max(shape.n_vocab, 8 * SMALL_VOCAB)
+        for name, layers, n_vocab in (("shallow", lo, SMALL_VOCAB), ("deep", hi, SMALL_VOCAB), ("vocab", lo, vocab)):
+            paths[name] = write_probe_gguf(Path(tmp) / f"{name}.gguf", shape.n_embd, shape.n_ff, layers, n_vocab,
+                                           "Q8_0", n_head=shape.n_head, n_head_kv=shape.n_head_kv)
+        layer_params = (matvec_params(paths["deep"]) - shape.n_embd * SMALL_VOCAB) / hi
+        for _ in range(3):
+            times = {name: _stream_ms(p, threads, tokens) for name, p in paths.items()}
+            # another process taking a core can stall llama.cpp's spinning threads for a whole run (a 2-layer
+            # slice once took 170 ms/token here); a shallow slice slower than a deeper or wider one shows it
+            if times["shallow"] <= min(times["deep"], times["vocab"]):
+                break
+    # timing noise can push a difference below zero; none of these costs can be negative
+    per_layer = max((times["deep"] - times["shallow"]) / (hi - lo), 1e-6)
+    return DecodeProbe(
+        overhead_ms=round(max(times["shallow"] - lo * per_layer, 0.0), 4),
+        ms_per_layer=round(per_layer, 5),
+        ms_per_kvocab=round(max(times["vocab"] - times["shallow"], 0.0) / (vocab - SMALL_VOCAB) * 1000, 6),
+        ms_per_mparam=round(per_layer / (layer_params / 1e6), 5),
+        bandwidth_gbs=memory_bandwidth_gbs(),
+        threads=threads,
+    )
