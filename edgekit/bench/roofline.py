@@ -208,6 +208,8 @@ class DecodeProbe:
     ms_per_mparam: float
     bandwidth_gbs: float
     threads: int
+    copy_bandwidth_gbs: float = 0.0
+    """A large numpy copy's rate, for comparison: ``bandwidth_gbs`` is the rate llama.cpp streams weights."""
 
     def terms_ms(self, shape: DecodeShape, n_past: int = 0, bandwidth_efficiency: float = 1.0) -> dict[str, float]:
         """Per-token terms in ms for ``shape`` with ``n_past`` tokens in the context: ``fixed``, ``compute`` (layers,
@@ -261,6 +263,23 @@ def _stream_ms(path: Path, threads: int, tokens: int, repeats: int = 3) -> float
         llm.close()
 
 
+#: The weight-streaming probe: (n_embd, n_ff, n_layer) of a ~240 MB Q4_1 model, more than the caches hold.
+STREAM_MODEL = (2048, 5632, 8)
+
+
+def stream_bandwidth_gbs(threads: int, tokens: int = 8) -> float:
+    """GB/s of weights llama.cpp reads per decoded token of a ~240 MB synthetic model: the memory side of the
+    roofline as the engine reaches it (a lower bound: the matrix-vector work is in it too)."""
+    embd, ff, layers = STREAM_MODEL
+    with tempfile.TemporaryDirectory() as tmp:
+        p = write_probe_gguf(Path(tmp) / "stream.gguf", embd, ff, layers, SMALL_VOCAB, "Q8_0")
+        from edgekit.assistant.gguf_meta import read_gguf_info
+
+        nbytes = read_gguf_info(p).weight_bytes
+        ms = _stream_ms(p, threads, tokens)
+    return round(nbytes / ms / 1e6, 2)
+
+
 #: Depths of the two slices (the deeper one never deeper than the target), and the vocabulary of the slices that
 #: leave the target's output layer out. The deep slice is deep on purpose: per layer, a 16-layer slice of SmolLM2
 #: ran 10-30 % slower than an 8-layer one here (more weights than the caches hold), and the target deeper still.
@@ -272,8 +291,8 @@ def probe_decode(threads: int, shape: DecodeShape, tokens: int = 24) -> DecodePr
     """Decode ``tokens`` on three synthetic models built with ``shape``'s layer width, heads and feed-forward size
     (random Q4_1 weights, a tied Q8_0 embedding; written in a second): two slices of different depth with a small
     vocabulary (their difference is the cost per layer) and the shallow slice with ``shape``'s vocabulary (the
-    difference: its output layer and the sampling over it). A few seconds in all; the memory side of the roofline
-    is a large copy's bandwidth (``memory_bandwidth_gbs``)."""
+    difference: its output layer and the sampling over it); the memory side is ``stream_bandwidth_gbs``. A few
+    seconds in all."""
     try:
         import llama_cpp  # noqa: F401
     except ImportError as e:
@@ -300,6 +319,7 @@ def probe_decode(threads: int, shape: DecodeShape, tokens: int = 24) -> DecodePr
         ms_per_layer=round(per_layer, 5),
         ms_per_kvocab=round(max(times["vocab"] - times["shallow"], 0.0) / (vocab - SMALL_VOCAB) * 1000, 6),
         ms_per_mparam=round(per_layer / (layer_params / 1e6), 5),
-        bandwidth_gbs=memory_bandwidth_gbs(),
+        bandwidth_gbs=stream_bandwidth_gbs(threads),
         threads=threads,
+        copy_bandwidth_gbs=memory_bandwidth_gbs(),
     )
