@@ -272,7 +272,7 @@ def run_llm_bench(
         # the same roofline from what this host's probes measure, so the prediction can be checked here
         # (probes built with this model's layer shape and vocabulary; the context while generating: prompt + half)
         shape = DecodeShape.of(path)
-        found = probe_decode(settings.resolved_threads(), shape)
+        found = probe_decode(settings.resolved_threads(), shape, tokens=gen_tokens)  # runs as long as the timed ones
         n_past = int(asst["prompt_tokens"] + asst["gen_tokens"] / 2)
         here = found.predict_tps(shape, n_past)
         result["prediction"].update(
