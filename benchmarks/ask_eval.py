@@ -1,12 +1,12 @@
 """Assistant evaluation and speed: accuracy on the question sets (dev and held-out parts, the later sets, and
-the blind set over its own store), then `ask` latency alone and beside a daemon that detects as fast as it can
+the blind sets, each over its own store), then `ask` latency alone and beside a daemon that detects as fast as it can
 on the same cores.
 
 Writes benchmarks/results/ask_eval.json and prints the accuracy of every set. The same evaluation runs in
 tests/assistant/test_eval.py (slow), which fails below 90 % on either part of questions.yaml.
 
     .venv/bin/python benchmarks/ask_eval.py [--model smollm2-135m-instruct] [--profile desktop] [--threads N]
-        [--beside-daemon] [--no-model] [--blind-only]
+        [--beside-daemon] [--no-model] [--blind-only] [--blind-sets blind2]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from edgekit.assistant.agent import Assistant
 from edgekit.assistant.loader import llm_settings, load_model
 from edgekit.assistant.tools import ToolBox
 from edgekit.bench.ask_eval import (
-    BLIND_STORE,
+    BLIND_SETS,
     EVAL_DIR,
     accuracy,
     blind_questions,
@@ -123,7 +123,7 @@ def rescore_file(path: Path, work: Path, out: Path) -> None:
     """The blind answers of a recorded run, scored again with the strict check; written to ``out``."""
     recorded = json.loads(path.read_text())
     rows = [r for r in recorded["rows"] if r["split"] == "blind"]
-    strict = rescore(rows, blind_questions(build_store(work, BLIND_STORE), strict=True))
+    strict = rescore(rows, blind_questions(build_store(work, BLIND_SETS["blind"][1]), strict=True))
     acc = accuracy(strict, ("blind_strict",))
     print(f"{path.name} rescored strictly: {acc['blind_strict']['right']}/{acc['blind_strict']['total']}")
     for r in strict:
@@ -141,7 +141,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="LLM threads (default: the profile's)")
     ap.add_argument("--beside-daemon", action="store_true", help="also time ask while a daemon detects flat out")
     ap.add_argument("--no-model", action="store_true", help="ablation: the question reader alone")
-    ap.add_argument("--blind-only", action="store_true", help="only the blind set (no speed part)")
+    ap.add_argument("--blind-only", action="store_true", help="only the blind sets (no speed part)")
+    ap.add_argument("--blind-sets", nargs="+", default=list(BLIND_SETS), choices=list(BLIND_SETS),
+                    help="which blind sets to score (default: all)")
     ap.add_argument("--no-speed", action="store_true", help="accuracy only")
     ap.add_argument("--rescore", type=Path, default=None,
                     help="score the blind answers recorded in this result file with the strict check (no new run)")
@@ -155,11 +157,11 @@ def main() -> None:
     load0 = loadavg()
     loaded = None if a.no_model else load_model(a.model, llm_settings(a.profile, threads=a.threads))
     engine = loaded.engine if loaded else None
-    splits: tuple[str, ...] = ("blind",)
+    splits: tuple[str, ...] = ()
     if a.blind_only:
         result: dict[str, Any] = {"accuracy": {}, "rows": []}
     else:
-        splits = ("dev", "held_out", "questions_fresh", "questions_third", "blind")
+        splits = ("dev", "held_out", "questions_fresh", "questions_third")
         result = evaluate(lambda tb: Assistant(engine, tb), work / "eval")
     acc = result["accuracy"]
     for name in splits[2:4]:  # the later sets: reported, not gated
@@ -167,10 +169,13 @@ def main() -> None:
         right = sum(1 for r in extra["rows"] if not r["problems"])
         acc[name] = {"right": right, "total": len(extra["rows"]), "accuracy": round(right / len(extra["rows"]), 3)}
         result["rows"] += extra["rows"]
-    blind = evaluate_blind(lambda tb: Assistant(engine, tb), work / "blind")  # its own store; never tuned on
-    acc.update(blind["accuracy"])
-    result["rows"] += blind["rows"]
-    splits += ("blind_strict",)
+    for name in BLIND_SETS:  # each over its own store
+        if name not in a.blind_sets:
+            continue
+        blind = evaluate_blind(lambda tb: Assistant(engine, tb), work / name, name)
+        acc.update(blind["accuracy"])
+        result["rows"] += blind["rows"]
+        splits += (name, f"{name}_strict")
     for split in splits:
         print(f"{split:15s} {acc[split]['right']}/{acc[split]['total']} = {acc[split]['accuracy']:.1%}")
     for r in result["rows"]:

@@ -66,11 +66,13 @@ def main() -> None:
         for _ in range(3):
             for s in sessions.values():
                 s.run(None, {inp.name: test[0][None]})
-        for i in range(args.runs):  # interleaved: background load hits every variant alike
+        for i in range(args.runs // 5):  # interleaved in blocks: background load hits every variant alike
             for k, s in sessions.items():
-                t0 = time.perf_counter_ns()
-                s.run(None, {inp.name: test[i % len(test)][None]})
-                ms[k].append((time.perf_counter_ns() - t0) / 1e6)
+                for j in range(6):  # the first run of a block competes with the last session's spinning threads
+                    t0 = time.perf_counter_ns()
+                    s.run(None, {inp.name: test[(i + j) % len(test)][None]})
+                    if j:
+                        ms[k].append((time.perf_counter_ns() - t0) / 1e6)
 
     result: dict[str, Any] = {"model": str(args.model), "imgsz": size, "threads": args.threads, "variants": {}}
     fp32_ms = percentiles(ms["fp32"])["p50"]

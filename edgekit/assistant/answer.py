@@ -16,7 +16,8 @@ GREETING = ("Hello. Ask me about the camera events (\"how many falls today?\", \
 
 _UNIT = {"process_fps": "frames/s processed", "capture_fps": "frames/s captured", "dropped": "frames dropped",
          "infer_ms": "ms inference per frame", "pre_ms": "ms pre-processing per frame",
-         "post_ms": "ms post-processing per frame", "reconnects": "reconnects"}
+         "post_ms": "ms post-processing per frame", "reconnects": "reconnects", "captured": "frames captured",
+         "processed": "frames processed"}
 
 
 def unanswerable(reason: str | None) -> str:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from edgekit.assistant.query import EventQuery, Op, Window
+from edgekit.assistant.timewords import N, number, read_window
 
 Kind = Literal["events", "stats", "device", "unanswerable", "greeting", "open"]
 
@@ -24,6 +25,23 @@ LABEL_WORDS = {
     "fall": ("fall", "falls", "fell", "fallen", "falling"),
     "normal": ("normal", "upright", "standing"),
 }
+#: words people use for a kind of thing, and the detector labels (COCO's and the like) that are that kind; a word
+#: names a store label when exactly one of the store's labels is of its kind ("vehicles" → car)
+KIND_WORDS: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
+    (("person", "persons", "people", "ppl", "human", "humans", "pedestrian", "pedestrians", "folks", "man", "men",
+      "woman", "women", "intruder", "intruders"), ("person", "people", "human", "pedestrian")),
+    (("vehicle", "vehicles", "automobile", "automobiles", "car", "cars"), ("car", "truck", "bus", "motorcycle",
+                                                                           "vehicle")),
+    (("truck", "trucks", "lorry", "lorries", "van", "vans"), ("truck",)),
+    (("pet", "pets", "animal", "animals", "critter", "critters"), ("dog", "cat", "bird", "horse", "animal")),
+    (("dog", "dogs", "puppy", "puppies", "doggy", "pup"), ("dog",)),
+    (("cat", "cats", "kitty", "kitten", "kittens"), ("cat",)),
+    (("package", "packages", "parcel", "parcels", "delivery", "deliveries"), ("package", "parcel")),
+    (("bike", "bikes", "bicycle", "bicycles", "cyclist", "cyclists"), ("bicycle", "bike")),
+    (("bird", "birds"), ("bird",)),
+]
+#: words for "a person" that name the label only when no other label is named ("did anyone fall" means falls)
+_SOMEONE = ("someone", "somebody", "anyone", "anybody")
 #: things people ask about that an event store of this kind never holds (a label of that name would win)
 OBJECT_WORDS = ("car", "cars", "truck", "trucks", "cat", "cats", "dog", "dogs", "bird", "birds", "bike", "bikes",
                 "bicycle", "bicycles", "package", "packages", "parcel", "parcels", "vehicle", "vehicles", "animal",
@@ -39,21 +57,15 @@ _OUT_OF_SCOPE = [
      "moved"),
     (r"\bwhy did\b|\bwhat caused\b", "events do not record causes"),
 ]
-_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                 "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "twenty": 20, "thirty": 30}
-_N = r"(\d{1,4}|" + "|".join(_NUMBER_WORDS) + r")"
-_UNITS = {"minute": "minutes", "min": "minutes", "mins": "minutes", "minutes": "minutes", "hour": "hours",
-          "hours": "hours", "day": "days", "days": "days", "week": "weeks", "weeks": "weeks"}
-_CLOCK = r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?"
-_DAYWORD = r"(?:\s+(yesterday|today|last night|this morning))?"
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
-     "december"))}
+_NOT_A_RATE = r"^(?!.*\b(per second|fps|frame ?rate|rate|speed|how fast)\b)"
 # statistics fields a question can name, in the order they are tried: (pattern, field)
 _STATS_FIELDS = [
     (r"\breconnect", "reconnects"),
     (r"\bdropp?(ed|ing|s)?\b", "dropped"),
-    (r"\bcapture[ds]?\b.*\b(fps|frame ?rate|frames per second)\b|\b(fps|frame ?rate)\b.*\bcapture", "capture_fps"),
+    (_NOT_A_RATE + r".*(\bframes?\b.*\bcaptur(ed|e)\b|\bcaptured\b.*\bframes?\b)", "captured"),
+    (_NOT_A_RATE + r".*(\bframes?\b.*\bprocess(ed)?\b|\bprocessed\b.*\bframes?\b)", "processed"),
+    (r"\bcapture[ds]?\b.*\b(fps|frame ?rate|frames per second|rate|speed)\b|\b(fps|frame ?rate)\b.*\bcapture|"
+     r"\b(input|incoming|source|stream|camera'?s?) (fps|frame ?rate)\b", "capture_fps"),
     (r"\binferen(ce|cing)\b|\binfer\b|\blatency\b", "infer_ms"),
     (r"\bpre-?process", "pre_ms"),
     (r"\bpost-?process", "post_ms"),
@@ -61,9 +73,11 @@ _STATS_FIELDS = [
     (r"\b(down|offline|online|working|status|disconnected)\b", "status"),
 ]
 _DEVICE_FIELDS = [
-    (r"\btemperature\b|\bhow hot\b|\boverheat", "cpu_temp_c"),
+    (r"\btemp(erature)?s?\b|\bhow (hot|warm)\b|\boverheat|\b(running|getting|too) (hot|warm)\b|\bthermals?\b|"
+     r"\bdegrees\b|\bheat\b", "cpu_temp_c"),
     (r"\bmemory\b|\bram\b|\brss\b", "memory"),
-    (r"\bload\b|\bcpu usage\b|\bcpu use\b|\bbusy is the cpu\b", "load"),
+    (r"\bload\b|\bcpu usage\b|\bcpu use\b|\bcpu utili[sz]ation\b|\bbusy is the (cpu|processor|box|device|board)\b",
+     "load"),
     (r"\buptime\b|\bhow long has .* been (up|running)\b", "uptime"),
 ]
 #: what "how many ..." may count besides labels, rules and cameras (and the filler words before them)
@@ -91,86 +105,6 @@ class Reading:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "stated": self.stated, "op_stated": self.op_stated,
                 "stats_field": self.stats_field, "reason": self.reason}
-
-
-def _num(tok: str) -> int:
-    return int(tok) if tok.isdigit() else _NUMBER_WORDS[tok]
-
-
-def _clock(h: str, m: str | None, ampm: str | None) -> tuple[int, int] | None:
-    hour, minute = int(h), int(m or 0)
-    if ampm == "pm" and hour < 12:
-        hour += 12
-    if ampm == "am" and hour == 12:
-        hour = 0
-    return (hour, minute) if hour < 24 and minute < 60 else None
-
-
-def _at(now: datetime, hm: tuple[int, int], dayword: str | None, default_past: bool = True) -> datetime:
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    t = midnight + timedelta(hours=hm[0], minutes=hm[1])
-    if dayword in ("yesterday", "last night") or (dayword is None and default_past and t > now):
-        t -= timedelta(days=1)
-    return t
-
-
-def _iso(t: datetime) -> str:
-    return t.isoformat(timespec="minutes")
-
-
-def read_window(q: str, now: datetime) -> Window | None:
-    """The time window a (lower-case) question states, or None when it states none."""
-    if m := re.search(rf"\bbetween\s+{_CLOCK}{_DAYWORD}\s+and\s+{_CLOCK}{_DAYWORD}", q):
-        a, b = _clock(*m.group(1, 2, 3)), _clock(*m.group(5, 6, 7))
-        if a and b:
-            day_a, day_b = m.group(4), m.group(8)
-            since = _at(now, a, day_a)
-            until = _at(now, b, day_b or ("today" if day_a == "yesterday" else None))
-            if until <= since:  # "between 23:00 and 01:00": the end is on the next day
-                until += timedelta(days=1)
-            return Window(name="range", since=_iso(since), until=_iso(until))
-    if m := re.search(rf"\b(?:since|after|from)\s+{_CLOCK}{_DAYWORD}\b", q):
-        hm = _clock(*m.group(1, 2, 3))
-        tail = q[m.end():]
-        # a bare "after 9" is a clock hour unless a unit follows ("after 9 minutes" is not a time of day)
-        if hm and (m.group(2) or m.group(3) or m.group(4) or not re.match(r"\s*(min|sec|hour|day|week|event)", tail)):
-            return Window(name="range", since=_iso(_at(now, hm, m.group(4))))
-    if re.search(r"\bsince midnight\b", q):
-        return Window(name="today")
-    if m := re.search(r"\b(?:on|for)\s+(\d{4})-(\d{2})-(\d{2})\b", q) or re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", q):
-        day = now.replace(year=int(m.group(1)), month=int(m.group(2)), day=int(m.group(3)), hour=0, minute=0,
-                          second=0, microsecond=0)
-        return Window(name="range", since=_iso(day), until=_iso(day + timedelta(days=1)))
-    months = "|".join(_MONTHS)
-    if m := re.search(rf"\b({months})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b|"
-                      rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({months})\b", q):
-        month, dom = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        day = now.replace(month=_MONTHS[month], day=int(dom), hour=0, minute=0, second=0, microsecond=0)
-        if day > now:
-            day = day.replace(year=day.year - 1)
-        return Window(name="range", since=_iso(day), until=_iso(day + timedelta(days=1)))
-    if m := re.search(rf"\b(?:last|past|previous)\s+{_N}\s+(minutes?|mins?|hours?|days?|weeks?)\b", q):
-        return Window(name="last", amount=_num(m.group(1)), unit=_UNITS[m.group(2)])  # type: ignore[arg-type]
-    if m := re.search(r"\b(?:last|past|previous)\s+(minute|hour|day|week)\b", q):
-        if m.group(1) == "week":
-            return Window(name="last", amount=7, unit="days")
-        return Window(name="last", amount=1, unit=_UNITS[m.group(1)])  # type: ignore[arg-type]
-    if re.search(r"\blast night\b|\bovernight\b", q):
-        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        return Window(name="range", since=_iso(midnight - timedelta(hours=6)),
-                      until=_iso(midnight + timedelta(hours=6)))
-    if re.search(r"\bsince yesterday\b", q):
-        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        return Window(name="range", since=_iso(midnight - timedelta(days=1)))
-    if re.search(r"\byesterday'?s?\b", q):
-        return Window(name="yesterday")
-    if re.search(r"\btoday'?s?\b|\bthis (morning|afternoon|evening)\b|\btonight\b", q):
-        return Window(name="today")
-    if re.search(r"\bthis week'?s?\b", q):
-        return Window(name="this_week")
-    if re.search(r"\b(ever|in total|total|all time|all-time|overall|so far|altogether|of all time)\b", q):
-        return Window(name="all_time")
-    return None
 
 
 _SIMPLE_WINDOWS = {"today": "today", "yesterday": "yesterday", "this week": "this_week"}
@@ -201,6 +135,34 @@ def _label_words(label: str) -> tuple[str, ...]:
     return LABEL_WORDS.get(low, (low, low + "s"))
 
 
+def _no_such(kind: str, name: str, known: list[str]) -> str:
+    """Why a name is refused. An unknown name with a digit in it is not echoed: a refusal never shows a number
+    the question brought ("cam 12" is not answered with "12"); the store's own names are listed."""
+    what = f"{kind} '{name}'" if not re.search(r"\d", name) else f"{kind} of that name"
+    return f"there is no {what} ({kind}s: {', '.join(known)})"
+
+
+def _has_word(q: str, word: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", q) is not None
+
+
+def _labels_named(q: str, labels: list[str]) -> list[str]:
+    """The store's labels a question names: by their own words, or by a word for their kind that fits exactly one
+    of them ("vehicles" with labels car, dog, person → car)."""
+    named = [lab for lab in labels if any(_has_word(q, w) for w in _label_words(lab))]
+    low = {lab.lower(): lab for lab in labels}
+    for words, kinds in KIND_WORDS:
+        fits = [low[k] for k in kinds if k in low]
+        if len(fits) == 1 and fits[0] not in named and any(_has_word(q, w) for w in words):
+            named.append(fits[0])
+    person = low.get("person")
+    if person is not None and not named and any(_has_word(q, w) for w in _SOMEONE):
+        named.append(person)
+    if person in named and len(named) > 1 and not _has_word(q, "person"):
+        named.remove(person)  # "how many people fell": the fall is what is counted
+    return named
+
+
 def read_question(question: str, now: datetime, cameras: list[str], labels: list[str], rules: list[str],
                   boards: list[str] | tuple[str, ...] = ()) -> Reading:
     """Read ``question`` against the names the store really holds (``boards``: the devices of a fleet store)."""
@@ -209,8 +171,7 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     for pat, why in _OUT_OF_SCOPE:
         if re.search(pat, q):
             return Reading("unanswerable", reason=why)
-    named_labels = [lab for lab in labels
-                    if any(re.search(rf"\b{re.escape(w)}\b", q) for w in _label_words(lab))]
+    named_labels = _labels_named(q, labels)
     for word in OBJECT_WORDS:
         if re.search(rf"\b{word}\b", q) and not named_labels and word.rstrip("s") not in {
                 x.lower() for x in labels}:
@@ -233,11 +194,11 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
         name = m.group(1) or m.group(2)
         if name not in {c.lower() for c in cameras} and name not in {"same", "other", "first", "last", "busiest",
                                                                     "main", "one"}:
-            return Reading("unanswerable", reason=f"there is no camera '{name}' (cameras: {', '.join(cameras)})")
+            return Reading("unanswerable", reason=_no_such("camera", name, cameras))
     # "board dock-9": a name like a device's (a digit, - or _ in it) that no board has is not widened to all boards
     for m in re.finditer(r"\bboard\s+([a-z0-9.:]*[0-9_-][a-z0-9_.:-]*)", q):
         if m.group(1) not in {b.lower() for b in boards}:
-            return Reading("unanswerable", reason=f"there is no board '{m.group(1)}' (boards: {', '.join(boards)})")
+            return Reading("unanswerable", reason=_no_such("board", m.group(1), list(boards)))
     if len(set(cams)) == 1:
         stated["camera"] = cams[0]
     if len(named_labels) == 1:
@@ -268,27 +229,33 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     op: Op | None = None
     most = re.search(r"\b(most|busiest|biggest|highest|top|more|largest|most often|most common)\b", q)
     least = re.search(r"\b(least|fewest|quietest|lowest|less|smallest|least often|least common)\b", q)
-    keys = r"(camera|rule|label|hour|time of day|board|device)"
+    keys = r"(camera|cam|rule|label|hour|time of day|board|device)"
     group = re.search(rf"\b(?:which|what)\s+(?:of\s+)?(?:my\s+|the\s+|our\s+|your\s+)?{keys}s?\b", q) or \
-        re.search(r"\b(?:by|per|each|every)\s+(camera|rule|label|hour|board|device)s?\b", q) or \
+        re.search(r"\b(?:by|per|each|every)\s+(camera|cam|rule|label|hour|board|device)s?\b", q) or \
         re.search(rf"\b(busiest|quietest|frequent|common|active|busy|top|bottom)\s+{keys}s?\b", q)
+    key: str | None = group.group(group.lastindex or 1) if group else None
+    if key is None and re.search(r"\b(most|least|fewest|busiest|quietest)\b(?! recent)", q):
+        # "where did most falls happen", "at what time of day were there the most events"
+        if re.search(r"^where\b|\bwhere (did|do|were|was|are|is|have|has)\b", q):
+            key = "camera"
+        elif re.search(r"\b(what|which) (time|hour)\b", q):
+            key = "hour"
     compared = _compared_windows(q, now)
     if compared is not None:
         stated["compare"] = [w.model_dump(exclude_none=True) for w in compared]
         stated.pop("window", None)
         return Reading("events", query=query, op_stated=True, stated=stated, compare=compared)
-    if group:
-        key = group.group(group.lastindex or 1)
-        query.group_by = {"time of day": "hour", "device": "board"}.get(key, key)  # type: ignore[assignment]
+    if key is not None:
+        query.group_by = {"time of day": "hour", "device": "board", "cam": "camera"}.get(key, key)  # type: ignore
         query.order = "least" if least and not most else "most"
         stated["group_by"] = query.group_by
         if most or least:
             stated["order"] = query.order
         op = "group"
-    elif nm := re.search(rf"\b(?:last|latest|recent|most recent|newest|first|earliest|oldest)\s+{_N}\s+"
-                         r"(?:events?|detections?|alerts?|falls?|things)\b|\b{_N}\s+(?:most recent|latest|last|"
-                         r"newest)\s+(?:events?|detections?|alerts?)\b".replace("{_N}", _N), q):
-        query.limit = min(_num(nm.group(1) or nm.group(2)), 50)
+    elif nm := re.search(rf"\b(?:last|latest|recent|most recent|newest|first|earliest|oldest)\s+{N}\s+"
+                         r"(?:events?|detections?|alerts?|falls?|things)\b|\b{N}\s+(?:most recent|latest|last|"
+                         r"newest)\s+(?:events?|detections?|alerts?)\b".replace("{N}", N), q):
+        query.limit = min(number(nm.group(1) or nm.group(2)), 50)
         stated["limit"] = query.limit
         op = "list"
     elif om := re.search(r"\b(second|third|fourth|fifth)[ -](?:to[ -])?(last|latest|most recent|first|earliest)\b|"
@@ -306,7 +273,8 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     elif re.search(r"\blist\b|\bshow\b|\bwhat happened\b|\bwhich (events|falls|alerts|detections)\b|\bwhen\b|"
                    r"\bwhat were\b|\bwhat (events|falls|alerts)\b|\bany (events|falls|alerts)\b|"
                    r"\bwhat did\b.*\b(see|detect|record|catch|notice)\b|\bwhat was (seen|detected)\b|"
-                   r"^(has|have|did|was|were|is|are) (any|anyone|anybody|someone|somebody|there)\b", q):
+                   r"^(has|have|did|was|were|is|are) (any|anyone|anybody|someone|somebody|there|a|an)\b|\bany\b",
+                   q):
         op = "list"
     if op is not None:
         query.op = op

@@ -23,7 +23,8 @@ from edgekit.pipeline.stats import read_stats
 STALE_STATS_S = 60.0
 #: the tools, for the transcript and the model's schema
 TOOLS = ("events", "camera_stats", "device_status")
-CAMERA_FIELDS = ("process_fps", "capture_fps", "dropped", "infer_ms", "pre_ms", "post_ms", "status", "reconnects")
+CAMERA_FIELDS = ("process_fps", "capture_fps", "dropped", "captured", "processed", "infer_ms", "pre_ms", "post_ms",
+                 "status", "reconnects")
 DEVICE_FIELDS = ("cpu_temp_c", "memory", "load", "uptime")
 
 

@@ -12,6 +12,7 @@ import os
 import resource
 import statistics
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,7 +22,7 @@ from edgekit.assistant.loader import llm_settings
 from edgekit.assistant.model_files import resolve_gguf
 from edgekit.assistant.settings import LLMSettings
 from edgekit.bench.device_state import DeviceState, bracket
-from edgekit.bench.roofline import matvec_params, probe_decode
+from edgekit.bench.roofline import DecodeShape, probe_decode
 
 _FILLER = (
     "At 07:12 camera gate saw a person walking to the door. At 07:40 camera kitchen saw a person fall near "
@@ -269,10 +270,16 @@ def run_llm_bench(
     }
     if probe:
         # the same roofline from what this host's probes measure, so the prediction can be checked here
-        found = probe_decode(settings.resolved_threads())
-        here = found.predict_tps(matvec_params(path), info.weight_bytes)
+        # (probes built with this model's layer shape and vocabulary; the context while generating: prompt + half)
+        shape = DecodeShape.of(path)
+        found = probe_decode(settings.resolved_threads(), shape, tokens=gen_tokens)  # runs as long as the timed ones
+        n_past = int(asst["prompt_tokens"] + asst["gen_tokens"] / 2)
+        here = found.predict_tps(shape, n_past)
         result["prediction"].update(
             probe=found.to_dict(),
+            shape=asdict(shape),
+            n_past=n_past,
+            terms_ms={k: round(v, 3) for k, v in found.terms_ms(shape, n_past).items()},
             predicted_here_gen_tps=here,
             measured_over_predicted_here=round(asst["gen_tps"] / here, 3) if here else None,
         )

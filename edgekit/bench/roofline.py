@@ -146,64 +146,180 @@ def matvec_params(path: Path) -> int:
     return n
 
 
-def write_probe_gguf(path: Path, n_embd: int, n_ff: int, n_layer: int) -> Path:
-    """A random llama-architecture GGUF with Q4_1 matrices (the default assistant's type)."""
+def write_probe_gguf(
+    path: Path, n_embd: int, n_ff: int, n_layer: int, n_vocab: int | None = None, embd_qtype: str | None = None,
+    n_head: int | None = None, n_head_kv: int | None = None,
+) -> Path:
+    """A random llama-architecture GGUF with Q4_1 matrices (the default assistant's type); with ``embd_qtype`` the
+    embedding (that type, e.g. Q8_0 as in SmolLM2 and Gemma 3) is tied to the output layer, with ``n_vocab``
+    tokens, and a greedy decode emits only whole word tokens (see ``write_tiny_gguf``)."""
     from edgekit.assistant.tiny_gguf import write_tiny_gguf
 
-    return write_tiny_gguf(path, n_layer=n_layer, n_embd=n_embd, n_head=n_embd // 64, n_head_kv=n_embd // 128,
-                           n_ff=n_ff, context_length=512, qtype="Q4_1")
+    heads = n_head or max(n_embd // 64, 1)
+    return write_tiny_gguf(path, n_layer=n_layer, n_embd=n_embd, n_head=heads,
+                           n_head_kv=n_head_kv or max(n_embd // 128, 1), n_ff=n_ff, context_length=512,
+                           qtype="Q4_1", n_vocab=n_vocab, tied_qtype=embd_qtype)
+
+
+@dataclass(frozen=True)
+class DecodeShape:
+    """What one decoded token costs a model, from its GGUF header: layers and their width, vocabulary, bytes."""
+
+    n_layer: int
+    n_embd: int
+    n_ff: int
+    n_head: int
+    n_head_kv: int
+    n_vocab: int
+    n_params: int
+    """Weights one token multiplies (``matvec_params``), tied output layer included."""
+    weight_bytes: int
+    attn_macs_per_past: int = 0
+    """Attention multiply-adds per token already in the context (Q·K and the weighted V, all layers)."""
+    kv_bytes_per_past: int = 0
+
+    @classmethod
+    def of(cls, path: Path) -> DecodeShape:
+        from edgekit.assistant.gguf_meta import read_gguf_info
+
+        info = read_gguf_info(path)
+        return cls(n_layer=info.n_layer, n_embd=info.n_embd,
+                   n_ff=_max_int(info.arch_key("feed_forward_length", 4 * info.n_embd)), n_head=info.n_head,
+                   n_head_kv=info.n_head_kv, n_vocab=info.n_vocab, n_params=matvec_params(path),
+                   weight_bytes=info.weight_bytes,
+                   attn_macs_per_past=info.n_layer * info.n_head * (info.head_dim_k + info.head_dim_v),
+                   kv_bytes_per_past=info.kv_bytes(1))
+
+
+def _max_int(v: Any) -> int:
+    return max(int(x) for x in v) if isinstance(v, list) else int(v)
 
 
 @dataclass(frozen=True)
 class DecodeProbe:
-    """What the probes measured: fixed cost per token, cost per million weights, and memory bandwidth."""
+    """What the probes measured for one layer shape, per decoded token: a fixed cost, the cost of one layer (its
+    matrix-vector products and the ~20 other graph operations, each a dispatch and a barrier of the threads), the
+    cost of the output layer with the sampling over the vocabulary (llama-cpp-python's sampler scans every logit),
+    the cost per million multiply-adds (for attention over the context), and the memory bandwidth."""
 
     overhead_ms: float
+    ms_per_layer: float
+    ms_per_kvocab: float
     ms_per_mparam: float
     bandwidth_gbs: float
     threads: int
+    copy_bandwidth_gbs: float = 0.0
+    """A large numpy copy's rate, for comparison: ``bandwidth_gbs`` is the rate llama.cpp streams weights."""
 
-    def predict_tps(self, n_params: int, weight_bytes: int, bandwidth_efficiency: float = 1.0) -> float:
-        """Tokens/s: ``overhead + max(compute, memory)`` per token."""
-        compute_ms = self.ms_per_mparam * n_params / 1e6
-        memory_ms = 1000 * weight_bytes / (self.bandwidth_gbs * bandwidth_efficiency * 1e9)
-        return round(1000 / (self.overhead_ms + max(compute_ms, memory_ms)), 1)
+    def terms_ms(self, shape: DecodeShape, n_past: int = 0, bandwidth_efficiency: float = 1.0) -> dict[str, float]:
+        """Per-token terms in ms for ``shape`` with ``n_past`` tokens in the context: ``fixed``, ``compute`` (layers,
+        output and sampling, attention) and ``memory`` (weights and KV cache over the bandwidth)."""
+        attn_ms = self.ms_per_mparam * shape.attn_macs_per_past * n_past / 1e6
+        read = shape.weight_bytes + shape.kv_bytes_per_past * n_past
+        return {
+            "fixed": self.overhead_ms,
+            "compute": self.ms_per_layer * shape.n_layer + self.ms_per_kvocab * shape.n_vocab / 1000 + attn_ms,
+            "memory": 1000 * read / (self.bandwidth_gbs * bandwidth_efficiency * 1e9),
+        }
+
+    def predict_tps(self, shape: DecodeShape, n_past: int = 0, bandwidth_efficiency: float = 1.0) -> float:
+        """Tokens/s: ``fixed + max(compute, memory)`` per token (the roofline)."""
+        t = self.terms_ms(shape, n_past, bandwidth_efficiency)
+        return round(1000 / (t["fixed"] + max(t["compute"], t["memory"])), 1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _decode_ms(path: Path, threads: int, tokens: int) -> float:
+def _stream_ms(path: Path, threads: int, tokens: int, repeats: int = 3) -> float:
+    """ms per token of a streamed greedy completion, the call and settings the assistant decodes with
+    (``LlamaEngine.complete_stream``), timed like the benchmark: first piece to last, the median of ``repeats``
+    after a warm-up (the benchmark's statistic too, so a busy machine slows probe and measurement alike)."""
     from llama_cpp import Llama
 
-    llm = Llama(model_path=str(path), n_ctx=256, n_threads=threads, n_batch=64, verbose=False)
+    llm = Llama(model_path=str(path), n_ctx=256, n_threads=threads, n_threads_batch=threads, n_batch=64,
+                verbose=False)
+    words = list(range(llm.n_vocab() - 4, llm.n_vocab()))  # padded word tokens: their embeddings are not zero
     try:
-        llm.eval([1, 260, 261])
-        best = float("inf")
-        for _ in range(3):
-            t0 = time.perf_counter()
-            for i in range(tokens):
-                llm.eval([259 + i % 8])
-            best = min(best, (time.perf_counter() - t0) * 1000 / tokens)
+        samples = []
+        for i in range(repeats + 1):
             llm.reset()
-            llm.eval([1, 260, 261])
-        return best
+            first = end = 0.0
+            n = 0
+            chunks: Any = llm.create_completion(words, max_tokens=tokens + 1, temperature=0.0, stream=True)
+            for chunk in chunks:
+                if not chunk["choices"][0]["text"]:
+                    continue
+                end = time.perf_counter()
+                if n == 0:
+                    first = end
+                n += 1
+            if i and n > 1:  # the first run warms the pages and caches
+                samples.append((end - first) * 1000 / (n - 1))
+        if not samples:
+            raise EdgekitError(f"the decode probe on {path.name} produced no tokens")
+        return float(np.median(samples))
     finally:
         llm.close()
 
 
-def probe_decode(threads: int, tokens: int = 24) -> DecodeProbe:
-    """Decode ``tokens`` on two synthetic Q4_1 models and fit ms/token = overhead + cost × parameters."""
+#: The weight-streaming probe: (n_embd, n_ff, n_layer) of a ~240 MB Q4_1 model, more than the caches hold.
+STREAM_MODEL = (2048, 5632, 8)
+
+
+def stream_bandwidth_gbs(threads: int, tokens: int = 8) -> float:
+    """GB/s of weights llama.cpp reads per decoded token of a ~240 MB synthetic model: the memory side of the
+    roofline as the engine reaches it (a lower bound: the matrix-vector work is in it too)."""
+    embd, ff, layers = STREAM_MODEL
+    with tempfile.TemporaryDirectory() as tmp:
+        p = write_probe_gguf(Path(tmp) / "stream.gguf", embd, ff, layers, SMALL_VOCAB, "Q8_0")
+        from edgekit.assistant.gguf_meta import read_gguf_info
+
+        nbytes = read_gguf_info(p).weight_bytes
+        ms = _stream_ms(p, threads, tokens)
+    return round(nbytes / ms / 1e6, 2)
+
+
+#: Depths of the two slices (the deeper one never deeper than the target), and the vocabulary of the slices that
+#: leave the target's output layer out. The deep slice is deep on purpose: per layer, a 16-layer slice of SmolLM2
+#: ran 10-30 % slower than an 8-layer one here (more weights than the caches hold), and the target deeper still.
+SLICE_LAYERS = (2, 16)
+SMALL_VOCAB = 512
+
+
+def probe_decode(threads: int, shape: DecodeShape, tokens: int = 24) -> DecodeProbe:
+    """Decode ``tokens`` on three synthetic models built with ``shape``'s layer width, heads and feed-forward size
+    (random Q4_1 weights, a tied Q8_0 embedding; written in a second): two slices of different depth with a small
+    vocabulary (their difference is the cost per layer) and the shallow slice with ``shape``'s vocabulary (the
+    difference: its output layer and the sampling over it); the memory side is ``stream_bandwidth_gbs``. A few
+    seconds in all."""
     try:
         import llama_cpp  # noqa: F401
     except ImportError as e:
         raise MissingDependencyError("llama-cpp-python", "bash scripts/install_llm.sh") from e
+    lo, hi = SLICE_LAYERS[0], max(SLICE_LAYERS[0] + 2, min(SLICE_LAYERS[1], shape.n_layer))
+    times: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        sizes = []
-        for name, (embd, ff, layers) in {"small": (256, 704, 2), "large": (768, 2048, 6)}.items():
-            p = write_probe_gguf(Path(tmp) / f"{name}.gguf", embd, ff, layers)
-            sizes.append((matvec_params(p), _decode_ms(p, threads, tokens)))
-    (n0, t0), (n1, t1) = sizes
-    slope = max((t1 - t0) / ((n1 - n0) / 1e6), 1e-6)
-    return DecodeProbe(overhead_ms=round(max(t0 - slope * n0 / 1e6, 0.0), 3), ms_per_mparam=round(slope, 5),
-                       bandwidth_gbs=memory_bandwidth_gbs(), threads=threads)
+        paths = {}
+        vocab = max(shape.n_vocab, 8 * SMALL_VOCAB)
+        for name, layers, n_vocab in (("shallow", lo, SMALL_VOCAB), ("deep", hi, SMALL_VOCAB), ("vocab", lo, vocab)):
+            paths[name] = write_probe_gguf(Path(tmp) / f"{name}.gguf", shape.n_embd, shape.n_ff, layers, n_vocab,
+                                           "Q8_0", n_head=shape.n_head, n_head_kv=shape.n_head_kv)
+        layer_params = (matvec_params(paths["deep"]) - shape.n_embd * SMALL_VOCAB) / hi
+        for _ in range(3):
+            times = {name: _stream_ms(p, threads, tokens) for name, p in paths.items()}
+            # another process taking a core can stall llama.cpp's spinning threads for a whole run (a 2-layer
+            # slice once took 170 ms/token here); a shallow slice slower than a deeper or wider one shows it
+            if times["shallow"] <= min(times["deep"], times["vocab"]):
+                break
+    # timing noise can push a difference below zero; none of these costs can be negative
+    per_layer = max((times["deep"] - times["shallow"]) / (hi - lo), 1e-6)
+    return DecodeProbe(
+        overhead_ms=round(max(times["shallow"] - lo * per_layer, 0.0), 4),
+        ms_per_layer=round(per_layer, 5),
+        ms_per_kvocab=round(max(times["vocab"] - times["shallow"], 0.0) / (vocab - SMALL_VOCAB) * 1000, 6),
+        ms_per_mparam=round(per_layer / (layer_params / 1e6), 5),
+        bandwidth_gbs=stream_bandwidth_gbs(threads),
+        threads=threads,
+        copy_bandwidth_gbs=memory_bandwidth_gbs(),
+    )

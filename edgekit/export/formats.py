@@ -38,10 +38,11 @@ class ExportFormat:
     """``module:function`` that raises a one-line ``MissingDependencyError`` when the converter is absent."""
     gpu: bool = False
     """Built on the board itself (engines are tied to its GPU and TensorRT version)."""
-    calib_top_up: bool = True
-    """Small INT8 calibration sets are topped up with shipped frames (``calib_topup``). Off for onnx2tf, which
-    calibrates on a fixed 20-frame sample: with shipped frames in it the full-integer rung at 320 failed the gate
-    where the user's own 11 frames pass (CI, 2026-11-26)."""
+    int8_by_converter: bool = False
+    """The converter quantizes INT8 itself (onnx2tf on its own 20-frame calibration sample) instead of edgekit's
+    ONNX Runtime quantizer. Then the weight width is the converter's, not chosen per target CPU, and small
+    calibration sets are not topped up with shipped frames (``calib_topup``): with shipped frames in onnx2tf's
+    sample the full-integer rung at 320 failed the gate where the user's own 11 frames pass (CI, 2026-11-26)."""
 
     @property
     def suffix(self) -> str:
@@ -80,7 +81,7 @@ FORMATS: dict[str, ExportFormat] = {
             "edgekit.export.build_tflite",
             "onnx2tf + TensorFlow Lite converter",
             "edgekit.export.onnx2tflite:check_installed",
-            calib_top_up=False,
+            int8_by_converter=True,
         ),
         ExportFormat(
             "edgetpu",
@@ -89,7 +90,7 @@ FORMATS: dict[str, ExportFormat] = {
             "edgekit.export.build_edgetpu",
             "onnx2tf + TensorFlow Lite converter + edgetpu_compiler",
             "edgekit.export.onnx2tflite:check_installed",  # the compiler is checked at its own step, after the gate
-            calib_top_up=False,
+            int8_by_converter=True,
         ),
         ExportFormat(
             "tensorrt",

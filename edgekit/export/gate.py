@@ -95,6 +95,27 @@ def int8_plans(pre: Path) -> list[tuple[str, list[str]]]:
     ]
 
 
+def ladder(
+    plans: list[tuple[str, list[str]]], reduce_range: bool, moving_average: bool = True
+) -> list[tuple[str, list[str], bool, bool]]:
+    """Every rung in order as (name, nodes in float, 7-bit weights, moving-average ranges): the ``plans`` at the
+    preferred width, their float-kept plans at 7 bits when that width was 8, then (``moving_average``) the
+    float-kept plans again at each width with moving-average calibration ranges.
+
+    Examples:
+        >>> [r[0] for r in ladder([("int8-full", []), ("int8-tail", ["n"])], reduce_range=False)]
+        ['int8-full', 'int8-tail', 'int8-tail-7bit', 'int8-tail-movavg', 'int8-tail-movavg-7bit']
+    """
+    widths = [reduce_range] if reduce_range else [False, True]
+    rungs = [(name, exclude, reduce_range, False) for name, exclude in plans]
+    rungs += [(f"{name}-7bit", exclude, True, False) for name, exclude in plans if exclude and not reduce_range]
+    if moving_average:
+        for rr in widths:
+            suffix = "-movavg-7bit" if rr and not reduce_range else "-movavg"
+            rungs += [(f"{name}{suffix}", exclude, rr, True) for name, exclude in plans if exclude]
+    return rungs
+
+
 WEIGHTS_7BIT = "7-bit weights (reduce_range)"
 WEIGHTS_8BIT = "8-bit weights"
 
@@ -116,18 +137,19 @@ def gate_int8_onnx(
 
     With full 8-bit weights (``reduce_range=False``) the plans that keep nodes in float are tried again with 7-bit
     weights when no 8-bit one passes: the width the target's CPU allows is preferred, not forced past the gate.
+    With ``minmax`` calibration, the float-kept plans are then tried once more (both widths) with moving-average
+    ranges (``-movavg``): the plain min/max of a few frames lets one outlier frame widen a range for every frame.
     Every attempt is returned (with the nodes it kept in float and its weight width in ``note``) so the report
     shows what each one scored.
     """
     work = quantize.scratch_dir(out.parent)
     try:
         pre = quantize.preprocess(src, work / "pre.onnx")
-        cache = work / "calibration.json"  # activation ranges only: shared by every plan and weight width
-        plans = [(name, exclude, reduce_range) for name, exclude in int8_plans(pre)]
-        if not reduce_range:
-            plans += [(f"{name}-7bit", exclude, True) for name, exclude, _ in plans if exclude]
+        plans = ladder(int8_plans(pre), reduce_range, moving_average=method == "minmax")
         attempts: list[Attempt] = []
-        for name, exclude, rr in plans:
+        for name, exclude, rr, movavg in plans:
+            # activation ranges only: shared by every plan and weight width of one calibration kind
+            cache = work / f"calibration{'-movavg' if movavg else ''}.json"
             cand = work / f"{name}.onnx"
             if progress:
                 progress(f"quantize {name}", 0, 1)
@@ -141,6 +163,7 @@ def gate_int8_onnx(
                 exclude=exclude,
                 cache=cache,
                 reduce_range=rr,
+                moving_average=movavg,
             )
             a = score(ref, cand, name, max_map_drop, progress=progress)
             a.nodes_in_float = exclude

@@ -215,10 +215,10 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
         list_images(opts.calib)  # an empty calibration folder fails now, not after minutes of work
     if opts.val is None and _needs_gate(precision, fmt.name):
         raise EdgekitError(f"{fmt.name} {precision} exports are gated: pass --val DIR with labelled images")
-    if not fmt.calib_top_up:
+    if fmt.int8_by_converter:
         opts = replace(opts, calib_min=0)
     choice = None
-    if precision == "int8" and fmt.name in ("onnx", "tensorrt"):  # TFLite / Edge TPU quantize in their converter
+    if precision == "int8" and not fmt.int8_by_converter:
         choice = weights.choose(host_cpu(), opts.target_dot, opts.target_cpu, gpu=fmt.gpu, forced=opts.reduce_range)
         opts = replace(opts, reduce_range=choice.reduce_range)
     digest = sha256_of(model)

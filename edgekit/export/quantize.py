@@ -123,6 +123,7 @@ def quantize_onnx(
     cache: Path | None = None,
     op_types: Sequence[str] | None = None,
     reduce_range: bool = True,
+    moving_average: bool = False,
 ) -> Path:
     """Static INT8 QDQ quantization of ``src`` (already pre-processed) into ``out``.
 
@@ -131,6 +132,8 @@ def quantize_onnx(
     pairwise into saturating int16, and with full 8-bit weights the detector lost ~5 mAP50-95 points on such a
     machine; 7-bit weights cannot saturate (``export.weights`` chooses per target CPU). ``cache`` keeps the
     calibration ranges on disk (recent onnxruntime) so a retry with other excluded nodes does not calibrate again.
+    ``moving_average`` (``minmax`` only) averages each frame's min/max instead of taking the extremes of all frames:
+    one outlier frame no longer widens a range (and coarsens its steps) for every frame.
     Activations uint8 and weights int8: the fast path of ORT's CPU kernels.
     """
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
@@ -141,6 +144,8 @@ def quantize_onnx(
     if cache is not None and "calibration_cache_path" in inspect.signature(quantize_static).parameters:
         kwargs["calibration_cache_path"] = str(cache)
     extra: dict[str, Any] = {"ActivationSymmetric": False, "WeightSymmetric": True}
+    if moving_average and method == "minmax":
+        extra["CalibMovingAverage"] = True
     if method == "percentile":
         extra["CalibPercentile"] = 99.999
     quantize_static(

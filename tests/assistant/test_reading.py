@@ -32,6 +32,28 @@ def read(q: str) -> Any:
     ("ever", None, None),
     ("after 9", "2026-03-10T09:00", None),               # a bare hour after since/after is a clock time
     ("since midnight", "2026-03-10T00:00", None),
+    ("before 8 this morning", "2026-03-10T00:00", "2026-03-10T08:00"),
+    ("until noon yesterday", "2026-03-09T00:00", "2026-03-09T12:00"),
+    ("after noon yesterday", "2026-03-09T12:00", None),
+    ("this morning", "2026-03-10T00:00", "2026-03-10T12:00"),
+    ("yesterday evening", "2026-03-09T18:00", "2026-03-10T00:00"),
+    ("last night", "2026-03-09T18:00", "2026-03-10T06:00"),
+    ("on friday", "2026-03-06T00:00", "2026-03-07T00:00"),      # the most recent Friday
+    ("on tuesday", "2026-03-10T00:00", "2026-03-11T00:00"),     # today is a Tuesday
+    ("last tuesday", "2026-03-03T00:00", "2026-03-04T00:00"),   # the one before today
+    ("since saturday", "2026-03-07T00:00", None),
+    ("over the weekend", "2026-03-07T00:00", "2026-03-09T00:00"),
+    ("last week", "2026-03-02T00:00", "2026-03-09T00:00"),      # the calendar week before this one
+    ("in the past week", "2026-03-03T09:30", None),             # counted back from now
+    ("in february", "2026-02-01T00:00", "2026-03-01T00:00"),
+    ("in june", "2025-06-01T00:00", "2025-07-01T00:00"),        # the most recent June
+    ("last month", "2026-02-01T00:00", "2026-03-01T00:00"),
+    ("this month", "2026-03-01T00:00", None),
+    ("3 days ago", "2026-03-07T00:00", "2026-03-08T00:00"),
+    ("the day before yesterday", "2026-03-08T00:00", "2026-03-09T00:00"),
+    ("in the last 24h", "2026-03-09T09:30", None),
+    ("past 90 mins", "2026-03-10T08:00", None),
+    ("from 9pm to 11pm yesterday", "2026-03-09T21:00", "2026-03-09T23:00"),
 ])
 def test_windows(text: str, since: str | None, until: str | None) -> None:
     w = read_window(text.lower(), NOW)
@@ -102,7 +124,32 @@ def test_boards_of_a_fleet_store() -> None:
     assert (r.stated["board"], r.query.board, r.query.label) == ("dock-2", "dock-2", "Fall")
     assert fleet("which board had the most falls today?").query.group_by == "board"
     assert fleet("how many events per device?").query.group_by == "board"
-    assert fleet("falls on board dock-9?").reason == "there is no board 'dock-9' (boards: dock-1, dock-2, porch)"
+    assert fleet("falls on board dock-9?").reason == "there is no board of that name (boards: dock-1, dock-2, porch)"
     assert "board" not in fleet("falls on the porch").stated  # a camera of that name wins, as rules over labels
     assert fleet("what is the load on the board right now?").kind == "device"
     assert "board" not in read("falls on dock-2?").stated  # a board store's reading knows no fleet
+
+
+@pytest.mark.parametrize(("q", "label"), [
+    ("how many people on the porch?", "person"), ("any vehicles today?", "car"), ("pets in the yard?", "dog"),
+    ("did anyone come by?", "person"), ("did anyone fall?", "fall"), ("how many people fell today?", "fall"),
+])
+def test_words_for_a_kind_name_the_one_label_of_that_kind(q: str, label: str) -> None:
+    r = read_question(q, NOW, CAMS, ["person", "car", "dog", "fall"], RULES)
+    assert r.stated.get("label") == label
+    # two labels of the kind: the word names neither (nothing is counted under the wrong one)
+    assert "label" not in read_question("any pets today?", NOW, CAMS, ["cat", "dog"], RULES).stated
+
+
+def test_rankings_stats_fields_and_refusals() -> None:
+    assert read("where did most of the falls happen?").query.model_dump(include={"op", "group_by", "label"}) == \
+        {"op": "group", "group_by": "camera", "label": "Fall"}
+    assert read("what time of day do most falls happen?").query.group_by == "hour"
+    assert read("what time was the most recent fall?").query.op == "last"
+    assert read("which cam was busiest yesterday?").query.group_by == "camera"
+    assert read("capture rate of the porch camera").stats_field == "capture_fps"
+    assert read("how many frames has the porch captured?").stats_field == "captured"
+    assert read("frames per second processed on the porch").stats_field == "process_fps"
+    assert read("how warm is the processor running?").stats_field == "cpu_temp_c"
+    refusal = read("how many events on cam 12 today?").reason or ""
+    assert "12" not in refusal and "garage, porch" in refusal  # never echoes the question's number

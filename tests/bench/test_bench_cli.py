@@ -57,6 +57,9 @@ def test_bench_llm_json_has_device_state_and_a_prediction_from_this_hosts_probes
     assert "load_avg" in res["device_state"]["before"] and isinstance(res["device_state"]["busy"], bool)
     pred = res["prediction"]
     assert pred["probe"]["bandwidth_gbs"] > 0 and pred["probe"]["ms_per_mparam"] > 0
+    # the probe was built from SmolLM2's own header: its layers and its 49 152-token vocabulary
+    assert pred["shape"]["n_layer"] == 30 and pred["shape"]["n_vocab"] == 49152 and pred["probe"]["ms_per_layer"] > 0
+    assert set(pred["terms_ms"]) == {"fixed", "compute", "memory"}
     assert pred["predicted_here_gen_tps"] > 0
     assert pred["measured_over_predicted_here"] == pytest.approx(
         res["assistant"]["gen_tps"] / pred["predicted_here_gen_tps"], abs=1e-3)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.bench.ask_eval import BLIND_STORE, blind_questions, build_store
+from edgekit.bench.ask_eval import BLIND_SETS, blind_questions, build_store
 from edgekit.bench.eval_truth import TruthError, expected
 from edgekit.events import EventStore
 from edgekit.pipeline.stats import CameraReport, DaemonStats, write_stats
@@ -66,7 +66,7 @@ def test_a_question_without_one_answer_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_blind_set_is_large_and_every_question_has_one_answer(tmp_path: Path) -> None:
-    qs = blind_questions(build_store(tmp_path, BLIND_STORE))
+    qs = blind_questions(build_store(tmp_path, BLIND_SETS["blind"][1]))
     assert len(qs) >= 40 and len({q["id"] for q in qs}) == len(qs)
     assert sum(q["outcome"] == "unanswerable" for q in qs) >= 5
     assert all(q["contains"] for q in qs if q["outcome"] == "answered")
