@@ -11,9 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shutil
-import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -21,18 +18,13 @@ from pathlib import Path
 
 import psutil
 
+from edgekit.bench.broker import start_broker
 from edgekit.config.daemon import DaemonConfig
 from edgekit.pipeline.daemon import Daemon
 from edgekit.sources import SyntheticScene, SyntheticSource
 from edgekit.timing import percentiles
 
 OUT = Path(__file__).resolve().parent / "results" / "daemon.json"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:
@@ -42,13 +34,8 @@ def main() -> None:
     ap.add_argument("--profile", default="desktop")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
-    mosq = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     work = Path(tempfile.mkdtemp(prefix="edgekit-bench-"))
-    port = free_port()
-    (work / "m.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-    broker = subprocess.Popen([mosq, "-c", str(work / "m.conf")], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
+    broker, port = start_broker(work)
     cfg = DaemonConfig.model_validate({
         "device": "bench", "profile": args.profile, "state_dir": str(work / "state"),
         "cameras": {"cam": {"source": "synthetic:0", "realtime": True,

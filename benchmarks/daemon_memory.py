@@ -15,39 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from edgekit.bench.broker import start_broker
 from edgekit.bench.daemon_memory import ask_over_mqtt, daemon_config, edgekit_env, measure_daemon
 from edgekit.bench.device_state import DeviceState, bracket
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "daemon_memory.json"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_broker(work: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    (work / "m.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-    mosq = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([mosq, "-c", str(work / "m.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, port
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("mosquitto did not start")
 
 
 def predicted_share(model: str, profile: str) -> dict[str, Any]:

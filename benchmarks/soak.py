@@ -12,9 +12,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
-import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -23,18 +20,13 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import psutil
 
+from edgekit.bench.broker import start_broker
 from edgekit.config.daemon import DaemonConfig
 from edgekit.events.store import EventStore
 from edgekit.pipeline.daemon import Daemon
 from edgekit.sources import SyntheticScene, SyntheticSource
 
 OUT = Path(__file__).resolve().parent / "results" / "soak.json"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:
@@ -44,11 +36,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="edgekit-soak-"))
-    port = free_port()
-    (work / "m.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-    broker = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(work / "m.conf")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
+    broker, port = start_broker(work)
     got: set[str] = set()
     copies = 0
     lock = threading.Lock()

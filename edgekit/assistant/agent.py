@@ -208,12 +208,12 @@ class Assistant:
             call = ToolCallRecord("camera_stats", {"camera": camera, "field": reading.stats_field})
             t.tool_calls.append(call)
             call.result = self.tools.camera_stats(camera, str(reading.stats_field))
-            return words.stats_answer(call.result), "answered"
+            return words.stats_answer(call.result), _stats_outcome(call.result)
         if reading.kind == "device":
             call = ToolCallRecord("device_status", {"field": reading.stats_field})
             t.tool_calls.append(call)
             call.result = self.tools.device_status(str(reading.stats_field))
-            return words.device_answer(call.result), "answered"
+            return words.device_answer(call.result), _stats_outcome(call.result)
         if self.tools.store_is_empty():
             return words.EMPTY_STORE, "empty_store"
         if reading.compare:
@@ -239,6 +239,14 @@ class Assistant:
             t.grounding.append(f"numbers {stray} in the answer are not in the query or its result")
             return words.unanswerable("the answer could not be checked against the data"), "unanswerable"
         return text, "answered"
+
+
+def _stats_outcome(result: dict[str, Any]) -> str:
+    """``unanswerable`` when the figure asked for is not reported (no stats, or no value for any camera asked)."""
+    cams = result.get("cameras")
+    if not result.get("available") or (isinstance(cams, dict) and cams and all(v is None for v in cams.values())):
+        return "unanswerable"
+    return "answered"
 
 
 _FOLLOW_UP = re.compile(r"^(and|what about|how about|same for|and what about)\b", re.IGNORECASE)

@@ -20,6 +20,13 @@ _UNIT = {"process_fps": "frames/s processed", "capture_fps": "frames/s captured"
          "processed": "frames processed"}
 
 
+def number(v: Any) -> str:
+    """A figure as people write it: 74.0 → "74", 3.10 → "3.1" (the value itself, never rounded away)."""
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else f"{v:.6g}" if abs(v) < 1e6 else str(round(v))
+    return str(v)
+
+
 def unanswerable(reason: str | None) -> str:
     return f"{UNANSWERABLE}: {reason}." if reason else f"{UNANSWERABLE}."
 
@@ -108,7 +115,7 @@ def stats_answer(r: dict[str, Any]) -> str:
         if value is None:
             parts.append(f"camera {cam}: {fld} is not available")
         else:
-            parts.append(f"camera {cam}: {value} {_UNIT.get(fld, fld)}")
+            parts.append(f"camera {cam}: {number(value)} {_UNIT.get(fld, fld)}")
     return ("; ".join(parts) or "no cameras report live stats").capitalize() + stale + "."
 
 
@@ -118,7 +125,9 @@ def device_answer(r: dict[str, Any]) -> str:
         return f"The CPU temperature is not available: {r['reason']}." if fld == "cpu_temp_c" else \
             f"Not available: {r['reason']}."
     if fld == "cpu_temp_c":
-        return f"The CPU temperature is {r['cpu_temp_c']} °C."
+        return f"The CPU temperature is {number(r['cpu_temp_c'])} °C."
+    if fld == "name":
+        return f"This device is {r['name']}."
     if fld == "memory":
         daemon = f"The daemon uses {r['daemon_rss_mb']:g} MB of memory (RSS); " if r.get("daemon_rss_mb") else \
             "The daemon's memory use is not available (no live stats); "

@@ -53,8 +53,8 @@ _OUT_OF_SCOPE = [
     (r"\bweather\b|\braining\b|\bsunny\b", "events say nothing about the weather"),
     (r"\btomorrow\b|\bnext (week|month|hour)\b|\bwill there be\b|\bgoing to\b|\bpredict", "events only record the "
      "past"),
-    (r"\bhow fast\b.*\b(walk|run|mov|driv)|\bspeed of\b|\bwalking speed\b", "events do not record how fast anyone "
-     "moved"),
+    (r"\bhow fast\b.*\b(walk|run|mov|driv|go|going|went|travel)|\bspeed of\b|\bwalking speed\b|\bwhat speed\b|"
+     r"\b(car|vehicle|person|cat|dog)'?s? speed\b", "events do not record how fast anyone moved"),
     (r"\bwhy did\b|\bwhat caused\b", "events do not record causes"),
 ]
 _NOT_A_RATE = r"^(?!.*\b(per second|fps|frame ?rate|rate|speed|how fast)\b)"
@@ -72,7 +72,10 @@ _STATS_FIELDS = [
     (r"\bfps\b|\bframe ?rate\b|\bframes per second\b|\bprocessing speed\b|\bhow fast\b.*\bprocess", "process_fps"),
     (r"\b(down|offline|online|working|status|disconnected)\b", "status"),
 ]
+_DEVICE_NAME = r"\b(device|box|board|system|unit|machine)('?s)? (called|named|name)\b|\bname of (this|the|my) " \
+               r"(device|box|board|system|unit|machine)\b|\bhostname\b|\bwhich (device|box|board) is this\b"
 _DEVICE_FIELDS = [
+    (_DEVICE_NAME, "name"),
     (r"\btemp(erature)?s?\b|\bhow (hot|warm)\b|\boverheat|\b(running|getting|too) (hot|warm)\b|\bthermals?\b|"
      r"\bdegrees\b|\bheat\b", "cpu_temp_c"),
     (r"\bmemory\b|\bram\b|\brss\b", "memory"),
@@ -168,6 +171,8 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     """Read ``question`` against the names the store really holds (``boards``: the devices of a fleet store)."""
     q = " ".join(question.lower().split())
     stated: dict[str, Any] = {}
+    if re.search(_DEVICE_NAME, q):  # before the out-of-scope words: "the name of this box" is not about people
+        return Reading("device", stats_field="name")
     for pat, why in _OUT_OF_SCOPE:
         if re.search(pat, q):
             return Reading("unanswerable", reason=why)
@@ -230,7 +235,8 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     most = re.search(r"\b(most|busiest|biggest|highest|top|more|largest|most often|most common)\b", q)
     least = re.search(r"\b(least|fewest|quietest|lowest|less|smallest|least often|least common)\b", q)
     keys = r"(camera|cam|rule|label|hour|time of day|board|device)"
-    group = re.search(rf"\b(?:which|what)\s+(?:of\s+)?(?:my\s+|the\s+|our\s+|your\s+)?{keys}s?\b", q) or \
+    group = re.search(rf"\b(?:which|what)\s+(?:of\s+)?(?:my\s+|the\s+|our\s+|your\s+)?(?:alert\s+|detection\s+|"
+                      rf"security\s+)?{keys}s?\b", q) or \
         re.search(r"\b(?:by|per|each|every)\s+(camera|cam|rule|label|hour|board|device)s?\b", q) or \
         re.search(rf"\b(busiest|quietest|frequent|common|active|busy|top|bottom)\s+{keys}s?\b", q)
     key: str | None = group.group(group.lastindex or 1) if group else None
@@ -240,6 +246,9 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
             key = "camera"
         elif re.search(r"\b(what|which) (time|hour)\b", q):
             key = "hour"
+        elif re.search(r"\b(what|which) (kind|type|sort)s? of\b|\bwhat (thing|object)s?\b|"
+                       r"\bwhat('?s| has| was| got| is)? (been |got |gets )?(detected|seen|spotted|picked up)\b", q):
+            key = "label"
     compared = _compared_windows(q, now)
     if compared is not None:
         stated["compare"] = [w.model_dump(exclude_none=True) for w in compared]
@@ -259,7 +268,8 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
         stated["limit"] = query.limit
         op = "list"
     elif om := re.search(r"\b(second|third|fourth|fifth)[ -](?:to[ -])?(last|latest|most recent|first|earliest)\b|"
-                         r"\b(penultimate)\b", q):
+                         r"\b(penultimate)\b|\bbefore the (last|latest|most recent|newest)(?: one)?\b|"
+                         r"\bthe one before (?:the )?(last|latest|most recent)\b", q):
         query.offset = {"second": 1, "third": 2, "fourth": 3, "fifth": 4, None: 1}[om.group(1)]
         op = "first" if om.group(2) in ("first", "earliest") else "last"
         stated["offset"] = query.offset
@@ -268,10 +278,13 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     elif re.search(r"\b(last|latest|most recent(ly)?|newest|recently)\b", q) and not (
             window is not None and window.name in ("last", "range") and not re.search(r"\bwhen\b|\bwhat was\b", q)):
         op = "last"
-    elif re.search(r"\bhow many\b|\bnumber of\b|\bcount\b|\bhow often\b|\btotal\b", q):
+    elif re.search(r"\bhow many\b|\bnumber of\b|\bcount\b|\bhow often\b|\btotal\b|"
+                   r"\bhow much (activity|action|motion|traffic)\b|\bhow (busy|active)\b", q):
         op = "count"
-    elif re.search(r"\blist\b|\bshow\b|\bwhat happened\b|\bwhich (events|falls|alerts|detections)\b|\bwhen\b|"
-                   r"\bwhat were\b|\bwhat (events|falls|alerts)\b|\bany (events|falls|alerts)\b|"
+    elif re.search(r"\blist\b|\bshow\b|\bwhat happened\b|\bwhat'?s (been )?happen|\bwhat has (been )?happen|"
+                   r"\bwhat('?s| has| is)? (been )?going on\b|\bwhat went on\b|^anything\b|"
+                   r"\banything (new|else)?\s*(in|on|at|since|from|today|yesterday|this|last|happen|going)\b|"
+                   r"\bwhich (events|falls|alerts|detections)\b|\bwhen\b|\bwhat were\b|\bwhat (events|falls|alerts)\b|"
                    r"\bwhat did\b.*\b(see|detect|record|catch|notice)\b|\bwhat was (seen|detected)\b|"
                    r"^(has|have|did|was|were|is|are) (any|anyone|anybody|someone|somebody|there|a|an)\b|\bany\b",
                    q):

@@ -177,7 +177,7 @@ def read_window(q: str, now: datetime) -> Window | None:
         return _range(first, nxt)
     if re.search(r"\bthis month'?s?\b|\bso far this month\b", q):
         return _range(midnight.replace(day=1))
-    if m := re.search(rf"\b(?:in|during|for|throughout|over|since|of|all of|whole)\s+({months})\b(?!\s+\d)", q):
+    if m := re.search(rf"\b(?:in|during|for|throughout|over|since|of|all of|whole|from)\s+({months})\b(?!\s+\d)", q):
         first, nxt = _month(now, _MONTHS.get(m.group(1)) or _MONTH_ABBR[m.group(1)])
         return _range(first) if m.group(0).startswith("since") else _range(first, nxt)
     if m := re.search(r"\b(this|last|the|over the)\s+weekend\b", q):
@@ -206,7 +206,7 @@ def read_window(q: str, now: datetime) -> Window | None:
         return Window(name="yesterday")
     if re.search(r"\btoday'?s?\b|\bso far today\b", q):
         return Window(name="today")
-    if re.search(r"\bthis week'?s?\b|\bso far this week\b", q):
+    if re.search(r"\bthis week'?s?\b|\bso far this week\b|\b(of|in|during) the week\b", q):
         return Window(name="this_week")
     if re.search(r"\bthis year'?s?\b", q):
         return _range(midnight.replace(month=1, day=1))

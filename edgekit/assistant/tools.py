@@ -25,7 +25,7 @@ STALE_STATS_S = 60.0
 TOOLS = ("events", "camera_stats", "device_status")
 CAMERA_FIELDS = ("process_fps", "capture_fps", "dropped", "captured", "processed", "infer_ms", "pre_ms", "post_ms",
                  "status", "reconnects")
-DEVICE_FIELDS = ("cpu_temp_c", "memory", "load", "uptime")
+DEVICE_FIELDS = ("cpu_temp_c", "memory", "load", "uptime", "name")
 
 
 class ToolCallError(Exception):
@@ -133,6 +133,10 @@ class ToolBox:
             out["cpu_temp_c"] = temp
             if temp is None:
                 out.update(available=False, reason="this device does not report a CPU temperature")
+        elif fld == "name":
+            out["name"] = s.get("device")
+            if not out["name"]:
+                out.update(available=False, reason="no live stats name this device")
         elif fld == "memory":
             vm = psutil.virtual_memory()
             out["daemon_rss_mb"] = round(s["rss"] / 2**20, 1) if s.get("rss") else None

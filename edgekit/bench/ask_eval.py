@@ -62,7 +62,12 @@ def load_questions(path: Path | None = None) -> list[dict[str, Any]]:
     return list(yaml.safe_load((path or EVAL_DIR / "questions.yaml").read_text())["questions"])
 
 
+_FIGURE = r"(?<![\w.:-])-?\d+(?:\.\d+)?(?![\w]|[:.]\d)"  # a number, not part of a clock time or a name
+
+
 def _has(text: str, item: str) -> bool:
+    if re.fullmatch(r"-?\d+(?:\.\d+)?", item):  # a figure matches by value: 74 is 74.0
+        return any(float(n) == float(item) for n in re.findall(_FIGURE, text))
     return re.search(rf"(?<![\w.:-]){re.escape(item.lower())}(?![\w]|[:.]\d)", text.lower()) is not None
 
 

@@ -54,6 +54,8 @@ def read(q: str) -> Any:
     ("in the last 24h", "2026-03-09T09:30", None),
     ("past 90 mins", "2026-03-10T08:00", None),
     ("from 9pm to 11pm yesterday", "2026-03-09T21:00", "2026-03-09T23:00"),
+    ("the events from february please", "2026-02-01T00:00", "2026-03-01T00:00"),
+    ("the first one of the week", "2026-03-09T00:00", None),
 ])
 def test_windows(text: str, since: str | None, until: str | None) -> None:
     w = read_window(text.lower(), NOW)
@@ -153,3 +155,17 @@ def test_rankings_stats_fields_and_refusals() -> None:
     assert read("how warm is the processor running?").stats_field == "cpu_temp_c"
     refusal = read("how many events on cam 12 today?").reason or ""
     assert "12" not in refusal and "garage, porch" in refusal  # never echoes the question's number
+
+
+def test_open_questions_read_by_code() -> None:
+    assert read("anything in the last 30 minutes?").query.op == "list"
+    assert read("what's happened since 3pm?").query.op == "list"
+    assert read("how much activity was there on monday?").query.op == "count"
+    assert read("what kind of thing got detected most yesterday?").query.group_by == "label"
+    assert read("which alert rule triggered the most this week?").query.group_by == "rule"
+    assert read("what's been detected the least?").query.model_dump(include={"group_by", "order"}) == \
+        {"group_by": "label", "order": "least"}
+    r = read("when did the fall before the latest one happen?")
+    assert (r.query.op, r.query.offset, r.query.label) == ("last", 1, "Fall")
+    assert read("how fast was the last car going?").kind == "unanswerable"
+    assert (read("what's the device called?").kind, read("the name of this box?").stats_field) == ("device", "name")
