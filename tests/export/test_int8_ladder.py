@@ -84,8 +84,10 @@ def test_default_int8_export_passes_the_gate_with_seven_bit_weights(tmp_path: Pa
     plans = [("int8-full", []), ("int8-decode-tail-float", ["x"]), ("int8-head-float", ["x"])]
     assert names == [n for n, *_ in gate.ladder(plans, reduce_range=True)][: len(names)]
     assert rep.passed is True and rep.map_drop is not None and rep.map_drop <= 1.0
-    chosen = rep.attempts[-1]
-    assert chosen.passed and chosen.name.endswith("-movavg") and "moving-average" in rep.converter
-    assert all(not a.passed for a in rep.attempts[:-1])
+    chosen = rep.attempts[-1]  # the ladder stops at the first rung that passes
+    assert chosen.passed and all(not a.passed for a in rep.attempts[:-1])
+    # here plain ranges lose 2.7+ points and a moving-average rung passes (0.92 / 0.67); a CPU that rounds its
+    # FP32 kernels differently may pass a rung earlier, which is the ladder working, not a failure
+    assert chosen.name.endswith("-movavg") == ("moving-average" in rep.converter)
     assert rep.int8_weights is not None and rep.int8_weights.bits == 7
     assert Path(rep.artifact or "").is_file() and "FAILED" not in (rep.artifact or "")
