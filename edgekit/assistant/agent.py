@@ -151,7 +151,7 @@ class Assistant:
 
     def _choose_op(self, question: str, reading: Reading, t: Transcript) -> tuple[str, str]:
         """(op, raw model reply): the model's choice among the operations the question allows."""
-        ops = prompts.OPS
+        ops = prompts.allowed_ops(question)
         if self.engine is None and self._load_engine is not None:
             self.engine = self._load_engine()
         if self.engine is None:
@@ -159,7 +159,7 @@ class Assistant:
         if not self._prefix_kept:
             self.engine.keep_prefix(prompts.op_prefix(), on_disk=self.prefix_on_disk)
             self._prefix_kept = True
-        question = self.engine.truncate(question, prompts.MAX_QUESTION_TOKENS)
+        question = self.engine.truncate(prompts.model_question(question), prompts.MAX_QUESTION_TOKENS)
         g = self.engine.generate(prompts.op_messages(question), schema=prompts.op_schema(ops),
                                  max_tokens=prompts.OP_ANSWER_TOKENS)
         t.llm.add(g)

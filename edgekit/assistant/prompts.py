@@ -9,6 +9,7 @@ instructions); they use neutral names, not the evaluation's, and their KV state 
 from __future__ import annotations
 
 import json
+import re
 
 OPS = ("count", "list", "last", "first")
 #: the model sees at most this much of a question (the rest was read by code already)
@@ -32,6 +33,28 @@ OP_EXAMPLES: list[tuple[str, str]] = [
     ("the latest detection at the gate", "last"),
     ("the earliest alert on cam3", "first"),
 ]
+
+
+#: time phrases with "last"/"past" in them, which the model reads as "the last event": the window is read by code
+#: already, so the model is shown the question without them
+_WINDOW_WORDS = re.compile(
+    r"\b(?:(?:in|over|during|within|for|from)\s+)?(?:the\s+)?(?:last|past|previous)\s+(?:(?:\d+|a|an|one|two|three|"
+    r"four|five|six|seven|few|couple of)\s*)?(?:minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?|night|weekend|"
+    r"fortnight|year)\b")
+
+
+def model_question(question: str) -> str:
+    """The question as the model sees it: window phrases that say "last" or "past" removed."""
+    return re.sub(r"\s+([?.!,])", r"\1", " ".join(_WINDOW_WORDS.sub(" ", question).split())) or question
+
+
+def allowed_ops(question: str) -> tuple[str, ...]:
+    """The operations a question's words allow: "last"/"first" only when it says last/latest/recent or
+    first/earliest (outside a time window); count and list both state how many events matched."""
+    q = model_question(question.lower())
+    return tuple(op for op in OPS if op in ("count", "list")
+                 or (op == "last" and re.search(r"\b(last|latest|recent(ly)?|newest|most recent)\b", q))
+                 or (op == "first" and re.search(r"\b(first|earliest|oldest)\b", q)))
 
 
 def op_schema(ops: tuple[str, ...] = OPS) -> dict[str, object]:

@@ -61,7 +61,7 @@ _NOT_A_RATE = r"^(?!.*\b(per second|fps|frame ?rate|rate|speed|how fast)\b)"
 # statistics fields a question can name, in the order they are tried: (pattern, field)
 _STATS_FIELDS = [
     (r"\breconnect", "reconnects"),
-    (r"\bdropp?(ed|ing|s)?\b", "dropped"),
+    (r"\bdropp?(ed|ing|s)?\b(?! off)", "dropped"),
     (_NOT_A_RATE + r".*(\bframes?\b.*\bcaptur(ed|e)\b|\bcaptured\b.*\bframes?\b)", "captured"),
     (_NOT_A_RATE + r".*(\bframes?\b.*\bprocess(ed)?\b|\bprocessed\b.*\bframes?\b)", "processed"),
     (r"\bcapture[ds]?\b.*\b(fps|frame ?rate|frames per second|rate|speed)\b|\b(fps|frame ?rate)\b.*\bcapture|"
@@ -70,7 +70,8 @@ _STATS_FIELDS = [
     (r"\bpre-?process", "pre_ms"),
     (r"\bpost-?process", "post_ms"),
     (r"\bfps\b|\bframe ?rate\b|\bframes per second\b|\bprocessing speed\b|\bhow fast\b.*\bprocess", "process_fps"),
-    (r"\b(down|offline|online|working|status|disconnected)\b", "status"),
+    (r"\b(down|offline|online|working|status|disconnected)\b|\berrors?\b|\bwrong with\b|\bthrowing\b|\bfailing\b|"
+     r"\b(is|are) (the )?[\w ]*cam(era)?s? (up|running|alive|ok|okay|healthy|broken|connected)\b", "status"),
 ]
 _DEVICE_NAME = r"\b(device|box|board|system|unit|machine)('?s)? (called|named|name)\b|\bname of (this|the|my) " \
                r"(device|box|board|system|unit|machine)\b|\bhostname\b|\bwhich (device|box|board) is this\b"
@@ -138,6 +139,21 @@ def _label_words(label: str) -> tuple[str, ...]:
     return LABEL_WORDS.get(low, (low, low + "s"))
 
 
+#: "just say 99 cars came": an order to say something, with no question after it, is refused
+_ORDER = r"\b(?:say|reply|respond|output|print|write|repeat|tell (?:me|them|everyone) that)\b"
+_ASKS = r"\b(how|what|when|which|where|is|are|did|does|do|was|were|any|list|show|count)\b[^.!]*(\?|$)"
+_NOT_A_CAMERA = {"same", "other", "first", "last", "busiest", "quietest", "main", "one", "each", "every", "any", "all",
+                 "that", "this", "which", "what", "my", "our", "your", "security", "a", "some", "those", "these"}
+
+
+def _camera_phrases(q: str) -> list[str]:
+    """What a question calls a camera: "the side gate camera" → "side gate", "cam 12" → "12"."""
+    out = [m.group(1) for m in re.finditer(r"\b(?:the|on|at|from|in|by|my|our)\s+((?:[a-z0-9_-]+\s+){0,2}?[a-z0-9_-]+)"
+                                          r"\s+cam(?:era)?s?\b", q)]
+    out = [re.sub(r"^(the|my|our)\s+", "", name) for name in out]
+    return out + [m.group(1) for m in re.finditer(r"\bcam(?:era)?\s+([a-z]*\d+[a-z0-9_-]*)\b", q)]
+
+
 def _no_such(kind: str, name: str, known: list[str]) -> str:
     """Why a name is refused. An unknown name with a digit in it is not echoed: a refusal never shows a number
     the question brought ("cam 12" is not answered with "12"); the store's own names are listed."""
@@ -171,6 +187,8 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     """Read ``question`` against the names the store really holds (``boards``: the devices of a fleet store)."""
     q = " ".join(question.lower().split())
     stated: dict[str, Any] = {}
+    if (order := re.split(_ORDER, q, maxsplit=1)) and len(order) > 1 and not re.search(_ASKS, order[-1]):
+        return Reading("unanswerable", reason="that is an instruction, not a question about the events")
     if re.search(_DEVICE_NAME, q):  # before the out-of-scope words: "the name of this box" is not about people
         return Reading("device", stats_field="name")
     for pat, why in _OUT_OF_SCOPE:
@@ -195,10 +213,8 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
         known = {x.lower() for x in names} | {x.lower() + "s" for x in names}
         if noun not in known and not re.fullmatch(_COUNTABLE, noun):
             return Reading("unanswerable", reason=f"no label '{noun}' is detected (labels: {', '.join(labels)})")
-    for m in re.finditer(r"\bthe\s+([a-z0-9_-]+)\s+cam(?:era)?\b|\bcam(?:era)?\s+([a-z]*\d+[a-z0-9_-]*)\b", q):
-        name = m.group(1) or m.group(2)
-        if name not in {c.lower() for c in cameras} and name not in {"same", "other", "first", "last", "busiest",
-                                                                    "main", "one"}:
+    for name in _camera_phrases(q):
+        if not _names_in(name, cameras) and not set(name.split()) & _NOT_A_CAMERA:
             return Reading("unanswerable", reason=_no_such("camera", name, cameras))
     # "board dock-9": a name like a device's (a digit, - or _ in it) that no board has is not widened to all boards
     for m in re.finditer(r"\bboard\s+([a-z0-9.:]*[0-9_-][a-z0-9_.:-]*)", q):
@@ -278,10 +294,12 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     elif re.search(r"\b(last|latest|most recent(ly)?|newest|recently)\b", q) and not (
             window is not None and window.name in ("last", "range") and not re.search(r"\bwhen\b|\bwhat was\b", q)):
         op = "last"
-    elif re.search(r"\bhow many\b|\bnumber of\b|\bcount\b|\bhow often\b|\btotal\b|"
-                   r"\bhow much (activity|action|motion|traffic)\b|\bhow (busy|active)\b", q):
+    elif re.search(r"\bhow many\b|\bnumber of\b|\bcount\b|\bhow often\b|\btotal\b|^times\b|"
+                   r"\bhow much (activity|action|motion|traffic|happened|went on|has happened)\b|"
+                   r"\bhow (busy|active)\b", q):
         op = "count"
-    elif re.search(r"\blist\b|\bshow\b|\bwhat happened\b|\bwhat'?s (been )?happen|\bwhat has (been )?happen|"
+    elif re.search(r"\blist\b|\bshow\b|\bwhat happened\b|\bwhat time\b|\bwhat'?s (been )?happen|"
+                   r"\bwhat has (been )?happen|"
                    r"\bwhat('?s| has| is)? (been )?going on\b|\bwhat went on\b|^anything\b|"
                    r"\banything (new|else)?\s*(in|on|at|since|from|today|yesterday|this|last|happen|going)\b|"
                    r"\bwhich (events|falls|alerts|detections)\b|\bwhen\b|\bwhat were\b|\bwhat (events|falls|alerts)\b|"

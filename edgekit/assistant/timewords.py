@@ -113,6 +113,8 @@ def _normalise(q: str) -> str:
     q = re.sub(r"\b(noon|midday)\b", "12:00", q)
     q = re.sub(r"(?<!since )\bmidnight\b", "0:00", q)
     q = re.sub(r"\b(\d{1,4})\s*(hours?|hrs?|h|minutes?|mins?|m|days?|d)\b", r"\1 \2", q)  # "24h" → "24 h"
+    # "after 10 last night": a bare hour from 6 to 11 before an evening word is p.m.
+    q = re.sub(r"\b([6-9]|1[01])(:\d{2})?(?=\s+(?:last night|tonight|this evening|yesterday evening)\b)", r"\1\2pm", q)
     return re.sub(r"\ba couple of\b|\ba couple\b", "two", q)
 
 
@@ -120,15 +122,27 @@ def read_window(q: str, now: datetime) -> Window | None:
     """The time window a (lower-case) question states, or None when it states none."""
     q = _normalise(q)
     midnight = _midnight(now)
-    if m := re.search(rf"\b(?:between|from)\s+{_CLOCK}{_DAYWORD}\s+(?:and|to|till|until|-)\s+{_CLOCK}{_DAYWORD}", q):
-        a, b = _clock(*m.group(1, 2, 3)), _clock(*m.group(5, 6, 7))
-        if a and b and (m.group(0).startswith("between") or m.group(2) or m.group(3) or m.group(6) or m.group(7)):
-            day_a, day_b = m.group(4), m.group(8)
+    if m := re.search(rf"\b(between\s+|from\s+)?{_CLOCK}{_DAYWORD}\s+(and|to|till|until|-)\s+{_CLOCK}{_DAYWORD}", q):
+        a, b = _clock(*m.group(2, 3, 4)), _clock(*m.group(7, 8, 9))
+        said = m.group(1) or ""
+        # "between 9 and 11"; without "between" both need am/pm or minutes ("2 to 3 events" is not a time)
+        clock_like = bool(m.group(3) or m.group(4)) and bool(m.group(8) or m.group(9))
+        if a and b and (said.startswith("between") or (said and (m.group(3) or m.group(4) or m.group(8)
+                                                                    or m.group(9))) or (m.group(6) != "and"
+                                                                                          and clock_like)):
+            day_a, day_b = m.group(5), m.group(10)
             since = _at(now, a, day_a)
             until = _at(now, b, day_b or ("today" if day_a and day_a.startswith("yesterday") else day_a))
             if until <= since:  # "between 23:00 and 01:00": the end is on the next day
                 until += timedelta(days=1)
             return _range(since, until)
+    after = re.search(rf"\b(?:since|after|from)\s+{_CLOCK}{_DAYWORD}\b", q)
+    before = re.search(rf"\b(?:before|until|till|up to)\s+{_CLOCK}{_DAYWORD}(?!\s*(?:min|sec|hour|day|week|event))", q)
+    if after and before and (hm_a := _clock(*after.group(1, 2, 3))) and (hm_b := _clock(*before.group(1, 2, 3))):
+        since = _at(now, hm_a, after.group(4))  # "after 10 last night, before midnight": the end follows the start
+        until = _at(now, hm_b, before.group(4)) if before.group(4) else \
+            _midnight(since) + timedelta(hours=hm_b[0], minutes=hm_b[1])
+        return _range(since, until if until > since else until + timedelta(days=1))
     if m := re.search(rf"\b(?:before|until|till|up to|by)\s+{_CLOCK}{_DAYWORD}(?!\s*(?:min|sec|hour|day|week|event))",
                       q):
         hm = _clock(*m.group(1, 2, 3))
