@@ -35,11 +35,17 @@ M = TypeVar("M", bound=BaseModel)
 ENV_PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Z][A-Z0-9_]*)\}")
 
 
+def dotted(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A location as ``cameras.front.max_fps``; a key with spaces, dots or control characters in it is quoted
+    (``cameras.'\\n  '``), so the error stays one line."""
+    return ".".join(str(p) if re.fullmatch(r"[\w\-:/{}$]*", str(p)) else repr(p) for p in loc)
+
+
 def format_validation_error(e: ValidationError) -> str:
     """Pydantic's errors as one line: ``field.path: message; ...``."""
     parts = []
     for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        loc = dotted(err["loc"]) or "(top level)"
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         parts.append(f"{loc}: {msg}")
     return "; ".join(parts)
@@ -113,7 +119,7 @@ def parse_yaml_model(text: str, model: type[M], name: str, what: str, extra: dic
     try:
         raw = fill_env(raw)
     except _MissingEnv as e:
-        where = ".".join(str(p) for p in e.loc)
+        where = dotted(e.loc)
         raise EdgekitError(f"invalid {what} {name}:{line_of(root, e.loc)}: {where}: environment variable {e.name} "
                            f"is not set (used as {{{e.name}}})") from None
     try:
@@ -121,7 +127,7 @@ def parse_yaml_model(text: str, model: type[M], name: str, what: str, extra: dic
     except ValidationError as e:
         errors = e.errors()
         loc = tuple(errors[0]["loc"])
-        where = ".".join(str(p) for p in loc) or "(top level)"
+        where = dotted(loc) or "(top level)"
         msg = errors[0]["msg"].removeprefix("Value error, ")
         if errors[0]["type"] == "extra_forbidden":
             msg = f"unknown key {loc[-1]!r}" + (f" ({hint})" if hint else "")

@@ -50,3 +50,13 @@ def test_recipe_error_names_the_line(tmp_path: Path) -> None:
     f.write_text("name: r\nmodel: m.onnx\ntargets: [{to: onnx}]\nprecison: int8\n")
     with pytest.raises(EdgekitError, match=r"invalid export recipe .*r\.yaml:4: precison: unknown key"):
         load_recipe(f)
+
+
+def test_a_key_with_a_newline_in_it_is_quoted_and_the_error_stays_one_line() -> None:
+    from edgekit.config.daemon import parse_config
+
+    # found by the config fuzz on the CI machine: a camera named "\n\n  " put a newline into the error
+    text = "device: x\ncameras:\n  ? '\n\n    '\n  : null\n"
+    with pytest.raises(EdgekitError) as e:
+        parse_config(text)
+    assert "\n" not in str(e.value) and "cameras.'\\n" in str(e.value)
