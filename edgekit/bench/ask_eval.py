@@ -30,8 +30,8 @@ from edgekit.pipeline.stats import DaemonStats, write_stats
 from edgekit.types import Event
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "tests" / "assistant" / "eval"
-#: the blind sets, each over its own store: ``blind`` (frozen in 18fb45c, scored once, then tuned on: no longer
-#: held out) and ``blind2`` (written before that tuning by someone who had not read the reader; held out)
+#: the blind sets, each over its own store, each frozen before its one held-out run (benchmarks/README.md):
+#: ``blind``, ``blind2`` and ``blind3`` were tuned on after theirs; ``blind4`` is the held-out one
 BLIND_SETS = {name: (EVAL_DIR / f"{name}_questions.yaml", EVAL_DIR / f"{name}_store.yaml")
               for name in ("blind", "blind2", "blind3", "blind4")}
 

@@ -53,7 +53,7 @@ def int8(run: ExportRun) -> Path:
             f"7-bit one did. 8-bit was tried first because {w.why.removeprefix('full 8-bit weights: ')}"
         )
     bits = "7-bit (reduce_range)" if seven else "8-bit"
-    ranges = ", moving-average min/max ranges" if final.name.endswith(("-movavg", "-movavg-7bit")) else ""
+    ranges = ", moving-average min/max ranges" if "-movavg" in final.name else ""
     run.report.converter = (
         f"onnxruntime.quantization (QDQ, per-channel, uint8 activations / {bits} int8 weights{ranges})"
     )
