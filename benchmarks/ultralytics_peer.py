@@ -23,6 +23,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 
 def _parse() -> argparse.Namespace:
@@ -36,6 +37,9 @@ def _parse() -> argparse.Namespace:
     ap.add_argument("--iou", type=float, default=0.7)
     ap.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: whole video)")
     ap.add_argument("--json", type=Path, default=None, help="write the results here (also printed)")
+    ap.add_argument("--serve", action="store_true",
+                    help="time blocks on request: each stdin line N takes N + 1 frames and prints the seconds the "
+                         "last N took (for benchmarks/pipeline_paired.py)")
     return ap.parse_args()
 
 
@@ -61,6 +65,10 @@ def main() -> int:
     if not a.model.is_file() or not a.video.is_file():
         print(f"error: missing file: {a.model if not a.model.is_file() else a.video}", file=sys.stderr)
         return 2
+    if a.serve:  # the answers get stdout to themselves: Ultralytics logs to stdout, which then goes to stderr
+        answers = os.fdopen(os.dup(1), "w")
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
     # Must precede the torch/onnxruntime imports: thread pools are sized when the libraries load.
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(a.threads)
@@ -100,6 +108,8 @@ def main() -> int:
     stream = model.predict(
         str(a.video), stream=True, imgsz=a.imgsz, conf=a.conf, iou=a.iou, device="cpu", verbose=False
     )
+    if a.serve:
+        return _serve(iter(stream), answers)
     stamps: list[float] = []
     pre: list[float] = []
     inf: list[float] = []
@@ -163,6 +173,18 @@ def main() -> int:
     print(text)
     if a.json:
         a.json.write_text(text + "\n")
+    return 0
+
+
+def _serve(stream: object, answers: TextIO) -> int:
+    """Answer block requests until stdin closes; the generator stays open, so decoding continues the video."""
+    for line in sys.stdin:
+        n = int(line)
+        next(stream)  # type: ignore[call-overload]
+        t0 = time.perf_counter()
+        for _ in range(n):
+            next(stream)  # type: ignore[call-overload]
+        print(json.dumps({"seconds": time.perf_counter() - t0}), file=answers, flush=True)
     return 0
 
 

@@ -256,9 +256,11 @@ class CameraWorker:
             self.recorder = ClipRecorder(self.cam_id, self.cfg.clips, self._clips_folder, fps=fps,
                                          on_clip=self.on_clip)
             self.recorder.start()
-        # Files: pre-process on the capture thread (overlaps inference). Live: only the frame that is processed
+        # Files: pre-process on the capture thread, to overlap inference where it leaves a core free (where it
+        # fills them, work ahead only competes with it: `detect_stream`). Live: only the frame that is processed
         # is pre-processed, so dropped frames cost no letterboxing.
-        reader = LatestFrameReader(src, prepare=None if src.live else self._prepare)
+        ahead = not (src.live or self.detector.fills_cpu)
+        reader = LatestFrameReader(src, prepare=self._prepare if ahead else None)
         wall0, mono0 = time.time(), time.monotonic_ns()
         base_captured, base_dropped = self.stats.captured, self.stats.dropped
         src_reconnects, first, rate = 0, True, self._rate

@@ -1,12 +1,27 @@
-"""Run a detector over a source with decoding and pre-processing overlapped on the capture thread."""
+"""Run a detector over a source, with as much of each frame's work on the capture thread as pays off."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Literal
 
 from edgekit.sources import LatestFrameReader, Source
 from edgekit.types import Detections, Frame
 from edgekit.vision.detector import Detector
+
+Overlap = Literal["prepare", "decode", "none"]
+
+
+def overlap_for(detector: Detector, source: Source, drop: bool = False) -> Overlap:
+    """What runs ahead on the capture thread: decoding and letterboxing, decoding only, or nothing.
+
+    Where inference leaves cores free (an accelerator, or fewer CPU threads than cores) both run ahead and hide
+    behind it. Where it fills the CPU, work ahead only competes with it, so files are read in line; a live source
+    (or ``drop``) still needs its capture thread to skip stale frames, and letterboxes only the frame it keeps.
+    """
+    if not detector.fills_cpu:
+        return "prepare"
+    return "decode" if source.live or drop else "none"
 
 
 def detect_stream(
@@ -15,21 +30,35 @@ def detect_stream(
     max_frames: int | None = None,
     drop: bool | None = None,
     background: bool = False,
+    overlap: Overlap | None = None,
 ) -> Iterator[tuple[Frame, Detections]]:
     """Yield (frame, detections) for each frame processed.
 
-    Live sources drop stale frames (only the newest is processed); files are processed frame by frame. The capture
-    thread decodes and letterboxes the next frame while the detector infers on this one.
+    Live sources drop stale frames (only the newest is processed); files are processed frame by frame.
+    ``overlap`` (default: ``overlap_for``) says what the capture thread does ahead of inference.
     """
-    reader = LatestFrameReader(source, drop=drop, prepare=lambda f: detector.preprocess(f.image),
-                               background=background)
+    mode = overlap or overlap_for(detector, source, bool(drop))
+    n = 0
+    if mode == "none" and not (drop or (drop is None and source.live)):
+        try:
+            while (max_frames is None or n < max_frames) and (frame := source.read()) is not None:
+                yield frame, detector.detect(frame.image)
+                n += 1
+        finally:
+            source.close()
+        return
+    prepare = (lambda f: detector.preprocess(f.image)) if mode == "prepare" else None
+    reader = LatestFrameReader(source, drop=drop, prepare=prepare, background=background)
     try:
-        n = 0
         while max_frames is None or n < max_frames:
             item = reader.get()
             if item is None:
                 break
-            frame, (tensor, info) = item
+            frame, prepared = item
+            if prepared is None:
+                with detector.timer.stage("pre"):
+                    prepared = detector.preprocess(frame.image)
+            tensor, info = prepared
             yield frame, detector.detect_prepared(tensor, info)
             n += 1
     finally:

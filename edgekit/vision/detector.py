@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -121,6 +122,19 @@ class Detector:
                 f"`{export_hint(prof, card)}` makes a matching one)"
             )
         return det
+
+    @property
+    def fills_cpu(self) -> bool:
+        """Inference runs on the CPU with a thread for every core this process may use.
+
+        Work put on another thread then competes with inference instead of hiding behind it, and costs more than
+        in line: pre-empting one of ONNX Runtime's threads stalls the other at the next barrier.
+        """
+        if not (self.backend.name.startswith("onnxruntime[CPU") or self.backend.name == "litert[cpu]"):
+            return False
+        threads = self.plan.options.threads if self.plan is not None else 0
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return threads <= 0 or threads >= cores
 
     def preprocess(self, image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.floating], LetterboxInfo]:
         """Letterbox a BGR frame into the model's input tensor."""

@@ -65,14 +65,15 @@ def postprocess_yolo(
     out = np.asarray(output, dtype=np.float32)[0]
     if out.shape[0] > out.shape[1]:  # [A, 4 + C]
         out = out.T
-    scores_all = out[4:]
-    class_ids = scores_all.argmax(axis=0)
-    scores = scores_all[class_ids, np.arange(scores_all.shape[1])]
-    keep = scores > conf
-    if not keep.any():
+    # max first, argmax only over the few anchors that pass: argmax down the short class axis of a [C, 8400]
+    # array cost 40× the max here (0.20 against 0.005 ms at 640).
+    scores = out[4:].max(axis=0)
+    keep = np.flatnonzero(scores > conf)
+    if keep.size == 0:
         return Detections.empty()
+    scores = scores[keep]
+    class_ids = out[4:, keep].argmax(axis=0)
     boxes = out[:4, keep].T * box_scale
-    scores, class_ids = scores[keep], class_ids[keep]
     if len(scores) > MAX_NMS:
         top = np.argsort(-scores)[:MAX_NMS]
         boxes, scores, class_ids = boxes[top], scores[top], class_ids[top]
