@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ultralytics_peer import serve_blocks, time_block  # benchmarks/: the one block protocol for every consumer
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -90,13 +92,7 @@ def main() -> None:
         return time.perf_counter() - t0
 
     def stream_block(it: Iterator[Any]) -> Callable[[int], float]:
-        def run(n: int) -> float:
-            next(it)
-            t0 = time.perf_counter()
-            for _ in range(n):
-                next(it)
-            return time.perf_counter() - t0
-        return run
+        return lambda n: time_block(it, n)
 
     blocks: dict[str, Callable[[int], float]] = {"raw": raw_block}
     closers: list[Callable[[], None]] = []
@@ -179,13 +175,7 @@ def _serve(args: argparse.Namespace) -> None:
     from edgekit.vision.detector import Detector
 
     det = Detector.load(args.model, "desktop", threads=args.threads)
-    it = detect_stream(det, VideoSource(args.video), drop=False)
-    for line in sys.stdin:
-        next(it)
-        t0 = time.perf_counter()
-        for _ in range(int(line)):
-            next(it)
-        print(json.dumps({"seconds": time.perf_counter() - t0}), flush=True)
+    serve_blocks(detect_stream(det, VideoSource(args.video), drop=False), sys.stdout)
 
 
 class _Served:

@@ -22,6 +22,7 @@ import platform
 import resource
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -109,7 +110,7 @@ def main() -> int:
         str(a.video), stream=True, imgsz=a.imgsz, conf=a.conf, iou=a.iou, device="cpu", verbose=False
     )
     if a.serve:
-        return _serve(iter(stream), answers)
+        return serve_blocks(iter(stream), answers)
     stamps: list[float] = []
     pre: list[float] = []
     inf: list[float] = []
@@ -176,15 +177,20 @@ def main() -> int:
     return 0
 
 
-def _serve(stream: object, answers: TextIO) -> int:
-    """Answer block requests until stdin closes; the generator stays open, so decoding continues the video."""
+def time_block(frames: Iterator[object], n: int) -> float:
+    """Take ``n + 1`` items and return the seconds the last ``n`` took: each timed one paid for its own decoding."""
+    next(frames)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        next(frames)
+    return time.perf_counter() - t0
+
+
+def serve_blocks(frames: Iterator[object], answers: TextIO) -> int:
+    """Answer block requests until stdin closes (line N → ``{"seconds": s}``); ``frames`` stays open, so decoding
+    continues the video. Also serves edgekit's pipeline for ``benchmarks/pipeline_paired.py --tree``."""
     for line in sys.stdin:
-        n = int(line)
-        next(stream)  # type: ignore[call-overload]
-        t0 = time.perf_counter()
-        for _ in range(n):
-            next(stream)  # type: ignore[call-overload]
-        print(json.dumps({"seconds": time.perf_counter() - t0}), file=answers, flush=True)
+        print(json.dumps({"seconds": time_block(frames, int(line))}), file=answers, flush=True)
     return 0
 
 

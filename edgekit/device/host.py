@@ -111,6 +111,11 @@ def _gstreamer() -> bool:
     return False
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def probe_host(root: Path = Path("/")) -> HostInfo:
     """Look at this machine once: board, cores, RAM, runtimes, ONNX Runtime providers, OpenCV GStreamer."""
     import psutil
@@ -125,7 +130,7 @@ def probe_host(root: Path = Path("/")) -> HostInfo:
     return HostInfo(
         board=kind,
         model=model,
-        cores=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
+        cores=usable_cores(),
         ram_mb=int(psutil.virtual_memory().total / 2**20),
         jetson_release=tegra,
         edgetpu=tpu,

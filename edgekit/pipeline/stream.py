@@ -37,9 +37,10 @@ def detect_stream(
     Live sources drop stale frames (only the newest is processed); files are processed frame by frame.
     ``overlap`` (default: ``overlap_for``) says what the capture thread does ahead of inference.
     """
-    mode = overlap or overlap_for(detector, source, bool(drop))
+    drop = source.live if drop is None else drop
+    mode = overlap or overlap_for(detector, source, drop)
     n = 0
-    if mode == "none" and not (drop or (drop is None and source.live)):
+    if mode == "none" and not drop:  # a dropping source needs its capture thread, whatever was asked
         try:
             while (max_frames is None or n < max_frames) and (frame := source.read()) is not None:
                 yield frame, detector.detect(frame.image)
@@ -55,11 +56,7 @@ def detect_stream(
             if item is None:
                 break
             frame, prepared = item
-            if prepared is None:
-                with detector.timer.stage("pre"):
-                    prepared = detector.preprocess(frame.image)
-            tensor, info = prepared
-            yield frame, detector.detect_prepared(tensor, info)
+            yield frame, detector.detect(frame.image) if prepared is None else detector.detect_prepared(*prepared)
             n += 1
     finally:
         reader.close()

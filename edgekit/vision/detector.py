@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import logging
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgekit.backends import Backend, open_backend
-from edgekit.device.host import probe_host
+from edgekit.device.host import probe_host, usable_cores
 from edgekit.device.modelcards import ModelCard, resolve_model
 from edgekit.device.plan import RuntimePlan, export_hint, plan_runtime
 from edgekit.device.profiles import load_profile
@@ -133,8 +132,7 @@ class Detector:
         if not (self.backend.name.startswith("onnxruntime[CPU") or self.backend.name == "litert[cpu]"):
             return False
         threads = self.plan.options.threads if self.plan is not None else 0
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        return threads <= 0 or threads >= cores
+        return threads <= 0 or threads >= usable_cores()
 
     def preprocess(self, image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.floating], LetterboxInfo]:
         """Letterbox a BGR frame into the model's input tensor."""
