@@ -102,7 +102,7 @@ def _quantize(pre: Path, out: Path, input_name: str, calib: Any, exclude: list[s
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
     from edgekit.export.calib import TensorReader
-    from edgekit.export.quantize import _method
+    from edgekit.export.quantize import calibration_method
 
     extra: dict[str, Any] = {"ActivationSymmetric": False, "WeightSymmetric": True, **v.get("extra", {})}
     method = v.get("method", "minmax")
@@ -120,7 +120,7 @@ def _quantize(pre: Path, out: Path, input_name: str, calib: Any, exclude: list[s
         nodes_to_exclude=exclude,
         op_types_to_quantize=_op_types(v),
         extra_options=extra,
-        calibrate_method=_method(method),
+        calibrate_method=calibration_method(method),
         calibration_cache_path=str(cache.with_name(f"calib-{method}-{extra.get('CalibMovingAverage', 0)}.json")),
     )
     return out

@@ -151,7 +151,8 @@ class Assistant:
 
     def _choose_op(self, question: str, reading: Reading, t: Transcript) -> tuple[str, str]:
         """(op, raw model reply): the model's choice among the operations the question allows."""
-        ops = prompts.allowed_ops(question)
+        model_q = prompts.model_question(question)
+        ops = prompts.allowed_ops(model_q)
         if self.engine is None and self._load_engine is not None:
             self.engine = self._load_engine()
         if self.engine is None:
@@ -159,8 +160,8 @@ class Assistant:
         if not self._prefix_kept:
             self.engine.keep_prefix(prompts.op_prefix(), on_disk=self.prefix_on_disk)
             self._prefix_kept = True
-        question = self.engine.truncate(prompts.model_question(question), prompts.MAX_QUESTION_TOKENS)
-        g = self.engine.generate(prompts.op_messages(question), schema=prompts.op_schema(ops),
+        model_q = self.engine.truncate(model_q, prompts.MAX_QUESTION_TOKENS)
+        g = self.engine.generate(prompts.op_messages(model_q), schema=prompts.op_schema(ops),
                                  max_tokens=prompts.OP_ANSWER_TOKENS)
         t.llm.add(g)
         try:

@@ -82,15 +82,20 @@ def compute_buffer_bytes(info: GGUFInfo, n_ctx: int, n_batch: int) -> int:
     """
     logits = n_batch * info.n_vocab
     scores = n_batch * n_ctx * info.n_head
-    acts = n_batch * (4 * info.n_embd + 2 * int(info.arch_key("feed_forward_length", 4 * info.n_embd)))
+    acts = _activations(info, n_batch)
     return int(4 * (max(logits, scores) + acts) * 1.1)
 
 
 def touched_compute_bytes(info: GGUFInfo, n_ctx: int, n_batch: int) -> int:
     """Of llama.cpp's compute buffer, what a full prompt batch writes (f32): the n_batch × n_ctx × n_head
     attention scores and the layer activations; the logits are computed for the last token only."""
-    acts = n_batch * (4 * info.n_embd + 2 * int(info.arch_key("feed_forward_length", 4 * info.n_embd)))
+    acts = _activations(info, n_batch)
     return 4 * (n_batch * n_ctx * info.n_head + acts)
+
+
+def _activations(info: GGUFInfo, n_batch: int) -> int:
+    """Values one layer's activations hold for ``n_batch`` tokens (residual, attention, feed-forward)."""
+    return n_batch * (4 * info.n_embd + 2 * info.n_ff)
 
 
 def estimate_fit(info: GGUFInfo, n_ctx: int, n_batch: int, budget_mb: float | None) -> FitReport:

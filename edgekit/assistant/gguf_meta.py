@@ -92,6 +92,8 @@ class GGUFInfo:
     weight_bytes: int  # tensor data, i.e. what decoding one token has to read
     n_tensors: int
     metadata: dict[str, Any] = field(repr=False)
+    matrices: dict[str, int] = field(default_factory=dict, repr=False)
+    """Element count of every 2-D tensor, by name."""
 
     @property
     def arch(self) -> str:
@@ -111,6 +113,11 @@ class GGUFInfo:
     @property
     def n_embd(self) -> int:
         return int(self.arch_key("embedding_length", 0))
+
+    @property
+    def n_ff(self) -> int:
+        """Feed-forward width (4 × ``n_embd`` where the header leaves it out)."""
+        return _max_int(self.arch_key("feed_forward_length", 4 * self.n_embd))
 
     @property
     def n_head(self) -> int:
@@ -144,6 +151,15 @@ class GGUFInfo:
     def chat_template(self) -> str | None:
         t = self.metadata.get("tokenizer.chat_template")
         return t if isinstance(t, str) and t.strip() else None
+
+    @property
+    def matvec_params(self) -> int:
+        """Weights one decoded token multiplies: every matrix but the embedding lookup (which reads one row), plus
+        the embedding where it doubles as the output layer (tied weights)."""
+        n = sum(v for k, v in self.matrices.items() if k != "token_embd.weight")
+        if "output.weight" not in self.matrices:
+            n += self.matrices.get("token_embd.weight", 0)
+        return n
 
     def kv_bytes(self, n_ctx: int, bytes_per_value: int = 2) -> int:
         """KV cache size for ``n_ctx`` tokens (f16 by default), all layers, K and V."""
@@ -188,12 +204,18 @@ def _parse(path: Path, size: int, cur: _Cursor) -> GGUFInfo:
     for _ in range(n_kv):
         key = cur.string()
         meta[key] = cur.value(cur.read("I"))
+    matrices: dict[str, int] = {}
     for _ in range(n_tensors):
-        cur.string()
+        name = cur.string()
         n_dims = cur.read("I")
-        cur.pos += 8 * n_dims + 4 + 8  # dims, ggml type, offset
+        if n_dims > 8:
+            raise _Corrupt(f"tensor {name!r} has {n_dims} dimensions")
+        dims = [cur.read("Q") for _ in range(n_dims)]
+        if n_dims == 2:
+            matrices[name] = dims[0] * dims[1]
+        cur.pos += 4 + 8  # ggml type, offset
     align = int(meta.get("general.alignment", 32))
     data_start = (cur.pos + align - 1) // align * align
     if data_start > size:
         raise _Corrupt("tensor data missing (file truncated)")
-    return GGUFInfo(path, size, size - data_start, n_tensors, meta)
+    return GGUFInfo(path, size, size - data_start, n_tensors, meta, matrices)

@@ -40,7 +40,7 @@ OP_EXAMPLES: list[tuple[str, str]] = [
 _WINDOW_WORDS = re.compile(
     r"\b(?:(?:in|over|during|within|for|from)\s+)?(?:the\s+)?(?:last|past|previous)\s+(?:(?:\d+|a|an|one|two|three|"
     r"four|five|six|seven|few|couple of)\s*)?(?:minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?|night|weekend|"
-    r"fortnight|year)\b")
+    r"fortnight|year)\b", re.IGNORECASE)
 
 
 def model_question(question: str) -> str:
@@ -48,10 +48,11 @@ def model_question(question: str) -> str:
     return re.sub(r"\s+([?.!,])", r"\1", " ".join(_WINDOW_WORDS.sub(" ", question).split())) or question
 
 
-def allowed_ops(question: str) -> tuple[str, ...]:
-    """The operations a question's words allow: "last"/"first" only when it says last/latest/recent or
-    first/earliest (outside a time window); count and list both state how many events matched."""
-    q = model_question(question.lower())
+def allowed_ops(model_q: str) -> tuple[str, ...]:
+    """The operations the words of ``model_q`` (:func:`model_question`'s output, window phrases gone) allow:
+    "last"/"first" only when it says last/latest/recent or first/earliest; count and list both state how many
+    events matched."""
+    q = model_q.lower()
     return tuple(op for op in OPS if op in ("count", "list")
                  or (op == "last" and re.search(r"\b(last|latest|recent(ly)?|newest|most recent)\b", q))
                  or (op == "first" and re.search(r"\b(first|earliest|oldest)\b", q)))

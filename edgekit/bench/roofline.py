@@ -133,17 +133,10 @@ def memory_bandwidth_gbs(mb: int = 256, repeats: int = 5) -> float:
 
 
 def matvec_params(path: Path) -> int:
-    """Weights one decoded token multiplies: every 2-D matrix but the embedding lookup (which reads one row),
-    plus the embedding where it doubles as the output layer (tied weights)."""
-    try:
-        from gguf import GGUFReader
-    except ImportError as e:
-        raise MissingDependencyError("the gguf package", "pip install gguf") from e
-    tensors = {t.name: int(np.prod(t.shape)) for t in GGUFReader(str(path)).tensors if len(t.shape) == 2}
-    n = sum(v for k, v in tensors.items() if k != "token_embd.weight")
-    if "output.weight" not in tensors:
-        n += tensors.get("token_embd.weight", 0)
-    return n
+    """Weights one decoded token multiplies (``GGUFInfo.matvec_params``)."""
+    from edgekit.assistant.gguf_meta import read_gguf_info
+
+    return read_gguf_info(path).matvec_params
 
 
 def write_probe_gguf(
@@ -184,15 +177,11 @@ class DecodeShape:
 
         info = read_gguf_info(path)
         return cls(n_layer=info.n_layer, n_embd=info.n_embd,
-                   n_ff=_max_int(info.arch_key("feed_forward_length", 4 * info.n_embd)), n_head=info.n_head,
-                   n_head_kv=info.n_head_kv, n_vocab=info.n_vocab, n_params=matvec_params(path),
+                   n_ff=info.n_ff, n_head=info.n_head,
+                   n_head_kv=info.n_head_kv, n_vocab=info.n_vocab, n_params=info.matvec_params,
                    weight_bytes=info.weight_bytes,
                    attn_macs_per_past=info.n_layer * info.n_head * (info.head_dim_k + info.head_dim_v),
                    kv_bytes_per_past=info.kv_bytes(1))
-
-
-def _max_int(v: Any) -> int:
-    return max(int(x) for x in v) if isinstance(v, list) else int(v)
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,8 @@ def preprocess(src: Path, out: Path) -> Path:
     return out
 
 
-def _method(name: str) -> Any:
+def calibration_method(name: str) -> Any:
+    """ONNX Runtime's CalibrationMethod for ``name`` (one of ``CALIBRATION_METHODS``)."""
     from onnxruntime.quantization import CalibrationMethod
 
     table = {
@@ -159,7 +160,7 @@ def quantize_onnx(
         weight_type=QuantType.QInt8,
         nodes_to_exclude=list(exclude),
         op_types_to_quantize=list(op_types) if op_types else None,
-        calibrate_method=_method(method),
+        calibrate_method=calibration_method(method),
         extra_options=extra,
         **kwargs,
     )

@@ -189,6 +189,8 @@ def test_the_model_is_offered_only_the_operations_the_words_allow() -> None:
     from edgekit.assistant.prompts import allowed_ops, model_question
 
     assert model_question("cars in the garage in the last 6 hours?") == "cars in the garage?"
-    assert allowed_ops("cars in the garage in the last 6 hours?") == ("count", "list")
-    assert allowed_ops("the latest car at the gate") == ("count", "list", "last")
-    assert allowed_ops("earliest alert on cam3") == ("count", "list", "first")
+    assert model_question("Cars In The Last 6 Hours?") == "Cars?"
+    assert allowed_ops(model_question("cars in the garage in the last 6 hours?")) == ("count", "list")
+    assert allowed_ops(model_question("Cars In The Past Day, the LAST one")) == ("count", "list", "last")
+    assert allowed_ops(model_question("the latest car at the gate")) == ("count", "list", "last")
+    assert allowed_ops(model_question("earliest alert on cam3")) == ("count", "list", "first")
