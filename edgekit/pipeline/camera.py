@@ -27,6 +27,7 @@ from edgekit.config.cameras import CameraConfig
 from edgekit.errors import EdgekitError
 from edgekit.pipeline.clips import Clip, ClipRecorder
 from edgekit.pipeline.motion import MotionGate
+from edgekit.pipeline.stream import overlap_for
 from edgekit.sources import LatestFrameReader, Source, open_source
 from edgekit.sources.live import Backoff
 from edgekit.timing import StageTimer
@@ -256,10 +257,9 @@ class CameraWorker:
             self.recorder = ClipRecorder(self.cam_id, self.cfg.clips, self._clips_folder, fps=fps,
                                          on_clip=self.on_clip)
             self.recorder.start()
-        # Files: pre-process on the capture thread, to overlap inference where it leaves a core free (where it
-        # fills them, work ahead only competes with it: `detect_stream`). Live: only the frame that is processed
-        # is pre-processed, so dropped frames cost no letterboxing.
-        ahead = not (src.live or self.detector.fills_cpu)
+        # The capture thread letterboxes ahead where inference leaves a core free; the daemon keeps that thread
+        # in any case (heartbeats, stall detection), so `overlap_for`'s "none" reads like "decode" here.
+        ahead = overlap_for(self.detector, src) == "prepare"
         reader = LatestFrameReader(src, prepare=self._prepare if ahead else None)
         wall0, mono0 = time.time(), time.monotonic_ns()
         base_captured, base_dropped = self.stats.captured, self.stats.dropped
