@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -15,6 +15,15 @@ MODEL_HELP = "GGUF model card name, card YAML or .gguf file (default: smollm2-13
 PROFILE_HELP = "Device profile (threads, context, LLM memory budget); default: no budget, all cores."
 HUB_HELP = ("Answer over the fleet's central store instead of this board's: the hub's YAML (its database.dsn) or a "
             "postgresql:// DSN.")
+
+# The options `ask` and `chat` share, declared once.
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help=MODEL_HELP)]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help=PROFILE_HELP)]
+EventsOpt = Annotated[Path | None, typer.Option("--events", help="Event store (default: the daemon's events.db).")]
+HubOpt = Annotated[str | None, typer.Option("--hub", help=HUB_HELP)]
+StatsOpt = Annotated[Path | None, typer.Option("--stats", help="Live stats file (default: the daemon's stats.json).")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", min=1, help="Override the profile's LLM threads.")]
+CtxOpt = Annotated[int | None, typer.Option("--ctx", min=256, help="Override the profile's context size.")]
 
 
 def _hub_store(hub: str | None, events: Path | None) -> Any:
@@ -33,15 +42,22 @@ def _write(piece: str) -> None:
     sys.stdout.flush()
 
 
+def _print_tools(t: Any) -> None:
+    """Each tool call of transcript ``t`` and what it gave, dimmed on stderr."""
+    for call in t.tool_calls:
+        err_console.print(f"[dim]tool ({call.chosen_by}): {call.tool}({call.args}) -> "
+                          f"{call.result if call.error is None else call.error}[/]")
+
+
 def ask(
     question: str = typer.Argument(..., help="The question, e.g. 'how many falls were there today?'"),
-    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    profile: str | None = typer.Option(None, "--profile", "-p", help=PROFILE_HELP),
-    events: Path | None = typer.Option(None, "--events", help="Event store (default: the daemon's events.db)."),
-    hub: str | None = typer.Option(None, "--hub", help=HUB_HELP),
-    stats: Path | None = typer.Option(None, "--stats", help="Live stats file (default: the daemon's stats.json)."),
-    threads: int | None = typer.Option(None, "--threads", min=1, help="Override the profile's LLM threads."),
-    ctx: int | None = typer.Option(None, "--ctx", min=256, help="Override the profile's context size."),
+    model: ModelOpt = None,
+    profile: ProfileOpt = None,
+    events: EventsOpt = None,
+    hub: HubOpt = None,
+    stats: StatsOpt = None,
+    threads: ThreadsOpt = None,
+    ctx: CtxOpt = None,
     batch: int | None = typer.Option(None, "--batch", min=8, help="Override the profile's batch size."),
     json_out: bool = typer.Option(False, "--json", help="Print the transcript (tool calls, results) as JSON."),
 ) -> None:
@@ -70,19 +86,17 @@ def ask(
                     "result": None if call is None else call.result, **t.to_dict()})
     else:
         _write("\n")
-        for call in t.tool_calls:
-            err_console.print(f"[dim]tool ({call.chosen_by}): {call.tool}({call.args}) -> "
-                              f"{call.result if call.error is None else call.error}[/]")
+        _print_tools(t)
 
 
 def chat(
-    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    profile: str | None = typer.Option(None, "--profile", "-p", help=PROFILE_HELP),
-    events: Path | None = typer.Option(None, "--events", help="Event store (default: the daemon's events.db)."),
-    hub: str | None = typer.Option(None, "--hub", help=HUB_HELP),
-    stats: Path | None = typer.Option(None, "--stats", help="Live stats file (default: the daemon's stats.json)."),
-    threads: int | None = typer.Option(None, "--threads", min=1, help="Override the profile's LLM threads."),
-    ctx: int | None = typer.Option(None, "--ctx", min=256, help="Override the profile's context size."),
+    model: ModelOpt = None,
+    profile: ProfileOpt = None,
+    events: EventsOpt = None,
+    hub: HubOpt = None,
+    stats: StatsOpt = None,
+    threads: ThreadsOpt = None,
+    ctx: CtxOpt = None,
     show_tools: bool = typer.Option(False, "--show-tools", help="Print each tool call and its result."),
 ) -> None:
     """An interactive session with history; an empty line, 'exit' or Ctrl-D ends it."""
@@ -104,9 +118,7 @@ def chat(
             t = session.ask(q, on_token=_write)
             _write("\n")
             if show_tools:
-                for call in t.tool_calls:
-                    err_console.print(f"[dim]tool ({call.chosen_by}): {call.tool}({call.args}) -> "
-                                      f"{call.result or call.error}[/]")
+                _print_tools(t)
     finally:
         loaded.close()
 
