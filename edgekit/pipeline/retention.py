@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from edgekit.alerts.outbox import Outbox
@@ -52,33 +52,11 @@ class Retention:
 
     def _snapshot_files(self) -> list[tuple[float, int, Path]]:
         """(mtime, size, path) of every snapshot, oldest first."""
-        out = []
-        if self.snapshots.is_dir():
-            for p in self.snapshots.rglob("*.jpg"):
-                try:
-                    st = p.stat()
-                except FileNotFoundError:
-                    continue
-                out.append((st.st_mtime, st.st_size, p))
-        out.sort()
-        return out
+        return _oldest_first([self.snapshots], "*.jpg")
 
     def _clip_files(self) -> list[tuple[float, int, Path]]:
         """(mtime, size, path) of every event clip, oldest first; the recorders' rolling segments are theirs."""
-        out = []
-        for folder in self.clips:
-            if not folder.is_dir():
-                continue
-            for p in folder.rglob("*.mp4"):
-                if p.parent.name == "segments":
-                    continue
-                try:
-                    st = p.stat()
-                except FileNotFoundError:
-                    continue
-                out.append((st.st_mtime, st.st_size, p))
-        out.sort()
-        return out
+        return _oldest_first(self.clips, "*.mp4", skip_parent="segments")
 
     def _unlink(self, p: Path, reason: str, kind: str = "snapshot") -> int:
         try:
@@ -160,3 +138,24 @@ class Retention:
         if self.free_bytes() < want:
             log.error("disk still below %g MB free after retention: something else fills %s",
                       self.cfg.min_free_mb, os.path.dirname(self.snapshots))
+
+
+def _oldest_first(
+    folders: Iterable[Path], pattern: str, skip_parent: str | None = None
+) -> list[tuple[float, int, Path]]:
+    """(mtime, size, path) of the files matching ``pattern`` below ``folders``, oldest first; a file deleted while
+    they are listed is left out."""
+    out = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for p in folder.rglob(pattern):
+            if skip_parent is not None and p.parent.name == skip_parent:
+                continue
+            try:
+                st = p.stat()
+            except FileNotFoundError:
+                continue
+            out.append((st.st_mtime, st.st_size, p))
+    out.sort()
+    return out
