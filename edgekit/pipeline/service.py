@@ -45,6 +45,13 @@ def watchdog_interval_s() -> float | None:
         return None
 
 
+def _service(cmd: str, watchdog_s: int) -> list[str]:
+    """The ``[Service]`` lines both units share: sd_notify readiness and watchdog, restart on any exit but 2 (bad
+    config: a restart loop cannot fix a typo), files private to the user."""
+    return ["[Service]", "Type=notify", "NotifyAccess=main", f"ExecStart={cmd}", "Restart=always", "RestartSec=5",
+            "RestartPreventExitStatus=2", f"WatchdogSec={watchdog_s}", "TimeoutStopSec=20", "UMask=0077"]
+
+
 def unit_text(config: Path, user: str | None = None, exe: str | None = None, watchdog_s: int = 60,
               state_dir: str | None = None, env_file: Path | None = None) -> str:
     """A systemd unit that runs ``edgekit run --config CONFIG``: restarts on any exit, with a watchdog.
@@ -62,18 +69,9 @@ def unit_text(config: Path, user: str | None = None, exe: str | None = None, wat
         "StartLimitIntervalSec=300",
         "StartLimitBurst=10",
         "",
-        "[Service]",
-        "Type=notify",
-        "NotifyAccess=main",
-        f"ExecStart={cmd}",
-        "Restart=always",
-        "RestartSec=5",
-        "RestartPreventExitStatus=2",
-        f"WatchdogSec={watchdog_s}",
-        "TimeoutStopSec=20",
+        *_service(cmd, watchdog_s),
         "KillSignal=SIGTERM",
         "Environment=PYTHONUNBUFFERED=1",
-        "UMask=0077",
     ]
     if env_file is not None:
         lines.append(f"EnvironmentFile={env_file}")  # secrets (MQTT_PASSWORD...): mode 0600, not in the unit
@@ -101,19 +99,10 @@ def board_unit_text(base: str = "%h/edgekit", watchdog_s: int = 60) -> str:
         "After=network-online.target",
         "StartLimitIntervalSec=0",
         "",
-        "[Service]",
-        "Type=notify",
-        "NotifyAccess=main",
+        *_service(cmd, watchdog_s),
         f"WorkingDirectory={cur}",
         f"EnvironmentFile={cur}/edgekit.env",
         f"Environment=EDGEKIT_STATE={base}/state EDGEKIT_CACHE={base}/cache PYTHONUNBUFFERED=1",
-        f"ExecStart={cmd}",
-        "Restart=always",
-        "RestartSec=5",
-        "RestartPreventExitStatus=2",
-        f"WatchdogSec={watchdog_s}",
-        "TimeoutStopSec=20",
-        "UMask=0077",
         "",
         "[Install]",
         "WantedBy=default.target",
