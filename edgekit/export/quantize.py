@@ -59,6 +59,15 @@ def decode_tail_nodes(path: Path) -> list[str]:
     Falls back to ``output_tail_nodes`` when the graph has no such Concat (another head layout).
     """
     graph = _graph(path)
+    merge = head_merge(graph)
+    if merge is None:
+        return output_tail_nodes(path)
+    return _descendants(graph, merge)
+
+
+def head_merge(graph: Any) -> Any | None:
+    """The last Concat whose inputs all come from Reshapes: where a YOLO head joins its per-scale branches (one
+    input per scale). None for another head layout."""
     producer = {o: n for n in graph.node for o in n.output}
     merges = [
         n
@@ -67,9 +76,7 @@ def decode_tail_nodes(path: Path) -> list[str]:
         and len(n.input) >= 2
         and all(producer.get(i) is not None and producer[i].op_type == "Reshape" for i in n.input)
     ]
-    if not merges:
-        return output_tail_nodes(path)
-    return _descendants(graph, merges[-1])
+    return merges[-1] if merges else None
 
 
 def output_tail_nodes(path: Path) -> list[str]:

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgekit.errors import EdgekitError
+from edgekit.export.quantize import head_merge
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +91,8 @@ def _strides_for(imgsz: int, anchors: int, scales: int) -> tuple[int, ...] | Non
 
 def _head_scales(graph: Any) -> int:
     """Number of per-scale branches: inputs of the Concat that joins the per-scale Reshapes (0 if none)."""
-    producer = {o: n for n in graph.node for o in n.output}
-    merges = [
-        n
-        for n in graph.node
-        if n.op_type == "Concat"
-        and len(n.input) >= 2
-        and all(producer.get(i) is not None and producer[i].op_type == "Reshape" for i in n.input)
-    ]
-    return len(merges[-1].input) if merges else 0
+    merge = head_merge(graph)
+    return len(merge.input) if merge is not None else 0
 
 
 def resize_head(src: Path, out: Path, imgsz: int) -> Path:
