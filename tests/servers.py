@@ -35,11 +35,22 @@ def _free(port: int) -> bool:
     return True
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port_pair(offset: int = 10000, taken: set[int] | None = None) -> int:
-    """A free loopback port ``p`` with ``p + offset`` free too (SeaweedFS puts each gRPC port at HTTP + 10000)."""
+    """A free loopback port ``p`` with ``p + offset`` free too (SeaweedFS puts each gRPC port at HTTP + 10000).
+
+    Both lie below the kernel's ephemeral range, where no client socket or port-0 server of another test can take
+    them between this check and the server's bind."""
     taken = taken if taken is not None else set()
+    high = max(_ephemeral_low() - 1, 20000 + offset + 100) - offset
     for _ in range(500):
-        p = random.randint(20000, 55000 - offset)
+        p = random.randint(20000, high)
         if p in taken or p + offset in taken:
             continue
         if _free(p) and _free(p + offset):
@@ -51,6 +62,10 @@ def free_port_pair(offset: int = 10000, taken: set[int] | None = None) -> int:
 def wait_tcp(port: int, up: bool = True, timeout: float = 30.0) -> None:
     """conftest's ``wait_port`` with a longer default: these servers start slower than Mosquitto."""
     wait_port(port, up, timeout)
+
+
+class WritesRefused(RuntimeError):
+    """The server answers but stores nothing (read-only volumes): starting again will not help."""
 
 
 class SeaweedS3:
@@ -67,6 +82,7 @@ class SeaweedS3:
         taken: set[int] = set()
         self.ports = {name: free_port_pair(taken=taken) for name in ("master", "volume", "filer", "s3", "admin")}
         self.proc: subprocess.Popen[bytes] | None = None
+        self._served = False  # once a client has the endpoint, a restart keeps the ports
 
     @property
     def endpoint(self) -> str:
@@ -81,9 +97,43 @@ class SeaweedS3:
             return Path(tempfile.mkdtemp(prefix="edgekit-weed-", dir=shm))
         return self.dir / "data"
 
-    def start(self) -> None:
+    def start(self, attempts: int = 3) -> None:
+        """Start and wait until an object can be written. A start that fails (a port taken in the meantime, the
+        process gone) is tried again, on new ports while no client has the endpoint yet."""
         self.dir.mkdir(parents=True, exist_ok=True)
         self.data.mkdir(parents=True, exist_ok=True)
+        for attempt in range(attempts):
+            try:
+                self._launch()
+                self._served = True
+                return
+            except WritesRefused:
+                self._kill()
+                raise
+            except (TimeoutError, RuntimeError) as e:
+                self._kill()
+                tail = self._log_tail()
+                if attempt == attempts - 1:
+                    raise RuntimeError(f"{e}; weed.log ends: {tail}") from e
+                print(f"SeaweedFS start {attempt + 1} failed ({e}); weed.log ends: {tail}", file=sys.stderr)
+                if not self._served:  # nothing stored yet: a fresh folder and fresh ports
+                    taken: set[int] = set()
+                    self.ports = {k: free_port_pair(taken=taken) for k in self.ports}
+                    shutil.rmtree(self.data, ignore_errors=True)
+                    self.data.mkdir(parents=True, exist_ok=True)
+
+    def _log_tail(self, lines: int = 8) -> str:
+        try:
+            return " | ".join((self.dir / "weed.log").read_text(errors="replace").strip().splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def _kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def _launch(self) -> None:
         p = self.ports
         args = [WEED, "mini", f"-dir={self.data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                 f"-master.port={p['master']}", f"-volume.port={p['volume']}", f"-filer.port={p['filer']}",
@@ -93,14 +143,16 @@ class SeaweedS3:
         env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
         log = open(self.dir / "weed.log", "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.dir)
-        wait_tcp(p["s3"], timeout=60)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
-        # The S3 port opens before the filer can store objects: wait until a bucket listing answers.
+        # The S3 port opens before the filer can store objects: wait until a bucket listing answers. A process
+        # that exits meanwhile (a port taken since it was picked) ends the wait at once.
         deadline = time.monotonic() + timeout
         last: Exception | None = None
         while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"weed exited with {self.proc.returncode} while starting")
             try:
                 self.client().head_bucket(Bucket=self.buckets[0])
                 break
@@ -117,7 +169,7 @@ class SeaweedS3:
             client.delete_object(Bucket=self.buckets[0], Key=".ready")
         except Exception as e:
             free = shutil.disk_usage(self.data).free >> 20
-            raise RuntimeError(f"SeaweedFS S3 refuses writes ({free} MiB free under {self.data}): {e}") from e
+            raise WritesRefused(f"SeaweedFS S3 refuses writes ({free} MiB free under {self.data}): {e}") from e
 
     def client(self, attempts: int | None = None) -> object:
         import boto3
