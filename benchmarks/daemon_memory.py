@@ -23,7 +23,7 @@ from typing import Any
 
 from edgekit.bench.broker import start_broker
 from edgekit.bench.daemon_memory import ask_over_mqtt, daemon_config, edgekit_env, measure_daemon
-from edgekit.bench.device_state import DeviceState, bracket
+from edgekit.device.state import DeviceState, bracket
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "daemon_memory.json"

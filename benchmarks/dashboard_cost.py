@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
-from edgekit.bench.device_state import DeviceState, bracket
 from edgekit.config.daemon import DaemonConfig
+from edgekit.device.state import DeviceState, bracket
 from edgekit.pipeline.daemon import Daemon
 
 OUT = Path(__file__).resolve().parent / "results" / "dashboard.json"

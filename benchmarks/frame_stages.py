@@ -29,7 +29,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import edgekit
-    from edgekit.bench.device_state import DeviceState, bracket
+    from edgekit.device.state import DeviceState, bracket
     from edgekit.sources import VideoSource, make_synthetic_video
     from edgekit.vision.detector import Detector
 

@@ -145,7 +145,7 @@ def main() -> None:
     import numpy as np
     import onnxruntime as ort
 
-    from edgekit.bench.device_state import DeviceState, bracket
+    from edgekit.device.state import DeviceState, bracket
     from edgekit.export import gate, quantize, valset
     from edgekit.export.source import open_source
     from edgekit.timing import percentiles

@@ -34,7 +34,7 @@ def main() -> None:
     import numpy as np
     import onnxruntime as ort
 
-    from edgekit.bench.device_state import DeviceState, bracket
+    from edgekit.device.state import DeviceState, bracket
     from edgekit.export.quantize import decode_tail_nodes, preprocess, quantize_onnx
     from edgekit.sources.synthetic import SyntheticScene
     from edgekit.timing import percentiles

@@ -24,11 +24,11 @@ from typing import Any
 
 import psutil
 
-from edgekit.alerts.rules import RuleEngine
-from edgekit.alerts.tracking import Tracker
 from edgekit.config.daemon import DaemonConfig
 from edgekit.pipeline.camera import CameraWorker
 from edgekit.sources import SyntheticScene, SyntheticSource
+from edgekit.tracking.rules import RuleEngine
+from edgekit.tracking.tracker import Tracker
 from edgekit.types import Frame
 from edgekit.vision.detector import Detector
 

@@ -66,7 +66,7 @@ def main() -> None:
     import onnxruntime as ort
 
     from edgekit.backends import BackendOptions, open_backend
-    from edgekit.bench.device_state import DeviceState, bracket
+    from edgekit.device.state import DeviceState, bracket
     from edgekit.pipeline.stream import Overlap, detect_stream
     from edgekit.sources import VideoSource, make_synthetic_video
     from edgekit.sources.synthetic import SyntheticScene

@@ -48,8 +48,8 @@ def main() -> None:
     import cv2
     import onnxruntime as ort
 
-    from edgekit.bench.device_state import DeviceState, bracket
     from edgekit.bench.measure import bench_pipeline
+    from edgekit.device.state import DeviceState, bracket
     from edgekit.sources import VideoSource, make_synthetic_video
     from edgekit.sources.synthetic import SyntheticScene
     from edgekit.timing import percentiles

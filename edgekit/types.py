@@ -16,6 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 EVENT_SCHEMA_VERSION = 2
+
+# The keypoint layout every pose model is mapped to: MediaPipe's 33 landmarks, in its order.
+NUM_KEYPOINTS = 33
+NOSE, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST, L_HIP, R_HIP = 0, 11, 12, 15, 16, 23, 24
 """2 added ``clip``; version 1 events (no clip) are still read."""
 _READABLE_VERSIONS = (1, 2)
 

@@ -17,10 +17,10 @@ from edgekit.assistant.model_files import resolve_gguf
 from edgekit.assistant.prompts import MIN_CTX
 from edgekit.assistant.settings import LLMSettings
 from edgekit.assistant.tools import STALE_STATS_S, ToolBox
+from edgekit.contract.stats import default_stats_path
 from edgekit.errors import EdgekitError
 from edgekit.events import EventReader, EventStore
 from edgekit.paths import state_dir
-from edgekit.pipeline.stats import default_stats_path
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edgekit.alerts.payload import json_too_deep
-from edgekit.alerts.topics import Topics
 from edgekit.assistant.agent import OnToken, Transcript
+from edgekit.contract.payload import json_too_deep
+from edgekit.contract.topics import Topics
 
 log = logging.getLogger(__name__)
 

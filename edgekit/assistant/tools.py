@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.assistant.query import EventQuery, run_event_query
+from edgekit.contract.stats import read_stats
 from edgekit.events import EventReader
-from edgekit.pipeline.stats import read_stats
 
 STALE_STATS_S = 60.0
 #: the tools, for the transcript and the model's schema

@@ -4,7 +4,7 @@ files next to an engine and whether an engine must be (re)built on this device.
 An engine file is the plain serialized engine (no bytes prepended, unlike Ultralytics' ``.engine``); what a reader
 needs to know (input size, precision, labels, box scale, TensorRT version, GPU) goes to ``<engine>.json``. An engine
 only loads with the TensorRT version and GPU that built it, so bundles carry the ONNX and the board builds the engine
-at its first start (``edgekit.export.onnx2engine.ensure_engine``), with a timing cache next to it.
+at its first start (``edgekit.backends.tensorrt_build.ensure_engine``), with a timing cache next to it.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from edgekit.assistant.agent import Assistant, Transcript
 from edgekit.assistant.grounding import numbers_in
 from edgekit.assistant.tools import ToolBox
 from edgekit.bench.eval_truth import expected
+from edgekit.contract.stats import DaemonStats, write_stats
 from edgekit.events import EventStore
-from edgekit.pipeline.stats import DaemonStats, write_stats
 from edgekit.types import Event
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "tests" / "assistant" / "eval"

@@ -30,7 +30,7 @@ from typing import Any
 import psutil
 import yaml
 
-from edgekit.alerts.topics import Topics
+from edgekit.contract.topics import Topics
 from edgekit.errors import EdgekitError
 
 MIB = 2**20

@@ -21,8 +21,8 @@ from edgekit.assistant.gguf_meta import read_gguf_info
 from edgekit.assistant.loader import llm_settings
 from edgekit.assistant.model_files import resolve_gguf
 from edgekit.assistant.settings import LLMSettings
-from edgekit.bench.device_state import DeviceState, bracket
 from edgekit.bench.roofline import DecodeShape, probe_decode
+from edgekit.device.state import DeviceState, bracket
 
 _FILLER = (
     "At 07:12 camera gate saw a person walking to the door. At 07:40 camera kitchen saw a person fall near "

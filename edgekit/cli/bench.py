@@ -9,11 +9,11 @@ from typing import Any
 import cv2
 import typer
 
-from edgekit.bench.device_state import DeviceState, bracket
 from edgekit.bench.measure import RssSampler, bench_detect, bench_pipeline, bench_raw
 from edgekit.bench.report import model_bench_markdown
 from edgekit.cli._common import console, print_json, write_json
 from edgekit.device.host import probe_host
+from edgekit.device.state import DeviceState, bracket
 from edgekit.errors import EdgekitError
 from edgekit.sources import make_synthetic_video
 from edgekit.sources.files import read_image

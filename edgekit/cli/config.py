@@ -26,8 +26,8 @@ def check(
     connect: bool = typer.Option(True, "--connect/--no-connect", help="Also check the broker is reachable."),
 ) -> None:
     """Validate FILE: keys, polygons, references, model labels, profile and (with --connect) the broker."""
-    from edgekit.alerts.mqtt import check_broker
     from edgekit.config.daemon import load_config
+    from edgekit.delivery.mqtt import check_broker
     from edgekit.pipeline.daemon import verify_camera_files, verify_labels
 
     cfg = load_config(file)

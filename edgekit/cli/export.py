@@ -54,10 +54,10 @@ def _profile_job(
 ) -> tuple[Path, dict[str, Any]]:
     """The model file and option defaults ``--profile`` gives: its model, target, precision, input size,
     the shipped validation set, and a stand-in where the board's own converter is missing here."""
+    from edgekit.backends.tensorrt_build import workspace_for
     from edgekit.device.modelcards import resolve_model
     from edgekit.device.profiles import load_profile
     from edgekit.export.formats import target_for_profile
-    from edgekit.export.onnx2engine import workspace_for
     from edgekit.export.valset import SHIPPED
 
     prof = load_profile(profile)

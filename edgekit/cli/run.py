@@ -9,8 +9,8 @@ import typer
 
 from edgekit.cli._common import console
 from edgekit.config.daemon import DaemonConfig, load_config
+from edgekit.contract.stats import DaemonStats
 from edgekit.pipeline.shutdown import StopGuard
-from edgekit.pipeline.stats import DaemonStats
 from edgekit.types import Event
 
 log = logging.getLogger(__name__)

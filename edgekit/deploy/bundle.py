@@ -100,7 +100,7 @@ def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = P
     path: the board runs from the release folder, so the config needs no change. TensorRT engines depend on the
     exact GPU and TensorRT version, so they are never bundled: a TensorRT profile gets the ONNX, and the board's
     first start builds the engine next to it in the cache, with a timing cache, and logs that it does
-    (``edgekit.export.onnx2engine.ensure_engine``); a TensorRT upgrade or another GPU rebuilds it the same way.
+    (``edgekit.backends.tensorrt_build.ensure_engine``); a TensorRT upgrade or another GPU rebuilds it the same way.
     """
     rt = profile.runtime
     if cfg.model.endswith(MODEL_SUFFIXES):

@@ -42,7 +42,7 @@ class RuntimePlan:
     """The execution provider or delegate that actually runs it (filled in by the detector once loaded)."""
     build_from: Path | None = None
     """TensorRT: the ONNX ``model_path`` (the engine) is built from when it is missing or was built by another
-    TensorRT version or GPU — the first start on a board (``edgekit.export.onnx2engine.ensure_engine``)."""
+    TensorRT version or GPU — the first start on a board (``edgekit.backends.tensorrt_build.ensure_engine``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgekit.backends.tensorrt_build import onnx2engine
 from edgekit.backends.tensorrt_engine import import_tensorrt
 from edgekit.errors import EdgekitError, MissingDependencyError
 from edgekit.export import build_onnx
-from edgekit.export.onnx2engine import onnx2engine
 from edgekit.export.run import ExportRun
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from edgekit.alerts.payload import json_too_deep
+from edgekit.contract.payload import json_too_deep
 from edgekit.types import EVENT_SCHEMA_VERSION, Event
 
 Kind = Literal["event", "available", "stats", "reject"]

@@ -24,8 +24,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from edgekit.alerts.topics import Topics
 from edgekit.config.hub import HubConfig
+from edgekit.contract.topics import Topics
 from edgekit.errors import MissingDependencyError
 from edgekit.hub.messages import Incoming, Parsed, parse
 from edgekit.hub.store import FleetStore

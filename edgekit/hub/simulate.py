@@ -18,9 +18,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from edgekit.alerts.mqtt import MqttLink
-from edgekit.alerts.outbox import Outbox
 from edgekit.config.daemon import MQTTConfig
+from edgekit.delivery.mqtt import MqttLink
+from edgekit.delivery.outbox import Outbox
 from edgekit.types import Event
 
 

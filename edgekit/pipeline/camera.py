@@ -17,12 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.alerts.conditions import NUM_KEYPOINTS
-from edgekit.alerts.counts import Counts, ZoneCounter, counted_labels
-from edgekit.alerts.filters import ObjectFilter
-from edgekit.alerts.rate import RateCheck
-from edgekit.alerts.rules import RuleEngine
-from edgekit.alerts.tracking import Tracker
 from edgekit.config.cameras import CameraConfig
 from edgekit.errors import EdgekitError
 from edgekit.pipeline.clips import Clip, ClipRecorder
@@ -31,7 +25,12 @@ from edgekit.pipeline.stream import overlap_for
 from edgekit.sources import LatestFrameReader, Source, open_source
 from edgekit.sources.live import Backoff
 from edgekit.timing import StageTimer
-from edgekit.types import Detections, Event, Frame
+from edgekit.tracking.counts import Counts, ZoneCounter, counted_labels
+from edgekit.tracking.filters import ObjectFilter
+from edgekit.tracking.rate import RateCheck
+from edgekit.tracking.rules import RuleEngine
+from edgekit.tracking.tracker import Tracker
+from edgekit.types import NUM_KEYPOINTS, Detections, Event, Frame
 from edgekit.vision.detector import Detector
 from edgekit.vision.pose import PoseEstimator
 
@@ -59,7 +58,7 @@ class CameraStats:
     """Frames captured after the one being processed, when it started (0-1 when stale frames are dropped)."""
     max_lag_frames: int = 0
     rate_warnings: list[str] = field(default_factory=list)
-    """Rules this camera is processed too slowly for (``alerts.rate``), one line each."""
+    """Rules this camera is processed too slowly for (``tracking.rate``), one line each."""
     timer: StageTimer = field(default_factory=lambda: StageTimer(window=200))
 
     def stage_ms(self) -> dict[str, float]:
@@ -89,7 +88,7 @@ class CameraWorker:
     """Runs one camera until ``stop()``; every fired Event goes to ``sink`` with its frame and detections."""
 
     rate_check_s = 10.0
-    """How often the processing rate is checked against what the rules need (``edgekit.alerts.rate``)."""
+    """How often the processing rate is checked against what the rules need (``edgekit.tracking.rate``)."""
 
     def __init__(self, cam_id: str, cfg: CameraConfig, detector: Detector, rules: RuleEngine, sink: EventSink,
                  pose: PoseEstimator | None = None, pose_class_ids: list[int] | None = None,

@@ -3,7 +3,7 @@
 Start-up checks run before anything starts (profile, model labels, broker reachability, ports), each failing with
 one ``EdgekitError`` line. Then: cameras run on their own threads, each logging once what its detector runs (model
 file, input size, precision, backend, providers, substitutions); each Event goes to the
-:class:`~edgekit.alerts.handler.EventHandler` (snapshot, event store, outbox, rule state); a stats loop writes
+:class:`~edgekit.delivery.handler.EventHandler` (snapshot, event store, outbox, rule state); a stats loop writes
 ``stats.json``, publishes the stats through the MQTT link and pings systemd's watchdog while every camera thread is
 alive. The daemon never builds a topic: the link does.
 """
@@ -20,20 +20,21 @@ from typing import Any
 
 import psutil
 
-from edgekit.alerts.counts import Counts
-from edgekit.alerts.discovery import dashboard_url, discovery_messages
-from edgekit.alerts.handler import EventHandler
-from edgekit.alerts.mqtt import MqttLink, check_broker
-from edgekit.alerts.outbox import Outbox
-from edgekit.alerts.rules import RuleEngine
 from edgekit.config.daemon import DaemonConfig
+from edgekit.contract.stats import CameraReport, DaemonStats, MqttReport, RuntimeInfo, StorageReport, write_stats
+from edgekit.delivery.discovery import dashboard_url, discovery_messages
+from edgekit.delivery.handler import EventHandler
+from edgekit.delivery.mqtt import MqttLink, check_broker
+from edgekit.delivery.outbox import Outbox
+from edgekit.device.state import cpu_temperature
 from edgekit.errors import EdgekitError
 from edgekit.paths import state_dir
 from edgekit.pipeline.camera import CameraWorker, EventSink
 from edgekit.pipeline.clips import Clip
 from edgekit.pipeline.retention import Retention
 from edgekit.pipeline.service import sd_notify, watchdog_interval_s
-from edgekit.pipeline.stats import CameraReport, DaemonStats, MqttReport, RuntimeInfo, StorageReport, write_stats
+from edgekit.tracking.counts import Counts
+from edgekit.tracking.rules import RuleEngine
 from edgekit.types import Detections, Event, Frame
 from edgekit.vision.detector import Detector
 
@@ -105,15 +106,6 @@ def check_startup(cfg: DaemonConfig) -> None:
             if "unreachable" not in str(e) and "does not resolve" not in str(e):
                 raise  # e.g. a certificate that does not verify: no retry fixes that
             log.warning("%s; starting anyway: alerts wait in the outbox until the broker answers", e)
-
-
-def cpu_temperature() -> float | None:
-    """CPU temperature in °C when the board exposes it (thermal zone 0), else None."""
-    p = Path("/sys/class/thermal/thermal_zone0/temp")
-    try:
-        return round(int(p.read_text().strip()) / 1000, 1)
-    except (OSError, ValueError):
-        return None
 
 
 def runtime_info(det: Detector) -> RuntimeInfo:

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from edgekit.contract.stats import DaemonStats
 from edgekit.errors import EdgekitError, MissingDependencyError
-from edgekit.pipeline.stats import DaemonStats
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from edgekit.alerts.outbox import Outbox
 from edgekit.config.retention import RetentionConfig
+from edgekit.delivery.outbox import Outbox
 from edgekit.events.store import EventStore
 
 log = logging.getLogger(__name__)

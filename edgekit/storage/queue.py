@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekit.alerts.outbox import open_durable
+from edgekit.storage.durable import open_durable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (

@@ -96,7 +96,7 @@ class Detector:
             )
         plan = plan_runtime(prof, probe_host(), path, card)
         if plan.build_from is not None:  # a TensorRT profile's first start here: build (or rebuild) the engine
-            from edgekit.export.onnx2engine import ensure_engine, workspace_for
+            from edgekit.backends.tensorrt_build import ensure_engine, workspace_for
 
             ensure_engine(plan.build_from, plan.model_path, precision=plan.precision,
                           imgsz=plan.imgsz or prof.runtime.imgsz, labels=list(card.labels) if card else [],

@@ -1,7 +1,7 @@
 """Pose: MediaPipe on person crops, keypoints (N×33×3) into Detections.
 
 MediaPipe (``pip install 'edgekit[pose]'``, pinned 0.10.14 which bundles its models) is imported only when a
-``PoseEstimator`` is built. The rule conditions that read the keypoints live in ``edgekit.alerts.conditions``.
+``PoseEstimator`` is built. The rule conditions that read the keypoints live in ``edgekit.tracking.conditions``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edgekit.alerts.conditions import NUM_KEYPOINTS
 from edgekit.errors import MissingDependencyError
-from edgekit.types import Detections
+from edgekit.types import NUM_KEYPOINTS, Detections
 
 log = logging.getLogger(__name__)
 

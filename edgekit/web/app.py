@@ -74,7 +74,7 @@ class Dashboard:
         """EigenCAM overlay of ``image`` with ``boxes`` outlined; call with ``_explain_lock`` held."""
         import cv2
 
-        from edgekit.alerts.snapshot import encode_jpeg
+        from edgekit.contract.jpeg import encode_jpeg
         from edgekit.vision.explain import EigenCam
 
         cam = self._explainers.get(model)

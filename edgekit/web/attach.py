@@ -12,8 +12,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from edgekit.alerts.snapshot import encode_jpeg
 from edgekit.config.dashboard import DashboardConfig
+from edgekit.contract.jpeg import encode_jpeg
 from edgekit.types import Event, Frame
 from edgekit.web.app import Dashboard, create_app, raw_frame_path
 from edgekit.web.feeds import FrameHub, Overlay
@@ -43,7 +43,7 @@ def runtime_of(detector: Any) -> dict[str, Any]:
 
 def device_extras() -> dict[str, Any]:
     """What the stats do not carry but the device panel shows: throttling (Raspberry Pi) and CPU clocks."""
-    from edgekit.bench.device_state import DeviceState
+    from edgekit.device.state import DeviceState
 
     try:
         st = DeviceState.capture()

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from edgekit.alerts.snapshot import encode_jpeg
+from edgekit.contract.jpeg import encode_jpeg
 from edgekit.types import Detections, Frame
 from edgekit.vision.draw import draw
 

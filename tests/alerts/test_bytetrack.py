@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edgekit.alerts.tracking import Tracker
-from edgekit.alerts.zones import Zone
+from edgekit.tracking.tracker import Tracker
+from edgekit.tracking.zones import Zone
 from edgekit.types import Detections
 
 sv = pytest.importorskip("supervision", reason="supervision is the reference (pip install 'edgekit[dev]')")

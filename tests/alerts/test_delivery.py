@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.alerts.mqtt import MqttLink, check_broker
-from edgekit.alerts.outbox import Outbox
 from edgekit.config.daemon import MQTTConfig
+from edgekit.delivery.mqtt import MqttLink, check_broker
+from edgekit.delivery.outbox import Outbox
 from edgekit.errors import EdgekitError
 from edgekit.types import EVENT_SCHEMA_VERSION, Event
 
@@ -84,8 +84,8 @@ def test_broker_killed_10s_mid_stream_loses_nothing(broker, consumer_factory, tm
 CHILD = textwrap.dedent(
     """
     import sys, time, uuid
-    from edgekit.alerts.mqtt import MqttLink
-    from edgekit.alerts.outbox import Outbox
+    from edgekit.delivery.mqtt import MqttLink
+    from edgekit.delivery.outbox import Outbox
     from edgekit.config.daemon import MQTTConfig
     from edgekit.types import Event
     port, db, mode, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])

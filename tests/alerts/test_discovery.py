@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 from edgekit import __version__
-from edgekit.alerts.discovery import dashboard_url, discovery_messages
 from edgekit.config.daemon import DaemonConfig
+from edgekit.delivery.discovery import dashboard_url, discovery_messages
 
 SCHEMA = json.loads((Path(__file__).with_name("ha_mqtt_discovery.schema.json")).read_text())
 TOPIC = re.compile(r"^homeassistant/(camera|binary_sensor|sensor)/([A-Za-z0-9_-]+)/([A-Za-z0-9_-]+)/config$")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from edgekit.alerts.filters import ObjectFilter
 from edgekit.config.objects import ObjectFilterConfig, ObjectsConfig
+from edgekit.tracking.filters import ObjectFilter
 from edgekit.types import Detections
 from tests.helpers import DEFAULT_MODEL, IMAGES
 

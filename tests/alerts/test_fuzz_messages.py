@@ -12,10 +12,10 @@ import paho.mqtt.client as mqtt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgekit.alerts.mqtt import MqttLink
-from edgekit.alerts.outbox import Outbox
 from edgekit.assistant.mqtt_service import ID_PATTERN, AssistantMqttService
 from edgekit.config.mqtt import MQTTConfig
+from edgekit.delivery.mqtt import MqttLink
+from edgekit.delivery.outbox import Outbox
 
 
 def message(topic: str, payload: bytes) -> mqtt.MQTTMessage:

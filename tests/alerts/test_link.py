@@ -9,10 +9,10 @@ import time
 
 import paho.mqtt.publish as publish
 
-from edgekit.alerts.mqtt import MqttLink
-from edgekit.alerts.outbox import Outbox
-from edgekit.alerts.topics import Topics
 from edgekit.config.mqtt import MQTTConfig
+from edgekit.contract.topics import Topics
+from edgekit.delivery.mqtt import MqttLink
+from edgekit.delivery.outbox import Outbox
 from tests.alerts.test_delivery import make_event
 from tests.helpers import REPO
 
@@ -106,11 +106,11 @@ def test_nothing_publishes_around_the_link_and_topics_have_one_home():
     spelled = {}
     for p in (REPO / "edgekit").rglob("*.py"):
         rel = str(p.relative_to(REPO))
-        if rel != "edgekit/alerts/mqtt.py":
+        if rel != "edgekit/delivery/mqtt.py":
             found = _calls(p, ("client", "publish")) + _calls(p, ("client", "subscribe"))
             if found:
                 around[rel] = found
-        if rel != "edgekit/alerts/topics.py":
+        if rel != "edgekit/contract/topics.py":
             hits = _topic_fstrings(p)
             if hits:
                 spelled[rel] = hits

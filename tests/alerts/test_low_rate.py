@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from edgekit.alerts.rules import RuleEngine
-from edgekit.alerts.tracking import Tracker
 from edgekit.config.daemon import CameraConfig, RuleConfig
 from edgekit.sources import SyntheticScene, Walker
+from edgekit.tracking.rules import RuleEngine
+from edgekit.tracking.tracker import Tracker
 from edgekit.types import Detections
 from tests.helpers import DEFAULT_MODEL
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.alerts.conditions import L_HIP, L_SHOULDER, NUM_KEYPOINTS, R_HIP, R_SHOULDER
-from edgekit.alerts.rules import RuleEngine
 from edgekit.config.cameras import CameraConfig
 from edgekit.config.rules import RuleConfig
-from edgekit.types import Detections
+from edgekit.tracking.rules import RuleEngine
+from edgekit.types import L_HIP, L_SHOULDER, NUM_KEYPOINTS, R_HIP, R_SHOULDER, Detections
 
 
 def _lying(vis: float) -> Detections:

@@ -7,11 +7,11 @@ import logging
 import numpy as np
 import pytest
 
-from edgekit.alerts.rate import MAX_STEP, MotionSampler, RateCheck, min_width, rate_needs
-from edgekit.alerts.rules import RuleEngine
-from edgekit.alerts.tracking import Tracker
 from edgekit.config.daemon import CameraConfig, RuleConfig
 from edgekit.sources import SyntheticScene, Walker
+from edgekit.tracking.rate import MAX_STEP, MotionSampler, RateCheck, min_width, rate_needs
+from edgekit.tracking.rules import RuleEngine
+from edgekit.tracking.tracker import Tracker
 from edgekit.types import Detections
 
 CAM = CameraConfig(
@@ -67,7 +67,7 @@ def test_the_walk_needs_between_3_and_4_fps():
 def test_a_slow_camera_is_warned_once_per_rule(caplog):
     check = RateCheck("walk")
     needs = rate_needs(RULES, {n: z.polygon for n, z in CAM.zones.items()}, MotionSampler(), 720)
-    with caplog.at_level(logging.WARNING, logger="edgekit.alerts.rate"):
+    with caplog.at_level(logging.WARNING, logger="edgekit.tracking.rate"):
         lines = check.check(needs, 3.0)
         again = check.check(needs, 3.0)
     assert len(lines) == 3 and lines == again

@@ -7,10 +7,10 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from edgekit.alerts.conditions import hands_up, torso_horizontal
-from edgekit.alerts.rules import RuleEngine, schedule_active
-from edgekit.alerts.tracking import Tracker
 from edgekit.config.daemon import CameraConfig, RuleConfig, ScheduleWindow
+from edgekit.tracking.conditions import hands_up, torso_horizontal
+from edgekit.tracking.rules import RuleEngine, schedule_active
+from edgekit.tracking.tracker import Tracker
 from edgekit.types import Detections
 
 LABELS = ["Normal", "Fall"]

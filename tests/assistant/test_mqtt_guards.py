@@ -9,10 +9,10 @@ import logging
 import time
 from typing import Any
 
-from edgekit.alerts.mqtt import MqttLink
-from edgekit.alerts.outbox import Outbox
 from edgekit.assistant.mqtt_service import MAX_PAYLOAD, AssistantMqttService
 from edgekit.config.mqtt import MQTTConfig
+from edgekit.delivery.mqtt import MqttLink
+from edgekit.delivery.outbox import Outbox
 from tests.alerts.test_delivery import make_event
 from tests.assistant.test_mqtt import DEVICE, REQ, Client, assistant  # noqa: F401
 

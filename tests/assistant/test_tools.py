@@ -10,8 +10,8 @@ import pytest
 
 from edgekit.assistant.query import EventQuery, Window, when
 from edgekit.assistant.tools import ToolBox, ToolCallError
+from edgekit.contract.stats import DaemonStats, read_stats, write_stats
 from edgekit.events import EventStore
-from edgekit.pipeline.stats import DaemonStats, read_stats, write_stats
 from edgekit.types import Event
 
 TZ = timezone(timedelta(hours=-5))  # not the machine's zone: windows follow the device's zone (now's)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgekit.bench.device_state import DeviceState, bracket, decode_throttled, has_vnni
+from edgekit.device.state import DeviceState, bracket, decode_throttled, has_vnni
 
 
 def _board(root: Path, flags: str, governor: str = "ondemand") -> Path:

@@ -10,8 +10,8 @@ import pytest
 
 from edgekit.bench.ask_eval import BLIND_SETS, blind_questions, build_store
 from edgekit.bench.eval_truth import TruthError, expected
+from edgekit.contract.stats import CameraReport, DaemonStats, write_stats
 from edgekit.events import EventStore
-from edgekit.pipeline.stats import CameraReport, DaemonStats, write_stats
 from edgekit.types import Event
 
 NOW = datetime.fromisoformat("2026-01-01T10:00:00+02:00")  # local midnight is 22:00 UTC the day before

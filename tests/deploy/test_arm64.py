@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 SIZE = 256
 MODEL = f"models/yolov8s-fall-{SIZE}-int8.onnx"  # where the config names it, relative to the release
 # Seconds for a synthetic walker to cross: under qemu a frame takes 5-10 s, and ByteTrack confirms a new track only
-# when its box moved less than ~70 % of its width by the next processed frame (edgekit.alerts.tracking): at 240 s
+# when its box moved less than ~70 % of its width by the next processed frame (edgekit.tracking.tracker): at 240 s
 # a walker moves ~7-11 px/s, so ~100 px between frames for a ~200 px wide person.
 PERIOD = 240
 PHOTO = next((p for p in (Path("/work/shared/data/images/bus.jpg"), REPO / "edgekit/assets/person_0.jpg")

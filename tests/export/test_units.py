@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgekit.backends.tensorrt_build import workspace_for
 from edgekit.backends.tensorrt_engine import EngineSidecar, read_sidecar, sidecar_path
 from edgekit.device.profiles import list_profiles
 from edgekit.errors import EdgekitError, MissingDependencyError
 from edgekit.export import evaluate, valset
 from edgekit.export.formats import FORMATS, check_precision, get_format, target_for_profile
-from edgekit.export.onnx2engine import workspace_for
 from edgekit.export.quantize import decode_tail_nodes, output_tail_nodes
 from edgekit.export.tflite2edgetpu import cpu_op_names, parse_log, tflite2edgetpu
 from edgekit.types import Detections
@@ -232,8 +232,8 @@ def test_match_is_one_to_one() -> None:
 
 def test_first_start_engine_build_without_tensorrt_says_how_to_get_it(tmp_path):
     """On a board whose TensorRT is missing, the first-start build fails in one line with the install hint."""
+    from edgekit.backends.tensorrt_build import ensure_engine
     from edgekit.backends.tensorrt_engine import import_tensorrt
-    from edgekit.export.onnx2engine import ensure_engine
 
     try:
         import_tensorrt()

@@ -12,9 +12,9 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 
-from edgekit.alerts.mqtt import MqttLink
-from edgekit.alerts.outbox import Outbox
 from edgekit.config.daemon import MQTTConfig
+from edgekit.delivery.mqtt import MqttLink
+from edgekit.delivery.outbox import Outbox
 from edgekit.hub import FleetStore, Hub, migrate
 from edgekit.hub.fleet import EventFilter, board_status, count_events, query_events
 from edgekit.types import Event

@@ -6,12 +6,11 @@ import time
 
 import numpy as np
 
-from edgekit.alerts.conditions import NUM_KEYPOINTS
-from edgekit.alerts.rules import RuleEngine
 from edgekit.config.cameras import CameraConfig
 from edgekit.pipeline.camera import CameraWorker, estimate_pose
 from edgekit.sources import make_synthetic_video
-from edgekit.types import Detections
+from edgekit.tracking.rules import RuleEngine
+from edgekit.types import NUM_KEYPOINTS, Detections
 from edgekit.vision.detector import Detector
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.alerts.rules import RuleEngine
 from edgekit.config.cameras import CameraConfig
 from edgekit.pipeline.camera import CameraWorker
+from edgekit.tracking.rules import RuleEngine
 from edgekit.vision.detector import Detector
 from tests.conftest import free_port
 from tests.sources.rtsp import RtspServer, make_walk_video, rtsp_server_available

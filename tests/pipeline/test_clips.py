@@ -131,8 +131,8 @@ def test_retention_bounds_clips_and_leaves_the_rolling_buffer_alone(tmp_path):
     import os
     import time
 
-    from edgekit.alerts.outbox import Outbox
     from edgekit.config.retention import RetentionConfig
+    from edgekit.delivery.outbox import Outbox
     from edgekit.events.store import EventStore
     from edgekit.pipeline.retention import DAY, Retention
 

@@ -100,7 +100,7 @@ def test_people_walking_through_a_zone_give_the_expected_events(broker, consumer
 
     with EventStore(tmp_path / "state" / "events.db", readonly=True) as store:
         assert store.count() == 5
-    from edgekit.alerts.outbox import Outbox
+    from edgekit.delivery.outbox import Outbox
 
     assert len(Outbox(tmp_path / "state" / "outbox.db")) == 0
     # Home Assistant discovery and retained availability
@@ -132,7 +132,7 @@ def test_sigterm_stops_cleanly_and_sigkill_restart_delivers_pending(broker, cons
         time.sleep(0.5)
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
-    from edgekit.alerts.outbox import Outbox
+    from edgekit.delivery.outbox import Outbox
 
     pending = [r.key for r in Outbox(tmp_path / "state" / "outbox.db").pending(100)]
     assert len(pending) == 5

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from edgekit.alerts.rules import RuleEngine
-from edgekit.alerts.tracking import Tracker
 from edgekit.config.daemon import DaemonConfig
 from edgekit.pipeline.camera import CameraWorker
 from edgekit.sources import SyntheticScene, Walker
+from edgekit.tracking.rules import RuleEngine
+from edgekit.tracking.tracker import Tracker
 from edgekit.types import Frame
 from tests.helpers import DEFAULT_MODEL
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import time
 
-from edgekit.alerts.rules import RuleEngine
 from edgekit.config.cameras import CameraConfig
 from edgekit.config.rules import RuleConfig
 from edgekit.pipeline.camera import CameraWorker
 from edgekit.sources import make_synthetic_video
+from edgekit.tracking.rules import RuleEngine
 from edgekit.vision.detector import Detector
 
 
@@ -21,7 +21,7 @@ def test_a_camera_too_slow_for_its_rules_is_warned(tmp_path, caplog):
     rules = [RuleConfig(name="entering", line="gate", direction="in")]
     w = CameraWorker("cam", cfg, det, RuleEngine("cam", cfg, rules, det.labels), lambda *a: None)
     w.rate_check_s = 0.0  # check at every frame instead of every 10 s
-    with caplog.at_level(logging.WARNING, logger="edgekit.alerts.rate"):
+    with caplog.at_level(logging.WARNING, logger="edgekit.tracking.rate"):
         w.start()
         deadline = time.monotonic() + 300
         while not w.finished and time.monotonic() < deadline:
@@ -41,7 +41,7 @@ def test_a_max_fps_below_what_the_rules_need_is_warned_at_start(tmp_path, caplog
     det = Detector.load("yolov8s-fall")
     rules = [RuleConfig(name="loiter", zone="strip", min_frames=2)]
     w = CameraWorker("cam", cfg, det, RuleEngine("cam", cfg, rules, det.labels), lambda *a: None)
-    with caplog.at_level(logging.WARNING, logger="edgekit.alerts.rate"):
+    with caplog.at_level(logging.WARNING, logger="edgekit.tracking.rate"):
         w.start()
         w.stop()
         w.join(timeout=60)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.alerts.outbox import Outbox
 from edgekit.config.daemon import DaemonConfig
 from edgekit.config.retention import RetentionConfig
+from edgekit.delivery.outbox import Outbox
 from edgekit.events.store import EventStore
 from edgekit.pipeline.daemon import Daemon
 from edgekit.pipeline.retention import DAY, MB, Retention

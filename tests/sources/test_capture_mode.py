@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edgekit.alerts.rules import RuleEngine
 from edgekit.config.daemon import CameraConfig
 from edgekit.sources.live import apply_capture_mode
+from edgekit.tracking.rules import RuleEngine
 
 
 @pytest.fixture

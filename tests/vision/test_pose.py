@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from edgekit.alerts.conditions import torso_horizontal
 from edgekit.errors import MissingDependencyError
+from edgekit.tracking.conditions import torso_horizontal
 from edgekit.types import Detections
 from edgekit.vision.pose import PoseEstimator
 

@@ -57,7 +57,7 @@ class CameraReport(_Open):
     status: str = "ok"
     last_error: str = ""
     rate_warnings: list[str] = Field(default_factory=list)
-    """Rules this camera is processed too slowly for (edgekit.alerts.rate), one line each."""
+    """Rules this camera is processed too slowly for (edgekit.tracking.rate), one line each."""
     runtime: RuntimeInfo | None = None
     motion_skipped: int = 0
     """Frames the motion gate kept from the detector."""

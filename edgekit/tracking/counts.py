@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from edgekit.alerts.zones import Zone
 from edgekit.config.daemon import RuleConfig
+from edgekit.tracking.zones import Zone
 from edgekit.types import Detections
 
 Counts = dict[tuple[str, str], int]

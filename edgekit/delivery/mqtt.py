@@ -2,7 +2,7 @@
 
 The daemon calls verbs (:meth:`MqttLink.publish_event`, :meth:`~MqttLink.set_rule_state`,
 :meth:`~MqttLink.publish_snapshot`, :meth:`~MqttLink.announce`, :meth:`~MqttLink.publish_stats`,
-:meth:`~MqttLink.set_camera_available`); topic names come from :class:`edgekit.alerts.topics.Topics` (the layout is
+:meth:`~MqttLink.set_camera_available`); topic names come from :class:`edgekit.contract.topics.Topics` (the layout is
 documented there). Events go through the outbox (QoS 1, at least once); the rest is best effort. Services that answer
 on the link (the assistant) use the paho-like ``subscribe``/``message_callback_add``/``publish`` methods, whose
 subscriptions the link renews on every reconnect and whose callbacks it guards.
@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from edgekit.alerts.outbox import Outbox
-from edgekit.alerts.topics import Topics
 from edgekit.config.mqtt import MQTTConfig
+from edgekit.contract.topics import Topics
+from edgekit.delivery.outbox import Outbox
 from edgekit.errors import EdgekitError, MissingDependencyError
 from edgekit.types import Event
 

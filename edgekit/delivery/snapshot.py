@@ -28,13 +28,6 @@ def render_snapshot(image: npt.NDArray[np.uint8], dets: Detections, labels: Sequ
     return out
 
 
-def encode_jpeg(image: npt.NDArray[np.uint8], quality: int = 85) -> bytes:
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError("JPEG encoding failed")
-    return bytes(buf.tobytes())
-
-
 def write_snapshot(folder: Path, event: Event, jpeg: bytes) -> Path:
     """Write ``<folder>/<source>/<event id>.jpg`` atomically (a reader never sees half a file)."""
     path = folder / event.source / f"{event.id}.jpg"

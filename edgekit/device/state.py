@@ -63,13 +63,34 @@ def _khz(root: Path, name: str) -> list[int]:
     return out
 
 
-def _temperatures(root: Path) -> dict[str, float]:
+def temperatures(root: Path = Path("/")) -> dict[str, float]:
+    """Every thermal zone's reading in °C, by the zone's type, in zone order (``thermal_zone0`` first)."""
     temps: dict[str, float] = {}
-    for zone in sorted((root / "sys/class/thermal").glob("thermal_zone*")):
+    for zone in sorted((root / "sys/class/thermal").glob("thermal_zone*"), key=lambda z: int(z.name[12:] or 0)):
         kind, value = _read(zone / "type"), _read(zone / "temp")
         if kind and value and value.lstrip("-").isdigit():
-            temps[kind] = round(int(value) / 1000, 1)
+            temps.setdefault(kind, round(int(value) / 1000, 1))
     return temps
+
+
+# Zone types that are the CPU: Raspberry Pi (cpu-thermal), Jetson (CPU-therm, cpu-thermal), x86 (x86_pkg_temp).
+_CPU_ZONES = ("cpu-thermal", "cpu_thermal", "cpu-therm", "x86_pkg_temp", "soc_thermal")
+
+
+def cpu_temperature(root: Path = Path("/")) -> float | None:
+    """The CPU's temperature in °C: the zone named for the CPU, else the first zone (on most boards the SoC), else
+    None where the machine exposes none.
+
+    Examples:
+        >>> cpu_temperature(Path("/nonexistent")) is None
+        True
+    """
+    temps = temperatures(root)
+    by_kind = {k.lower(): v for k, v in temps.items()}
+    for kind in _CPU_ZONES:
+        if kind in by_kind:
+            return by_kind[kind]
+    return next(iter(temps.values()), None)
 
 
 def _run(cmd: list[str], timeout: float = 3.0) -> str | None:
@@ -147,7 +168,7 @@ class DeviceState:
             governor=_read(root / "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
             cur_mhz=[k // 1000 for k in _khz(root, "scaling_cur_freq")],
             max_mhz=[k // 1000 for k in _khz(root, "cpuinfo_max_freq")],
-            temperatures_c=_temperatures(root),
+            temperatures_c=temperatures(root),
             load_avg=(round(load[0], 2), round(load[1], 2), round(load[2], 2)),
             throttled=_pi_throttled(),
             power_mode=_jetson_power_mode(),

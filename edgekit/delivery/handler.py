@@ -11,11 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from edgekit.alerts.mqtt import MqttLink
-from edgekit.alerts.rules import RuleEngine
-from edgekit.alerts.snapshot import encode_jpeg, render_snapshot, write_snapshot
+from edgekit.contract.jpeg import encode_jpeg
+from edgekit.delivery.mqtt import MqttLink
+from edgekit.delivery.snapshot import render_snapshot, write_snapshot
 from edgekit.events.store import EventStore
 from edgekit.storage.s3 import S3Uploader
+from edgekit.tracking.rules import RuleEngine
 from edgekit.types import Detections, Event, Frame
 
 log = logging.getLogger(__name__)

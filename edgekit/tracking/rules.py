@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from edgekit.alerts.conditions import POSE_CONDITIONS
-from edgekit.alerts.rate import MotionSampler, RateNeed, rate_needs
-from edgekit.alerts.zones import Line, Zone
 from edgekit.config.daemon import CameraConfig, RuleConfig, ScheduleWindow
+from edgekit.tracking.conditions import POSE_CONDITIONS
+from edgekit.tracking.rate import MotionSampler, RateNeed, rate_needs
+from edgekit.tracking.zones import Line, Zone
 from edgekit.types import Detections, Event
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ class RuleEngine:
         return True
 
     def rate_needs(self, frame_height: int) -> list[RateNeed]:
-        """The least processing rate each rule needs, from the speeds and box sizes seen so far (``alerts.rate``)."""
+        """The least processing rate each rule needs, from the speeds and box sizes seen so far (``tracking.rate``)."""
         return rate_needs(self.rules, {n: z.polygon for n, z in self.zones.items()}, self.motion, frame_height)
 
     def beyond_frame(self, width: int, height: int) -> list[str]:

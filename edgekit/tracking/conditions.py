@@ -11,10 +11,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from edgekit.types import Detections
-
-NUM_KEYPOINTS = 33
-NOSE, L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST, L_HIP, R_HIP = 0, 11, 12, 15, 16, 23, 24
+from edgekit.types import L_HIP, L_SHOULDER, L_WRIST, NOSE, NUM_KEYPOINTS, R_HIP, R_SHOULDER, R_WRIST, Detections
 
 
 def _visible(kp: npt.NDArray[np.float32], idx: Sequence[int], min_vis: float) -> npt.NDArray[np.bool_]:

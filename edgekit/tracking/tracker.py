@@ -1,12 +1,12 @@
-"""Multi-object tracking: ByteTrack as supervision implements it (``edgekit.alerts.bytetrack``), on edgekit
+"""Multi-object tracking: ByteTrack as supervision implements it (``edgekit.tracking.bytetrack``), on edgekit
 Detections."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from edgekit.alerts.bytetrack import ByteTrack
 from edgekit.errors import MissingDependencyError
+from edgekit.tracking.bytetrack import ByteTrack
 from edgekit.types import Detections
 
 
@@ -15,7 +15,7 @@ class Tracker:
 
     Keypoints and every other field survive (rows are selected by index, not rebuilt). Detections that ByteTrack
     does not (yet) confirm as a track are left out, as supervision does. The association is supervision's ByteTrack
-    without supervision and scipy (38 MB of the daemon's RSS): see ``edgekit.alerts.bytetrack`` for why.
+    without supervision and scipy (38 MB of the daemon's RSS): see ``edgekit.tracking.bytetrack`` for why.
 
     Boxes are matched *buffered* (C-BIoU, Yang et al. 2023): each box is widened by ``iou_buffer`` of its size on
     every side before ByteTrack's IoU matching. ByteTrack confirms a new track by matching its first box to the next

@@ -6,7 +6,7 @@ Per camera × rule: a binary sensor that turns on when the rule fires, with the 
 snapshot, clip) as attributes. Per camera × zone × label: a sensor counting the objects in the zone. Unique ids are
 built from the device name, so they stay the same across restarts and differ between boards with different names.
 Keys follow Home Assistant's documented schema for ``camera``, ``binary_sensor`` and ``sensor`` (checked field by
-field in tests/alerts/test_discovery.py). Topic names come from :class:`edgekit.alerts.topics.Topics`, like
+field in tests/alerts/test_discovery.py). Topic names come from :class:`edgekit.contract.topics.Topics`, like
 everything the link publishes.
 """
 
@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from edgekit import __version__
-from edgekit.alerts.counts import counted_labels
-from edgekit.alerts.topics import Topics
 from edgekit.config.daemon import DaemonConfig
+from edgekit.contract.topics import Topics
+from edgekit.tracking.counts import counted_labels
 
 _OBJECT_ID = re.compile(r"[^A-Za-z0-9_-]")
 

@@ -6,11 +6,12 @@ remaining rows are published again in insertion order; consumers de-duplicate by
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from edgekit.storage.durable import open_durable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -21,19 +22,6 @@ CREATE TABLE IF NOT EXISTS outbox (
     created REAL NOT NULL
 )
 """
-
-
-def open_durable(path: str | Path, schema: str) -> sqlite3.Connection:
-    """A SQLite queue database: WAL lets one thread add while another reads, FULL sync makes a commit survive
-    power loss; ``schema`` is run once (``CREATE ... IF NOT EXISTS``)."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("PRAGMA busy_timeout=5000")
-    db.execute(schema)
-    return db
 
 
 @dataclass(frozen=True, slots=True)

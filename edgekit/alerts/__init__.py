@@ -1,1 +1,0 @@
-"""Alerts: zones and lines, rules that turn tracked detections into Events, the outbox and MQTT delivery."""

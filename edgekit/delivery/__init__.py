@@ -1,0 +1,1 @@
+"""Getting events out: snapshots, the outbox (SQLite), the MQTT link, Home Assistant discovery and the event handler."""
