@@ -79,7 +79,9 @@ def run(
                 daemon.start()
                 if daemon.dashboard is not None:
                     # Always shown (also with --quiet): it is how the user reaches the page.
-                    console.print(f"dashboard: {daemon.dashboard.url}", soft_wrap=True)
+                    # The token is never printed (this reaches the journal): the operator has it in the config.
+                    hint = " (first visit: add ?token=<dashboard.token>)" if cfg.dashboard.token else ""
+                    console.print(f"dashboard: {daemon.dashboard.url}{hint}", soft_wrap=True)
                 if show and config is None:
                     console.print("demo: synthetic camera, default model; alerts and stats below (Ctrl-C stops)")
                 daemon.run(guard.stop, stats_every_s=5.0 if config is None else None)

@@ -28,6 +28,10 @@ class DashboardConfig(BaseModel):
     token: str | None = Field(
         None, min_length=16,
         description="Required beyond loopback: Bearer token or ?token=; use '{EDGEKIT_DASHBOARD_TOKEN}'.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the page may be reached by besides IP addresses, localhost and this machine's own "
+                    "name (e.g. porch.example.lan); any other Host header is refused (DNS rebinding).")
     stream_fps: float = Field(5.0, gt=0, le=30, description="Most JPEGs per second per watched camera.")
     stream_width: int = Field(640, ge=160, le=3840, description="Streams are scaled down to this width.")
     stream_quality: int = Field(70, ge=10, le=95, description="JPEG quality of the streams.")

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -31,6 +31,7 @@ from edgekit.events.store import EventStore
 from edgekit.types import Event
 from edgekit.web.auth import TokenAuth
 from edgekit.web.feeds import CameraFeed, FrameHub
+from edgekit.web.guard import RateLimitedLog, RequestGuard, parse_json
 from edgekit.web.live import EventBroadcaster, StatsHistory
 
 log = logging.getLogger(__name__)
@@ -166,8 +167,9 @@ def _event_dict(e: Event) -> dict[str, Any]:
 
 
 # -- app ---------------------------------------------------------------------------------------------------------
-def create_app(dash: Dashboard, token: str | None = None) -> Starlette:
-    """The ASGI app; ``token`` set: every request must carry it (Bearer header or ``?token=``)."""
+def create_app(dash: Dashboard, token: str | None = None, allowed_hosts: Sequence[str] = ()) -> Starlette:
+    """The ASGI app; ``token`` set: every request must carry it (Bearer header, the page's cookie or ``?token=``).
+    Requests pass :class:`~edgekit.web.guard.RequestGuard` first (Host, Origin, JSON-only, body size, headers)."""
 
     def feed_of(req: Request) -> CameraFeed:
         cam = req.path_params["cam"]
@@ -235,9 +237,9 @@ def create_app(dash: Dashboard, token: str | None = None) -> Starlette:
         if dash.assistant is None:
             raise HTTPException(503, "the assistant is off: set assistant.enabled in the daemon config")
         try:
-            body = await req.json()
-        except ValueError:
-            raise HTTPException(400, "send JSON: {\"question\": \"...\"}") from None
+            body = parse_json(await req.body())
+        except ValueError as e:
+            raise HTTPException(400, f"send JSON {{\"question\": \"...\"}}: {e}") from None
         q = body.get("question") if isinstance(body, dict) else None
         if not isinstance(q, str) or not q.strip() or len(q) > 500:
             raise HTTPException(400, "question must be a non-empty string of at most 500 characters")
@@ -268,7 +270,8 @@ def create_app(dash: Dashboard, token: str | None = None) -> Starlette:
         Route("/api/ask", ask, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(_static_dir())), name="static"),
     ]
-    middleware = [Middleware(TokenAuth, token=token)] if token else []
+    middleware = [Middleware(RequestGuard, allowed_hosts=allowed_hosts),
+                  *([Middleware(TokenAuth, token=token)] if token else [])]
     return Starlette(routes=routes, middleware=middleware,
                      exception_handlers={HTTPException: _http_error, Exception: _server_error})
 
@@ -299,7 +302,13 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return JSONResponse({"error": detail}, status_code=code, headers=getattr(exc, "headers", None))
 
 
+_errors = RateLimitedLog(log)
+
+
 async def _server_error(req: Request, exc: Exception) -> Response:
-    log.error("dashboard: %s %s failed: %s", req.method, req.url.path, exc, exc_info=exc)
+    # One line a failure, rate-limited (a client repeating a bad request must not flood the journal); the
+    # traceback only at debug level, and never to the client.
+    _errors.warning("dashboard: %s %s failed: %s: %s", req.method, req.url.path, type(exc).__name__, exc)
+    log.debug("dashboard: traceback of %s %s", req.method, req.url.path, exc_info=exc)
     return JSONResponse({"error": "internal error (see the daemon's log)"}, status_code=500)
 

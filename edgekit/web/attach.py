@@ -79,7 +79,8 @@ class DaemonDashboard:
             plan = getattr(worker.detector, "plan", None)
             if cfg.explain and plan is not None and Path(plan.model_path).suffix == ".onnx":
                 self.dash.model_files[cam_id] = Path(plan.model_path)
-        self.server = DashboardServer(create_app(self.dash, cfg.token), cfg.host, cfg.port, cfg.token)
+        app = create_app(self.dash, cfg.token, cfg.allowed_hosts)
+        self.server = DashboardServer(app, cfg.host, cfg.port, cfg.token)
 
     @property
     def url(self) -> str:

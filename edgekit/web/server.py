@@ -56,7 +56,7 @@ class DashboardServer:
     def url(self) -> str:
         shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         shown = f"[{shown}]" if ":" in shown else shown
-        return f"http://{shown}:{self.port}/" + (f"?token={self.token}" if self.token else "")
+        return f"http://{shown}:{self.port}/"  # never the token: this line reaches the terminal and the journal
 
     @property
     def native_id(self) -> int | None:
@@ -70,7 +70,7 @@ class DashboardServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise EdgekitError("the dashboard server did not start (see the log above)")
             time.sleep(0.02)
-        log.info("dashboard on %s", self.url.split("?")[0])
+        log.info("dashboard on %s", self.url)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._server.should_exit = True

@@ -58,11 +58,14 @@ def dash_page(chromium_browser: Any, daemon: RunningDaemon) -> Iterator[Any]:
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
+    # The page must live within its own Content-Security-Policy (edgekit.web.guard.CSP): Chromium reports every
+    # blocked script, style, image or connection on the console.
+    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     pg.set_default_timeout(120_000)
     pg.goto(daemon.base + "/")
     yield pg
     ctx.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
 
 
 def _frame_digest(dash_page: Any) -> str:
