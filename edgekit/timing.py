@@ -1,7 +1,10 @@
-"""Per-stage wall-clock timings with bounded memory, shared by detectors, pipelines and benchmarks."""
+"""Per-stage wall-clock timings with bounded memory, shared by detectors, pipelines and benchmarks; a log that
+writes at most so many lines a minute."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -75,3 +78,24 @@ def percentiles(ms: list[float]) -> dict[str, float]:
         "max": round(float(a.max()), 3),
         "n": len(ms),
     }
+
+
+class RateLimitedLog:
+    """At most ``per_minute`` lines a minute; the lines dropped are counted in the next one that is written."""
+
+    def __init__(self, logger: logging.Logger, per_minute: int = 10) -> None:
+        self._log, self._per_minute = logger, per_minute
+        self._window, self._written, self._dropped = float("-inf"), 0, 0
+        self._lock = threading.Lock()
+
+    def warning(self, msg: str, *args: object) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._window >= 60:
+                self._window, self._written = now, 0
+            if self._written >= self._per_minute:
+                self._dropped += 1
+                return
+            self._written += 1
+            dropped, self._dropped = self._dropped, 0
+        self._log.warning(msg + (f" ({dropped} more not logged)" if dropped else ""), *args)

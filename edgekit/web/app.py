@@ -28,10 +28,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from edgekit.events.store import EventStore
+from edgekit.timing import RateLimitedLog
 from edgekit.types import Event
 from edgekit.web.auth import TokenAuth
 from edgekit.web.feeds import CameraFeed, FrameHub
-from edgekit.web.guard import RateLimitedLog, RequestGuard, parse_json
+from edgekit.web.guard import RequestGuard, parse_json
 from edgekit.web.live import EventBroadcaster, StatsHistory
 
 log = logging.getLogger(__name__)

@@ -17,13 +17,13 @@ import ipaddress
 import json
 import logging
 import socket
-import threading
-import time
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from edgekit.timing import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -44,27 +44,6 @@ SECURITY_HEADERS = [
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class RateLimitedLog:
-    """At most ``per_minute`` lines a minute; the lines dropped are counted in the next one that is written."""
-
-    def __init__(self, logger: logging.Logger, per_minute: int = 10) -> None:
-        self._log, self._per_minute = logger, per_minute
-        self._window, self._written, self._dropped = 0.0, 0, 0
-        self._lock = threading.Lock()
-
-    def warning(self, msg: str, *args: Any) -> None:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._window >= 60:
-                self._window, self._written = now, 0
-            if self._written >= self._per_minute:
-                self._dropped += 1
-                return
-            self._written += 1
-            dropped, self._dropped = self._dropped, 0
-        self._log.warning(msg + (f" ({dropped} more not logged)" if dropped else ""), *args)
 
 
 def own_host_names(configured: Iterable[str] = ()) -> frozenset[str]:
