@@ -29,7 +29,7 @@ from edgekit.types import Event
 
 log = logging.getLogger(__name__)
 
-CommandHandler = Callable[[str, str, bool], bool]  # (camera, rule, enabled) -> known?
+CommandHandler = Callable[[str, str, bool, bool], bool]  # (camera, rule, enabled, retained) -> known?
 MessageCallback = Callable[[Any, Any, Any], None]  # paho's (client, userdata, message)
 
 
@@ -284,7 +284,7 @@ class MqttLink:
 
     def _handle_message(self, client: Any, userdata: Any, msg: Any) -> None:
         try:
-            ok = self._dispatch(str(msg.topic), bytes(msg.payload))
+            ok = self._dispatch(str(msg.topic), bytes(msg.payload), bool(getattr(msg, "retain", False)))
         except Exception:
             log.exception("command handler failed on %s", msg.topic)
             ok = False
@@ -293,7 +293,7 @@ class MqttLink:
             if self.counters["malformed"] <= 10:
                 log.warning("ignored malformed message on %s (%d bytes)", msg.topic, len(msg.payload))
 
-    def _dispatch(self, topic: str, payload: bytes) -> bool:
+    def _dispatch(self, topic: str, payload: bytes, retained: bool = False) -> bool:
         if topic == self.topics.discovery_status:
             if payload == b"online" and self._on_connect_hook is not None:
                 self._on_connect_hook()  # Home Assistant restarted: announce the entities again
@@ -307,7 +307,7 @@ class MqttLink:
             return False
         if text not in ("ON", "OFF") or self._on_command is None:
             return False
-        return self._on_command(target[0], target[1], text == "ON")
+        return self._on_command(target[0], target[1], text == "ON", retained)
 
     # -- the drain (its own thread: owns _inflight and _last_handed) --------------------------------------------
     def _drain_loop(self) -> None:
