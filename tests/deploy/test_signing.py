@@ -41,7 +41,7 @@ def test_a_bundle_signed_with_the_operators_key_passes(tmp_path: Path, operator_
 def test_unsigned_foreign_and_tampered_bundles_are_refused(tmp_path: Path) -> None:
     operator_key()
     unsigned = small_bundle(tmp_path / "u")
-    with pytest.raises(EdgekitError, match="is not signed.*--insecure-unsigned"):
+    with pytest.raises(EdgekitError, match=r"is not signed.*--insecure-unsigned"):
         _check(unsigned)
     stranger, _ = operator_key(tmp_path / "stranger.key")
     foreign = small_bundle(tmp_path / "f", key=stranger)
