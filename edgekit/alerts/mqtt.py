@@ -24,6 +24,7 @@ from typing import Any
 from edgekit.alerts.outbox import Outbox
 from edgekit.alerts.topics import Topics
 from edgekit.config.mqtt import MQTTConfig
+from edgekit.config.tls import apply_tls, tls_context
 from edgekit.errors import EdgekitError, MissingDependencyError
 from edgekit.types import Event
 
@@ -31,16 +32,6 @@ log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[str, str, bool], bool]  # (camera, rule, enabled) -> known?
 MessageCallback = Callable[[Any, Any, Any], None]  # paho's (client, userdata, message)
-
-
-def _tls_context(cfg: MQTTConfig) -> ssl.SSLContext:
-    assert cfg.tls is not None
-    ctx = ssl.create_default_context(cafile=cfg.tls.ca_certs)
-    if cfg.tls.certfile:
-        ctx.load_cert_chain(cfg.tls.certfile, cfg.tls.keyfile)
-    if cfg.tls.insecure:
-        ctx.check_hostname = False
-    return ctx
 
 
 def probe_broker(cfg: MQTTConfig) -> str | None:
@@ -51,7 +42,7 @@ def probe_broker(cfg: MQTTConfig) -> str | None:
         return f"MQTT broker {cfg.host}:{cfg.port} is unreachable ({e.strerror or e})"
     try:
         if cfg.tls is not None:
-            with _tls_context(cfg).wrap_socket(sock, server_hostname=cfg.host):
+            with tls_context(cfg.tls).wrap_socket(sock, server_hostname=cfg.host):
                 pass
     except ssl.SSLCertVerificationError as e:
         why = e.verify_message or e.reason or str(e)
@@ -115,8 +106,7 @@ class MqttLink:
         self.client.will_set(self.topics.available, "offline", qos=1, retain=True)
         if cfg.username is not None:
             self.client.username_pw_set(cfg.username, cfg.password)
-        if cfg.tls is not None:
-            self.client.tls_set_context(_tls_context(cfg))
+        apply_tls(self.client, cfg.tls)
         self.client.on_connect = self._handle_connect
         self.client.on_disconnect = self._handle_disconnect
         self.client.on_connect_fail = self._handle_connect_fail
