@@ -84,4 +84,5 @@ def has_placeholder(value: Any) -> bool:
 def fill_text(template: str, lookup: Callable[[str], str]) -> str:
     """A text (not YAML: a generated file such as a Mosquitto bridge template) with each placeholder replaced by
     ``lookup(name)``, by the same rule."""
-    return _walk(template, lambda name, _loc: lookup(name), ())  # type: ignore[no-any-return]
+    filled: str = _walk(template, lambda name, _loc: lookup(name), ())
+    return filled

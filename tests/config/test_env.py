@@ -13,7 +13,7 @@ from edgekit.config.env import MissingEnv, env_names, fill_env
 from edgekit.config.hub import load_hub_config
 from edgekit.deploy.bundle import check_config_text, config_env_vars
 from edgekit.errors import EdgekitError
-from tests.helpers import REPO
+from tests.helpers import REPO, run_cli
 
 ENV = {"USER_1": "alice", "PW": "s3cret", "EMPTY": "", "HOLDS_BRACES": "{PW}"}
 
@@ -107,3 +107,13 @@ def test_hub_config_fills_each_placeholder_once(tmp_path: Path, monkeypatch: pyt
     assert cfg.mqtt.password == "{HUB_TEST_OTHER}"
     assert cfg.database.dsn == "postgresql://hub:{HUB_TEST_OTHER}@db/hub"
     assert cfg.mqtt.tls is not None and cfg.mqtt.tls.insecure is False  # the daemon's TLS type: verifies by default
+
+
+def test_cli_lists_the_variables_a_config_reads(tmp_path: Path) -> None:
+    f = tmp_path / "cam.yaml"
+    f.write_text("# {NOT_READ}\nmqtt: {username: '{MQTT_USER}', password: 'x{MQTT_PASSWORD}', prefix: '${NOR_THIS}'}\n")
+    r = run_cli("config", "env", str(f))
+    assert r.returncode == 0 and r.stdout == "MQTT_PASSWORD\nMQTT_USER\n", r.stderr
+    f.write_text("mqtt: {password: '{A}'\n")
+    r = run_cli("config", "env", str(f))
+    assert r.returncode == 2 and r.stderr.startswith(f"error: invalid YAML in {f}:2: ") and r.stderr.count("\n") == 1
