@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edgekit.config.mqtt import MQTTConfig
+from edgekit.config.tls import apply_tls, tls_context
 from edgekit.contract.topics import Topics
 from edgekit.delivery.outbox import Outbox
 from edgekit.errors import EdgekitError, MissingDependencyError
@@ -33,16 +34,6 @@ CommandHandler = Callable[[str, str, bool, bool], bool]  # (camera, rule, enable
 MessageCallback = Callable[[Any, Any, Any], None]  # paho's (client, userdata, message)
 
 
-def _tls_context(cfg: MQTTConfig) -> ssl.SSLContext:
-    assert cfg.tls is not None
-    ctx = ssl.create_default_context(cafile=cfg.tls.ca_certs)
-    if cfg.tls.certfile:
-        ctx.load_cert_chain(cfg.tls.certfile, cfg.tls.keyfile)
-    if cfg.tls.insecure:
-        ctx.check_hostname = False
-    return ctx
-
-
 def probe_broker(cfg: MQTTConfig) -> str | None:
     """Why the broker cannot be reached (one line), or None when TCP (and TLS, when configured) succeed."""
     try:
@@ -51,7 +42,7 @@ def probe_broker(cfg: MQTTConfig) -> str | None:
         return f"MQTT broker {cfg.host}:{cfg.port} is unreachable ({e.strerror or e})"
     try:
         if cfg.tls is not None:
-            with _tls_context(cfg).wrap_socket(sock, server_hostname=cfg.host):
+            with tls_context(cfg.tls).wrap_socket(sock, server_hostname=cfg.host):
                 pass
     except ssl.SSLCertVerificationError as e:
         why = e.verify_message or e.reason or str(e)
@@ -115,8 +106,7 @@ class MqttLink:
         self.client.will_set(self.topics.available, "offline", qos=1, retain=True)
         if cfg.username is not None:
             self.client.username_pw_set(cfg.username, cfg.password)
-        if cfg.tls is not None:
-            self.client.tls_set_context(_tls_context(cfg))
+        apply_tls(self.client, cfg.tls)
         self.client.on_connect = self._handle_connect
         self.client.on_disconnect = self._handle_disconnect
         self.client.on_connect_fail = self._handle_connect_fail

@@ -7,7 +7,6 @@ import hashlib
 import importlib.util
 import io
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,8 @@ import yaml
 
 from edgekit import __version__
 from edgekit.config.daemon import DaemonConfig, parse_config
-from edgekit.config.loader import ENV_PLACEHOLDER
+from edgekit.config.env import has_placeholder
+from edgekit.config.loader import yaml_env_names
 from edgekit.deploy.lock import cached_download, lock_text, requirements, target_for, wheel_requires
 from edgekit.deploy.manifest import FORMAT, MANIFEST, FileEntry, Manifest, ModelEntry, Target, entry_for
 from edgekit.deploy.signing import SIGNATURE, sign
@@ -34,7 +34,6 @@ from edgekit.errors import EdgekitError
 from edgekit.hub.bridge import BUNDLE_PATH, bridge_template
 from edgekit.pipeline.service import board_unit_text
 
-_ENV_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 # Set by `edgekit deploy` per board; the daemon reads them over the config (see config.daemon.apply_env).
 BOARD_VARS = ("EDGEKIT_DEVICE", "EDGEKIT_MQTT_CLIENT_ID")
 
@@ -56,22 +55,23 @@ class BundleOptions:
     """The ed25519 key that signs the manifest (``signing.operator_key``); None: unsigned."""
 
 
-def config_env_vars(text: str) -> list[str]:
-    """``{NAME}`` placeholders a config uses (filled from the environment on the board)."""
-    return sorted(set(_ENV_RE.findall(text)))
+def config_env_vars(text: str, name: str = "<config>") -> list[str]:
+    """The environment variables a config's ``{NAME}`` placeholders read (filled on the board from its env file):
+    found by the loader's own walk, so a comment, a key or ``${NAME}`` never asks the deploy for a variable."""
+    return yaml_env_names(text, name)
 
 
-def needed_env(text: str, cfg: DaemonConfig) -> list[str]:
+def needed_env(text: str, cfg: DaemonConfig, name: str = "<config>") -> list[str]:
     """What a board's env file must set for this config: its placeholders and its bridge's password variable."""
     bridge = [cfg.bridge.password_env] if cfg.bridge is not None and cfg.mqtt is not None else []
-    return sorted({*config_env_vars(text), *bridge})
+    return sorted({*config_env_vars(text, name), *bridge})
 
 
 def check_config_text(text: str, name: str) -> DaemonConfig:
-    """Validate the config's structure here; placeholders not set locally get a stand-in value for this check
-    only (the board checks the real values with `edgekit config check` before it switches releases)."""
-    filled = _ENV_RE.sub(lambda m: "1", text)
-    return parse_config(filled, name)
+    """Validate the config's structure here, every placeholder filled with a stand-in value for this check only
+    (no local secret reaches the bundle; the board checks the real values with `edgekit config check` before it
+    switches releases)."""
+    return parse_config(text, name, environ=dict.fromkeys(config_env_vars(text, name), "1"))
 
 
 def project_root() -> Path | None:
@@ -151,7 +151,7 @@ def bridge_file(text: str, cfg: DaemonConfig, name: str) -> str | None:
     mqtt: dict[str, Any] = raw["mqtt"] if isinstance(raw.get("mqtt"), dict) else {}
     for key, value in (("bridge", raw.get("bridge")), ("mqtt.port", mqtt.get("port")),
                        ("mqtt.topic_prefix", mqtt.get("topic_prefix"))):
-        if ENV_PLACEHOLDER.search(json.dumps(value)):
+        if has_placeholder(value):
             raise EdgekitError(f"{name}: {key} uses a {{NAME}} placeholder, but the bundle's Mosquitto bridge file is "
                                f"written from it: give it literally (the board's device name and "
                                f"{cfg.bridge.password_env} come from its env file)")
@@ -201,7 +201,7 @@ def build_bundle(opts: BundleOptions) -> Manifest:
             if model.file.startswith("cache/") and report.is_file():
                 shutil.copy2(report, stage / (model.file + ".report.json"))
         (stage / "config.yaml").write_text(text, encoding="utf-8")
-        vars_ = needed_env(text, cfg)
+        vars_ = needed_env(text, cfg, str(opts.config))
         bridge = bridge_file(text, cfg, str(opts.config))
         if bridge is not None:
             (stage / BUNDLE_PATH).parent.mkdir(parents=True, exist_ok=True)
@@ -316,7 +316,8 @@ def bundle_env_vars(path: Path) -> list[str]:
         except KeyError:
             raise EdgekitError(f"bundle {path}: no config.yaml") from None
         text = f.read().decode("utf-8") if f is not None else ""
-    return needed_env(text, check_config_text(text, f"{path}:config.yaml"))
+    name = f"{path}:config.yaml"
+    return needed_env(text, check_config_text(text, name), name)
 
 
 def target_summary(t: Target) -> str:
