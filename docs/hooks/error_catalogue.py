@@ -65,24 +65,32 @@ def _modules() -> list[tuple[str, ast.Module]]:
             for p in sorted(PACKAGE.rglob("*.py"))]
 
 
+def _is_error(path: str, c: ast.ClassDef, found: dict[str, ErrorType]) -> bool:
+    """The root error itself, or a class one of whose bases is already known to be an error."""
+    if c.name == ROOT_ERROR:
+        return path.endswith("errors.py")
+    return any(isinstance(b, ast.Name) and b.id in found for b in c.bases)
+
+
+def _error_type(path: str, c: ast.ClassDef) -> ErrorType:
+    base = next((b.id for b in c.bases if isinstance(b, ast.Name)), "Exception")
+    t = ErrorType(c.name, base, " ".join((ast.get_docstring(c) or "").split()), f"{path}:{c.lineno}")
+    init = next((f for f in c.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"), None)
+    if init is not None:
+        fmt = next((n.args[0] for n in ast.walk(init) if isinstance(n, ast.Call) and n.args
+                    and isinstance(n.args[0], ast.JoinedStr)), None)
+        if isinstance(fmt, ast.JoinedStr):
+            t.init_params, t.init_format = [a.arg for a in init.args.args[1:]], fmt
+    return t
+
+
 def error_types(modules: list[tuple[str, ast.Module]]) -> dict[str, ErrorType]:
     """``EdgekitError`` and every class that derives from it, by name."""
     classes = [(path, c) for path, tree in modules for c in ast.walk(tree) if isinstance(c, ast.ClassDef)]
     found: dict[str, ErrorType] = {}
-    while True:
-        new = {c.name: (path, c) for path, c in classes if c.name not in found and (
-            c.name == ROOT_ERROR and path.endswith("errors.py")
-            or any(isinstance(b, ast.Name) and b.id in found for b in c.bases))}
-        if not new:
-            return found
-        for name, (path, c) in new.items():
-            base = next((b.id for b in c.bases if isinstance(b, ast.Name)), "Exception")
-            init = next((f for f in c.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"), None)
-            fmt = next((n.args[0] for n in ast.walk(init) if isinstance(n, ast.Call) and n.args
-                        and isinstance(n.args[0], ast.JoinedStr)), None) if init else None
-            found[name] = ErrorType(name, base, " ".join((ast.get_docstring(c) or "").split()), f"{path}:{c.lineno}")
-            if init and isinstance(fmt, ast.JoinedStr):
-                found[name].init_params, found[name].init_format = [a.arg for a in init.args.args[1:]], fmt
+    while new := [(path, c) for path, c in classes if c.name not in found and _is_error(path, c, found)]:
+        found.update((c.name, _error_type(path, c)) for path, c in new)
+    return found
 
 
 def _call_name(node: ast.expr) -> str | None:
@@ -105,12 +113,12 @@ def messages(modules: list[tuple[str, ast.Module]], types: dict[str, ErrorType])
                 continue
             t = types.get(error or "")
             if t and t.init_format is not None and t.init_params is not None:
-                params = {p: _text(a) for p, a in zip(t.init_params, call.args)}
+                params = {p: _text(a) for p, a in zip(t.init_params, call.args, strict=False)}
                 text = _text(t.init_format, params)
             else:
                 text = _text(call.args[0])
             if text.strip("{}…") and not (text.startswith("{") and text.endswith("}") and text.count("{") == 1):
-                found.append(Message(" ".join(text.split()), error or "", f"{path}:{node.lineno}"))
+                found.append(Message(" ".join(text.split()), error or "", f"{path}:{call.lineno}"))
     return sorted(found, key=lambda m: (m.where.split(":")[0], int(m.where.split(":")[1])))
 
 
@@ -132,13 +140,14 @@ def render() -> str:
     found = messages(modules, types)
     lines += ["", "## Every message", "",
               f"{len(found)} messages, by the part of edgekit that raises them. `{{…}}` is filled in when it is "
-              "raised (a file name, a value, a list of choices); config messages come out as "
-              "`invalid config FILE:LINE: where: message`.", ""]
+              "raised (a file name, a value, a list of choices). After each message: the error type (`config`: a "
+              "check of the config models, shown as `invalid config FILE:LINE: where: message`; `fail`: the CLI's "
+              "own line) and where in the source it is raised.", ""]
     by_part: dict[str, list[Message]] = {}
     for m in found:
         by_part.setdefault(m.where.split("/")[1].removesuffix(".py").split(":")[0], []).append(m)
     for part in sorted(by_part):
-        lines += [f"### {part} {{#messages-{part}}}", ""]
+        lines += [f"### edgekit/{part} {{#messages-{part}}}", ""]
         lines += [f"- {_code(m.text)} — {m.error}, `{m.where}`" for m in by_part[part]]
         lines.append("")
     return "\n".join(lines)
