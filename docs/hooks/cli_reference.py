@@ -3,7 +3,7 @@
 It walks the Click command tree Typer builds (``typer.main.get_command``) and fills the marker on
 ``reference/cli.md`` with each command's usage, help, arguments and options, so a new command or option appears in
 the docs without anyone writing it down. Typer ≥ 0.29 builds on its own copy of Click, so the tree is walked by what
-its objects do (``list_commands``, ``param_type_name``), not by Click's classes.
+its objects do (``list_commands``, ``get_help_record``), not by Click's classes.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import typer
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
 
+from edgekit.cli import main
+
 PAGE = "reference/cli.md"
 MARKER = "<!-- cli-reference -->"
 
 
 def edgekit_command() -> Any:
     """The ``edgekit`` Click group with every command module registered (as ``edgekit.cli.main.main`` does)."""
-    from edgekit.cli import main
-
     # Registering twice would list every command twice (mkdocs serve rebuilds in one process).
     if not main.app.registered_commands and not main.app.registered_groups:
         for name in main.COMMANDS:
