@@ -4,7 +4,7 @@
 #                Debian's chromium + Playwright for the dashboard's browser tests (scripts/install_dashboard.sh);
 #                the fleet: hub and s3 extras, PostgreSQL, SeaweedFS, ansible-core (scripts/install_fleet.sh)
 #   .venv-export the TFLite converter (TensorFlow + onnx2tf), called by `edgekit export --to tflite`
-#   lint         ruff over edgekit and tests, mypy over the package (both must be clean)
+#   lint         ruff over edgekit, tests and benchmarks, mypy over the package and benchmarks/lib (both must be clean)
 #   .venv-pose   MediaPipe 0.10.14 (its OpenCV and protobuf clash with the others), for the pose tests
 #   arm64 root   Debian 12 arm64 under qemu-user, cached in /var/cache/edgekit-ci (scripts/install_arm64.sh)
 # Extra arguments go to the main pytest run (e.g. `bash scripts/test.sh -m "not slow"`). Without an -m of its own
@@ -30,7 +30,7 @@ bash scripts/install_llm.sh
 bash scripts/install_export.sh
 bash scripts/install_pose.sh
 bash scripts/install_arm64.sh >/dev/null   # qemu-user + cached Debian 12 arm64 root; OpenSSH for the deploy tests
-.venv/bin/ruff check edgekit tests
+.venv/bin/ruff check edgekit tests benchmarks
 .venv/bin/mypy
 .venv-pose/bin/python -m pytest -q -p no:cacheprovider tests/vision/test_pose.py
 case " $* " in

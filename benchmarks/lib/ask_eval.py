@@ -6,7 +6,7 @@ scores it: the outcome must match, every ``contains`` item must appear in the an
 ``absent`` item may, and an ``unanswerable`` answer may hold no number.
 
 The blind set (``blind_questions.yaml`` over ``blind_store.yaml``, :func:`evaluate_blind`) was written before its
-author read the reader's rules; its expected items are computed from the store (:mod:`edgekit.bench.eval_truth`).
+author read the reader's rules; its expected items are computed from the store (:mod:`benchmarks.lib.eval_truth`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 
 import yaml
 
+from benchmarks.lib.eval_truth import expected
 from edgekit.assistant.agent import Assistant, Transcript
 from edgekit.assistant.grounding import numbers_in
 from edgekit.assistant.tools import ToolBox
-from edgekit.bench.eval_truth import expected
 from edgekit.events import EventStore
 from edgekit.pipeline.stats import DaemonStats, write_stats
 from edgekit.types import Event
@@ -85,7 +85,7 @@ def score(q: dict[str, Any], t: Transcript) -> list[str]:
 
 def blind_questions(st: EvalStore, name: str = "blind", *, strict: bool = False) -> list[dict[str, Any]]:
     """The blind set ``name`` with its expected items computed from its built store ``st`` (split ``name``, or
-    ``<name>_strict`` with the strict check of :func:`edgekit.bench.eval_truth.expected`)."""
+    ``<name>_strict`` with the strict check of :func:`benchmarks.lib.eval_truth.expected`)."""
     return [{"id": q["id"], "split": f"{name}_strict" if strict else name, "q": q["q"],
              **expected(q["truth"], st.events, st.stats, st.now, strict=strict)}
             for q in load_questions(BLIND_SETS[name][0])]
