@@ -1,7 +1,7 @@
 """The assistant's evaluation: questions with hand-worked truth over a hand-built event store.
 
-The question set and store live in ``tests/assistant/eval/`` (written before any tuning; a third marked
-``held_out`` is never tuned on). :func:`evaluate` answers every question with a real :class:`Assistant` and
+The question set and store live in the repository's ``tests/assistant/eval/`` (written before any tuning; a third
+marked ``held_out`` is never tuned on): this harness runs from a checkout, never from the wheel. :func:`evaluate` answers every question with a real :class:`Assistant` and
 scores it: the outcome must match, every ``contains`` item must appear in the answer as a whole word, no
 ``absent`` item may, and an ``unanswerable`` answer may hold no number.
 
@@ -29,7 +29,8 @@ from edgekit.events import EventStore
 from edgekit.pipeline.stats import DaemonStats, write_stats
 from edgekit.types import Event
 
-EVAL_DIR = Path(__file__).resolve().parents[2] / "tests" / "assistant" / "eval"
+REPO = Path(__file__).resolve().parents[2]  # benchmarks/lib/ask_eval.py → the checkout
+EVAL_DIR = REPO / "tests" / "assistant" / "eval"
 #: the blind sets, each over its own store, each frozen before its one held-out run (benchmarks/README.md):
 #: ``blind``, ``blind2`` and ``blind3`` were tuned on after theirs; ``blind4`` is the held-out one
 BLIND_SETS = {name: (EVAL_DIR / f"{name}_questions.yaml", EVAL_DIR / f"{name}_store.yaml")
