@@ -1,9 +1,10 @@
 """The assistant's evaluation: questions with hand-worked truth over a hand-built event store.
 
 The question set and store live in the repository's ``tests/assistant/eval/`` (written before any tuning; a third
-marked ``held_out`` is never tuned on): this harness runs from a checkout, never from the wheel. :func:`evaluate` answers every question with a real :class:`Assistant` and
-scores it: the outcome must match, every ``contains`` item must appear in the answer as a whole word, no
-``absent`` item may, and an ``unanswerable`` answer may hold no number.
+marked ``held_out`` is never tuned on): this harness runs from a checkout, never from the wheel. :func:`evaluate`
+answers every question with a real :class:`Assistant` and scores it: the outcome must match, every ``contains``
+item must appear in the answer as a whole word, no ``absent`` item may, and an ``unanswerable`` answer may hold no
+number.
 
 The blind set (``blind_questions.yaml`` over ``blind_store.yaml``, :func:`evaluate_blind`) was written before its
 author read the reader's rules; its expected items are computed from the store (:mod:`benchmarks.lib.eval_truth`).
