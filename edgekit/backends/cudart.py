@@ -163,7 +163,7 @@ def open_cudart(candidates: Sequence[str]) -> CudaRuntime:
     for c in candidates:
         try:
             return CudaRuntime(ctypes.CDLL(c), c)
-        except OSError:
+        except (OSError, AttributeError):  # not there, not a library for this machine, or without cudart's calls
             continue
     raise MissingDependencyError("the CUDA runtime library (libcudart)", CUDART_HINT)
 

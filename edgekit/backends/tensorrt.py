@@ -40,7 +40,7 @@ class TensorRTBackend:
         self._cuda = load_cudart()
         self._cuda.set_device(options.device_id)
         import_tensorrt()  # one line when TensorRT is missing or older than 8.5
-        import tensorrt as trt  # a plain import, so mypy checks the calls against tensorrt-stubs
+        import tensorrt as trt  # checked just above: real (libnvinfer) and >= 8.5
 
         self._trt = trt
         self.sidecar = read_sidecar(path)

@@ -45,7 +45,7 @@ def onnx2engine(
 ) -> Path:
     """Build ``out`` from ``src``. ``precision``: ``fp32``, ``fp16``, or ``int8`` (``src`` must be a QDQ model)."""
     import_tensorrt()  # one line when TensorRT is missing or older than 8.5
-    import tensorrt as trt  # a plain import, so mypy checks the calls below against tensorrt-stubs
+    import tensorrt as trt  # checked just above: real (libnvinfer) and >= 8.5; its calls are in TENSORRT_API
 
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
