@@ -21,8 +21,10 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev,daemon,export,tflite,docs]"
-# TensorRT's type stubs, so mypy checks the TensorRT backend; --no-deps: they name `tensorrt`, whose PyPI package
-# is a stub that downloads from NVIDIA's index (unreachable off a Jetson).
+# TensorRT's type stubs (10.x; PyPI has none for 8.x): tests/backends/test_tensorrt_version.py checks every TensorRT
+# call of the engine builder and backend against them. mypy cannot use them (no py.typed in their `tensorrt/`, and
+# their .pyi do not parse), so it sees `tensorrt` as Any. --no-deps: they name `tensorrt`, whose PyPI package is a
+# stub that downloads from NVIDIA's index (unreachable off a Jetson).
 .venv/bin/python -m pip install -q --no-deps "tensorrt-stubs>=10"
 bash scripts/install_daemon.sh
 bash scripts/install_rtsp.sh
