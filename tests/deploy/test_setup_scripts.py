@@ -59,7 +59,7 @@ def test_write_env_file_round_trips_secrets_with_mode_0600(tmp_path: Path) -> No
 
 
 SCRIPTS = [REPO / "scripts" / "setup_jetson.sh", REPO / "scripts" / "setup_rpi.sh"]
-CALL = re.compile(r'bin/edgekit"?\s+([^;&|\n]+)')  # "$VENV/bin/edgekit" service install --config "$CONFIG" ...
+CALL = re.compile(r'bin/edgekit"?[ \t]+([^;&|\n]+)')  # "$VENV/bin/edgekit" service install --config "$CONFIG" ...
 NAMED = re.compile(r"\\?`edgekit ([^`\\]+)\\?`")  # `edgekit export MODEL --to tensorrt` in a comment or message
 
 
