@@ -30,7 +30,7 @@ def deploy(
     from edgekit.deploy.bundle import verify_bundle
     from edgekit.deploy.inventory import load_inventory, rollout
     from edgekit.deploy.remote import SSHTarget
-    from edgekit.deploy.rollout import MANAGERS, DeployOptions, board_env, deploy_one
+    from edgekit.deploy.rollout import MANAGERS, DeployOptions, board_env, check_base, deploy_one
 
     if manager not in MANAGERS:
         raise EdgekitError(f"--manager {manager!r}: choose one of {', '.join(MANAGERS)}")
@@ -44,8 +44,8 @@ def deploy(
                       highlight=False)
 
     if inventory is not None:
+        inv, root = load_inventory(inventory)  # bad input says so before the bundle is hashed
         manifest = verify_bundle(bundle)  # once for every board
-        inv, root = load_inventory(inventory)
         results = rollout(bundle, manifest, inv, root, dry_run=dry_run, health_timeout_s=health_timeout, say=say)
         for r in results:
             console.print(f"{'ok  ' if r.ok else 'FAIL'} {r.board}: {r.message}")
@@ -54,6 +54,7 @@ def deploy(
             raise EdgekitError(f"rollout stopped: {bad.message if bad else 'a board failed'}")
         return
     assert target is not None
+    check_base(base)
     opts = [a for o in ssh_option for a in ("-o", o)]
     if identity is not None:
         opts += ["-i", str(identity.expanduser())]
