@@ -104,7 +104,8 @@ probe)  # probe PYTHON: print "<major>.<minor> <machine>" of the board's Python
     command -v "$py" >/dev/null 2>&1 || { say "none $(uname -m)"; exit 0; }
     "$py" -c 'import sys, platform; print("%d.%d" % sys.version_info[:2], platform.machine())' ;;
 receive)  # receive ID < bundle
-    mkdir -p "$base/incoming" "$base/releases" "$base/state" "$base/logs"
+    # state/ and cache/ exist before the first start: the sandboxed service may write in them, not create them
+    mkdir -p "$base/incoming" "$base/releases" "$base/state" "$base/cache" "$base/logs"
     chmod 700 "$base/state"
     cat > "$base/incoming/$1.tar.gz" ;;
 unpack)  # unpack ID PYTHON SYSTEM_SITE(0|1): unpack, check every sha256 on the board, make and fill the venv

@@ -200,7 +200,8 @@ def build_bundle(opts: BundleOptions) -> Manifest:
             assert cfg.bridge is not None
             vars_ = sorted({*vars_, cfg.bridge.password_env})
         (stage / "edgekit.env.example").write_text(env_template(vars_))
-        (stage / "edgekit.service").write_text(board_unit_text())
+        clips = sorted({c.clips.folder for c in cfg.cameras.values() if c.clips.enabled and c.clips.folder})
+        (stage / "edgekit.service").write_text(board_unit_text(writable=clips))  # the sandbox lets it write these
         files = {p.relative_to(stage).as_posix(): entry_for(p) for p in sorted(stage.rglob("*")) if p.is_file()}
         digest = hashlib.sha256(json.dumps({k: v.sha256 for k, v in files.items()}, sort_keys=True).encode())
         now = dt.datetime.now(dt.timezone.utc)
