@@ -62,6 +62,13 @@ def _service(cmd: str, watchdog_s: int) -> list[str]:
             "RestartPreventExitStatus=2", f"WatchdogSec={watchdog_s}", "TimeoutStopSec=20", "UMask=0077"]
 
 
+def _unit_word(word: str) -> str:
+    """One word of a systemd list setting: double-quoted (C escapes) when it holds a space or a quote."""
+    if not any(c in word for c in " \t\"'\\"):
+        return word
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _sandbox(writable: list[str]) -> list[str]:
     """The sandbox both units share: the daemon reads the system and home, writes only ``writable`` (state, cache,
     clips), sees its own /tmp, opens only the devices in DEVICES, speaks only IP (and local sockets, netlink for
@@ -78,7 +85,7 @@ def _sandbox(writable: list[str]) -> list[str]:
         "AmbientCapabilities=",
         "ProtectSystem=strict",
         "ProtectHome=read-only",
-        *(f"ReadWritePaths=-{p}" for p in writable),
+        *(f"ReadWritePaths={_unit_word('-' + p)}" for p in writable),
         "PrivateTmp=yes",
         "DevicePolicy=closed",
         *(f"DeviceAllow={d} rw" for d in DEVICES),
