@@ -1,5 +1,5 @@
-"""Run the delivery tests (tests/alerts/test_delivery.py: broker killed mid-stream, daemon SIGKILLed with pending
-and in-flight events, malformed commands) N times in a row while other processes keep every core busy, and record
+"""Run the delivery tests (tests/delivery/test_outbox.py: broker killed mid-stream, daemon SIGKILLed with pending
+and in-flight events; and test_mqtt.py's malformed commands) N times in a row while other processes keep every core busy, and record
 each run. Not part of CI (CI runs them once); the result goes to benchmarks/results/delivery_repeat.json.
 
     .venv/bin/python benchmarks/delivery_repeat.py --runs 20
@@ -19,6 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "delivery_repeat.json"
+TESTS = ["tests/delivery/test_outbox.py", "tests/delivery/test_mqtt.py::test_malformed_messages_are_ignored_and_counted"]
 
 
 def burn() -> None:
@@ -41,7 +42,7 @@ def main() -> None:
         for i in range(args.runs):
             t0 = time.monotonic()
             r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                                "tests/alerts/test_delivery.py"], cwd=REPO, capture_output=True, text=True)
+                                *TESTS], cwd=REPO, capture_output=True, text=True)
             tail = (r.stdout.strip().splitlines() or [""])[-1]
             runs.append({"run": i + 1, "passed": r.returncode == 0, "summary": tail,
                          "seconds": round(time.monotonic() - t0, 1), "loadavg": list(os.getloadavg())})
@@ -52,7 +53,7 @@ def main() -> None:
         for b in burners:
             b.terminate()
     result = {
-        "what": "tests/alerts/test_delivery.py repeated under load",
+        "what": f"{' '.join(TESTS)} repeated under load",
         "runs": args.runs, "passed": sum(r["passed"] for r in runs), "burners": args.burners,
         "host": {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()},
         "results": runs,
