@@ -1,6 +1,6 @@
 """Run the delivery tests (tests/delivery/test_outbox.py: broker killed mid-stream, daemon SIGKILLed with pending
-and in-flight events; and test_mqtt.py's malformed commands) N times in a row while other processes keep every core busy, and record
-each run. Not part of CI (CI runs them once); the result goes to benchmarks/results/delivery_repeat.json.
+and in-flight events; test_mqtt.py: malformed commands) N times in a row while other processes keep every core busy,
+and record each run. Not part of CI (CI runs them once); the result goes to benchmarks/results/delivery_repeat.json.
 
     .venv/bin/python benchmarks/delivery_repeat.py --runs 20
 """
@@ -19,7 +19,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "delivery_repeat.json"
-TESTS = ["tests/delivery/test_outbox.py", "tests/delivery/test_mqtt.py::test_malformed_messages_are_ignored_and_counted"]
+TESTS = ["tests/delivery/test_outbox.py",
+         "tests/delivery/test_mqtt.py::test_malformed_messages_are_ignored_and_counted"]
 
 
 def burn() -> None:

@@ -12,8 +12,8 @@ from edgekit.alerts.mqtt import MqttLink
 from edgekit.alerts.outbox import Outbox
 from edgekit.assistant.mqtt_service import MAX_PAYLOAD, AssistantMqttService
 from edgekit.config.mqtt import MQTTConfig
-from tests.delivery.test_mqtt import make_event
 from tests.assistant.test_mqtt import DEVICE, REQ, Client, assistant  # noqa: F401
+from tests.delivery.test_mqtt import make_event
 from tests.helpers import Subacks, wait_until
 
 

@@ -11,7 +11,6 @@ import time
 import uuid
 from pathlib import Path
 
-from edgekit.alerts.mqtt import MqttLink
 from edgekit.alerts.outbox import Outbox
 from edgekit.types import EVENT_SCHEMA_VERSION
 from tests.delivery.test_mqtt import link_for, make_event

@@ -30,8 +30,8 @@ import onnx
 import pytest
 
 from tests.conftest import Broker, Consumer
-from tests.helpers import wait_until
 from tests.deploy.resize_onnx import resize_yolov8
+from tests.helpers import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE = 256

@@ -14,8 +14,8 @@ from edgekit.errors import EdgekitError
 from edgekit.hub import Hub, migrate
 from edgekit.hub.bridge import bridge_conf
 from tests.conftest import MOSQUITTO, free_port, wait_port
-from tests.hub.conftest import hub_config
 from tests.helpers import wait_until
+from tests.hub.conftest import hub_config
 from tests.hub.test_hub import board, make_event, n_events, rows
 
 

@@ -10,8 +10,8 @@ from edgekit.config.cameras import CameraConfig
 from edgekit.pipeline.camera import CameraWorker, estimate_pose
 from edgekit.sources import make_synthetic_video
 from edgekit.types import Detections
-from tests.helpers import wait_until
 from edgekit.vision.detector import Detector
+from tests.helpers import wait_until
 
 
 def test_max_fps_processes_at_most_that_rate_of_media_time(tmp_path):

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO
-from tests.helpers import wait_until
+from tests.helpers import REPO, wait_until
 from tests.web.conftest import RunningDaemon, demo_daemon_config
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
