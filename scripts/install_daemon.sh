@@ -2,7 +2,7 @@
 # What the daemon's tests need beyond the Python extras: a Mosquitto broker binary (the tests start their own on
 # a free loopback port; the system service is not used) and the daemon extra (paho-mqtt, lapx for the tracker,
 # prometheus-client), plus supervision with ByteTrack: not used by the daemon, only the reference that
-# tests/alerts/test_bytetrack.py compares edgekit's tracker and zones with.
+# tests/tracking/test_bytetrack.py and test_zones.py compare edgekit's tracker and zones with.
 #
 # Usage: scripts/install_daemon.sh [PYTHON]   (default: .venv/bin/python)
 set -euo pipefail

@@ -15,12 +15,13 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.helpers import Subacks, wait_until
 
 MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
 
@@ -32,17 +33,14 @@ def free_port() -> int:
 
 
 def wait_port(port: int, up: bool, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def state() -> bool:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            if up:
-                return
+            return up
         except OSError:
-            if not up:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"broker port {port} did not go {'up' if up else 'down'} in {timeout}s")
+            return not up
+
+    wait_until(state, timeout, what=f"port {port} to go {'up' if up else 'down'}")
 
 
 class Broker:
@@ -89,6 +87,21 @@ class Broker:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def wait_saved(self, timeout: float = 30.0) -> None:
+        """Wait until the broker writes its persistence file again (it autosaves every second or two): what it held
+        now, a consumer's session included, then survives a SIGKILL. Mosquitto saves on its only thread, between
+        packets, so any save seen after this call began holds everything acknowledged before it."""
+        db = self.dir / "mosquitto.db"
+
+        def mtime() -> int | None:
+            try:
+                return db.stat().st_mtime_ns
+            except FileNotFoundError:
+                return None
+
+        before = mtime()
+        wait_until(lambda: mtime() not in (None, before), timeout, what=f"Mosquitto to save {db}")
+
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Broker]:
@@ -112,7 +125,6 @@ class Consumer:
 
         self.messages: list[tuple[str, bytes, bool]] = []
         self.lock = threading.Lock()
-        self.subscribed = threading.Event()
         self.connects = 0  # connections so far (a reconnect after a broker restart adds one)
         self.topics = topics
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
@@ -120,16 +132,14 @@ class Consumer:
         self.client.reconnect_delay_set(min_delay=1, max_delay=1)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.subacks = Subacks(self.client)
         self.client.connect_async("127.0.0.1", port, keepalive=10)
         self.client.loop_start()
-        if not self.subscribed.wait(10):
-            raise TimeoutError("consumer could not subscribe")
-        time.sleep(1.5)  # let the broker autosave the persistent session before a test kills it
+        self.subacks.wait(timeout=30)  # subscribed (a test that SIGKILLs the broker next: ``broker.wait_saved()``)
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
-        client.subscribe([(t, 1) for t in self.topics])
+        client.subscribe([(t, 1) for t in self.topics])  # again after a reconnect: the session may be gone
         self.connects += 1
-        self.subscribed.set()
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
         with self.lock:
@@ -141,14 +151,6 @@ class Consumer:
 
     def events(self) -> list[dict[str, Any]]:
         return [json.loads(p) for p in self.payloads("/events")]
-
-    def wait_for(self, pred: Any, timeout: float = 30.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if pred():
-                return True
-            time.sleep(0.05)
-        return bool(pred())
 
     def close(self) -> None:
         self.client.disconnect()

@@ -1,11 +1,16 @@
-"""Builders shared by the tests: paths to the shared photos and labels, IoU, running the CLI."""
+"""Builders shared by the tests: paths to the shared photos and labels, IoU, running the CLI, waiting on a condition
+and on an MQTT subscription's acknowledgement."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +20,8 @@ SHARED = Path(os.environ.get("EDGEKIT_SHARED", REPO.parent / "shared"))
 IMAGES = SHARED / "data" / "images"
 LABELS = SHARED / "data" / "labels"
 DEFAULT_MODEL = REPO / "models" / "yolov8s-fall.onnx"
+
+T = TypeVar("T")
 
 
 def iou_matrix(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -50,3 +57,62 @@ def run_cli(
         cwd=cwd,
         env={**os.environ, **(env or {})},
     )
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.05,
+               what: str | Callable[[], object] = "the condition") -> T:
+    """Poll ``predicate`` until it returns something truthy and return that. Past ``timeout`` seconds (checked once
+    more at the end) raise ``TimeoutError`` naming ``what``; a callable ``what`` is called then, to say what was seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = predicate()
+        if got:
+            return got
+        if time.monotonic() >= deadline:
+            said = what() if callable(what) else what
+            raise TimeoutError(f"waited {timeout:g} s for {said}")
+        time.sleep(interval)
+
+
+class Subacks:
+    """The SUBACKs a paho 2.x client receives (its ``on_subscribe``, chained to one it already had).
+
+    A subscription is in place once the broker acknowledges it: waiting on that, not on a sleep, is what makes a
+    message published next reach the subscriber."""
+
+    def __init__(self, client: Any) -> None:
+        self._chained = client.on_subscribe
+        self._lock = threading.Lock()
+        self.mids: list[int] = []
+        self.refused: list[str] = []
+        client.on_subscribe = self._on_subscribe
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, reason_codes: Any, properties: Any) -> None:
+        with self._lock:
+            self.refused += [f"mid {mid}: {rc}" for rc in reason_codes if rc.is_failure]
+            self.mids.append(mid)
+        if self._chained is not None:
+            self._chained(client, userdata, mid, reason_codes, properties)
+
+    def wait(self, count: int = 1, mid: int | None = None, timeout: float = 30.0) -> None:
+        """Wait for ``count`` SUBACKs in all (or the one answering ``mid``); a refused subscription fails."""
+
+        def acked() -> bool:
+            with self._lock:
+                if self.refused:
+                    raise AssertionError(f"the broker refused a subscription: {self.refused}")
+                return mid in self.mids if mid is not None else len(self.mids) >= count
+
+        wait_until(acked, timeout, what=f"the SUBACK of mid {mid}" if mid is not None else f"{count} SUBACK(s)")
+
+
+def subscribe(client: Any, topics: str | list[str], qos: int = 1, timeout: float = 30.0,
+              acks: Subacks | None = None) -> Subacks:
+    """Subscribe a connected paho 2.x client to ``topics`` and return once the broker acknowledged it (``acks``: the
+    client's recorder, if it has one already)."""
+    acks = acks if acks is not None else Subacks(client)
+    rc, mid = client.subscribe([(t, qos) for t in ([topics] if isinstance(topics, str) else topics)])
+    if rc != 0:
+        raise AssertionError(f"subscribe failed locally (rc {rc})")
+    acks.wait(mid=mid, timeout=timeout)
+    return acks

@@ -15,10 +15,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from tests.conftest import wait_port
+from tests.helpers import wait_until
 
 PG_BIN = next((p for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
                if (p / "initdb").exists()), None) if Path("/usr/lib/postgresql").exists() else None
@@ -151,20 +151,20 @@ class SeaweedS3:
     def _wait_ready(self, timeout: float = 60.0) -> None:
         # The S3 port opens before the filer can store objects: wait until a bucket listing answers. A process
         # that exits meanwhile (a port taken since it was picked) ends the wait at once.
-        deadline = time.monotonic() + timeout
-        last: Exception | None = None
-        client = self.client(attempts=1)  # this loop is the retry
-        while time.monotonic() < deadline:
+        last: list[Exception] = []
+        client = self.client(attempts=1)  # the wait is the retry
+
+        def listed() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"weed exited with {self.proc.returncode} while starting")
             try:
                 client.head_bucket(Bucket=self.buckets[0])
-                break
+                return True
             except Exception as e:
-                last = e
-                time.sleep(0.2)
-        else:
-            raise TimeoutError(f"SeaweedFS S3 not ready: {last}")
+                last[:] = [e]
+                return False
+
+        wait_until(listed, timeout, 0.2, what=lambda: f"SeaweedFS S3 to list its bucket (last error: {last})")
         # A bucket that lists may still refuse writes (read-only volumes): say so here, not in the test.
         # An empty object lives in the filer alone: only one with content needs a writable volume.
         try:

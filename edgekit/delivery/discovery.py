@@ -6,7 +6,7 @@ Per camera × rule: a binary sensor that turns on when the rule fires, with the 
 snapshot, clip) as attributes. Per camera × zone × label: a sensor counting the objects in the zone. Unique ids are
 built from the device name, so they stay the same across restarts and differ between boards with different names.
 Keys follow Home Assistant's documented schema for ``camera``, ``binary_sensor`` and ``sensor`` (checked field by
-field in tests/alerts/test_discovery.py). Topic names come from :class:`edgekit.contract.topics.Topics`, like
+field in tests/delivery/test_discovery.py). Topic names come from :class:`edgekit.contract.topics.Topics`, like
 everything the link publishes.
 """
 

@@ -152,7 +152,7 @@ def board_unit_text(base: str = "%h/edgekit", watchdog_s: int = 60, writable: Se
     from the unit itself; the state folder (outbox, events, snapshots) lives outside the releases so a rollback
     keeps it. The daemon may write only ``<base>/state``, ``<base>/cache`` and ``writable`` (clip folders).
     """
-    cur = f"{base}/current"
+    cur, state, cache = (f"{base}/{name}" for name in ("current", "state", "cache"))
     cmd = f"{cur}/venv/bin/edgekit run --config {cur}/config.yaml"
     return "\n".join([
         "[Unit]",
@@ -164,9 +164,9 @@ def board_unit_text(base: str = "%h/edgekit", watchdog_s: int = 60, writable: Se
         *_service(cmd, watchdog_s),
         f"WorkingDirectory={cur}",
         f"EnvironmentFile={cur}/edgekit.env",
-        f"Environment=EDGEKIT_STATE={base}/state EDGEKIT_CACHE={base}/cache PYTHONUNBUFFERED=1",
+        f"Environment=EDGEKIT_STATE={state} EDGEKIT_CACHE={cache} PYTHONUNBUFFERED=1",
         # a relative clip folder is relative to the daemon's working directory
-        *_sandbox([f"{base}/state", f"{base}/cache", *(w if w.startswith("/") else f"{cur}/{w}" for w in writable)]),
+        *_sandbox([state, cache, *(w if w.startswith("/") else f"{cur}/{w}" for w in writable)]),
         "",
         "[Install]",
         "WantedBy=default.target",

@@ -8,7 +8,7 @@ depends on supervision and the full opencv-python; the other ByteTrack packages 
 unmaintained ports of the original, whose matching (lap's cost_limit) and id assignment differ from supervision's,
 so alerts would change.
 
-So this module follows supervision's code step for step (``tests/alerts/test_bytetrack.py`` runs both side by side
+So this module follows supervision's code step for step (``tests/tracking/test_bytetrack.py`` runs both side by side
 and requires the same track ids frame after frame), with its two scipy calls replaced: the assignment by lapx's
 Jonker-Volgenant solver (a small, maintained C++ extension over numpy; the same optimum as scipy's
 ``linear_sum_assignment``), and the Kalman gain's Cholesky solve by ``numpy.linalg.solve`` (the same solution up

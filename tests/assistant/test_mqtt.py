@@ -20,6 +20,7 @@ from edgekit.assistant.tiny_gguf import write_tiny_gguf
 from edgekit.assistant.tools import ToolBox
 from edgekit.events import EventStore
 from edgekit.types import Event
+from tests.helpers import Subacks, subscribe, wait_until
 
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gguf")
@@ -30,21 +31,23 @@ REQ = f"edgekit/{DEVICE}/assistant/request"
 
 
 class Client:
-    """A paho client on the test broker that records what arrives and notes which thread ran callbacks."""
+    """A paho client on the test broker that records what arrives; subscribed (acknowledged) to ``topic`` if given.
+    ``subacks`` counts every SUBACK it gets, those of a service subscribing on it included."""
 
-    def __init__(self, port: int, subscribe: str | None = None) -> None:
+    def __init__(self, port: int, topic: str | None = None) -> None:
         self.messages: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         self.connected = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        self.client.on_connect = lambda c, *_: (c.subscribe(subscribe, qos=1) if subscribe else None,
-                                                self.connected.set())
+        self.client.on_connect = lambda *_: self.connected.set()
         self.client.on_message = self._on_message
+        self.subacks = Subacks(self.client)
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         if not self.connected.wait(10):
             raise TimeoutError("no connection to the test broker")
-        time.sleep(0.3)  # the SUBACK
+        if topic is not None:
+            subscribe(self.client, topic, acks=self.subacks)
 
     def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
         with self.lock:
@@ -55,13 +58,11 @@ class Client:
             return [p for t, p in self.messages if t == f"edgekit/{DEVICE}/assistant/response/{rid}"]
 
     def wait_final(self, rid: str, timeout: float = 120) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def final() -> list[dict[str, Any]]:
             got = self.for_id(rid)
-            if got and got[-1].get("done"):
-                return got
-            time.sleep(0.05)
-        raise TimeoutError(f"no final response for {rid}: {self.for_id(rid)}")
+            return got if got and got[-1].get("done") else []
+
+        return wait_until(final, timeout, what=lambda: f"the final response for {rid}: {self.for_id(rid)}")
 
     def close(self) -> None:
         self.client.disconnect()
@@ -99,7 +100,7 @@ def service(broker: Any, assistant: Assistant) -> Iterator[tuple[AssistantMqttSe
     host = Client(broker.port)
     svc = AssistantMqttService(host.client, DEVICE, rec, max_pending=2)
     svc.start()
-    time.sleep(0.3)
+    host.subacks.wait(count=1)  # the service's subscription, the only one on this client
     yield svc, rec
     svc.stop()
     host.close()
@@ -140,19 +141,18 @@ def test_malformed_requests_are_counted_not_answered(
     svc, rec = service
     asker = Client(broker.port, f"edgekit/{DEVICE}/assistant/response/#")
     asker.client.publish(REQ, payload, qos=1)
-    deadline = time.monotonic() + 10
-    while svc.counters["malformed"] < 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: svc.counters["malformed"] >= 1, 10, what="the request counted as malformed")
     assert svc.counters["malformed"] == 1
     if reply is not None:
         rid = json.loads(payload)["id"]
         (final,) = asker.wait_final(rid, timeout=10)
         assert final["done"] and reply in final["error"]
-    time.sleep(0.3)
     assert rec.threads == []  # the model never saw it
     # and the service still answers the next good question
     asker.client.publish(REQ, json.dumps({"id": "ok", "question": "hello"}), qos=1)
     assert asker.wait_final("ok")[-1].get("answer") is not None
+    # one worker takes the queue in order: had the bad request been queued, the model would have seen it first
+    assert rec.threads == ["assistant-mqtt"]
     asker.close()
 
 
@@ -162,9 +162,8 @@ def test_full_queue_answers_busy(broker: Any, service: Any) -> None:
     rec.go.clear()
     for i in range(6):
         asker.client.publish(REQ, json.dumps({"id": f"b{i}", "question": "how many falls?"}), qos=1)
-    deadline = time.monotonic() + 30
-    while svc.counters["busy"] + 3 < 6 and time.monotonic() < deadline:  # one running, two queued, rest busy
-        time.sleep(0.05)
+    # one running, two queued, the rest busy
+    wait_until(lambda: svc.counters["busy"] + 3 >= 6, 30, what=lambda: f"3 busy replies ({svc.counters})")
     rec.go.set()
     finals = [asker.wait_final(f"b{i}")[-1] for i in range(6)]
     busy = [f for f in finals if f.get("error", "").startswith("busy")]

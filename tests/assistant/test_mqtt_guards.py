@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
 from edgekit.assistant.mqtt_service import MAX_PAYLOAD, AssistantMqttService
 from edgekit.config.mqtt import MQTTConfig
 from edgekit.delivery.mqtt import MqttLink
 from edgekit.delivery.outbox import Outbox
-from tests.alerts.test_delivery import make_event
 from tests.assistant.test_mqtt import DEVICE, REQ, Client, assistant  # noqa: F401
+from tests.delivery.test_mqtt import make_event
+from tests.helpers import Subacks, wait_until
 
 
 def _link(port: int, tmp_path: Any) -> MqttLink:
@@ -27,8 +27,9 @@ def test_hostile_requests_never_stop_the_link(broker: Any, consumer_factory: Any
     link = _link(broker.port, tmp_path)
     svc = AssistantMqttService(link, DEVICE, assistant)
     svc.start()
+    subacks = Subacks(link.client)
     link.start()
-    assert link.connected.wait(10)
+    subacks.wait(count=1)  # the link subscribes the service's topic on connect
     asker = Client(broker.port, f"edgekit/{DEVICE}/assistant/response/#")
     try:
         asker.client.publish(REQ, b"[" * 200_000, qos=1)  # RecursionError in json.loads without the depth cap
@@ -39,16 +40,14 @@ def test_hostile_requests_never_stop_the_link(broker: Any, consumer_factory: Any
         assert "nested deeper" in deep["error"]
         (huge,) = asker.wait_final("huge", timeout=30)
         assert "too large" in huge["error"]
-        deadline = time.monotonic() + 30
-        while svc.counters["malformed"] < 4 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: svc.counters["malformed"] >= 4, 30, what=lambda: f"4 malformed requests ({svc.counters})")
         assert svc.counters["malformed"] == 4 and svc.counters["errors"] == 0
         assert link.counters["callback_errors"] == 0
         # the network thread lives: alerts flow and the next question is answered
         link.publish_event(make_event(7, "guards"))
         asker.client.publish(REQ, json.dumps({"id": "ok", "question": "how many falls?"}), qos=1)
         assert asker.wait_final("ok")[-1].get("answer") is not None
-        assert events.wait_for(lambda: len(events.events()) == 1, 30)
+        wait_until(lambda: len(events.events()) == 1, 30, what="the event after the hostile requests")
     finally:
         asker.close()
         svc.stop()
@@ -60,16 +59,17 @@ def test_request_before_the_model_is_ready_is_logged_and_answered(broker: Any, a
     link = _link(broker.port, tmp_path)
     svc = AssistantMqttService(link, DEVICE, None)
     svc.start()
+    subacks = Subacks(link.client)
     link.start()
-    assert link.connected.wait(10)
+    subacks.wait(count=1)  # the link subscribes the service's topic on connect
     asker = Client(broker.port, f"edgekit/{DEVICE}/assistant/response/#")
     try:
         with caplog.at_level(logging.INFO, logger="edgekit.assistant.mqtt_service"):
             asker.client.publish(REQ, json.dumps({"id": "early", "question": "how many falls?"}), qos=1)
-            deadline = time.monotonic() + 30
-            while svc.counters["received"] < 1 and time.monotonic() < deadline:
-                time.sleep(0.05)
-        assert any("early arrived while the model is loading" in r.getMessage() for r in caplog.records)
+            # counted, then logged, on paho's thread: wait for the log line itself
+            wait_until(lambda: svc.counters["received"] >= 1 and any(
+                "early arrived while the model is loading" in r.getMessage() for r in caplog.records), 30,
+                what="the early request received and logged")
         assert not svc.ready and asker.for_id("early") == []
         svc.set_assistant(assistant)
         assert asker.wait_final("early")[-1].get("answer") is not None
@@ -90,9 +90,7 @@ def test_a_flood_of_malformed_requests_logs_a_few_lines(broker: Any, tmp_path: A
         with caplog.at_level(logging.WARNING, logger="edgekit.assistant.mqtt_service"):
             for _ in range(200):
                 asker.client.publish(REQ, b"not json", qos=1)
-            deadline = time.monotonic() + 30
-            while svc.counters["malformed"] < 200 and time.monotonic() < deadline:
-                time.sleep(0.05)
+            wait_until(lambda: svc.counters["malformed"] >= 200, timeout=30, what="200 malformed requests counted")
         assert svc.counters["malformed"] == 200  # every one counted...
         lines = [r.getMessage() for r in caplog.records if "malformed assistant request" in r.getMessage()]
         assert 1 <= len(lines) <= 10, len(lines)  # ...a few logged

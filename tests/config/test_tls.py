@@ -1,5 +1,5 @@
 """The one TLS set-up (``edgekit.config.tls``) that the daemon's MQTT link and the hub both use; against a real
-broker in ``tests/alerts/test_tls_login.py``."""
+broker in ``tests/delivery/test_mqtt_tls.py``."""
 
 from __future__ import annotations
 

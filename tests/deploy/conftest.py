@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import tarfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,12 +187,3 @@ def session_broker(tmp_path: Path) -> Iterator[Broker]:
     finally:
         with contextlib.suppress(Exception):
             b.kill()
-
-
-def wait_until(pred: object, timeout: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():  # type: ignore[operator]
-            return True
-        time.sleep(0.2)
-    return bool(pred())  # type: ignore[operator]

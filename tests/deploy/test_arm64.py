@@ -31,6 +31,7 @@ import pytest
 
 from tests.conftest import Broker, Consumer
 from tests.deploy.resize_onnx import resize_yolov8
+from tests.helpers import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE = 256
@@ -300,7 +301,8 @@ def test_plain_venv_doctor_detect_bench_run(arm64_root: Path, work: tuple[Path, 
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         with step("run: first event on the host broker"):
-            consumer.wait_for(lambda: len(consumer.events()) >= 1 or proc.poll() is not None, timeout=600)
+            wait_until(lambda: len(consumer.events()) >= 1 or proc.poll() is not None, 600,
+                       what=lambda: f"an event from the arm64 daemon: {log.read_text()[-2000:]}")
         if not consumer.events():
             pytest.fail(f"no event from the arm64 daemon (exit {proc.poll()}): {log.read_text()[-2000:]}")
         ev = consumer.events()[0]

@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Broker, Consumer, free_port
-from tests.deploy.conftest import REPO, Boards, kill_user_processes, needs_ssh, wait_until
+from tests.deploy.conftest import REPO, Boards, kill_user_processes, needs_ssh
+from tests.helpers import wait_until
 
 pytestmark = [needs_ssh, pytest.mark.slow, pytest.mark.timeout(3000)]
 
@@ -94,7 +95,7 @@ def test_deploy_update_rollback_and_bad_input(boards: Boards, bundles: dict[str,
         envf = home / "edgekit" / "releases" / v1 / "edgekit.env"
         assert stat.S_IMODE(envf.stat().st_mode) == 0o600 and "s3cr#t value" in envf.read_text()
         assert stat.S_IMODE((home / "edgekit" / "state").stat().st_mode) == 0o700
-        assert consumer.wait_for(lambda: consumer.events(), timeout=240), "no event from the deployed board"
+        wait_until(lambda: consumer.events(), 240, what="an event from the deployed board")
         assert consumer.events()[0]["rule"] == "person_in_middle"
 
         # 2. a new bundle: switched, the old release kept for rollback
@@ -118,7 +119,8 @@ def test_deploy_update_rollback_and_bad_input(boards: Boards, bundles: dict[str,
         assert res.returncode == 2
         line = res.stderr.strip().splitlines()[-1]
         assert "rolled back to " + v2 in line and "healthz" in line, res.stderr
-        assert live(home) == v2 and wait_until(lambda: healthy(mport))
+        assert live(home) == v2
+        wait_until(lambda: healthy(mport), 120, 0.2, what="the board healthy again on v2")
         assert not (home / "edgekit" / "releases" / manifest_id(bundles["broken"])).exists()
 
         running = supervisor_pid(home)

@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import Broker, Consumer, free_port
 from tests.deploy.conftest import Boards, kill_user_processes, needs_ssh
 from tests.deploy.test_deploy_ssh import edgekit, healthy, live, manifest_id
+from tests.helpers import wait_until
 
 pytestmark = [needs_ssh, pytest.mark.slow, pytest.mark.timeout(3000)]
 
@@ -42,8 +43,8 @@ def test_inventory_two_boards_one_broker(boards: Boards, bundles: dict[str, Path
         v1 = manifest_id(bundles["v1"])
         assert live(boards.homes["ekboard2"]) == v1 and live(boards.homes["ekboard3"]) == v1
         # both online at once (each with its own client id: one would otherwise kick the other off the broker)
-        assert consumer.wait_for(lambda: devices_with_events() >= {"porch", "garage"}, timeout=300), \
-            devices_with_events()
+        wait_until(lambda: devices_with_events() >= {"porch", "garage"}, 300,
+                   what=lambda: f"events from porch and garage (from {devices_with_events()})")
         avail = {t: p for t, p, _ in consumer.messages if t in ("edgekit/porch/available",
                                                                  "edgekit/garage/available")}
         assert avail == {"edgekit/porch/available": b"online", "edgekit/garage/available": b"online"}

@@ -20,6 +20,7 @@ import psycopg
 import yaml
 
 from tests.conftest import Broker
+from tests.helpers import wait_until
 from tests.hub.simulate import board_name, event_id
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,15 +101,6 @@ def _start_hub(cfg: Path, log: Path) -> subprocess.Popen[bytes]:
                             env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
-def _wait(pred: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise TimeoutError(what)
-
-
 def _count(dsn: str) -> int:
     with psycopg.connect(dsn) as c:
         return int(c.execute("SELECT COUNT(*) FROM events").fetchone()[0])
@@ -136,7 +128,7 @@ def run_scale(plan: Plan, dsn: str, workdir: Path, pg_pid: int | None = None) ->
     boards: list[subprocess.Popen[str]] = []
     timeline: list[tuple[float, str]] = []
     try:
-        _wait(lambda: log.exists() and "hub subscribed" in log.read_text(), 60, "hub did not subscribe")
+        wait_until(lambda: log.exists() and "hub subscribed" in log.read_text(), 60, 0.2, what="the hub's subscription")
         per = plan.boards // plan.procs
         t0 = time.time()
         for p in range(plan.procs):
@@ -178,7 +170,7 @@ def run_scale(plan: Plan, dsn: str, workdir: Path, pg_pid: int | None = None) ->
             produced.update(r["produced"])
         total = sum(produced.values())
         with contextlib.suppress(TimeoutError):
-            _wait(lambda: _count(dsn) >= total, plan.settle_timeout, "hub did not catch up")
+            wait_until(lambda: _count(dsn) >= total, plan.settle_timeout, 0.2, what="the hub to catch up")
         time.sleep(1.0)  # anything in flight lands, so a duplicate would show
         t_end = time.time()
     finally:

@@ -14,8 +14,9 @@ from edgekit.errors import EdgekitError
 from edgekit.hub import Hub, migrate
 from edgekit.hub.bridge import bridge_conf
 from tests.conftest import MOSQUITTO, free_port, wait_port
+from tests.helpers import wait_until
 from tests.hub.conftest import hub_config
-from tests.hub.test_hub import board, make_event, n_events, rows, wait_for
+from tests.hub.test_hub import board, make_event, n_events, rows
 
 
 class BoardBroker:
@@ -68,19 +69,20 @@ def test_board_bridge_stores_and_forwards_while_the_centre_is_down(broker, pg_ds
     try:
         for i in range(10):
             link.publish_event(make_event("gate-1", i))
-        assert wait_for(lambda: n_events(pg_dsn) == 10), hub.stats()
+        wait_until(lambda: n_events(pg_dsn) == 10, 60, what=lambda: f"10 events stored: {hub.stats()}")
         broker.stop()  # the centre goes away; the board keeps working
         for i in range(10, 40):
             link.publish_event(make_event("gate-1", i))
-        assert wait_for(lambda: len(link.outbox) == 0)  # the board's broker took them (and keeps them)
+        # the board's broker took them (and keeps them)
+        wait_until(lambda: len(link.outbox) == 0, 60, what="the board's outbox empty")
         broker.start()
-        assert wait_for(lambda: n_events(pg_dsn) == 40, 90), hub.stats()
+        wait_until(lambda: n_events(pg_dsn) == 40, 90, what=lambda: f"40 events stored: {hub.stats()}")
         ids = {r[0] for r in rows(pg_dsn, "SELECT id FROM events")}
         assert ids == {make_event("gate-1", i).id for i in range(40)}
         local.kill()  # power cut on the board: the bridge's last will says 0 on the centre
         with psycopg.connect(pg_dsn) as c:
-            assert wait_for(lambda: c.execute("SELECT online FROM boards WHERE device = 'gate-1'").fetchall()
-                            == [(False,)], 60)
+            wait_until(lambda: c.execute("SELECT online FROM boards WHERE device = 'gate-1'").fetchall() == [(False,)],
+                       60, what="gate-1 offline (the bridge's last will)")
     finally:
         link.stop(flush_timeout_s=1)
         local.kill()
@@ -110,11 +112,11 @@ def test_fleet_bridge_command_writes_a_config_mosquitto_runs(broker, consumer_fa
     assert MOSQUITTO is not None
     proc = subprocess.Popen([MOSQUITTO, "-c", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert c.wait_for(lambda: c.payloads("/available")[-1:] == [b"1"], 30), c.messages
+        wait_until(lambda: c.payloads("/available")[-1:] == [b"1"], 30, what=lambda: f"the bridge up: {c.messages}")
     finally:
         proc.kill()
         proc.wait()
-    assert c.wait_for(lambda: c.payloads("/available")[-1:] == [b"0"], 60)  # the bridge's last will
+    wait_until(lambda: c.payloads("/available")[-1:] == [b"0"], 60, what="the bridge's last will (0)")
 
     remote = daemon_yaml.read_text().replace("mqtt: {host: 127.0.0.1", "mqtt: {host: central.example")
     daemon_yaml.write_text(remote)

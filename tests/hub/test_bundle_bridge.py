@@ -19,7 +19,7 @@ from edgekit.deploy.rollout import DeployOptions, env_text, plan_lines
 from edgekit.errors import EdgekitError
 from edgekit.hub.bridge import bridge_template, fill_bridge
 from tests.conftest import MOSQUITTO, free_port, wait_port
-from tests.helpers import REPO, run_cli
+from tests.helpers import REPO, run_cli, wait_until
 from tests.hub.test_hub import board, make_event
 
 SECRET = "s3cret-of-the-fleet"  # in the environment while bundling: must not end up in the bundle
@@ -115,13 +115,14 @@ def test_bundle_carries_a_bridge_that_forwards_a_boards_events(broker, consumer_
     link = None
     try:
         wait_port(board_port, up=True)
-        assert watch.wait_for(lambda: watch.payloads("/available")[-1:] == [b"1"], 60), (d / "mosquitto.log")
+        wait_until(lambda: watch.payloads("/available")[-1:] == [b"1"], 60,
+                   what=lambda: f"the bridge up (see {d / 'mosquitto.log'})")
         link = board(board_port, "dock-7", tmp_path)  # the daemon's link publishes to the board's own broker
         sent = [make_event("dock-7", i) for i in range(3)]
         for e in sent:
             link.publish_event(e)
-        assert watch.wait_for(lambda: {e["id"] for e in watch.events()} >= {e.id for e in sent}, 60), \
-            watch.messages
+        wait_until(lambda: {e["id"] for e in watch.events()} >= {e.id for e in sent}, 60,
+                   what=lambda: f"the 3 events through the bridge: {watch.messages}")
     finally:
         if link is not None:
             link.stop(flush_timeout_s=1)

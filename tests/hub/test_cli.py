@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import REPO, run_cli
-from tests.hub.test_hub import board, make_event, n_events, raw_publisher, rows, wait_for
+from tests.helpers import REPO, run_cli, wait_until
+from tests.hub.test_hub import board, make_event, n_events, raw_publisher, rows
 
 
 def write_hub_yaml(path: Path, port: int, dsn: str, **extra: object) -> Path:
@@ -32,7 +32,8 @@ def start_hub(cfg: Path, log: Path) -> subprocess.Popen[bytes]:
 
 def wait_hub_subscribed(log: Path, times: int = 1) -> None:
     # events published before the hub's first subscription have no subscriber at all: start boards after it
-    assert wait_for(lambda: log.exists() and log.read_text().count("hub subscribed") >= times, 60), log.read_text()
+    wait_until(lambda: log.exists() and log.read_text().count("hub subscribed") >= times, 60,
+               what=lambda: f"'hub subscribed' {times}× in the hub's log: {log.read_text() if log.exists() else ''}")
 
 
 def test_bad_config_and_unreachable_database_are_one_line_errors(tmp_path):
@@ -83,21 +84,26 @@ def test_hub_sigkill_and_broker_restart_lose_nothing_store_nothing_twice(broker,
     t = threading.Thread(target=produce)
     t.start()
     try:
-        assert wait_for(lambda: n_events(pg_dsn) >= 150, 60), log.read_text()
+        wait_until(lambda: n_events(pg_dsn) >= 150, 60, what=lambda: f"150 events stored; hub log: {log.read_text()}")
         os.kill(hub.pid, signal.SIGKILL)  # mid-stream: some messages delivered to it, not yet acknowledged
         hub.wait()
-        time.sleep(1.0)  # events pile up at the broker for the hub's session
+        at_kill = len(produced)  # events pile up at the broker for the hub's session: 50 rounds of the 3 boards
+        wait_until(lambda: len(produced) >= at_kill + 150 or done.is_set(), 60,
+                   what="events produced while the hub is down")
         hub = start_hub(cfg, log)
-        assert wait_for(lambda: n_events(pg_dsn) >= 600, 90), log.read_text()
+        wait_until(lambda: n_events(pg_dsn) >= 600, 90, what=lambda: f"600 events stored; hub log: {log.read_text()}")
         broker.restart()  # graceful: Mosquitto saves its sessions and queues
         assert done.wait(120)
         t.join()
-        assert wait_for(lambda: all(len(link.outbox) == 0 for link in links), 60)
-        if not wait_for(lambda: n_events(pg_dsn) == len(produced), 120):
+        wait_until(lambda: all(len(link.outbox) == 0 for link in links), 60, what="the boards' outboxes empty")
+
+        def missing() -> str:
             got = {r[0] for r in rows(pg_dsn, "SELECT id FROM events")}
-            missing = [(i // 3, i % 3) for i, e in enumerate(produced) if e not in got]
-            raise AssertionError(f"{n_events(pg_dsn)} of {len(produced)}; missing (i, board): {missing}; "
-                                 f"{[link.counters for link in links]}")
+            gone = [(i // 3, i % 3) for i, e in enumerate(produced) if e not in got]
+            return (f"every event stored: {n_events(pg_dsn)} of {len(produced)}; missing (i, board): {gone}; "
+                    f"{[link.counters for link in links]}")
+
+        wait_until(lambda: n_events(pg_dsn) == len(produced), 120, what=missing)
     finally:
         done.set()
         for link in links:
@@ -120,9 +126,11 @@ def test_fleet_status_and_events_commands(broker, pg_dsn, tmp_path):
             links[1].publish_event(make_event("dock", i, start_ts=time.time() - 60 * i))
         pub = raw_publisher(broker.port)
         pub.publish("edgekit/gate/stats", json.dumps({"cpu_temp_c": 48.0, "mqtt": {"pending": 0}}), qos=1)
-        assert wait_for(lambda: n_events(pg_dsn) == 10 and rows(pg_dsn, "SELECT COUNT(stats) FROM boards")[0][0] == 1)
+        wait_until(lambda: n_events(pg_dsn) == 10 and rows(pg_dsn, "SELECT COUNT(stats) FROM boards")[0][0] == 1, 60,
+                   what="10 events and gate's stats stored")
         links[1].stop()
-        assert wait_for(lambda: rows(pg_dsn, "SELECT online FROM boards WHERE device = 'dock'") == [(False,)])
+        wait_until(lambda: rows(pg_dsn, "SELECT online FROM boards WHERE device = 'dock'") == [(False,)], 60,
+                   what="dock offline in the database")
         r = run_cli("fleet", "status", "--config", str(cfg), "--json")
         assert r.returncode == 0, r.stderr
         status = {b["device"]: b for b in json.loads(r.stdout)}
@@ -155,7 +163,8 @@ def test_hub_started_before_its_database_waits_for_it(broker, pg_cluster, pg_dsn
     pg_cluster.stop()
     try:
         hub = start_hub(cfg, log)
-        assert wait_for(lambda: log.exists() and log.read_text().count("cannot migrate the hub database") >= 2, 60)
+        wait_until(lambda: log.exists() and log.read_text().count("cannot migrate the hub database") >= 2, 60,
+                   what="2 failed migrations in the hub's log")
         assert hub.poll() is None  # still running, retrying
     finally:
         pg_cluster.start()
@@ -163,7 +172,7 @@ def test_hub_started_before_its_database_waits_for_it(broker, pg_cluster, pg_dsn
         wait_hub_subscribed(log)
         pub = raw_publisher(broker.port)
         pub.publish("edgekit/b1/events", make_event("b1", 1).to_json(), qos=1)
-        assert wait_for(lambda: n_events(pg_dsn) == 1, 60)
+        wait_until(lambda: n_events(pg_dsn) == 1, 60, what="the event stored")
         pub.disconnect()
     finally:
         hub.send_signal(signal.SIGTERM)

@@ -18,6 +18,7 @@ from edgekit.delivery.outbox import Outbox
 from edgekit.hub import FleetStore, Hub, migrate
 from edgekit.hub.fleet import EventFilter, board_status, count_events, query_events
 from edgekit.types import Event
+from tests.helpers import wait_until
 from tests.hub.conftest import hub_config
 
 
@@ -49,15 +50,6 @@ def n_events(dsn: str) -> int:
         return -1
 
 
-def wait_for(pred: Any, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return bool(pred())
-
-
 def raw_publisher(port: int) -> mqtt.Client:
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"raw-{uuid.uuid4().hex[:6]}")
     c.connect("127.0.0.1", port)
@@ -85,12 +77,13 @@ def test_boards_events_availability_and_stats_reach_postgres(broker, pg_dsn, tmp
                 link.publish_event(make_event(f"board-{b}", i))
         links[0].publish("edgekit/board-0/stats", json.dumps({"cpu_temp_c": 51.5, "mqtt": {"pending": 3},
                                                               "bundle": {"version": "1.2.0"}}))
-        assert wait_for(lambda: n_events(pg_dsn) == 120), hub.stats()
-        assert wait_for(lambda: all(len(link.outbox) == 0 for link in links))
+        wait_until(lambda: n_events(pg_dsn) == 120, 60, what=lambda: f"120 events stored: {hub.stats()}")
+        wait_until(lambda: all(len(link.outbox) == 0 for link in links), 60, what="the boards' outboxes empty")
         links[2].stop()  # says offline
         with psycopg.connect(pg_dsn) as c:
-            assert wait_for(lambda: next(b for b in board_status(c) if b["device"] == "board-2")["state"] == "offline")
-            assert wait_for(lambda: board_status(c)[0]["temp_c"] == 51.5)
+            wait_until(lambda: next(b for b in board_status(c) if b["device"] == "board-2")["state"] == "offline", 60,
+                       what="board-2 offline")
+            wait_until(lambda: board_status(c)[0]["temp_c"] == 51.5, 60, what="board-0's temperature")
             status = {b["device"]: b for b in board_status(c)}
             assert status["board-0"] == {**status["board-0"], "state": "online", "events": 40, "backlog": 3,
                                          "version": "1.2.0", "last_event_ts": 1_764_000_039.0}
@@ -129,8 +122,8 @@ def test_duplicates_and_bad_input_are_counted_never_stored_never_blocking(broker
         pub.publish("edgekit/b1/events", nul, qos=1)
         pub.publish("edgekit/b1/available", b"maybe", qos=1)
         pub.publish("edgekit/b1/stats", b"\xff\xfe", qos=0)
-        assert wait_for(lambda: hub.counters["rejected"] >= 9), hub.stats()
-        assert wait_for(lambda: n_events(pg_dsn) == 6), hub.stats()
+        wait_until(lambda: hub.counters["rejected"] >= 9, 60, what=lambda: f"9 rejects: {hub.stats()}")
+        wait_until(lambda: n_events(pg_dsn) == 6, 60, what=lambda: f"6 events stored: {hub.stats()}")
         assert hub.counters["duplicates"] == 2  # good[0], good[1] were sent twice
         assert hub.counters["refused_by_db"] == 1
         reasons = [r[0] for r in rows(pg_dsn, "SELECT reason FROM rejects ORDER BY seq")]
@@ -140,7 +133,7 @@ def test_duplicates_and_bad_input_are_counted_never_stored_never_blocking(broker
         assert rows(pg_dsn, "SELECT label FROM events WHERE id = %s", good[5].id) == [("Fall",)]
         # the hub is still alive and storing
         pub.publish("edgekit/b1/events", make_event("b1", 99).to_json(), qos=1)
-        assert wait_for(lambda: n_events(pg_dsn) == 7)
+        wait_until(lambda: n_events(pg_dsn) == 7, 60, what="the event after the bad input stored")
         assert hub.stats()["mqtt_connected"] and hub.stats()["db_ok"]
     finally:
         pub.disconnect()
@@ -155,19 +148,20 @@ def test_database_down_events_wait_unacknowledged_then_all_arrive(broker, pg_clu
     link = board(broker.port, "b1", tmp_path)
     try:
         link.publish_event(make_event("b1", 0))
-        assert wait_for(lambda: n_events(pg_dsn) == 1)
+        wait_until(lambda: n_events(pg_dsn) == 1, 60, what="the first event stored")
         pg_cluster.stop()
         try:
             for i in range(1, 31):
                 link.publish_event(make_event("b1", i))
-            assert wait_for(lambda: hub.counters["db_errors"] >= 2), hub.stats()
+            wait_until(lambda: hub.counters["db_errors"] >= 2, 60, what=lambda: f"2 database errors: {hub.stats()}")
             assert not hub.db_ok.is_set(), hub.stats()
             acked = hub.counters["acked"]
             # the broker holds them now, unacknowledged by the hub
-            assert wait_for(lambda: len(link.outbox) == 0), (len(link.outbox), link.counters)
+            wait_until(lambda: len(link.outbox) == 0, 60,
+                       what=lambda: f"the board's outbox empty ({len(link.outbox)} left, {link.counters})")
         finally:
             pg_cluster.start()
-        assert wait_for(lambda: n_events(pg_dsn) == 31, 90), hub.stats()
+        wait_until(lambda: n_events(pg_dsn) == 31, 90, what=lambda: f"31 events stored: {hub.stats()}")
         assert hub.counters["acked"] >= acked + 30 and hub.db_ok.is_set(), (acked, hub.stats())
         ids = {r[0] for r in rows(pg_dsn, "SELECT id FROM events")}
         assert ids == {make_event("b1", i).id for i in range(31)}
@@ -187,7 +181,7 @@ def test_two_hubs_share_the_load_and_store_each_event_once(broker, pg_dsn, tmp_p
         for i in range(100):
             for b, link in enumerate(links):
                 link.publish_event(make_event(f"b{b}", i))
-        assert wait_for(lambda: n_events(pg_dsn) == 400, 120), [h.stats() for h in hubs]
+        wait_until(lambda: n_events(pg_dsn) == 400, 120, what=lambda: f"400 events stored: {[h.stats() for h in hubs]}")
         assert all(h.counters["inserted"] > 0 for h in hubs), [h.counters for h in hubs]
         assert sum(h.counters["inserted"] for h in hubs) == 400
     finally:

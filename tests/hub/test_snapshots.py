@@ -11,9 +11,9 @@ import yaml
 from edgekit.config.storage import S3Config
 from edgekit.hub import Hub, migrate
 from edgekit.storage import S3Uploader, UploadQueue
-from tests.helpers import run_cli
+from tests.helpers import run_cli, wait_until
 from tests.hub.conftest import hub_config
-from tests.hub.test_hub import board, make_event, rows, wait_for
+from tests.hub.test_hub import board, make_event, rows
 
 
 def test_snapshot_uploaded_by_board_is_reachable_from_the_fleet_events(broker, pg_dsn, s3, tmp_path):
@@ -32,7 +32,8 @@ def test_snapshot_uploaded_by_board_is_reachable_from_the_fleet_events(broker, p
         uploader.enqueue_event(event)
         assert uploader.run_once() == 2 and len(uploader.queue) == 0
         key = "site-a/dock-2/2025-11-24/" + event.id + ".jpg"
-        assert wait_for(lambda: rows(pg_dsn, "SELECT snapshot_key FROM events") == [(key,)]), hub.stats()
+        wait_until(lambda: rows(pg_dsn, "SELECT snapshot_key FROM events") == [(key,)], 60,
+                   what=lambda: f"the event with its snapshot key stored: {hub.stats()}")
     finally:
         link.stop(flush_timeout_s=1)
         hub.stop()

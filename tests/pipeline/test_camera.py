@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from edgekit.config.cameras import CameraConfig
@@ -12,6 +10,7 @@ from edgekit.sources import make_synthetic_video
 from edgekit.tracking.rules import RuleEngine
 from edgekit.types import NUM_KEYPOINTS, Detections
 from edgekit.vision.detector import Detector
+from tests.helpers import wait_until
 
 
 def test_max_fps_processes_at_most_that_rate_of_media_time(tmp_path):
@@ -20,10 +19,7 @@ def test_max_fps_processes_at_most_that_rate_of_media_time(tmp_path):
     det = Detector.load("yolov8s-fall")
     w = CameraWorker("cam", cfg, det, RuleEngine("cam", cfg, [], det.labels), lambda *a: None)
     w.start()
-    deadline = time.monotonic() + 300
-    while not w.finished and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert w.finished
+    wait_until(lambda: w.finished, 300, what="the worker to reach the video's end")
     # 30 frames at 10 fps, one every 0.5 s of media time is processed: t = 0, 0.5, ..., 2.5
     assert (w.stats.captured, w.stats.processed, w.stats.dropped) == (30, 6, 24)
     det.close()

@@ -3,7 +3,6 @@ restarted, the stream reconnects by itself, and the reconnect shows in the camer
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,10 @@ from edgekit.pipeline.camera import CameraWorker
 from edgekit.tracking.rules import RuleEngine
 from edgekit.vision.detector import Detector
 from tests.conftest import free_port
+from tests.helpers import wait_until
 from tests.sources.rtsp import RtspServer, make_walk_video, rtsp_server_available
 
 pytestmark = pytest.mark.skipif(rtsp_server_available() is not None, reason=str(rtsp_server_available()))
-
-
-def wait_until(pred, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return bool(pred())
 
 
 @pytest.mark.slow
@@ -38,13 +29,14 @@ def test_rtsp_reconnects_are_counted_in_the_camera_stats(tmp_path: Path) -> None
                      on_status=lambda cam, up: ups.append(up))
     w.start()
     try:
-        assert wait_until(lambda: w.stats.processed >= 2 and w.stats.status == "ok", 120)
+        wait_until(lambda: w.stats.processed >= 2 and w.stats.status == "ok", 120, what="2 frames from the stream")
         assert w.stats.reconnects == 0
         server.kill()
-        assert wait_until(lambda: w.stats.status == "down", 60)
+        wait_until(lambda: w.stats.status == "down", 60, what="the camera down after the server's kill")
         server.start()
         processed = w.stats.processed
-        assert wait_until(lambda: w.stats.status == "ok" and w.stats.processed > processed, 120)
+        wait_until(lambda: w.stats.status == "ok" and w.stats.processed > processed, 120,
+                   what="the camera back with new frames")
         assert w.stats.reconnects == 1
         assert ups[:3] == [True, False, True]
     finally:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.helpers import wait_until
 from tests.pipeline.test_daemon_e2e import daemon_config, start_daemon, walk_camera, walk_video  # noqa: F401
 
 pytest.importorskip("llama_cpp", reason="needs llama-cpp-python (scripts/install_llm.sh)")
@@ -24,7 +24,7 @@ def test_daemon_answers_assistant_requests_over_mqtt(broker, consumer_factory, w
     cfg.write_text(yaml.safe_dump(data))
     p = start_daemon(cfg)
     try:
-        assert c.wait_for(lambda: len(c.events()) >= 3, 300), "no events from the daemon"
+        wait_until(lambda: len(c.events()) >= 3, 300, what="3 events from the daemon")
         c.client.publish("edgekit/e2e/assistant/request",
                          json.dumps({"id": "r1", "question": "how many events were there today?"}), qos=1)
         final: dict[str, object] = {}
@@ -38,7 +38,7 @@ def test_daemon_answers_assistant_requests_over_mqtt(broker, consumer_factory, w
                         return True
             return False
 
-        assert c.wait_for(answered, 300), "no final answer"
+        wait_until(answered, 300, what="the final answer")
         assert "error" not in final and final["answer"]
         calls = final["tool_calls"]
         assert isinstance(calls, list) and calls and calls[0]["tool"] == "events"
@@ -53,13 +53,20 @@ def test_daemon_answers_assistant_requests_over_mqtt(broker, consumer_factory, w
             except (OSError, ValueError):
                 return False
 
-        assert c.wait_for(analytics, 60), "no assistant analytics in stats.json"
+        wait_until(analytics, 60, what="assistant analytics in stats.json")
         # the service also streamed the answer before the final message
         chunks = [json.loads(pl) for t, pl, _ in c.messages if t == "edgekit/e2e/assistant/response/r1"]
         assert len(chunks) == int(final["chunks"]) + 1  # type: ignore[call-overload]
-        # the malformed request is ignored and the daemon keeps running
+        # the malformed request is ignored and the daemon keeps running: a request behind it on the same connection
+        # (one with an id but no question) is still answered, with its error
         c.client.publish("edgekit/e2e/assistant/request", b"{not json", qos=1)
-        time.sleep(1.0)
+        c.client.publish("edgekit/e2e/assistant/request", json.dumps({"id": "after"}), qos=1)
+
+        def after() -> list[dict[str, object]]:
+            return [json.loads(pl) for t, pl, _ in c.messages if t == "edgekit/e2e/assistant/response/after"]
+
+        (reply,) = wait_until(after, 60, what="the error reply to the request behind the malformed one")
+        assert reply["done"] and "question: Field required" in str(reply["error"])
         assert p.poll() is None
     finally:
         p.send_signal(signal.SIGTERM)

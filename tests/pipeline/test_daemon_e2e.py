@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ import yaml
 
 from edgekit.sources import SyntheticScene, Walker, make_synthetic_video
 from edgekit.types import EVENT_SCHEMA_VERSION
+from tests.helpers import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 FPS = 6.0
@@ -80,8 +80,9 @@ def test_people_walking_through_a_zone_give_the_expected_events(broker, consumer
     p = start_daemon(cfg)
     out, _ = p.communicate(timeout=600)
     assert p.returncode == 0, out
-    assert c.wait_for(lambda: len(c.events()) >= 5, 20), out
-    time.sleep(1.0)
+    # the daemon says offline after its last event, on the same connection: once that is here, nothing more comes
+    wait_until(lambda: len(c.events()) >= 5 and c.payloads("e2e/available")[-1:] == [b"offline"], 20,
+               what=lambda: f"5 events, then offline ({len(c.events())} events); daemon output: {out}")
     evs = c.events()
     zone = [e for e in evs if e["rule"] == "in_zone"]
     line = [e for e in evs if e["rule"] == "entering"]
@@ -125,11 +126,8 @@ def test_sigterm_stops_cleanly_and_sigkill_restart_delivers_pending(broker, cons
     from edgekit.events.store import EventStore
 
     store_path = tmp_path / "state" / "events.db"
-    deadline = time.monotonic() + 400
-    while time.monotonic() < deadline:
-        if store_path.exists() and EventStore(store_path, readonly=True).count() >= 5:
-            break
-        time.sleep(0.5)
+    wait_until(lambda: store_path.exists() and EventStore(store_path, readonly=True).count() >= 5, 400, 0.5,
+               what="5 events in the store")
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
     from edgekit.delivery.outbox import Outbox
@@ -142,7 +140,7 @@ def test_sigterm_stops_cleanly_and_sigkill_restart_delivers_pending(broker, cons
                                                                                  "realtime": True}}
     cfg.write_text(yaml.safe_dump(data))
     q = start_daemon(cfg)
-    assert c.wait_for(lambda: len(c.events()) >= 5, 120)
+    wait_until(lambda: len(c.events()) >= 5, 120, what="the 5 pending events delivered")
     q.send_signal(signal.SIGTERM)
     out, _ = q.communicate(timeout=60)
     assert q.returncode == 0, out

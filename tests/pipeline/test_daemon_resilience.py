@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,15 +14,7 @@ import pytest
 from edgekit.config.daemon import DaemonConfig
 from edgekit.pipeline.daemon import Daemon
 from edgekit.sources import make_synthetic_video
-
-
-def wait(pred, timeout: float = 120.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return bool(pred())
+from tests.helpers import wait_until
 
 
 def http(url: str) -> tuple[int, str]:
@@ -55,26 +46,29 @@ def test_failing_camera_is_reported_retried_and_resumes_while_others_run(broker,
     runner = threading.Thread(target=d.run, args=(stop,), kwargs={"stats_every_s": 0.5})
     runner.start()
     try:
-        assert wait(lambda: d.workers["flaky"].stats.status == "ok" and d.workers["steady"].stats.processed > 0)
+        wait_until(lambda: d.workers["flaky"].stats.status == "ok" and d.workers["steady"].stats.processed > 0, 120,
+                   what="both cameras running")
         video.unlink()  # the camera goes away: its stream ends and it cannot be reopened
-        assert wait(lambda: d.stats().cameras["flaky"].status == "down")
-        assert c.wait_for(lambda: c.payloads("res/flaky/available")[-1:] == [b"offline"], 10)
+        wait_until(lambda: d.stats().cameras["flaky"].status == "down", 120, what="the flaky camera reported down")
+        wait_until(lambda: c.payloads("res/flaky/available")[-1:] == [b"offline"], 10, what="flaky offline on MQTT")
         code, body = http(f"http://127.0.0.1:{d.metrics.port}/healthz")
         assert code == 503 and "flaky" in body
         steady_before = d.workers["steady"].stats.processed
-        assert wait(lambda: d.workers["flaky"].stats.reconnects >= 2)  # retried with backoff
-        assert wait(lambda: d.workers["steady"].stats.processed > steady_before + 2)  # the other camera runs on
+        wait_until(lambda: d.workers["flaky"].stats.reconnects >= 2, 120, what="2 retries of the flaky camera")
+        wait_until(lambda: d.workers["steady"].stats.processed > steady_before + 2, 120,
+                   what="the steady camera running on")
         assert "not found" in d.stats().cameras["flaky"].last_error
         shutil.copy(spare, video)  # the camera returns
-        assert wait(lambda: d.workers["flaky"].stats.status == "ok", 90)
-        assert c.wait_for(lambda: c.payloads("res/flaky/available")[-1:] == [b"online"], 10)
-        assert wait(lambda: http(f"http://127.0.0.1:{d.metrics.port}/healthz")[0] == 200, 30)
+        wait_until(lambda: d.workers["flaky"].stats.status == "ok", 90, what="the flaky camera back")
+        wait_until(lambda: c.payloads("res/flaky/available")[-1:] == [b"online"], 10, what="flaky online on MQTT")
+        wait_until(lambda: http(f"http://127.0.0.1:{d.metrics.port}/healthz")[0] == 200, 30, 0.1,
+                   what="200 from /healthz")
         code, text = http(f"http://127.0.0.1:{d.metrics.port}/metrics")
         assert code == 200
         assert 'edgekit_camera_reconnects_total{camera="flaky"}' in text
         assert 'edgekit_frames_processed_total{camera="steady"}' in text
         assert "edgekit_mqtt_connected 1.0" in text
-        assert c.wait_for(lambda: len(c.payloads("res/stats")) > 0, 10)
+        wait_until(lambda: len(c.payloads("res/stats")) > 0, 10, what="stats on MQTT")
     finally:
         stop.set()
         runner.join(60)
@@ -98,10 +92,10 @@ def test_overload_drops_stale_frames_keeps_lag_and_memory_bounded(tmp_path):
     proc = psutil.Process()
     try:
         w = d.workers["fast"]
-        assert wait(lambda: w.stats.processed >= 10, 300)
+        wait_until(lambda: w.stats.processed >= 10, 300, what="10 frames processed")
         rss0 = proc.memory_info().rss
         n0 = w.stats.processed
-        assert wait(lambda: w.stats.processed >= n0 + 40, 600)
+        wait_until(lambda: w.stats.processed >= n0 + 40, 600, what="40 more frames processed")
         rss1 = proc.memory_info().rss
         s = d.stats().cameras["fast"]
         assert s.dropped > 0
@@ -131,7 +125,7 @@ def test_stats_file_has_the_shared_format_and_says_what_runs(tmp_path, caplog):
     assert len(said) == 1 and "yolov8s-fall.onnx at 640x640 fp32 on onnxruntime [CPUExecutionProvider]" in said[0]
     d.start()
     try:
-        assert wait(lambda: d.workers["b"].finished, 30)
+        wait_until(lambda: d.workers["b"].finished, 30, what="camera b to finish")
         s = d.report()
         code, body = http(f"http://127.0.0.1:{d.metrics.port}/healthz")
         _, metrics = http(f"http://127.0.0.1:{d.metrics.port}/metrics")

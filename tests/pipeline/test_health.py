@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 
 from edgekit.config.daemon import DaemonConfig
 from edgekit.pipeline.daemon import Daemon
-from tests.alerts.test_delivery import make_event
+from tests.delivery.test_mqtt import make_event
+from tests.helpers import wait_until
 
 
 def healthz(port: int) -> tuple[int, dict]:
@@ -20,15 +20,6 @@ def healthz(port: int) -> tuple[int, dict]:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
-
-
-def wait(pred, timeout: float = 90.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return bool(pred())
 
 
 def test_unreachable_broker_and_old_backlog_are_503_with_reasons(broker, tmp_path):
@@ -52,11 +43,13 @@ def test_unreachable_broker_and_old_backlog_are_503_with_reasons(broker, tmp_pat
             code, body = healthz(d.metrics.port)
             return body["reasons"] if code == 503 else []
 
-        assert wait(lambda: any("unreachable" in r for r in reasons()) and any("3 event(s) waiting" in r
-                                                                               for r in reasons()))
+        wait_until(lambda: any("unreachable" in r for r in reasons()) and any("3 event(s) waiting" in r
+                                                                              for r in reasons()),
+                   90, 0.2, what=lambda: f"503 naming the broker and the backlog: {reasons()}")
         assert d.stats().mqtt.last_error.startswith("MQTT broker")  # type: ignore[union-attr]
         broker.start()
-        assert wait(lambda: healthz(d.metrics.port)[0] == 200), healthz(d.metrics.port)
+        wait_until(lambda: healthz(d.metrics.port)[0] == 200, 90, 0.2,
+                   what=lambda: f"200 from /healthz: {healthz(d.metrics.port)}")
         assert len(d.outbox) == 0
     finally:
         stop.set()

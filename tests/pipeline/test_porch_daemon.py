@@ -8,7 +8,6 @@ import json
 import shutil
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import jsonschema
@@ -18,18 +17,10 @@ from edgekit.config.daemon import DaemonConfig
 from edgekit.events.store import EventStore
 from edgekit.pipeline.daemon import Daemon
 from edgekit.sources import SyntheticScene, Walker, make_synthetic_video
+from tests.helpers import wait_until
 
-SCHEMA = json.loads((Path(__file__).parents[1] / "alerts" / "ha_mqtt_discovery.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parents[1] / "delivery" / "ha_mqtt_discovery.schema.json").read_text())
 FPS = 6.0
-
-
-def wait(pred, timeout: float = 300.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return bool(pred())
 
 
 def visitor_scene() -> SyntheticScene:
@@ -65,9 +56,9 @@ def test_porch_daemon_on_a_real_broker(broker, consumer_factory, tmp_path):
     runner = threading.Thread(target=d.run, args=(stop,), kwargs={"stats_every_s": 0.5})
     runner.start()
     try:
-        assert wait(lambda: d.workers["porch"].finished), "the video should be processed to its end"
+        wait_until(lambda: d.workers["porch"].finished, 300, what="the video processed to its end")
         runner.join(60)
-        assert wait(lambda: c.payloads("/porch/clip"), 30)
+        wait_until(lambda: c.payloads("/porch/clip"), 30, what="the clip-ready message")
         report = d.stats().cameras["porch"]  # the typed stats carry the gate's and the recorder's figures
         assert report.motion_skipped == d.workers["porch"].stats.skipped and report.clips == 1
     finally:
@@ -100,7 +91,7 @@ def test_porch_daemon_on_a_real_broker(broker, consumer_factory, tmp_path):
     assert snaps and snaps[-1][0][:2] == b"\xff\xd8"
     # retained discovery, as Home Assistant sees it when it subscribes later: every payload valid
     late = consumer_factory(["homeassistant/#"], client_id="late-ha")
-    assert late.wait_for(lambda: len(late.messages) >= 5, 10)
+    wait_until(lambda: len(late.messages) >= 5, 10, what="5 retained discovery messages")
     comps = set()
     for topic, payload, retained in late.messages:
         comp = topic.split("/")[1]

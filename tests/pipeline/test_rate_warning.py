@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from edgekit.config.cameras import CameraConfig
 from edgekit.config.rules import RuleConfig
@@ -11,6 +10,7 @@ from edgekit.pipeline.camera import CameraWorker
 from edgekit.sources import make_synthetic_video
 from edgekit.tracking.rules import RuleEngine
 from edgekit.vision.detector import Detector
+from tests.helpers import wait_until
 
 
 def test_a_camera_too_slow_for_its_rules_is_warned(tmp_path, caplog):
@@ -23,11 +23,10 @@ def test_a_camera_too_slow_for_its_rules_is_warned(tmp_path, caplog):
     w.rate_check_s = 0.0  # check at every frame instead of every 10 s
     with caplog.at_level(logging.WARNING, logger="edgekit.tracking.rate"):
         w.start()
-        deadline = time.monotonic() + 300
-        while not w.finished and time.monotonic() < deadline:
-            time.sleep(0.1)
-    det.close()
-    assert w.finished
+        try:
+            wait_until(lambda: w.finished, 300, what="the worker to reach the video's end")
+        finally:
+            det.close()
     assert len(w.stats.rate_warnings) == 1
     assert w.stats.rate_warnings[0].startswith("rule 'entering' needs >= 3.6 processed fps, camera runs 2.0")
     logged = [r.getMessage() for r in caplog.records if "camera cam:" in r.getMessage()]

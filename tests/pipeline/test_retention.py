@@ -21,6 +21,7 @@ from edgekit.events.store import EventStore
 from edgekit.pipeline.daemon import Daemon
 from edgekit.pipeline.retention import DAY, MB, Retention
 from edgekit.types import Event
+from tests.helpers import wait_until
 
 
 def _event(i: int, ts: float, pad: int = 0) -> Event:
@@ -80,15 +81,6 @@ def _metric(port: int, kind: str, reason: str) -> float:
     return 0.0
 
 
-def _wait(pred, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return bool(pred())
-
-
 def _fill(path: Path, d: Daemon, short_mb: float) -> None:
     """Grow ``path`` until the state's free space is ``short_mb`` below the watermark."""
     extra = d.retention.free_bytes() - int((d.cfg.retention.min_free_mb - short_mb) * MB)
@@ -124,11 +116,12 @@ def test_watermark_on_a_small_file_system_filled_while_the_daemon_runs(small_fs,
     port = d.metrics.port
     filler = small_fs / "other-data.bin"  # something else on the card grows
     try:
-        assert _wait(lambda: d.retention.free_mb is not None)
+        wait_until(lambda: d.retention.free_mb is not None, 60, what="retention's first look at the disk")
         assert _metric(port, "snapshot", "disk") == 0
         # 1. 1.5 MB short: some of the oldest snapshots (4 MB) go, nothing else
         _fill(filler, d, short_mb=1.5)
-        assert _wait(lambda: d.retention.free_bytes() >= 6 * MB and _metric(port, "snapshot", "disk") > 0)
+        wait_until(lambda: d.retention.free_bytes() >= 6 * MB and _metric(port, "snapshot", "disk") > 0, 60, 0.1,
+                   what="6 MB free by deleting snapshots")
         gone = [not p.exists() for p in snaps]
         assert any(gone) and not all(gone)
         assert gone == sorted(gone, reverse=True), "not the oldest first"
@@ -136,14 +129,16 @@ def test_watermark_on_a_small_file_system_filled_while_the_daemon_runs(small_fs,
         # 2. more than the snapshots left can cover: stored events go next, the undelivered ones stay
         left = sum(p.stat().st_size for p in snaps if p.exists()) / MB
         _fill(filler, d, short_mb=left + 0.4)
-        assert _wait(lambda: d.retention.free_bytes() >= 6 * MB and _metric(port, "event", "disk") > 0)
+        wait_until(lambda: d.retention.free_bytes() >= 6 * MB and _metric(port, "event", "disk") > 0, 60, 0.1,
+                   what="6 MB free by deleting stored events")
         assert not any(p.exists() for p in snaps)
         assert 0 < d.store.count() < 1000
         assert _metric(port, "outbox", "disk") == 0 and len(d.outbox) == 3000
         # 3. nearly full: the rest of the stored events, then the oldest undelivered events are given up, counted
         events_mb = (os.path.getsize(state / "events.db") - d.store.reusable_bytes()) / MB
         _fill(filler, d, short_mb=events_mb + 1.5)
-        assert _wait(lambda: d.retention.free_bytes() >= 6 * MB and _metric(port, "outbox", "disk") > 0)
+        wait_until(lambda: d.retention.free_bytes() >= 6 * MB and _metric(port, "outbox", "disk") > 0, 60, 0.1,
+                   what="6 MB free by giving up undelivered events")
         assert d.store.count() == 0 and 0 < len(d.outbox) < 3000
         kept = [r.key for r in d.outbox.pending(limit=5000)]
         assert kept == [f"u{i}" for i in range(3000 - len(kept), 3000)], "not the oldest undelivered first"

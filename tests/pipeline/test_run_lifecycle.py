@@ -8,11 +8,12 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.helpers import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,9 +31,8 @@ def test_signal_stops_before_duration_and_state_is_private(tmp_path: Path, sig: 
     cfg.write_text(yaml.safe_dump({"state_dir": str(state), "mqtt": None, "metrics": {"enabled": False},
                                    "cameras": {"c": {"source": "synthetic", "realtime": True}}}))
     p = start(cfg, "--duration", "900")
-    deadline = time.monotonic() + 300
-    while not (state / "stats.json").exists() and p.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: (state / "stats.json").exists() or p.poll() is not None, 300, 0.2,
+               what="stats.json (or the process's end)")
     assert (state / "stats.json").exists(), p.stderr.read() if p.poll() is not None else "no stats"
     p.send_signal(sig)
     # The old timer thread kept the process alive until --duration ended (900 s): this wait would time out.
@@ -80,7 +80,6 @@ def test_no_broker_at_start_keeps_monitoring_and_delivers_later(tmp_path: Path) 
     p = start(cfg, "--quiet")
     try:
         outbox = tmp_path / "state" / "outbox.db"
-        deadline = time.monotonic() + 300
         import sqlite3
 
         def queued() -> int:
@@ -89,15 +88,16 @@ def test_no_broker_at_start_keeps_monitoring_and_delivers_later(tmp_path: Path) 
             with sqlite3.connect(outbox) as db:
                 return int(db.execute("select count(*) from outbox").fetchone()[0])
 
-        while p.poll() is None and queued() == 0 and time.monotonic() < deadline:
-            time.sleep(0.5)
+        wait_until(lambda: p.poll() is not None or queued() > 0, 300, 0.5,
+                   what="an alert buffered in the outbox (or the process's end)")
         assert p.poll() is None, p.stderr.read()
         assert queued() > 0, "no alert buffered while the broker was down"
         broker.start()
         consumer = Consumer(broker.port, ["edgekit/#"], client_id="late-consumer")
         try:
             # the buffered alerts leave the outbox only on the broker's acknowledgement; new ones keep coming
-            assert consumer.wait_for(lambda: queued() == 0 and len(consumer.events()) >= 1, timeout=300), queued()
+            wait_until(lambda: queued() == 0 and len(consumer.events()) >= 1, 300,
+                       what=lambda: f"the outbox drained ({queued()} left) and an event delivered")
         finally:
             consumer.close()
     finally:
@@ -123,9 +123,9 @@ def test_stop_while_an_inference_is_in_progress(tmp_path: Path, how: str) -> Non
     p = start(cfg, "--duration", "900" if how == "SIGTERM" else "1")
     try:
         if how == "SIGTERM":
-            deadline = time.monotonic() + 300  # wait for the first processed frame: inferences are running
-            while p.poll() is None and time.monotonic() < deadline and _processed(tmp_path / "stats.json") < 1:
-                time.sleep(0.2)
+            # wait for the first processed frame: inferences are running
+            wait_until(lambda: p.poll() is not None or _processed(tmp_path / "stats.json") >= 1, 300, 0.2,
+                       what="a first processed frame (or the process's end)")
             assert p.poll() is None and _processed(tmp_path / "stats.json") >= 1, "no frame processed"
             p.send_signal(signal.SIGTERM)
         rc = p.wait(timeout=120)

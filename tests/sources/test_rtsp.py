@@ -8,7 +8,7 @@ OpenCV's own 30 s default, and the source reconnects once the server resumes.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -17,18 +17,10 @@ import pytest
 from edgekit.sources import LatestFrameReader, open_source
 from edgekit.sources.live import avformat_version, rtsp_capture_options
 from tests.conftest import free_port
+from tests.helpers import wait_until
 from tests.sources.rtsp import RtspServer, make_walk_video, rtsp_server_available
 
 pytestmark = pytest.mark.skipif(rtsp_server_available() is not None, reason=str(rtsp_server_available()))
-
-
-def wait_until(pred: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +54,12 @@ def test_connect_read_and_reconnect_after_the_server_restarts(server: RtspServer
         assert first is not None
         frame, _ = first
         assert frame.image.shape == (360, 640, 3) and frame.source_id == server.url
-        assert wait_until(lambda: reader.captured >= 5, 30)  # a live stream keeps coming
+        wait_until(lambda: reader.captured >= 5, 30, what="5 frames")  # a live stream keeps coming
         server.kill()
-        assert wait_until(lambda: src.status == "reconnecting", 30)
+        wait_until(lambda: src.status == "reconnecting", 30, what="the source reconnecting")
         before = reader.captured
         server.start()  # same port, like a camera that rebooted
-        assert wait_until(lambda: reader.captured >= before + 3 and src.status == "ok", 60)
+        wait_until(lambda: reader.captured >= before + 3 and src.status == "ok", 60, what="the stream back")
         assert src.reconnects == 1  # type: ignore[attr-defined]
     finally:
         reader.close()
@@ -79,16 +71,16 @@ def test_a_stalled_server_is_noticed_within_the_timeout_and_the_stream_comes_bac
     src = open_source(server.url, timeout_s=timeout_s)
     reader = LatestFrameReader(src, drop=True)
     try:
-        assert wait_until(lambda: reader.captured >= 3, 30)
+        wait_until(lambda: reader.captured >= 3, 30, what="3 frames")
         server.freeze()
         t0 = time.monotonic()
         # Without a timeout FFmpeg waits forever, and with only OpenCV's default read timeout 30 s: the 15 s here
         # leaves room for a busy machine and still fails unless the configured 2 s timeout is honoured.
-        assert wait_until(lambda: src.status == "reconnecting", 15), "stall not noticed"
+        wait_until(lambda: src.status == "reconnecting", 15, what="the stall noticed")
         noticed = time.monotonic() - t0
         stalled_at = reader.captured
         server.thaw()
-        assert wait_until(lambda: src.status == "ok" and reader.captured >= stalled_at + 3, 60)
+        wait_until(lambda: src.status == "ok" and reader.captured >= stalled_at + 3, 60, what="the stream back")
         assert src.reconnects >= 1  # type: ignore[attr-defined]
         print(f"stall noticed after {noticed:.1f} s (timeout {timeout_s} s)")
     finally:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 
 from edgekit.config.daemon import DaemonConfig
 from edgekit.errors import EdgekitError
 from edgekit.pipeline.daemon import Daemon
+from tests.helpers import wait_until
 from tests.storage.test_uploader import keys_in
 
 
@@ -37,10 +37,8 @@ def test_daemon_uploads_each_events_snapshot_and_json(s3, tmp_path):
     try:
         daemon.start()
         runner.start()
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not (events and len(keys_in(s3)) >= 2 * len(events)):
-            time.sleep(0.2)
-        assert events, "no event from the synthetic walk"
+        wait_until(lambda: events and len(keys_in(s3)) >= 2 * len(events), 300, 0.2,
+                   what=lambda: f"a snapshot and a JSON object uploaded per event ({len(events)} events)")
     finally:
         stop.set()
         runner.join(timeout=30)

@@ -15,6 +15,7 @@ from edgekit.config.storage import S3Config, StorageConfig
 from edgekit.errors import EdgekitError
 from edgekit.storage import S3Uploader, UploadQueue, object_keys
 from edgekit.types import Event
+from tests.helpers import wait_until
 from tests.servers import SeaweedS3
 
 
@@ -35,15 +36,6 @@ def keys_in(s3: SeaweedS3) -> list[str]:
     for page in client.get_paginator("list_objects_v2").paginate(Bucket="edgekit-test"):  # type: ignore[attr-defined]
         out += [o["Key"] for o in page.get("Contents", [])]
     return sorted(out)
-
-
-def wait_until(pred, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return bool(pred())
 
 
 def test_event_json_and_snapshot_uploaded_with_their_content(s3, tmp_path):
@@ -74,7 +66,7 @@ def test_storage_down_then_back_every_object_arrives_once(s3, tmp_path):
     try:
         for i in range(20):
             up.enqueue_event(make_event(i))
-        assert wait_until(lambda: up.counters["failed_attempts"] >= 3)
+        wait_until(lambda: up.counters["failed_attempts"] >= 3, 60, what="3 failed upload attempts")
         assert len(up.queue) == 20 and up.last_error
         s3.start()
         assert up.wait_idle(120), up.stats()
@@ -134,7 +126,7 @@ def test_sigkill_mid_upload_then_restart_uploads_the_rest_once(s3, tmp_path):
                              stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "queued"
-        assert wait_until(lambda: len(keys_in(s3)) >= 20, timeout=120)
+        wait_until(lambda: len(keys_in(s3)) >= 20, 120, 0.2, what="20 objects uploaded before the kill")
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.kill()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,17 +19,6 @@ from edgekit.web.feeds import FrameHub, Overlay
 from edgekit.web.server import DashboardServer
 
 TOKEN = "a-test-token-of-32-characters-xx"
-
-
-def wait_for(cond: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    """Poll ``cond`` until it is truthy (tests wait on conditions, never on fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise TimeoutError(f"{what} not met in {timeout}s")
 
 
 @dataclass

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO
-from tests.web.conftest import RunningDaemon, demo_daemon_config, wait_for
+from tests.helpers import REPO, wait_until
+from tests.web.conftest import RunningDaemon, demo_daemon_config
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
@@ -95,7 +95,7 @@ def test_page_loads_and_the_stream_moves(dash_page: Any, daemon: RunningDaemon) 
                                 "document.querySelector('#cameras img').naturalWidth > 0")
     _wait_new_frame(dash_page)  # the picture changes: frames keep coming
     # The screenshot once someone walked into the zone (an event fired), so it shows boxes and track ids.
-    wait_for(lambda: daemon.daemon.store.count() > 0, 240, "a first event")
+    wait_until(lambda: daemon.daemon.store.count() > 0, 240, what="a first event")
     _wait_new_frame(dash_page)
     dash_page.screenshot(path=str(ARTIFACTS / "live.png"))
 
@@ -171,7 +171,7 @@ def test_assistant_answers_through_the_model(dash_page: Any, daemon: RunningDaem
     from edgekit.assistant.loader import open_assistant
 
     d = daemon.daemon
-    wait_for(lambda: d.store.count() > 0, 240, "a first event (its rule is what the question names)")
+    wait_until(lambda: d.store.count() > 0, 240, what="a first event (its rule is what the question names)")
     rule = d.store.query(limit=1)[0].rule
     assistant, loaded = open_assistant("smollm2-135m-instruct", None, d.state / "events.db", d.stats_path,
                                        threads=1)

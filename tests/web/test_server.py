@@ -16,7 +16,8 @@ from edgekit.errors import EdgekitError
 from edgekit.types import Event
 from edgekit.web.app import create_app
 from edgekit.web.server import DashboardServer
-from tests.web.conftest import TOKEN, Served, wait_for
+from tests.helpers import wait_until
+from tests.web.conftest import TOKEN, Served
 
 
 def _event(**kw: object) -> Event:
@@ -143,7 +144,7 @@ def test_stream_sends_changing_jpegs_and_a_viewer_leaves_nothing_behind(served: 
             assert len(parts) == 3 and all(p[:2] == b"\xff\xd8" for p in parts)  # JPEG magic
             assert len(set(parts)) == 3  # the picture moves
             assert feed.viewers == 1 and feed.encoding
-        wait_for(lambda: feed.viewers == 0 and not feed.encoding, 10, "viewer gone and encoder stopped")
+        wait_until(lambda: feed.viewers == 0 and not feed.encoding, 10, what="viewer gone and encoder stopped")
         assert feed._latest is None and feed.jpeg is None  # no frame or JPEG is kept for nobody
     assert not [t for t in threading.enumerate() if t.name.startswith("mjpeg")]
     assert {t.name for t in threading.enumerate()} - threads_before <= {"AnyIO worker thread"}
@@ -166,11 +167,11 @@ def test_sse_delivers_new_events_and_unsubscribes(served: Served) -> None:
     with httpx.stream("GET", served.base + "/api/events/stream", timeout=30) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         lines = r.iter_lines()
-        wait_for(lambda: served.dash.events.subscribers == 1, 10, "subscribed")
+        wait_until(lambda: served.dash.events.subscribers == 1, 10, what="subscribed")
         served.dash.events.publish(ev)
         data = next(ln for ln in lines if ln.startswith("data: "))
         assert json.loads(data[6:])["id"] == ev.id
-    wait_for(lambda: served.dash.events.subscribers == 0, 10, "unsubscribed")
+    wait_until(lambda: served.dash.events.subscribers == 0, 10, what="unsubscribed")
 
 
 def test_explain_an_event_on_its_raw_frame(served: Served, tmp_path) -> None:
@@ -227,7 +228,7 @@ def test_explain_the_live_frame(served: Served) -> None:
     with httpx.stream("GET", served.base + "/api/cameras/cam1/stream.mjpg", timeout=30) as s:
         chunks = s.iter_bytes()
         next(chunks)
-        wait_for(lambda: feed.latest is not None, 30, "a frame kept for the viewer")
+        wait_until(lambda: feed.latest is not None, 30, what="a frame kept for the viewer")
         r = httpx.get(served.base + "/api/cameras/cam1/explain.jpg", timeout=300)
     assert r.status_code == 200 and r.headers["x-explain-method"] == "EigenCAM"
     shown = cv2_decode(r.content)

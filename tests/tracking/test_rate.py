@@ -57,7 +57,7 @@ def walk_needs(fps: float) -> dict[str, float]:
 
 
 def test_the_walk_needs_between_3_and_4_fps():
-    """The real detector counts every crossing of this walk at 4 fps and misses one at 3 (test_low_rate.py)."""
+    """The real detector counts every crossing of this walk at 4 fps and misses one at 3 (test_rules_low_rate.py)."""
     needs = walk_needs(6.0)
     assert 3.0 < needs["entering"] < 4.0
     check = RateCheck("walk")

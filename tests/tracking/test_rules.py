@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 from edgekit.config.daemon import CameraConfig, RuleConfig, ScheduleWindow
-from edgekit.tracking.conditions import hands_up, torso_horizontal
 from edgekit.tracking.rules import RuleEngine, schedule_active
-from edgekit.tracking.tracker import Tracker
 from edgekit.types import Detections
+from tests.tracking.test_conditions import posed
 
 LABELS = ["Normal", "Fall"]
 CAM = CameraConfig(
@@ -111,44 +110,13 @@ def test_unknown_label_is_rejected():
         RuleEngine("cam", CAM, [RuleConfig(name="r", labels=["person"])], LABELS)
 
 
-def test_tracker_keeps_one_id_for_a_walking_person_and_keeps_keypoints():
-    t = Tracker(frame_rate=10)
-    ids = set()
-    for x in np.linspace(100, 1100, 30):
-        kp = np.zeros((1, 33, 3), np.float32)
-        d = Detections([[x - 40, 300, x + 40, 600]], [0.9], [0], keypoints=kp)
-        out = t.update(d)
-        if len(out):
-            ids.add(int(out.tracker_ids[0]))
-            assert out.keypoints is not None and out.keypoints.shape == (1, 33, 3)
-    assert len(ids) == 1
-
-
-def _pose(shoulder_xy: tuple[float, float], hip_xy: tuple[float, float], wrist_y: float = 500) -> Detections:
-    kp = np.zeros((1, 33, 3), np.float32)
-    kp[0, :, 2] = 1.0
-    kp[0, 11, :2] = kp[0, 12, :2] = shoulder_xy
-    kp[0, 23, :2] = kp[0, 24, :2] = hip_xy
-    kp[0, 0, :2] = (shoulder_xy[0], shoulder_xy[1] - 40)  # nose above the shoulders
-    kp[0, 15, :2] = kp[0, 16, :2] = (shoulder_xy[0], wrist_y)
-    return Detections([[0, 0, 10, 10]], [0.9], [0], tracker_ids=[1], keypoints=kp)
-
-
-def test_pose_conditions():
-    upright, lying = _pose((100, 100), (100, 300)), _pose((100, 300), (300, 320))
-    assert not torso_horizontal(upright)[0] and torso_horizontal(lying)[0]
-    assert hands_up(_pose((100, 100), (100, 300), wrist_y=20))[0]
-    assert not hands_up(upright)[0]
-    assert not torso_horizontal(Detections([[0, 0, 1, 1]], [1.0], [0]))[0]  # no keypoints: never a fall
-
-
 @pytest.mark.parametrize(("gap", "fired_at"), [(0, 5), (2, 3)])
 def test_pose_fall_rule_needs_n_frames(gap, fired_at):
     # with no gap allowed, one upright frame restarts the count; with the default 2 it is a missed frame
     rule = RuleConfig(name="fall", pose="fall", min_frames=3, max_gap_frames=gap)
     eng = RuleEngine("cam", CAM, [rule], LABELS)
-    lying = _pose((100, 300), (300, 320))
-    upright = _pose((100, 100), (100, 300))
+    lying = posed((100, 300), (300, 320))
+    upright = posed((100, 100), (100, 300))
     seq = [lying, lying, upright, lying, lying, lying, lying]
     fired = [len(eng.update(d, float(i))) for i, d in enumerate(seq)]
     assert fired == [int(i == fired_at) for i in range(len(seq))]

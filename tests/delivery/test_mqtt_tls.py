@@ -12,7 +12,6 @@ import signal
 import ssl
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -24,8 +23,9 @@ from edgekit.config.tls import apply_tls
 from edgekit.delivery.mqtt import check_broker
 from edgekit.errors import EdgekitError
 from edgekit.pipeline.daemon import Daemon
-from tests.alerts.test_delivery import make_event
 from tests.conftest import MOSQUITTO, free_port, wait_port
+from tests.delivery.test_mqtt import make_event
+from tests.helpers import subscribe, wait_until
 
 PASSWD = shutil.which("mosquitto_passwd")
 pytestmark = pytest.mark.skipif(MOSQUITTO is None or PASSWD is None, reason="needs mosquitto and mosquitto_passwd")
@@ -126,23 +126,11 @@ def _subscriber(b: SecureBroker, got: list[bytes]):  # type: ignore[no-untyped-d
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="tls-sub", clean_session=False)
     c.username_pw_set("watcher", "watch")
     c.tls_set(ca_certs=str(b.ca))
-    ready = threading.Event()
-    c.on_connect = lambda cl, *_: (cl.subscribe("edgekit/tls/events", qos=1), ready.set())
     c.on_message = lambda _c, _u, m: got.append(bytes(m.payload))
     c.connect("localhost", b.port)
     c.loop_start()
-    assert ready.wait(10)
-    time.sleep(0.3)
+    subscribe(c, "edgekit/tls/events")
     return c
-
-
-def _wait(pred, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return bool(pred())
 
 
 def _daemon(tmp_path: Path, mqtt: dict) -> Daemon:
@@ -161,7 +149,7 @@ def test_good_login_over_tls_delivers(secure_broker, tmp_path):
     try:
         assert d.link is not None and d.link.connected.wait(20)
         d.link.publish_event(make_event(1, "tls"))
-        assert _wait(lambda: len(got) == 1 and len(d.outbox) == 0)
+        wait_until(lambda: len(got) == 1 and len(d.outbox) == 0, 60, what="the event delivered over TLS")
         ok, report = d.health()
         assert ok, report
     finally:
@@ -179,19 +167,22 @@ def test_wrong_password_is_not_authorised_then_delivered_once_fixed(secure_broke
     runner.start()
     try:
         assert d.link is not None
-        assert _wait(lambda: d.link is not None and d.link.counters["refused"] >= 1, 30)
+        wait_until(lambda: d.link is not None and d.link.counters["refused"] >= 1, 30, what="the login refused")
         for i in range(5):
             d.link.publish_event(make_event(i, "login"))
         ok, report = d.health()
         assert not ok and any("not authorised" in r for r in report["reasons"]), report
-        assert _wait(lambda: "not authorised" in d.stats().mqtt.last_error)  # type: ignore[union-attr]
+        wait_until(lambda: "not authorised" in d.stats().mqtt.last_error, 60,  # type: ignore[union-attr]
+                   what="'not authorised' in the live stats")
         stats_file = (tmp_path / "state" / "stats.json")
-        assert _wait(lambda: stats_file.exists() and "not authorised" in stats_file.read_text())
+        wait_until(lambda: stats_file.exists() and "not authorised" in stats_file.read_text(), 60,
+                   what="'not authorised' in stats.json")
         assert len(d.outbox) == 5 and got == []  # the events wait
         secure_broker.set_password("alice", "wrong")  # the broker's side is fixed; the link retries with backoff
-        assert _wait(lambda: len(got) == 5 and len(d.outbox) == 0, 90)
+        wait_until(lambda: len(got) == 5 and len(d.outbox) == 0, 90,
+                   what=lambda: f"5 events delivered once the login is fixed (got {len(got)}, {len(d.outbox)} waiting)")
         assert sorted(got) == sorted(make_event(i, "login").to_json().encode() for i in range(5))
-        assert _wait(lambda: d.health()[0], 30), d.health()
+        wait_until(lambda: d.health()[0], 30, what=lambda: f"healthy again: {d.health()}")
     finally:
         stop.set()
         runner.join(30)

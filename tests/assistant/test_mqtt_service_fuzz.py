@@ -1,6 +1,6 @@
-"""Property-based fuzz of what arrives over MQTT (hypothesis): rule commands on the link and assistant requests.
-Nothing raises into paho's network thread; a bad message is counted (and answered with an error where it carries a
-usable id); a good one is handled. The handlers run as paho calls them, with paho's own message objects."""
+"""Property-based fuzz of the requests that arrive at the assistant's MQTT service (hypothesis): nothing raises into
+paho's network thread; a bad request is counted and answered with an error where it carries a usable id. The handler
+runs as paho calls it, with paho's own message objects."""
 
 from __future__ import annotations
 
@@ -8,20 +8,11 @@ import json
 import re
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgekit.assistant.mqtt_service import ID_PATTERN, AssistantMqttService
-from edgekit.config.mqtt import MQTTConfig
-from edgekit.delivery.mqtt import MqttLink
-from edgekit.delivery.outbox import Outbox
-
-
-def message(topic: str, payload: bytes) -> mqtt.MQTTMessage:
-    m = mqtt.MQTTMessage(topic=topic.encode())
-    m.payload = payload
-    return m
+from tests.delivery.test_mqtt_fuzz import message
 
 
 class Replies:
@@ -66,27 +57,3 @@ def test_assistant_requests_never_escape_and_bad_ones_are_answered(payload: byte
     for topic, reply in out.sent:  # only error replies, only on a safe topic level
         rid = topic.removeprefix(svc.response_prefix)
         assert re.fullmatch(ID_PATTERN, rid) and reply["id"] == rid and reply["done"] and "error" in reply
-
-
-topics = st.one_of(
-    st.sampled_from(["edgekit/fz/cam1/door/set", "edgekit/fz/cam1/set", "edgekit/fz/+/door/set",
-                     "homeassistant/status", "edgekit/fz//door/set", "edgekit/fz/cam1/door/set/x"]),
-    st.text(max_size=40),
-)
-
-
-@settings(max_examples=400, deadline=None)
-@given(topics, st.binary(max_size=50) | st.sampled_from([b"ON", b"off", b" on ", b"online", b"offline"]))
-def test_link_commands_never_escape(tmp_path_factory: Any, topic: str, payload: bytes) -> None:
-    seen: list[tuple[str, str, bool]] = []
-
-    def on_command(cam: str, rule: str, on: bool, retained: bool) -> bool:
-        seen.append((cam, rule, on))
-        return cam == "cam1" and rule == "door"
-
-    link = MqttLink(MQTTConfig(wait_for_broker=True), "fz", Outbox(":memory:"), on_command=on_command)
-    link._handle_message(None, None, message(topic, payload))
-    ok = (topic == "edgekit/fz/cam1/door/set" and payload.strip().upper() in (b"ON", b"OFF")) or (
-        topic == "homeassistant/status" and payload in (b"online", b"offline"))
-    assert link.counters["malformed"] == (0 if ok else 1)
-    link.outbox.close()
