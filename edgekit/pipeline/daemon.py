@@ -63,6 +63,9 @@ class Daemon:
         self.cfg, self.services, self.watcher, self.on_stats = cfg, s, watcher, on_stats
         self.state, self.snapshots, self.stats_path = s.state, s.snapshots, s.stats_path
         self.outbox, self.store, self.uploader, self.assistant = s.outbox, s.store, s.uploader, s.assistant
+        if cfg.dashboard.enabled and watcher is None:
+            log.warning("dashboard.enabled, but this daemon was given no dashboard: it is built above the pipeline "
+                        "(edgekit.cli.run.build_daemon, what `edgekit run` uses)")
         # Each part is built after what it calls: /metrics before the link (the link feeds its latency histogram),
         # the link before the assistant's MQTT service (which answers on it) and the event handler (which publishes
         # through it), the handler before the cameras (their events go to it). The callbacks of the link and of
