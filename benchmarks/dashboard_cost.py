@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 
+from edgekit.cli.run import build_daemon
 from edgekit.config.daemon import DaemonConfig
 from edgekit.device.state import DeviceState, bracket
-from edgekit.pipeline.daemon import Daemon
 
 OUT = Path(__file__).resolve().parent / "results" / "dashboard.json"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -72,25 +72,26 @@ def main() -> None:
         "mqtt": None, "metrics": {"enabled": False}, "dashboard": {"enabled": True, "port": 0},
     })
     before = DeviceState.capture()
-    d = Daemon(cfg)
+    d, dashboard = build_daemon(cfg)
+    assert dashboard is not None  # dashboard.enabled above
     d.start()
     stop = threading.Event()
     runner = threading.Thread(target=d.run, args=(stop, 5.0), daemon=True)
     runner.start()
     w = d.workers["cam"]
-    feed = d.dashboard.dash.hub.feeds["cam"]
-    url = f"http://127.0.0.1:{d.dashboard.server.port}/api/cameras/cam/stream.mjpg"
+    feed = dashboard.dash.hub.feeds["cam"]
+    url = f"http://127.0.0.1:{dashboard.server.port}/api/cameras/cam/stream.mjpg"
     time.sleep(args.warmup)
     rounds: list[dict[str, Any]] = []
     order = ["idle", "watch", "watch", "idle"] * ((args.rounds + 3) // 4)
     for cond in order[:args.rounds]:
         viewer = Viewer(url) if cond == "watch" else None
         p0, t0 = w.stats.processed, time.monotonic()
-        enc0, srv0, cpu0 = feed.cpu_s, thread_cpu_s(d.dashboard.server.native_id), time.process_time()
+        enc0, srv0, cpu0 = feed.cpu_s, thread_cpu_s(dashboard.server.native_id), time.process_time()
         jpeg0 = feed.encoded
         time.sleep(args.seconds)
         p1, t1 = w.stats.processed, time.monotonic()
-        enc1, srv1, cpu1 = feed.cpu_s, thread_cpu_s(d.dashboard.server.native_id), time.process_time()
+        enc1, srv1, cpu1 = feed.cpu_s, thread_cpu_s(dashboard.server.native_id), time.process_time()
         rec = {"condition": cond, "fps": round((p1 - p0) / (t1 - t0), 3), "frames": p1 - p0,
                "jpegs": feed.encoded - jpeg0, "encoder_cpu_s": round(enc1 - enc0, 3),
                "server_cpu_s": round(srv1 - srv0, 3), "process_cpu_s": round(cpu1 - cpu0, 3),

@@ -12,3 +12,7 @@ class MissingDependencyError(EdgekitError):
 
     def __init__(self, what: str, hint: str) -> None:
         super().__init__(f"{what} is not available: {hint}")
+
+
+class StartupError(EdgekitError):
+    """Found before the daemon starts anything; each case is a subclass, so start-up decides by type, not wording."""

@@ -69,7 +69,7 @@ class VM:
         cmd = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(self.memory_mb), "-smp", "1", "-display", "none",
                "-no-user-config", "-nodefaults",
                "-kernel", str(self.image / "vmlinuz"), "-initrd", str(self.image / "initrd.img"),
-               "-append", "root=/dev/vda rw console=ttyS0 systemd.show_status=0",
+               "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0",
                "-drive", f"file={overlay},format=qcow2,if=virtio",
                "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:22",
                "-device", "virtio-net-pci,netdev=n0",

@@ -1,7 +1,7 @@
 """Per-request analytics of the assistant: tokens in/out, time to first token, tokens/s, tool calls, outcome.
 
-:class:`AssistantAnalytics` is fed every :class:`~edgekit.assistant.agent.Transcript` (the daemon sets it as
-``Assistant.on_transcript``); :meth:`AssistantAnalytics.snapshot` is what goes into the live stats under
+:class:`AssistantAnalytics` is fed every :class:`~edgekit.assistant.agent.Transcript` (the daemon records each
+answer of its assistant); :meth:`AssistantAnalytics.snapshot` is what goes into the live stats under
 ``"assistant"``, and :func:`metric_families` turns that snapshot into Prometheus metrics at scrape time.
 """
 

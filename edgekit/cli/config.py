@@ -29,7 +29,7 @@ def check(
     """Validate FILE: keys, polygons, references, model labels, profile and (with --connect) the broker."""
     from edgekit.config.daemon import load_config
     from edgekit.delivery.mqtt import check_broker
-    from edgekit.pipeline.daemon import verify_camera_files, verify_labels
+    from edgekit.pipeline.startup import verify_camera_files, verify_labels
 
     cfg = load_config(file)
     if cfg.profile:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,7 +15,39 @@ from edgekit.contract.stats import DaemonStats
 from edgekit.pipeline.shutdown import StopGuard
 from edgekit.types import Event
 
+if TYPE_CHECKING:
+    from edgekit.pipeline.daemon import Daemon
+    from edgekit.pipeline.services import Services
+    from edgekit.web.attach import DaemonDashboard
+
 log = logging.getLogger(__name__)
+
+
+def build_daemon(cfg: DaemonConfig, services: Services | None = None, *,
+                 on_event: Callable[[Event], None] | None = None,
+                 on_stats: Callable[[DaemonStats], None] | None = None) -> tuple[Daemon, DaemonDashboard | None]:
+    """The daemon of ``cfg`` and, when ``dashboard.enabled``, the dashboard it serves (built here, on the floor
+    above both: the pipeline does not know the web). ``services``: :func:`build_services` of ``cfg`` when None."""
+    from edgekit.pipeline.daemon import Daemon
+    from edgekit.pipeline.services import build_services
+
+    services = services if services is not None else build_services(cfg)
+    dashboard = None
+    if cfg.dashboard.enabled:
+        from edgekit.web.attach import DaemonDashboard
+
+        try:
+            dashboard = DaemonDashboard(cfg.dashboard, services.store, services.cameras, cfg.device,
+                                        assistant=services.assistant)
+        except BaseException:
+            services.close()  # e.g. its port is in use: the models and stores opened above go before the error line
+            raise
+    try:
+        return Daemon(cfg, services, watcher=dashboard, on_event=on_event, on_stats=on_stats), dashboard
+    except BaseException:  # the daemon has closed the services
+        if dashboard is not None:
+            dashboard.stop()
+        raise
 
 
 def demo_config(state: str | None = None, dashboard_port: int = 8971) -> DaemonConfig:
@@ -50,7 +84,6 @@ def run(
     import os
 
     from edgekit.paths import private_dir, state_dir
-    from edgekit.pipeline.daemon import Daemon
 
     os.umask(0o077)  # outbox, event store, snapshots and stats: readable by the service user only
     cfg = load_config(config) if config is not None else demo_config(str(state_dir() / "demo"), _demo_port())
@@ -73,15 +106,15 @@ def run(
     # SIGTERM, Ctrl-C and the end of --duration stop the process within STOP_WITHIN_S, whatever stage it is in
     # (a model still loading, an inference or a source that does not return): see edgekit.pipeline.shutdown.
     with StopGuard(duration_s=duration) as guard:
-        daemon = Daemon(cfg, on_event=on_event, on_stats=on_stats)
+        daemon, dashboard = build_daemon(cfg, on_event=on_event, on_stats=on_stats)
         try:
             if not guard.stop.is_set():  # a stop while the models loaded: start nothing
                 daemon.start()
-                if daemon.dashboard is not None:
+                if dashboard is not None:
                     # Always shown (also with --quiet): it is how the user reaches the page.
                     # The token is never printed (this reaches the journal): the operator has it in the config.
                     hint = " (first visit: add ?token=<dashboard.token>)" if cfg.dashboard.token else ""
-                    console.print(f"dashboard: {daemon.dashboard.url}{hint}", soft_wrap=True)
+                    console.print(f"dashboard: {dashboard.url}{hint}", soft_wrap=True)
                 if show and config is None:
                     console.print("demo: synthetic camera, default model; alerts and stats below (Ctrl-C stops)")
                 daemon.run(guard.stop, stats_every_s=5.0 if config is None else None)

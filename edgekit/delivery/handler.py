@@ -23,19 +23,16 @@ log = logging.getLogger(__name__)
 
 
 class EventHandler:
-    """Snapshot → store → outbox (through the link) → rule state ``ON``; then ``on_event``.
-
-    ``link`` may be set after construction (the daemon connects after its cameras are built) or stay None.
-    """
+    """Snapshot → store → outbox (through the link, when there is one) → rule state ``ON``; then ``on_event``."""
 
     def __init__(self, snapshots: Path, store: EventStore, *, quality: int = 85, snapshot_topic: bool = False,
                  link: MqttLink | None = None, on_event: Callable[[Event], None] | None = None,
-                 uploader: S3Uploader | None = None) -> None:
+                 uploader: S3Uploader | None = None, on_stored: Sequence[Callable[[Event, Frame], None]] = ()) -> None:
         self.snapshots, self.store, self.quality = snapshots, store, quality
         self.snapshot_topic, self.link, self.on_event = snapshot_topic, link, on_event
         self.uploader = uploader  # S3: the event carries its snapshot's key; JSON and JPEG go to the upload queue
         #: called with each stored event and its frame (e.g. the dashboard); a failure here never stops the alert
-        self.on_stored: list[Callable[[Event, Frame], None]] = []
+        self.on_stored = list(on_stored)
 
     def handle(self, event: Event, frame: Frame, dets: Detections, rules: RuleEngine, labels: Sequence[str]) -> Event:
         """Deliver one fired event; returns it with its snapshot path."""

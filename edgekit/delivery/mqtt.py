@@ -25,7 +25,7 @@ from edgekit.config.mqtt import MQTTConfig
 from edgekit.config.tls import apply_tls, tls_context
 from edgekit.contract.topics import Topics
 from edgekit.delivery.outbox import Outbox
-from edgekit.errors import EdgekitError, MissingDependencyError
+from edgekit.errors import MissingDependencyError, StartupError
 from edgekit.types import Event
 
 log = logging.getLogger(__name__)
@@ -34,48 +34,78 @@ CommandHandler = Callable[[str, str, bool, bool], bool]  # (camera, rule, enable
 MessageCallback = Callable[[Any, Any, Any], None]  # paho's (client, userdata, message)
 
 
-def probe_broker(cfg: MQTTConfig) -> str | None:
-    """Why the broker cannot be reached (one line), or None when TCP (and TLS, when configured) succeed."""
+class BrokerUnavailable(StartupError):
+    """The broker does not answer now; at boot it often comes up after the board, so the daemon may start anyway."""
+
+
+class BrokerUnreachable(BrokerUnavailable):
+    """No TCP connection to the broker's host and port."""
+
+
+class BrokerUnresolved(BrokerUnavailable):
+    """The broker's host name does not resolve."""
+
+
+class BrokerRejected(StartupError):
+    """The broker answers but its TLS certificate or handshake fails: no wait or retry fixes that."""
+
+
+def broker_problem(cfg: MQTTConfig) -> BrokerUnreachable | BrokerRejected | None:
+    """Why the broker cannot be reached (an error to raise or show), or None when TCP (and TLS, when configured)
+    succeed."""
     try:
         sock = socket.create_connection((cfg.host, cfg.port), timeout=cfg.connect_timeout_s)
     except OSError as e:
-        return f"MQTT broker {cfg.host}:{cfg.port} is unreachable ({e.strerror or e})"
+        return BrokerUnreachable(f"MQTT broker {cfg.host}:{cfg.port} is unreachable ({e.strerror or e})")
     try:
         if cfg.tls is not None:
             with tls_context(cfg.tls).wrap_socket(sock, server_hostname=cfg.host):
                 pass
     except ssl.SSLCertVerificationError as e:
         why = e.verify_message or e.reason or str(e)
-        return (f"MQTT broker {cfg.host}:{cfg.port}: TLS certificate rejected ({why}): connect by a name the "
-                "certificate holds (mqtt.host) or give the CA that signed it (mqtt.tls.ca_certs)")
+        return BrokerRejected(
+            f"MQTT broker {cfg.host}:{cfg.port}: TLS certificate rejected ({why}): connect by a name the "
+            "certificate holds (mqtt.host) or give the CA that signed it (mqtt.tls.ca_certs)")
     except (ssl.SSLError, OSError) as e:
-        return f"MQTT broker {cfg.host}:{cfg.port}: TLS handshake failed ({getattr(e, 'reason', None) or e})"
+        return BrokerRejected(
+            f"MQTT broker {cfg.host}:{cfg.port}: TLS handshake failed ({getattr(e, 'reason', None) or e})")
     finally:
         sock.close()
     return None
 
 
+def probe_broker(cfg: MQTTConfig) -> str | None:
+    """Why the broker cannot be reached (one line), or None when it can."""
+    problem = broker_problem(cfg)
+    return None if problem is None else str(problem)
+
+
 def check_broker(cfg: MQTTConfig) -> None:
-    """Fail fast at start-up: the host must resolve, and (unless ``wait_for_broker``) accept a TCP connection; a
-    reachable broker whose TLS certificate does not verify is always an error."""
+    """Fail fast at start-up: the host must resolve (else :class:`BrokerUnresolved`), and (unless
+    ``wait_for_broker``) accept a TCP connection (else :class:`BrokerUnreachable`); a reachable broker whose TLS
+    certificate does not verify is always an error (:class:`BrokerRejected`)."""
     try:
         socket.getaddrinfo(cfg.host, cfg.port, type=socket.SOCK_STREAM)
     except socket.gaierror as e:
-        raise EdgekitError(f"mqtt.host {cfg.host!r} does not resolve ({e.strerror}): fix mqtt.host") from None
-    why = probe_broker(cfg)
-    if why is None or (cfg.wait_for_broker and "unreachable" in why):
+        raise BrokerUnresolved(f"mqtt.host {cfg.host!r} does not resolve ({e.strerror}): fix mqtt.host") from None
+    problem = broker_problem(cfg)
+    if problem is None:
         return
-    if "unreachable" in why:
-        why += (": start it, fix mqtt.host/port, or set mqtt.wait_for_broker: true to start anyway and keep alerts "
-                "in the outbox")
-    raise EdgekitError(why)
+    if isinstance(problem, BrokerUnreachable):
+        if cfg.wait_for_broker:
+            return
+        raise BrokerUnreachable(f"{problem}: start it, fix mqtt.host/port, or set mqtt.wait_for_broker: true to "
+                                "start anyway and keep alerts in the outbox")
+    raise problem
 
 
 class MqttLink:
     """One broker connection for the daemon. Thread-safe; ``start()`` then ``publish_event()`` from any thread."""
 
     def __init__(self, cfg: MQTTConfig, device: str, outbox: Outbox, on_command: CommandHandler | None = None,
-                 on_connect: Callable[[], None] | None = None, window: int = 50) -> None:
+                 on_connect: Callable[[], None] | None = None, window: int = 50,
+                 on_latency: Callable[[float], None] | None = None) -> None:
+        """``on_latency``: called with each event's capture-to-acknowledgement time in seconds (e.g. a histogram)."""
         try:
             import paho.mqtt.client as mqtt
         except ImportError as e:
@@ -93,7 +123,7 @@ class MqttLink:
         self._last_handed = 0
         self._t_capture: dict[str, int] = {}  # event id -> capture monotonic ns, for latency
         self.latencies_ms: collections.deque[float] = collections.deque(maxlen=10000)
-        self.on_latency: Callable[[float], None] | None = None
+        self.on_latency = on_latency
         self.counters = {"published": 0, "acked": 0, "malformed": 0, "connects": 0, "disconnects": 0,
                          "callback_errors": 0, "refused": 0}
         self.last_error = ""  # why the link is down: "not authorised: ...", a TLS or network error

@@ -95,7 +95,9 @@ class CameraWorker:
                  on_status: Callable[[str, bool], None] | None = None,
                  opener: Callable[[str], Source] | None = None, stall_s: float | None = None,
                  clips_folder: Path | None = None, on_counts: Callable[[str, Counts], None] | None = None,
-                 on_clip: Callable[[Clip], None] | None = None) -> None:
+                 on_clip: Callable[[Clip], None] | None = None,
+                 on_frame: Callable[[Frame, Detections], None] | None = None) -> None:
+        """``on_frame`` is called with every processed frame (the dashboard keeps a reference; it must not block)."""
         self.cam_id, self.cfg, self.detector, self.rules = cam_id, cfg, detector, rules
         try:
             self.filters = ObjectFilter(cfg.objects, detector.labels)
@@ -122,8 +124,7 @@ class CameraWorker:
         self.tracker: Tracker | None = None
         self.heartbeat = time.monotonic()
         self._rate = RateCheck(cam_id, self.rate_check_s)
-        self.on_frame: Callable[[Frame, Detections], None] | None = None
-        """Called with every processed frame (the dashboard keeps a reference; it must not block)."""
+        self.on_frame = on_frame
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:

@@ -147,5 +147,6 @@ class MetricsServer:
         log.info("metrics on http://127.0.0.1:%d/metrics", self.port)
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.ident is not None:  # shutdown() waits for serve_forever: never started, it would wait forever
+            self._server.shutdown()
         self._server.server_close()

@@ -1,37 +1,45 @@
-"""The daemon's side of the dashboard: feeds from its camera workers, its event store, events and stats.
+"""The daemon's side of the dashboard: feeds of its cameras, its event store, its events and stats.
 
-The daemon calls four things: :meth:`DaemonDashboard.start`, :meth:`on_event` (from a camera thread, after the
-event is stored), :meth:`on_stats` (from the stats loop) and :meth:`stop`. Each camera worker gets ``on_frame``,
-which only keeps a reference to the newest frame while someone watches (see :mod:`edgekit.web.feeds`).
+Built (by the CLI) from the daemon's services before the daemon, and handed to it as its
+:class:`~edgekit.pipeline.services.Watcher`: each camera worker gets :meth:`DaemonDashboard.frame_sink` (which only
+keeps a reference to the newest frame while someone watches, see :mod:`edgekit.web.feeds`), the event handler
+:meth:`~DaemonDashboard.on_event` (from a camera thread, after the event is stored), the stats loop
+:meth:`~DaemonDashboard.on_stats`; the daemon starts and stops it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from edgekit.config.cameras import CameraConfig
 from edgekit.config.dashboard import DashboardConfig
 from edgekit.contract.jpeg import encode_jpeg
-from edgekit.types import Event, Frame
-from edgekit.web.app import Dashboard, create_app, raw_frame_path
+from edgekit.contract.stats import DaemonStats
+from edgekit.events.store import EventStore
+from edgekit.pipeline.services import CameraPlan
+from edgekit.types import Detections, Event, Frame
+from edgekit.vision.detector import Detector
+from edgekit.web.app import Answerer, Dashboard, create_app, raw_frame_path
 from edgekit.web.feeds import FrameHub, Overlay
 from edgekit.web.server import DashboardServer
 
 log = logging.getLogger(__name__)
 
 
-def camera_overlay(cam_cfg: Any) -> Overlay:
+def camera_overlay(cam_cfg: CameraConfig) -> Overlay:
     """The zones and lines of a camera's config, as drawn on its stream."""
-    zones = {name: [tuple(p) for p in z.polygon] for name, z in getattr(cam_cfg, "zones", {}).items()}
-    lines = {name: (tuple(ln.start), tuple(ln.end)) for name, ln in getattr(cam_cfg, "lines", {}).items()}
-    return Overlay(zones, lines)  # type: ignore[arg-type]
+    zones = {name: [(float(x), float(y)) for x, y in z.polygon] for name, z in cam_cfg.zones.items()}
+    lines = {name: ((float(ln.start[0]), float(ln.start[1])), (float(ln.end[0]), float(ln.end[1])))
+             for name, ln in cam_cfg.lines.items()}
+    return Overlay(zones, lines)
 
 
-def runtime_of(detector: Any) -> dict[str, Any]:
+def runtime_of(detector: Detector) -> dict[str, Any]:
     """Which model, input size, precision and backend a camera's detector runs."""
-    plan = getattr(detector, "plan", None)
+    plan = detector.plan
     h, w = detector.input_hw
     return {
         "model": Path(str(plan.model_path)).name if plan else "",
@@ -53,32 +61,27 @@ def device_extras() -> dict[str, Any]:
     return {"throttled": st.throttled, "cur_mhz": st.cur_mhz, "max_mhz": st.max_mhz, "governor": st.governor}
 
 
-class SerialAnswerer:
-    """An assistant whose ``ask`` runs one question at a time, whoever calls it (page, MQTT)."""
-
-    def __init__(self, assistant: Any) -> None:
-        self.assistant = assistant
-        self._lock = threading.Lock()
-
-    def ask(self, question: str, **kwargs: Any) -> Any:
-        with self._lock:
-            return self.assistant.ask(question, **kwargs)
-
-
 class DaemonDashboard:
-    """A dashboard bound to a running daemon (duck-typed: ``workers``, ``store``, ``cfg``)."""
+    """The dashboard of a daemon's cameras (``cameras``), event store and assistant; a
+    :class:`~edgekit.pipeline.services.Watcher` of the daemon.
 
-    def __init__(self, daemon: Any, cfg: DashboardConfig) -> None:
+    ``assistant``: what the page asks (the daemon's shared assistant, so one question is answered at a time
+    whoever asks), or None when the daemon runs none.
+    """
+
+    def __init__(self, cfg: DashboardConfig, store: EventStore, cameras: Mapping[str, CameraPlan], device: str,
+                 assistant: Answerer | None = None) -> None:
         self.cfg = cfg
         hub = FrameHub(cfg.stream_fps, cfg.stream_width, cfg.stream_quality)
-        self.dash = Dashboard(store=daemon.store, hub=hub, device=daemon.cfg.device)
-        for cam_id, worker in daemon.workers.items():
-            feed = hub.add(cam_id, worker.detector.labels, camera_overlay(worker.cfg))
-            worker.on_frame = feed.offer
-            self.dash.cameras[cam_id] = runtime_of(worker.detector)
-            plan = getattr(worker.detector, "plan", None)
-            if cfg.explain and plan is not None and Path(plan.model_path).suffix == ".onnx":
-                self.dash.model_files[cam_id] = Path(plan.model_path)
+        for cam_id, cam in cameras.items():
+            hub.add(cam_id, cam.detector.labels, camera_overlay(cam.cfg))
+        plans = {cam_id: cam.detector.plan for cam_id, cam in cameras.items()}
+        self.dash = Dashboard(
+            store=store, hub=hub, device=device, assistant=assistant,
+            cameras={cam_id: runtime_of(cam.detector) for cam_id, cam in cameras.items()},
+            model_files={cam_id: Path(plan.model_path) for cam_id, plan in plans.items()
+                         if cfg.explain and plan is not None and Path(plan.model_path).suffix == ".onnx"},
+        )
         app = create_app(self.dash, cfg.token, cfg.allowed_hosts)
         self.server = DashboardServer(app, cfg.host, cfg.port, cfg.token)
 
@@ -86,12 +89,9 @@ class DaemonDashboard:
     def url(self) -> str:
         return self.server.url
 
-    def share_assistant(self, assistant: Any) -> Any:
-        """Let the page ask ``assistant`` too; returns the wrapper every other user must call instead (one
-        llama.cpp context answers one question at a time)."""
-        shared = SerialAnswerer(assistant)
-        self.dash.assistant = shared
-        return shared
+    def frame_sink(self, cam_id: str) -> Callable[[Frame, Detections], None] | None:
+        feed = self.dash.hub.feeds.get(cam_id)
+        return feed.offer if feed is not None else None
 
     def start(self) -> None:
         self.server.start()
@@ -105,9 +105,9 @@ class DaemonDashboard:
                 log.warning("dashboard: cannot keep the frame of event %s: %s", event.id, e)
         self.dash.events.publish(event)
 
-    def on_stats(self, stats: Any) -> None:
+    def on_stats(self, stats: DaemonStats) -> None:
         """Keep the daemon's stats for the charts, with the board's throttling and clocks beside them."""
-        self.dash.history.add(stats, device=device_extras())
+        self.dash.history.add(stats.model_dump(mode="json"), device=device_extras())
 
     def stop(self) -> None:
         self.dash.hub.stop()

@@ -10,10 +10,13 @@ import logging
 import socket
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from edgekit.config.dashboard import is_loopback
 from edgekit.errors import EdgekitError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +30,7 @@ class DashboardServer:
         'http://127.0.0.1:40117/'
     """
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8971, token: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 8971, token: str | None = None) -> None:
         if not is_loopback(host) and not token:
             raise EdgekitError(f"dashboard.host {host} is reachable from other machines: set dashboard.token "
                                "(e.g. token: '{EDGEKIT_DASHBOARD_TOKEN}') or bind 127.0.0.1 and use an SSH tunnel")

@@ -11,7 +11,7 @@ import pytest
 
 from edgekit.config.daemon import config_schema, parse_config
 from edgekit.errors import EdgekitError
-from edgekit.pipeline.daemon import verify_labels
+from edgekit.pipeline.startup import verify_labels
 
 REPO = Path(__file__).resolve().parents[2]
 

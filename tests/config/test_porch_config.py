@@ -6,7 +6,7 @@ import pytest
 
 from edgekit.config.daemon import parse_config
 from edgekit.errors import EdgekitError
-from edgekit.pipeline.daemon import verify_labels
+from edgekit.pipeline.startup import verify_labels
 from tests.helpers import run_cli
 
 GOOD = """\

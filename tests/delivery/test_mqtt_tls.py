@@ -20,8 +20,7 @@ from edgekit.config.daemon import DaemonConfig
 from edgekit.config.hub import HubMQTT
 from edgekit.config.mqtt import MQTTConfig, TLSConfig
 from edgekit.config.tls import apply_tls
-from edgekit.delivery.mqtt import check_broker
-from edgekit.errors import EdgekitError
+from edgekit.delivery.mqtt import BrokerRejected, check_broker
 from edgekit.pipeline.daemon import Daemon
 from tests.conftest import MOSQUITTO, free_port, wait_port
 from tests.delivery.test_mqtt import make_event
@@ -192,12 +191,12 @@ def test_wrong_password_is_not_authorised_then_delivered_once_fixed(secure_broke
 
 def test_host_name_the_certificate_does_not_hold_is_one_clear_error(secure_broker):
     cfg = MQTTConfig(host="127.0.0.1", port=secure_broker.port, tls=TLSConfig(ca_certs=str(secure_broker.ca)))
-    with pytest.raises(EdgekitError) as e:
+    with pytest.raises(BrokerRejected) as e:  # its type is what start-up decides by (never waited for)
         check_broker(cfg)
     msg = str(e.value)
     assert "\n" not in msg and "TLS certificate rejected" in msg and "127.0.0.1" in msg and "mqtt.host" in msg
     # the same with wait_for_broker: a broker that answers with the wrong certificate is not a broker to wait for
-    with pytest.raises(EdgekitError, match="TLS certificate rejected"):
+    with pytest.raises(BrokerRejected, match="TLS certificate rejected"):
         check_broker(cfg.model_copy(update={"wait_for_broker": True}))
     check_broker(cfg.model_copy(update={"host": "localhost"}))  # the name it holds: fine
 

@@ -118,7 +118,7 @@ def test_stats_file_has_the_shared_format_and_says_what_runs(tmp_path, caplog):
                                                                           "on_end": "stop"}},
         "mqtt": None, "metrics": {"enabled": True, "port": 0},
     })
-    with caplog.at_level("INFO", logger="edgekit.pipeline.daemon"):
+    with caplog.at_level("INFO", logger="edgekit.pipeline"):
         d = Daemon(cfg)
     video.unlink()  # the start-up check saw it; then the camera goes away
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("camera b runs")]

@@ -55,3 +55,45 @@ def test_unreachable_broker_and_old_backlog_are_503_with_reasons(broker, tmp_pat
         stop.set()
         runner.join(30)
         d.close()
+
+
+def test_a_rule_switched_off_over_mqtt_shows_in_stats_and_healthz(broker, tmp_path):
+    """Switching a rule off over MQTT is said where people look (the review: no log line, and /healthz stayed
+    silent); a retained OFF does not switch off a safety rule (``remote_off: live``), a live one does."""
+    import paho.mqtt.publish as publish
+
+    def off(retain: bool) -> None:
+        publish.single("edgekit/hz/cam/door/set", b"OFF", hostname="127.0.0.1", port=broker.port, qos=1,
+                       retain=retain)
+
+    off(retain=True)  # waiting at the broker, replayed to the daemon when it subscribes
+    d = Daemon(DaemonConfig.model_validate({
+        "device": "hz", "state_dir": str(tmp_path / "state"),
+        "cameras": {"cam": {"source": "synthetic:0:60", "realtime": True}},
+        "rules": [{"name": "door", "labels": ["Normal"], "remote_off": "live"},
+                  {"name": "other", "labels": ["Normal"]}],
+        "mqtt": {"port": broker.port, "keepalive": 5},
+        "metrics": {"enabled": True, "port": 0},
+    }))
+    d.start()
+    stop = threading.Event()
+    runner = threading.Thread(target=d.run, args=(stop,), kwargs={"stats_every_s": 0.5})
+    runner.start()
+    try:
+        assert d.link is not None and d.metrics is not None
+        publish.single("edgekit/hz/cam/other/set", b"OFF", hostname="127.0.0.1", port=broker.port, qos=1,
+                       retain=True)  # an ordinary rule obeys a retained OFF: it is how the switch is seen to work
+        # healthy (a switched-off rule is a choice, not a fault) once the camera runs, and the rule listed
+        _, body = wait_until(lambda: (h := healthz(d.metrics.port))[0] == 200 and h[1].get("rules_off") and h,
+                             90, 0.2, what=lambda: f"200 listing the other rule: {healthz(d.metrics.port)}")
+        assert [r.split(" ")[0] for r in body["rules_off"]["cam"]] == ["other"]  # door refused the retained OFF
+        off(retain=False)
+        wait_until(lambda: len(d.stats().cameras["cam"].rules_off) == 2, 90, 0.2, what="door switched off live")
+        assert "door (off since" in d.stats().cameras["cam"].rules_off[0]
+        assert "live message" in d.stats().cameras["cam"].rules_off[0]
+    finally:
+        for rule in ("door", "other"):
+            publish.single(f"edgekit/hz/cam/{rule}/set", b"", hostname="127.0.0.1", port=broker.port, retain=True)
+        stop.set()
+        runner.join(30)
+        d.close()

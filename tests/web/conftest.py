@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,6 +17,11 @@ from edgekit.types import Detections
 from edgekit.web.app import Dashboard, create_app
 from edgekit.web.feeds import FrameHub, Overlay
 from edgekit.web.server import DashboardServer
+
+if TYPE_CHECKING:
+    from edgekit.pipeline.daemon import Daemon
+    from edgekit.pipeline.services import Services
+    from edgekit.web.attach import DaemonDashboard
 
 TOKEN = "a-test-token-of-32-characters-xx"
 
@@ -93,28 +98,40 @@ def demo_daemon_config(state: Path, **dashboard: Any) -> DaemonConfig:
 
 @dataclass
 class RunningDaemon:
-    daemon: Any
+    daemon: Daemon
+    dashboard: DaemonDashboard
     stop: threading.Event
     thread: threading.Thread
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.daemon.dashboard.server.port}"
+        return f"http://127.0.0.1:{self.dashboard.server.port}"
+
+
+def start_daemon(cfg: DaemonConfig, services: Services | None = None) -> RunningDaemon:
+    """The daemon of ``cfg`` with its dashboard, built as ``edgekit run`` builds them, started and running."""
+    from edgekit.cli.run import build_daemon
+
+    daemon, dashboard = build_daemon(cfg, services)
+    assert dashboard is not None, "dashboard.enabled is off"
+    stop = threading.Event()
+    daemon.start()
+    t = threading.Thread(target=daemon.run, args=(stop, 1.0), daemon=True)
+    t.start()
+    return RunningDaemon(daemon, dashboard, stop, t)
+
+
+def stop_daemon(running: RunningDaemon) -> None:
+    running.stop.set()
+    running.thread.join(30)
+    running.daemon.close()
 
 
 @pytest.fixture
 def running_daemon(tmp_path: Path) -> Iterator[RunningDaemon]:
     """The real daemon (synthetic camera, the bundled detector, a zone rule) serving its dashboard."""
-    from edgekit.pipeline.daemon import Daemon
-
-    daemon = Daemon(demo_daemon_config(tmp_path / "state"))
-    stop = threading.Event()
-    daemon.start()
-    t = threading.Thread(target=daemon.run, args=(stop, 1.0), daemon=True)
-    t.start()
+    running = start_daemon(demo_daemon_config(tmp_path / "state"))
     try:
-        yield RunningDaemon(daemon, stop, t)
+        yield running
     finally:
-        stop.set()
-        t.join(30)
-        daemon.close()
+        stop_daemon(running)

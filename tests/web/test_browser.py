@@ -4,9 +4,9 @@ assistant answers. Screenshots go to ``test-artifacts/web/`` (the path is printe
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import REPO, wait_until
-from tests.web.conftest import RunningDaemon, demo_daemon_config
+from tests.web.conftest import RunningDaemon, demo_daemon_config, start_daemon, stop_daemon
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
@@ -27,17 +27,15 @@ ARTIFACTS = REPO / "test-artifacts" / "web"
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
-    from edgekit.pipeline.daemon import Daemon
+    """The demo daemon serving its dashboard, with an assistant for the page that the test asking it loads (the
+    daemon loads one itself only for MQTT)."""
+    from edgekit.pipeline.answerer import SharedAssistant
+    from edgekit.pipeline.services import build_services
 
-    d = Daemon(demo_daemon_config(tmp_path_factory.mktemp("state")))
-    stop = threading.Event()
-    d.start()
-    t = threading.Thread(target=d.run, args=(stop, 1.0), daemon=True)
-    t.start()
-    yield RunningDaemon(d, stop, t)
-    stop.set()
-    t.join(30)
-    d.close()
+    cfg = demo_daemon_config(tmp_path_factory.mktemp("state"))
+    running = start_daemon(cfg, dataclasses.replace(build_services(cfg), assistant=SharedAssistant()))
+    yield running
+    stop_daemon(running)
 
 
 @pytest.fixture(scope="module")
@@ -167,18 +165,17 @@ def test_assistant_answers_through_the_model(dash_page: Any, daemon: RunningDaem
     model's tokens and timing, and the LLM analytics count the request and its tokens."""
     import re
 
-    from edgekit.assistant.analytics import AssistantAnalytics
     from edgekit.assistant.loader import open_assistant
 
     d = daemon.daemon
+    shared = d.assistant
+    assert shared is not None  # the fixture's
     wait_until(lambda: d.store.count() > 0, 240, what="a first event (its rule is what the question names)")
     rule = d.store.query(limit=1)[0].rule
     assistant, loaded = open_assistant("smollm2-135m-instruct", None, d.state / "events.db", d.stats_path,
                                        threads=1)
-    # What the daemon's _load_assistant does (it needs MQTT): analytics into the stats, shared with the page.
-    d.assistant_analytics = AssistantAnalytics()
-    assistant.on_transcript = d.assistant_analytics.record
-    d.dashboard.share_assistant(assistant)
+    # What the daemon's _load_assistant does (it needs MQTT): the model into the assistant the page shares.
+    shared.load(assistant)
     try:
         dash_page.click("nav button[data-tab=assistant]")
         dash_page.fill("#question", f"{rule} events on the door camera today?")  # names what, not what to do
@@ -190,7 +187,7 @@ def test_assistant_answers_through_the_model(dash_page: Any, daemon: RunningDaem
         assert m is not None and int(m[1]) > 0 and int(m[2]) >= 1, timing  # the model generated tokens
         assert "[chosen by: model (op)]" in dash_page.inner_text("#tool-calls")
         dash_page.screenshot(path=str(ARTIFACTS / "assistant.png"))
-        snap = d.assistant_analytics.snapshot()
+        snap = shared.analytics.snapshot()
         assert snap["model_calls"] == 1 and snap["tokens_out"] == int(m[2]) and snap["tokens_in"] == int(m[1])
         # LLM analytics on the page: the daemon's stats now carry this request and its tokens.
         dash_page.click("nav button[data-tab=stats]")
@@ -201,5 +198,5 @@ def test_assistant_answers_through_the_model(dash_page: Any, daemon: RunningDaem
         }""")
         dash_page.screenshot(path=str(ARTIFACTS / "llm.png"), full_page=True)
     finally:
-        d.dashboard.dash.assistant = None
+        shared.close()
         loaded.close()

@@ -171,6 +171,11 @@ async function loadStats() {
   let data;
   try { data = await getJSON("api/stats"); } catch (_) { return; }
   const hist = data.history, s = data.latest || {};
+  // Rules switched off over MQTT (a safety rule too, when a live command did it): said on every tab.
+  const off = Object.entries(s.cameras || {}).flatMap(([cam, c]) => (c.rules_off || []).map((r) => `${cam}: ${r}`));
+  const banner = document.getElementById("rules-off");
+  banner.hidden = off.length === 0;
+  banner.textContent = off.length ? "Rules switched off over MQTT: " + off.join("; ") : "";
   const fps = {}, stages = {};
   for (const h of hist) {
     for (const [cam, c] of Object.entries(h.cameras || {})) {
