@@ -27,8 +27,9 @@ from typing import Any
 from edgekit.config.hub import HubConfig
 from edgekit.contract.topics import Topics
 from edgekit.errors import MissingDependencyError
-from edgekit.hub.messages import Incoming, Parsed, parse
+from edgekit.hub.messages import FOREIGN_DEVICE, Incoming, Parsed, parse
 from edgekit.hub.store import FleetStore
+from edgekit.timing import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Hub:
         self.store = store if store is not None else FleetStore(cfg.database.dsn, cfg.database.connect_timeout_s)
         self.counters: Counter[str] = Counter()
         self.reject_reasons: Counter[str] = Counter()
+        self._foreign_log = RateLimitedLog(log)  # a board speaking for another: said every time, a few a minute
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.db_ok = threading.Event()
@@ -203,7 +205,10 @@ class Hub:
             if p.kind != "reject":
                 continue
             self.reject_reasons[p.reason.split(" (")[0]] += 1
-            if sum(self.reject_reasons.values()) <= 20:
+            if p.reason.startswith(FOREIGN_DEVICE):
+                self.counters["foreign_device"] += 1
+                self._foreign_log.warning("hub rejected a message on %r: %s", p.topic, p.reason)
+            elif sum(self.reject_reasons.values()) <= 20:
                 log.warning("hub rejected a message on %s (%d bytes): %s", p.topic, p.size, p.reason)
 
     def stats(self) -> dict[str, Any]:
