@@ -230,22 +230,33 @@ def credentials(
     password_env: str = typer.Option("EDGEKIT_BRIDGE_PASSWORD", "--password-env",
                                      help="The boards' bridge.password_env (the variable their env file sets)."),
     force: bool = typer.Option(False, "--force", help="Replace existing files (every board needs its new password)."),
+    add: bool = typer.Option(False, "--add", help="Add these boards to the existing folder: the other logins, the "
+                             "ACL and the hub's password stay."),
 ) -> None:
     """One login per board for the central broker and an ACL that lets each board write only its own topics.
 
     Writes passwd (Mosquitto's password_file), acl (its acl_file), mosquitto-auth.conf (a conf.d fragment naming
     both), hub.env (the hub's password) and boards/DEVICE.env (each board's EDGEKIT_DEVICE and bridge password, for
     its env file). Passwords are never printed."""
-    from edgekit.hub.credentials import Credentials, write_files
+    from edgekit.hub.credentials import Credentials, added_files, write_files
 
     if not re.fullmatch(r"[A-Z][A-Z0-9_]*", password_env):
         raise EdgekitError(f"--password-env {password_env!r}: use an environment variable name like "
                            "EDGEKIT_BRIDGE_PASSWORD")
-    creds = Credentials.generate(devices, hub_user)
-    files = creds.files(out, prefix, password_env)
-    write_files(files, force)
+    if add and force:
+        raise EdgekitError("give --add (new boards beside the others) or --force (replace every login), not both")
+    if add:
+        files = added_files(out, devices, password_env)
+        write_files(files, replace=[out / "passwd"])
+    else:
+        files = Credentials.generate(devices, hub_user).files(out, prefix, password_env)
+        write_files(files, force)
     for path in files:
         console.print(Text(str(path)))
+    if add:
+        console.print(Text(f"{len(devices)} board login(s) added: reload the central broker (SIGHUP) and put each "
+                           "boards/DEVICE.env into that board's env file."))
+        return
     console.print(Text(f"{len(devices)} board login(s) and {hub_user!r} for the hub. On the central broker: include "
                        f"{out / 'mosquitto-auth.conf'} (files readable by the mosquitto user); hub.yaml: "
                        f"mqtt.username {hub_user}, mqtt.password '{{EDGEKIT_HUB_MQTT_PASSWORD}}' from hub.env; each "

@@ -116,10 +116,38 @@ class Credentials:
         return files
 
 
-def write_files(files: dict[Path, str], force: bool = False) -> None:
-    """Write every file 0600 (folders 0700). An existing one is an error naming it, unless ``force``."""
+def logins(passwd: Path) -> list[str]:
+    """The logins of an existing password file."""
+    try:
+        text = passwd.read_text()
+    except OSError as e:
+        raise EdgekitError(f"cannot read {passwd}: {e.strerror or e} (--add adds to an existing folder)") from None
+    return [line.split(":", 1)[0] for line in text.splitlines() if ":" in line and not line.startswith("#")]
+
+
+def added_files(out: Path, devices: Sequence[str], password_env: str = PASSWORD_ENV) -> dict[Path, str]:
+    """New boards for an existing folder: their lines appended to its password file, and their env files. The ACL
+    needs no change (its pattern covers every login); the other boards keep their passwords."""
+    passwd = out / "passwd"
+    have = logins(passwd)
+    new = Credentials.generate(devices).boards
+    taken = sorted(set(new) & set(have))
+    if taken:
+        raise EdgekitError(f"{taken[0]} already has a login in {passwd}: name only new boards, or --force to "
+                           "replace every login")
+    text = passwd.read_text()
+    files = {passwd: text + ("" if text.endswith("\n") or not text else "\n")
+             + "".join(password_line(d, pw) + "\n" for d, pw in sorted(new.items()))}
+    for device, pw in sorted(new.items()):
+        files[out / "boards" / f"{device}.env"] = f"EDGEKIT_DEVICE={device}\n{password_env}={pw}\n"
+    return files
+
+
+def write_files(files: dict[Path, str], force: bool = False, replace: Sequence[Path] = ()) -> None:
+    """Write every file 0600 (folders 0700). An existing one is an error naming it, unless ``force`` or it is in
+    ``replace`` (the password file that ``--add`` extends)."""
     if not force:
-        there = sorted(str(p) for p in files if p.exists())
+        there = sorted(str(p) for p in files if p.exists() and p not in replace)
         if there:
             raise EdgekitError(f"{there[0]} exists ({len(there)} file(s) in all): pass --force to replace them "
                                "(every board then needs its new password)")

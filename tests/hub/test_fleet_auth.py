@@ -85,6 +85,12 @@ def test_a_board_login_writes_only_its_own_topics_and_the_hub_stores_only_what_i
     assert again.returncode == 2 and again.stderr.startswith("error: ") and "--force" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
     assert env_file(creds / "hub.env")["EDGEKIT_HUB_MQTT_PASSWORD"] == hub_pw  # nothing replaced silently
+    added = run_cli("fleet", "credentials", "gate-c", "--out", str(creds), "--add")  # a board joins later
+    assert added.returncode == 0, added.stderr
+    twice = run_cli("fleet", "credentials", "gate-a", "--out", str(creds), "--add")
+    assert twice.returncode == 2 and "gate-a already has a login" in twice.stderr
+    c = env_file(creds / "boards/gate-c.env")
+    assert env_file(creds / "boards/gate-a.env") == a and len((creds / "passwd").read_text().splitlines()) == 4
 
     # the central broker with exactly the generated fragment: the password file and the ACL
     (tmp_path / "broker").mkdir()
@@ -105,9 +111,12 @@ def test_a_board_login_writes_only_its_own_topics_and_the_hub_stores_only_what_i
         watch = Login(broker.port, "edgekit-hub", hub_pw, subscribe="edgekit/#")
         anonymous = Login(broker.port, None, None)
         attacker = Login(broker.port, "gate-a", a["EDGEKIT_BRIDGE_PASSWORD"])
-        made += [watch, anonymous, attacker]
-        assert watch.ready.wait(10) and anonymous.ready.wait(10) and attacker.ready.wait(10)
-        assert anonymous.result.is_failure and not attacker.result.is_failure
+        wrong = Login(broker.port, "gate-b", a["EDGEKIT_BRIDGE_PASSWORD"])
+        late = Login(broker.port, "gate-c", c["EDGEKIT_BRIDGE_PASSWORD"])
+        made += [watch, anonymous, attacker, wrong, late]
+        assert all(m.ready.wait(10) for m in made)
+        assert anonymous.result.is_failure and wrong.result.is_failure
+        assert not attacker.result.is_failure and not late.result.is_failure
 
         # board A as board B: on B's topic (the broker drops it) and in its payload (the hub rejects it)
         attacker.publish("edgekit/gate-b/events", make_event("gate-b", 1).to_json())
