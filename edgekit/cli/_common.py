@@ -28,10 +28,10 @@ def untrusted(value: object, newlines: bool = False) -> Text:
     and newline (an answer's lines); otherwise they are ``?`` too (a table cell). ``.plain`` is the cleaned string.
 
     Examples:
-        >>> untrusted("[red]x[/red]\x1b]0;owned\x07").plain
+        >>> untrusted("[red]x[/red]\\x1b]0;owned\\x07").plain
         '[red]x[/red]?]0;owned?'
-        >>> untrusted("a\nb", newlines=True).plain, untrusted("a\nb").plain
-        ('a\nb', 'a?b')
+        >>> untrusted("a\\nb", newlines=True).plain, untrusted("a\\nb").plain
+        ('a\\nb', 'a?b')
     """
     text = _CONTROL.sub("?", str(value))
     return Text(text if newlines else _BREAKS.sub("?", text))
