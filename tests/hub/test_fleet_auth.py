@@ -19,8 +19,10 @@ import psycopg
 import pytest
 
 from edgekit.config.bridge import BridgeConfig
+from edgekit.errors import EdgekitError
 from edgekit.hub import Hub, migrate
 from edgekit.hub.bridge import bridge_conf
+from edgekit.hub.credentials import Credentials
 from edgekit.hub.fleet import presign
 from tests.conftest import MOSQUITTO, Broker, free_port, wait_port
 from tests.helpers import run_cli
@@ -179,3 +181,11 @@ def test_presign_gives_no_url_for_another_boards_key():
     presign([own, foreign, climbing, outside], s3, "cams", "site")
     assert "/cams/site/gate-a/2026-01-02/e1.jpg?" in own["snapshot_url"]
     assert [r for r in (foreign, climbing, outside) if "snapshot_url" in r] == []
+
+
+def test_credentials_refuse_logins_the_broker_cannot_hold(tmp_path):
+    for names in (["gate:1"], ["a/b"], ["gate+"], ["x", "x"], ["edgekit-hub"], []):
+        with pytest.raises(EdgekitError):
+            Credentials.generate(names)
+    with pytest.raises(EdgekitError, match="topic prefix"):
+        Credentials.generate(["gate-a"]).files(tmp_path, prefix="edge/#")
