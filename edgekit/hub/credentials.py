@@ -1,9 +1,10 @@
 """One MQTT login per board for the central broker, and the ACL that keeps each board to its own topics.
 
 A board's bridge publishes on the centre under its login, and its login is its device name, so Mosquitto's ACL
-``pattern write <prefix>/%u/#`` lets it write ``<prefix>/<device>/…`` (events, stats, its bridge's availability)
-and nothing else: a publish under another board's name is dropped by the broker before any subscriber sees it.
-Boards get no read right at all (their bridge only sends). The hub's own login reads ``<prefix>/#``.
+``pattern readwrite <prefix>/%u/#`` lets it write ``<prefix>/<device>/…`` (events, stats, its bridge's
+availability) and nothing else: a publish under another board's name is dropped by the broker before any
+subscriber sees it. It reads its own topics only: a daemon that logs in straight (no bridge) takes its rule
+commands and assistant requests there; no board reads another's. The hub's own login reads ``<prefix>/#``.
 
 Passwords come from :mod:`secrets`; the password file holds Mosquitto 2's own hash (PBKDF2-SHA512, ``$7$``, what
 ``mosquitto_passwd`` writes), so the broker's host needs no extra tool and no password passes through a command line.
@@ -14,7 +15,7 @@ Examples:
     ['gate-1:', '7', '101']
     >>> print(acl_text("edgekit", "edgekit-hub"))  # doctest: +ELLIPSIS
     # Written by edgekit fleet credentials...
-    pattern write edgekit/%u/#
+    pattern readwrite edgekit/%u/#
     <BLANKLINE>
     user edgekit-hub
     topic read edgekit/#
@@ -59,11 +60,11 @@ def password_line(user: str, password: str, salt: bytes | None = None, iteration
 
 
 def acl_text(prefix: str, hub_user: str) -> str:
-    """The broker's ``acl_file``: every board writes under its own name only; the hub reads all boards."""
+    """The broker's ``acl_file``: every board writes and reads under its own name only; the hub reads all."""
     return (
-        "# Written by edgekit fleet credentials. A board's login is its device name: it may write its own topics\n"
-        "# and read nothing. Patterns come first: they apply to every login.\n"
-        f"pattern write {prefix}/%u/#\n\n"
+        "# Written by edgekit fleet credentials. A board's login is its device name: it may write and read its own\n"
+        "# topics, no other board's. Patterns come first: they apply to every login.\n"
+        f"pattern readwrite {prefix}/%u/#\n\n"
         f"user {hub_user}\n"
         f"topic read {prefix}/#\n"
     )

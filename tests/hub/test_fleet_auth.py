@@ -112,7 +112,7 @@ def test_a_board_login_writes_only_its_own_topics_and_the_hub_stores_only_what_i
         assert hub.subscribed.wait(30), hub.stats()
         watch = Login(broker.port, "edgekit-hub", hub_pw, subscribe="edgekit/#")
         anonymous = Login(broker.port, None, None)
-        attacker = Login(broker.port, "gate-a", a["EDGEKIT_BRIDGE_PASSWORD"])
+        attacker = Login(broker.port, "gate-a", a["EDGEKIT_BRIDGE_PASSWORD"], subscribe="edgekit/#")
         wrong = Login(broker.port, "gate-b", a["EDGEKIT_BRIDGE_PASSWORD"])
         late = Login(broker.port, "gate-c", c["EDGEKIT_BRIDGE_PASSWORD"])
         made += [watch, anonymous, attacker, wrong, late]
@@ -150,6 +150,10 @@ def test_a_board_login_writes_only_its_own_topics_and_the_hub_stores_only_what_i
         with psycopg.connect(pg_dsn) as c:
             assert wait_for(lambda: c.execute("SELECT online FROM boards WHERE device = 'gate-b'").fetchall()
                             == [(True,)], 30), hub.stats()
+        # board A reads its own topics (its commands), never board B's: a marker of its own ends the wait
+        attacker.publish("edgekit/gate-a/marker", "after-b")
+        assert wait_for(lambda: ("edgekit/gate-a/marker", b"after-b") in attacker.got)
+        assert {t.split("/")[1] for t, _ in attacker.got} == {"gate-a"}
     finally:
         if board_broker is not None:
             board_broker.kill()
