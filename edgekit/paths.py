@@ -32,6 +32,16 @@ def cache_dir() -> Path:
     return p
 
 
+def config_dir() -> Path:
+    """The operator's own settings, e.g. the bundle signing key (``$EDGEKIT_CONFIG`` or ``~/.config/edgekit``)."""
+    root = os.environ.get("EDGEKIT_CONFIG") or os.path.join(
+        os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "edgekit"
+    )
+    p = Path(root)
+    private_dir(p)
+    return p
+
+
 def state_dir() -> Path:
     """Where the daemon keeps its outbox, event store and snapshots (``$EDGEKIT_STATE`` or ``~/.local/state``).
 

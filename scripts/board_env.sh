@@ -1,19 +1,21 @@
 # Sourced by setup_rpi.sh and setup_jetson.sh: the daemon's secrets into an env file, kept out of the process
 # list and shell history.
 #
-# Every {NAME} placeholder of the config is read from the environment (`sudo -E` keeps it) or, on a terminal,
+# Every variable the config's {NAME} placeholders read (as `edgekit config env` lists them: the loader's own rule,
+# so comments and ${NAME} ask for nothing) is read from the environment (`sudo -E` keeps it) or, on a terminal,
 # prompted for without echo. Values only pass through shell builtins (read, printf) and pipes, never through a
 # command's arguments, so `ps` never shows them; nothing is typed on a command line, so no history has them.
 # The file is written with umask 077 (mode 0600), owned by the service user, and read by the unit's
 # EnvironmentFile=.
-write_env_file() {  # write_env_file CONFIG ENV_FILE OWNER
-    _cfg=$1; _env=$2; _owner=$3
+write_env_file() {  # write_env_file CONFIG ENV_FILE OWNER EDGEKIT (the installed edgekit command)
+    _cfg=$1; _env=$2; _owner=$3; _edgekit=$4
     install -d -m 0700 -o "$_owner" "$(dirname "$_env")"
     (
         umask 077
         _tmp="$_env.tmp"
         : > "$_tmp"
-        for _var in $(grep -o '{[A-Z][A-Z0-9_]*}' "$_cfg" | tr -d '{}' | sort -u); do
+        _vars=$("$_edgekit" config env "$_cfg") || exit 2
+        for _var in $_vars; do
             eval "_val=\${$_var-}"
             if [ -z "$_val" ] && [ -t 0 ]; then
                 printf '%s for %s: ' "$_var" "$_cfg" >&2

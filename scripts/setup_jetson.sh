@@ -55,7 +55,7 @@ PY
 nvpmodel -m 0 || true
 jetson_clocks || true
 
-write_env_file "$CONFIG" "$ENV_FILE" "$RUN_USER"
+write_env_file "$CONFIG" "$ENV_FILE" "$RUN_USER" "$VENV/bin/edgekit"
 as_user_with_env "$RUN_USER" "$ENV_FILE" "$VENV/bin/edgekit" config check "$CONFIG"
 "$VENV/bin/edgekit" service install --config "$CONFIG" --user "$RUN_USER" --env-file "$ENV_FILE"
 systemctl daemon-reload

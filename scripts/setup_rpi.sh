@@ -49,7 +49,7 @@ sudo -u "$RUN_USER" "$VENV/bin/pip" install -e "$REPO[daemon]" "numpy>=1.24,<2"
 # Pose (MediaPipe 0.10.14 has aarch64 wheels for Python 3.9-3.12): INSTALL_POSE=1
 if [ "${INSTALL_POSE:-0}" = 1 ]; then sudo -u "$RUN_USER" "$VENV/bin/pip" install -e "$REPO[pose]"; fi
 
-write_env_file "$CONFIG" "$ENV_FILE" "$RUN_USER"
+write_env_file "$CONFIG" "$ENV_FILE" "$RUN_USER" "$VENV/bin/edgekit"
 as_user_with_env "$RUN_USER" "$ENV_FILE" "$VENV/bin/edgekit" config check "$CONFIG"
 "$VENV/bin/edgekit" service install --config "$CONFIG" --user "$RUN_USER" --env-file "$ENV_FILE"
 systemctl daemon-reload

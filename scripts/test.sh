@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The test command of a fresh machine: installs what the suite needs, then runs it.
-#   .venv        edgekit + dev, daemon, export, tflite extras; llama-cpp-python (scripts/install_llm.sh); mosquitto;
+#   .venv        edgekit + dev, daemon, export, tflite, docs extras; llama-cpp-python (scripts/install_llm.sh); mosquitto;
 #                Debian's chromium + Playwright for the dashboard's browser tests (scripts/install_dashboard.sh);
 #                the fleet: hub and s3 extras, PostgreSQL, SeaweedFS, ansible-core (scripts/install_fleet.sh)
 #   .venv-export the TFLite converter (TensorFlow + onnx2tf), called by `edgekit export --to tflite`
-#   lint         ruff over edgekit and tests, mypy over the package (both must be clean)
+#   lint         ruff over edgekit, tests and docs/hooks, mypy over the package and the docs hooks (clean)
+#   docs         the user guide built with `mkdocs build --strict` into a temp folder (offline; CLI, config and
+#                error references generated from the code by docs/hooks/)
 #   .venv-pose   MediaPipe 0.10.14 (its OpenCV and protobuf clash with the others), for the pose tests
 #   arm64 root   Debian 12 arm64 under qemu-user, cached in /var/cache/edgekit-ci (scripts/install_arm64.sh)
 # Extra arguments go to the main pytest run (e.g. `bash scripts/test.sh -m "not slow"`). Without an -m of its own
@@ -17,7 +19,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev,daemon,export,tflite]"
+.venv/bin/python -m pip install -q -e ".[dev,daemon,export,tflite,docs]"
 # TensorRT's type stubs, so mypy checks the TensorRT backend; --no-deps: they name `tensorrt`, whose PyPI package
 # is a stub that downloads from NVIDIA's index (unreachable off a Jetson).
 .venv/bin/python -m pip install -q --no-deps "tensorrt-stubs>=10"
@@ -30,8 +32,12 @@ bash scripts/install_llm.sh
 bash scripts/install_export.sh
 bash scripts/install_pose.sh
 bash scripts/install_arm64.sh >/dev/null   # qemu-user + cached Debian 12 arm64 root; OpenSSH for the deploy tests
-.venv/bin/ruff check edgekit tests
+.venv/bin/ruff check edgekit tests docs/hooks
 .venv/bin/mypy
+.venv/bin/mypy docs/hooks   # the docs hooks: outside the package, checked on their own
+site_dir=$(mktemp -d)
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir "$site_dir"
+rm -rf "$site_dir"
 .venv-pose/bin/python -m pytest -q -p no:cacheprovider tests/vision/test_pose.py
 case " $* " in
     *" -m "*) exec .venv/bin/python -m pytest -ra "$@" ;;

@@ -35,10 +35,15 @@ def bundle(
     if config is None:
         raise EdgekitError("pass --config FILE (the daemon config to ship), e.g. edgekit bundle -c cam.yaml -p rpi5")
     from edgekit.deploy.bundle import BundleOptions, build_bundle, target_summary
+    from edgekit.deploy.signing import operator_key, signing_dir
 
+    key, made = operator_key()
+    if made:
+        console.print(f"made your bundle signing key: {signing_dir() / 'bundle.key'} (keep it; `edgekit bundle key` "
+                      "prints the public half for other deployers)", highlight=False)
     with console.status("building the bundle (edgekit wheel, board wheels from PyPI, model)…"):
         m = build_bundle(BundleOptions(config=config, out=out, profile=profile, machine=machine, python=python,
-                                       system_site=system_site, wheel=wheel, refresh=refresh))
+                                       system_site=system_site, wheel=wheel, refresh=refresh, key=key))
     if json_out:
         print_json(m.model_dump(mode="json"))
         return
@@ -54,16 +59,29 @@ def bundle(
 def verify(
     file: Path = typer.Argument(..., help="Bundle to check."),
     json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+    trusted_key: list[Path] = typer.Option([], "--trusted-key", help="Also trust this public key file."),
 ) -> None:
-    """Check every file of a bundle against its manifest (sha256 and size)."""
-    from edgekit.deploy.bundle import target_summary, verify_bundle
+    """Check every file of a bundle against its manifest (sha256 and size), its id, and who signed it."""
+    from edgekit.deploy.bundle import signed_parts, target_summary, verify_bundle
+    from edgekit.deploy.signing import check_signature, trusted_keys
 
     m = verify_bundle(file)
+    signer = check_signature(file, *signed_parts(file), trusted_keys(trusted_key))
     if json_out:
-        print_json(m.model_dump(mode="json"))
+        print_json({**m.model_dump(mode="json"), "signed_by": signer})
         return
     console.print(f"{file}: ok — bundle {m.id}, {len(m.files)} files, profile {m.profile}, "
-                  f"{target_summary(m.target)}")
+                  f"{target_summary(m.target)}, signed by trusted key {signer}")
+
+
+@bundle_app.command("key")
+def key() -> None:
+    """Print your public signing key (made at the first bundle): another deployer trusts your bundles by saving it
+    as ~/.config/edgekit/signing/trusted/NAME.pub."""
+    from edgekit.deploy.signing import operator_key, public_line, public_raw
+
+    k, _ = operator_key()
+    print(public_line(public_raw(k)), end="")
 
 
 def register(app: typer.Typer) -> None:

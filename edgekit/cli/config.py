@@ -1,4 +1,5 @@
-"""``edgekit config schema|check``: the daemon config's JSON schema, and validation of a config file."""
+"""``edgekit config schema|check|env``: the daemon config's JSON schema, validation of a config file, and the
+environment variables its ``{NAME}`` placeholders read."""
 
 from __future__ import annotations
 
@@ -43,6 +44,20 @@ def check(
     if connect and cfg.mqtt is not None:
         check_broker(cfg.mqtt)
     console.print(f"{file}: ok ({len(cfg.cameras)} camera(s), {len(cfg.rules)} rule(s))")
+
+
+@config_app.command("env")
+def env(file: Path = typer.Argument(..., help="Daemon YAML config.")) -> None:
+    """Print the environment variables FILE's {NAME} placeholders read, one a line (the board setup scripts
+    write exactly these into the env file)."""
+    from edgekit.config.loader import yaml_env_names
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise EdgekitError(f"cannot read config {file}: {getattr(e, 'strerror', None) or e}") from None
+    for name in yaml_env_names(text, str(file)):
+        typer.echo(name)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,17 +25,28 @@ def deploy(
     identity: Path | None = typer.Option(None, "--identity", "-i", help="SSH private key."),
     health_timeout: float = typer.Option(120.0, "--health-timeout", help="Seconds to wait for /healthz."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
+    trusted_key: list[Path] = typer.Option([], "--trusted-key", help="Also trust this public key file (from "
+                                           "`edgekit bundle key`); yours and ~/.config/edgekit/signing/trusted/*.pub "
+                                           "are trusted already."),
+    insecure_unsigned: bool = typer.Option(False, "--insecure-unsigned",
+                                           help="Deploy a bundle that is unsigned or signed by a key you don't trust."),
 ) -> None:
     """Install BUNDLE as a new release on a board, switch to it, wait until healthy; else roll back."""
-    from edgekit.deploy.bundle import verify_bundle
+    from edgekit.deploy.bundle import bundle_env_vars, signed_parts, verify_bundle
     from edgekit.deploy.inventory import load_inventory, rollout
     from edgekit.deploy.remote import SSHTarget
     from edgekit.deploy.rollout import MANAGERS, DeployOptions, board_env, deploy_one
+    from edgekit.deploy.signing import check_signature, trusted_keys
 
     if manager not in MANAGERS:
         raise EdgekitError(f"--manager {manager!r}: choose one of {', '.join(MANAGERS)}")
     if (target is None) == (inventory is None):
         raise EdgekitError("give either a target (ssh://user@host[:port]) or --inventory FILE")
+    if insecure_unsigned:
+        console.print("[yellow]--insecure-unsigned: the bundle's signature is not checked[/]", highlight=False)
+    else:  # a forged bundle is refused before any board is contacted
+        verify_bundle(bundle, check_files=False)  # the file is there and is a bundle
+        check_signature(bundle, *signed_parts(bundle), trusted_keys(trusted_key))
     t0 = time.monotonic()
 
     def say(line: str) -> None:  # progress on stdout (with the seconds since the start): a failure is the one
@@ -59,7 +70,8 @@ def deploy(
         opts += ["-i", str(identity.expanduser())]
     tgt = SSHTarget.parse(target, opts)
     overrides = board_overrides_for(device) if device else {}
-    env = board_env(verify_bundle(bundle, check_files=False), env_file, overrides)
+    verify_bundle(bundle, check_files=False)  # a readable manifest, before the config is read out of it
+    env = board_env(bundle_env_vars(bundle), env_file, overrides)
     # the full check of the bundle runs in deploy_one, once the board has answered
     res = deploy_one(bundle, tgt, DeployOptions(base=base, manager=manager, python=python,
                                                  health_timeout_s=health_timeout, env=env),

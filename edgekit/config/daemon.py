@@ -123,9 +123,10 @@ def apply_board_env(data: dict[str, Any], environ: Mapping[str, str] | None = No
     return data
 
 
-def parse_config(text: str, name: str = "<config>") -> DaemonConfig:
-    """Validate YAML text; raises EdgekitError ``invalid config NAME:LINE: where: what`` on the first problem."""
-    return parse_yaml_model(text, DaemonConfig, name, "config", hint="see `edgekit config schema`")
+def parse_config(text: str, name: str = "<config>", environ: Mapping[str, str] | None = None) -> DaemonConfig:
+    """Validate YAML text, placeholders filled from ``environ`` (default ``os.environ``); raises EdgekitError
+    ``invalid config NAME:LINE: where: what`` on the first problem."""
+    return parse_yaml_model(text, DaemonConfig, name, "config", hint="see `edgekit config schema`", environ=environ)
 
 
 def load_config(path: str | Path) -> DaemonConfig:

@@ -1,85 +1,51 @@
 """Configuration of the fleet hub (`edgekit hub --config hub.yaml`): central broker, PostgreSQL, limits.
 
-Secrets stay out of the file: ``{ENV_NAME}`` in the DSN or the broker password is filled from the environment.
+Loaded by the one YAML loader (errors name the file's line); secrets stay out of the file: ``{ENV_NAME}``
+placeholders (in the DSN, the broker password, anywhere) are filled from the environment by its one rule
+(``edgekit.config.env``). The broker connection and its TLS are the daemon's types (``edgekit.config.mqtt``).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from edgekit.config.base import Strict
 from edgekit.config.loader import load_yaml_model
+from edgekit.config.mqtt import MQTTConnection
 from edgekit.config.storage import S3Config
-from edgekit.errors import EdgekitError
-
-_ENV_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 
 
-def fill_env(text: str) -> str:
-    """Replace ``{NAME}`` with the environment variable NAME; a missing one is an error that names it."""
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(1) not in os.environ:
-            raise ValueError(f"environment variable {m.group(1)} is not set")
-        return os.environ[m.group(1)]
-
-    return _ENV_RE.sub(sub, text)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class HubTLS(_Strict):
-    ca_certs: str | None = None
-    certfile: str | None = None
-    keyfile: str | None = None
-
-
-class HubMQTT(_Strict):
+class HubMQTT(MQTTConnection):
     """The central broker and how the hub subscribes to it."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(1883, ge=1, le=65535)
-    username: str | None = None
-    password: str | None = None
-    tls: HubTLS | None = None
     client_id: str = Field("edgekit-hub-1", description="Unique per hub: the broker keeps its session by this id.")
-    topic_prefix: str = Field("edgekit", pattern=r"^[^#+/][^#+]*$")
     share_group: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_-]+$",
         description="Set the same name on several hubs to split the load ($share/<group>/...). Unset: one hub, "
         "plain subscription. Mosquitto 2.0 does not restore shared subscriptions after a broker restart, so events "
         "published before the hubs reconnect are dropped there: share only on a broker that keeps them.")
-    keepalive: int = Field(30, ge=5, le=3600)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=0,
                                   description="How long the broker keeps queueing for a hub that is down.")
     receive_maximum: int = Field(1000, ge=1, le=65535,
                                  description="Unacknowledged messages the broker may send at once.")
 
-    @field_validator("password")
-    @classmethod
-    def verify_password(cls, v: str | None) -> str | None:
-        return None if v is None else fill_env(v)
 
-
-class HubDatabase(_Strict):
+class HubDatabase(Strict):
     dsn: str = Field(description="postgresql://user[:password]@host:port/dbname ({ENV} placeholders allowed).")
     connect_timeout_s: float = Field(5.0, gt=0)
 
     @field_validator("dsn")
     @classmethod
     def verify_dsn(cls, v: str) -> str:
-        v = fill_env(v)
         if not re.match(r"^postgres(ql)?://", v):
             raise ValueError("dsn must start with postgresql://")
         return v
 
 
-class HubLimits(_Strict):
+class HubLimits(Strict):
     """What a board may send: bigger or deeper messages are rejected (counted, logged, acknowledged)."""
 
     max_payload_bytes: int = Field(64 * 1024, ge=256)
@@ -89,7 +55,7 @@ class HubLimits(_Strict):
     offline_after_s: float = Field(120.0, gt=0, description="A board with no message for this long shows as stale.")
 
 
-class HubConfig(_Strict):
+class HubConfig(Strict):
     mqtt: HubMQTT = Field(default_factory=HubMQTT)
     database: HubDatabase
     limits: HubLimits = Field(default_factory=HubLimits)
@@ -100,7 +66,4 @@ class HubConfig(_Strict):
 
 def load_hub_config(path: str | Path) -> HubConfig:
     """Read and validate ``hub.yaml``; one-line ``EdgekitError`` on any problem."""
-    p = Path(path)
-    if not p.is_file():
-        raise EdgekitError(f"hub config {p} not found")
-    return load_yaml_model(p, HubConfig, "hub config")
+    return load_yaml_model(Path(path), HubConfig, "hub config")

@@ -1,7 +1,7 @@
-"""The one YAML loader: a file (or text) into a pydantic model, ``{ENV}`` placeholders filled from the environment,
-and every error one line that names the file, the YAML line and the field.
+"""The one YAML loader: a file (or text) into a pydantic model, ``{ENV}`` placeholders filled from the environment
+(``edgekit.config.env``), and every error one line that names the file, the YAML line and the field.
 
-Used by the daemon config, device profiles, model cards and export recipes.
+Used by the daemon config, the hub config, device profiles, model cards and export recipes.
 
 Examples:
     >>> from pydantic import BaseModel, ConfigDict
@@ -18,21 +18,19 @@ Examples:
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from edgekit.config.env import MissingEnv, env_names, fill_env
 from edgekit.errors import EdgekitError
 from edgekit.paths import data_dir
 
 M = TypeVar("M", bound=BaseModel)
-
-# `{NAME}` but not `${NAME}` (export recipes expand `${EDGEKIT_SHARED}` themselves, with a default)
-ENV_PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Z][A-Z0-9_]*)\}")
 
 
 def dotted(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -71,57 +69,38 @@ def line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-class _MissingEnv(Exception):
-    def __init__(self, name: str, loc: tuple[Any, ...]) -> None:
-        super().__init__(name)
-        self.name, self.loc = name, loc
-
-
-def fill_env(value: Any, loc: tuple[Any, ...] = ()) -> Any:
-    """Replace ``{NAME}`` in every string of a parsed YAML tree with ``$NAME`` (an unset one is an error).
-
-    >>> os.environ["EDGEKIT_DOC_USER"] = "alice"
-    >>> fill_env({"mqtt": {"username": "{EDGEKIT_DOC_USER}", "val": "${SHARED}/data"}})
-    {'mqtt': {'username': 'alice', 'val': '${SHARED}/data'}}
-    """
-    if isinstance(value, dict):
-        return {k: fill_env(v, (*loc, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [fill_env(v, (*loc, i)) for i, v in enumerate(value)]
-    if isinstance(value, str):
-
-        def sub(m: re.Match[str]) -> str:
-            if m.group(1) not in os.environ:
-                raise _MissingEnv(m.group(1), loc)
-            return os.environ[m.group(1)]
-
-        return ENV_PLACEHOLDER.sub(sub, value)
-    return value
-
-
-def parse_yaml_model(text: str, model: type[M], name: str, what: str, extra: dict[str, Any] | None = None,
-                     hint: str = "") -> M:
-    """Validate YAML ``text`` (from ``name``) as ``model``; ``extra`` adds fields that are not in the file.
-
-    Raises ``EdgekitError``: ``invalid YAML in NAME:LINE: …`` or ``invalid WHAT NAME:LINE: field: message``
-    (the first problem, with ``(+N more)``); ``hint`` follows an unknown key.
-    """
+def _parse(text: str, name: str) -> tuple[Any, yaml.Node | None]:
+    """The YAML tree and its nodes (for line numbers); bad YAML is one line with its line."""
     try:
-        raw = yaml.safe_load(text)
-        root = yaml.compose(text)
+        return yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise EdgekitError(f"invalid YAML in {name}{at}: {problem}") from None
+
+
+def yaml_env_names(text: str, name: str) -> list[str]:
+    """The environment variables loading YAML ``text`` (from ``name``) reads: its ``{NAME}`` placeholders, found
+    by the walk that fills them."""
+    return env_names(_parse(text, name)[0])
+
+
+def parse_yaml_model(text: str, model: type[M], name: str, what: str, extra: dict[str, Any] | None = None,
+                     hint: str = "", environ: Mapping[str, str] | None = None) -> M:
+    """Validate YAML ``text`` (from ``name``) as ``model``; ``extra`` adds fields that are not in the file;
+    ``{NAME}`` placeholders are filled from ``environ`` (default ``os.environ``; the rule: ``edgekit.config.env``).
+
+    Raises ``EdgekitError``: ``invalid YAML in NAME:LINE: …`` or ``invalid WHAT NAME:LINE: field: message``
+    (the first problem, with ``(+N more)``); ``hint`` follows an unknown key.
+    """
+    raw, root = _parse(text, name)
     if not isinstance(raw, dict):
         raise EdgekitError(f"invalid {what} {name}: expected a mapping at the top level")
     try:
-        raw = fill_env(raw)
-    except _MissingEnv as e:
-        where = dotted(e.loc)
-        raise EdgekitError(f"invalid {what} {name}:{line_of(root, e.loc)}: {where}: environment variable {e.name} "
-                           f"is not set (used as {{{e.name}}})") from None
+        raw = fill_env(raw, environ)
+    except MissingEnv as e:
+        raise EdgekitError(f"invalid {what} {name}:{line_of(root, e.loc)}: {dotted(e.loc)}: {e}") from None
     try:
         return model.model_validate({**raw, **(extra or {})})
     except ValidationError as e:

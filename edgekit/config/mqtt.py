@@ -1,4 +1,5 @@
-"""MQTT section of the daemon config: broker, login, TLS, topic layout."""
+"""MQTT connection config shared by the daemon and the hub (broker, login, TLS, topic prefix), and the daemon's
+``mqtt:`` section on top of it (topic layout, discovery, delivery)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from edgekit.config.base import Strict
 
 
 class TLSConfig(Strict):
+    """TLS to the broker: its certificate is always verified (``ca_certs``, else the system's CAs)."""
+
     ca_certs: str | None = None
     certfile: str | None = None
     keyfile: str | None = None
     insecure: bool = Field(False, description="Skip host-name verification (self-signed test brokers only).")
 
 
-class MQTTConfig(Strict):
-    """Broker connection and topic layout (Frigate-style: everything under `<prefix>/<device>/`)."""
+class MQTTConnection(Strict):
+    """How a client reaches its broker and logs in; the password is usually a ``{NAME}`` placeholder."""
 
     host: str = "127.0.0.1"
     port: int = Field(1883, ge=1, le=65535)
@@ -26,7 +29,13 @@ class MQTTConfig(Strict):
     tls: TLSConfig | None = None
     client_id: str | None = None
     keepalive: int = Field(30, ge=5, le=3600)
-    topic_prefix: str = Field("edgekit", pattern=r"^[^#+]+$")
+    # no leading `/`: it would make an empty first topic level that the other side's prefix never matches
+    topic_prefix: str = Field("edgekit", pattern=r"^[^#+/][^#+]*$")
+
+
+class MQTTConfig(MQTTConnection):
+    """The daemon's broker connection and topic layout (Frigate-style: everything under `<prefix>/<device>/`)."""
+
     snapshots: Literal["path", "topic"] = Field(
         "path", description="`path`: events carry the JPEG path; `topic`: also publish the JPEG bytes."
     )

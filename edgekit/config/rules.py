@@ -52,6 +52,17 @@ class RuleConfig(Strict):
         "(whichever of max_gap_frames and max_gap_s allows more)."
     )
     schedule: list[ScheduleWindow] = Field(default_factory=list, description="Active windows; empty = always.")
+    remote_off: Literal["any", "live", "never"] | None = Field(
+        None, description="Who may switch this rule off over MQTT (`<camera>/<rule>/set` OFF): `any` message, only a "
+        "`live` one (not a retained OFF the broker replays on every connect), or `never`. Default: `live` for "
+        "safety rules (pose: fall), `any` for the others.")
+
+    @property
+    def off_switch(self) -> Literal["any", "live", "never"]:
+        """``remote_off`` with its default filled in."""
+        if self.remote_off is not None:
+            return self.remote_off
+        return "live" if self.pose == "fall" else "any"
 
     @model_validator(mode="after")
     def verify_shape(self) -> RuleConfig:

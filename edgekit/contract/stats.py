@@ -65,6 +65,8 @@ class CameraReport(_Open):
     """Event clips written since start."""
     clip_frames_dropped: int = 0
     """Frames the clip encoder could not keep up with."""
+    rules_off: list[str] = Field(default_factory=list)
+    """Rules switched off over MQTT, one line each: which, since when, by what kind of message."""
 
 
 class MqttReport(_Open):

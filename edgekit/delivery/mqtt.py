@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edgekit.config.mqtt import MQTTConfig
+from edgekit.config.tls import apply_tls, tls_context
 from edgekit.contract.topics import Topics
 from edgekit.delivery.outbox import Outbox
 from edgekit.errors import EdgekitError, MissingDependencyError
@@ -29,18 +30,8 @@ from edgekit.types import Event
 
 log = logging.getLogger(__name__)
 
-CommandHandler = Callable[[str, str, bool], bool]  # (camera, rule, enabled) -> known?
+CommandHandler = Callable[[str, str, bool, bool], bool]  # (camera, rule, enabled, retained) -> known?
 MessageCallback = Callable[[Any, Any, Any], None]  # paho's (client, userdata, message)
-
-
-def _tls_context(cfg: MQTTConfig) -> ssl.SSLContext:
-    assert cfg.tls is not None
-    ctx = ssl.create_default_context(cafile=cfg.tls.ca_certs)
-    if cfg.tls.certfile:
-        ctx.load_cert_chain(cfg.tls.certfile, cfg.tls.keyfile)
-    if cfg.tls.insecure:
-        ctx.check_hostname = False
-    return ctx
 
 
 def probe_broker(cfg: MQTTConfig) -> str | None:
@@ -51,7 +42,7 @@ def probe_broker(cfg: MQTTConfig) -> str | None:
         return f"MQTT broker {cfg.host}:{cfg.port} is unreachable ({e.strerror or e})"
     try:
         if cfg.tls is not None:
-            with _tls_context(cfg).wrap_socket(sock, server_hostname=cfg.host):
+            with tls_context(cfg.tls).wrap_socket(sock, server_hostname=cfg.host):
                 pass
     except ssl.SSLCertVerificationError as e:
         why = e.verify_message or e.reason or str(e)
@@ -115,8 +106,7 @@ class MqttLink:
         self.client.will_set(self.topics.available, "offline", qos=1, retain=True)
         if cfg.username is not None:
             self.client.username_pw_set(cfg.username, cfg.password)
-        if cfg.tls is not None:
-            self.client.tls_set_context(_tls_context(cfg))
+        apply_tls(self.client, cfg.tls)
         self.client.on_connect = self._handle_connect
         self.client.on_disconnect = self._handle_disconnect
         self.client.on_connect_fail = self._handle_connect_fail
@@ -284,7 +274,7 @@ class MqttLink:
 
     def _handle_message(self, client: Any, userdata: Any, msg: Any) -> None:
         try:
-            ok = self._dispatch(str(msg.topic), bytes(msg.payload))
+            ok = self._dispatch(str(msg.topic), bytes(msg.payload), bool(getattr(msg, "retain", False)))
         except Exception:
             log.exception("command handler failed on %s", msg.topic)
             ok = False
@@ -293,7 +283,7 @@ class MqttLink:
             if self.counters["malformed"] <= 10:
                 log.warning("ignored malformed message on %s (%d bytes)", msg.topic, len(msg.payload))
 
-    def _dispatch(self, topic: str, payload: bytes) -> bool:
+    def _dispatch(self, topic: str, payload: bytes, retained: bool = False) -> bool:
         if topic == self.topics.discovery_status:
             if payload == b"online" and self._on_connect_hook is not None:
                 self._on_connect_hook()  # Home Assistant restarted: announce the entities again
@@ -307,7 +297,7 @@ class MqttLink:
             return False
         if text not in ("ON", "OFF") or self._on_command is None:
             return False
-        return self._on_command(target[0], target[1], text == "ON")
+        return self._on_command(target[0], target[1], text == "ON", retained)
 
     # -- the drain (its own thread: owns _inflight and _last_handed) --------------------------------------------
     def _drain_loop(self) -> None:

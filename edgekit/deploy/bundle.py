@@ -7,7 +7,6 @@ import hashlib
 import importlib.util
 import io
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -22,9 +21,11 @@ import yaml
 
 from edgekit import __version__
 from edgekit.config.daemon import DaemonConfig, parse_config
-from edgekit.config.loader import ENV_PLACEHOLDER
+from edgekit.config.env import has_placeholder
+from edgekit.config.loader import yaml_env_names
 from edgekit.deploy.lock import cached_download, lock_text, requirements, target_for, wheel_requires
 from edgekit.deploy.manifest import FORMAT, MANIFEST, FileEntry, Manifest, ModelEntry, Target, entry_for
+from edgekit.deploy.signing import SIGNATURE, sign
 from edgekit.device.artifacts import exports_root
 from edgekit.device.modelcards import load_card, resolve_model_path
 from edgekit.device.plan import find_variant, source_sha256
@@ -33,7 +34,6 @@ from edgekit.errors import EdgekitError
 from edgekit.hub.bridge import BUNDLE_PATH, bridge_template
 from edgekit.pipeline.service import board_unit_text
 
-_ENV_RE = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 # Set by `edgekit deploy` per board; the daemon reads them over the config (see config.daemon.apply_env).
 BOARD_VARS = ("EDGEKIT_DEVICE", "EDGEKIT_MQTT_CLIENT_ID")
 
@@ -51,18 +51,27 @@ class BundleOptions:
     wheel: Path | None = None
     extras: tuple[str, ...] = ("daemon",)
     refresh: bool = False  # resolve the board's wheels again instead of reusing the cached set
+    key: Any = None
+    """The ed25519 key that signs the manifest (``signing.operator_key``); None: unsigned."""
 
 
-def config_env_vars(text: str) -> list[str]:
-    """``{NAME}`` placeholders a config uses (filled from the environment on the board)."""
-    return sorted(set(_ENV_RE.findall(text)))
+def config_env_vars(text: str, name: str = "<config>") -> list[str]:
+    """The environment variables a config's ``{NAME}`` placeholders read (filled on the board from its env file):
+    found by the loader's own walk, so a comment, a key or ``${NAME}`` never asks the deploy for a variable."""
+    return yaml_env_names(text, name)
+
+
+def needed_env(text: str, cfg: DaemonConfig, name: str = "<config>") -> list[str]:
+    """What a board's env file must set for this config: its placeholders and its bridge's password variable."""
+    bridge = [cfg.bridge.password_env] if cfg.bridge is not None and cfg.mqtt is not None else []
+    return sorted({*config_env_vars(text, name), *bridge})
 
 
 def check_config_text(text: str, name: str) -> DaemonConfig:
-    """Validate the config's structure here; placeholders not set locally get a stand-in value for this check
-    only (the board checks the real values with `edgekit config check` before it switches releases)."""
-    filled = _ENV_RE.sub(lambda m: "1", text)
-    return parse_config(filled, name)
+    """Validate the config's structure here, every placeholder filled with a stand-in value for this check only
+    (no local secret reaches the bundle; the board checks the real values with `edgekit config check` before it
+    switches releases)."""
+    return parse_config(text, name, environ=dict.fromkeys(config_env_vars(text, name), "1"))
 
 
 def project_root() -> Path | None:
@@ -142,7 +151,7 @@ def bridge_file(text: str, cfg: DaemonConfig, name: str) -> str | None:
     mqtt: dict[str, Any] = raw["mqtt"] if isinstance(raw.get("mqtt"), dict) else {}
     for key, value in (("bridge", raw.get("bridge")), ("mqtt.port", mqtt.get("port")),
                        ("mqtt.topic_prefix", mqtt.get("topic_prefix"))):
-        if ENV_PLACEHOLDER.search(json.dumps(value)):
+        if has_placeholder(value):
             raise EdgekitError(f"{name}: {key} uses a {{NAME}} placeholder, but the bundle's Mosquitto bridge file is "
                                f"written from it: give it literally (the board's device name and "
                                f"{cfg.bridge.password_env} come from its env file)")
@@ -192,36 +201,40 @@ def build_bundle(opts: BundleOptions) -> Manifest:
             if model.file.startswith("cache/") and report.is_file():
                 shutil.copy2(report, stage / (model.file + ".report.json"))
         (stage / "config.yaml").write_text(text, encoding="utf-8")
-        vars_ = config_env_vars(text)
+        vars_ = needed_env(text, cfg, str(opts.config))
         bridge = bridge_file(text, cfg, str(opts.config))
         if bridge is not None:
             (stage / BUNDLE_PATH).parent.mkdir(parents=True, exist_ok=True)
             (stage / BUNDLE_PATH).write_text(bridge)
-            assert cfg.bridge is not None
-            vars_ = sorted({*vars_, cfg.bridge.password_env})
         (stage / "edgekit.env.example").write_text(env_template(vars_))
         (stage / "edgekit.service").write_text(board_unit_text())
         files = {p.relative_to(stage).as_posix(): entry_for(p) for p in sorted(stage.rglob("*")) if p.is_file()}
-        digest = hashlib.sha256(json.dumps({k: v.sha256 for k, v in files.items()}, sort_keys=True).encode())
         now = dt.datetime.now(dt.timezone.utc)
         manifest = Manifest(
-            id=f"{now:%Y%m%dT%H%M%SZ}-{digest.hexdigest()[:8]}", created=now.isoformat(timespec="seconds"),
+            id=f"{now:%Y%m%dT%H%M%SZ}-{content_hash(files)}", created=now.isoformat(timespec="seconds"),
             profile=profile.name, device=cfg.device, edgekit_version=__version__,
             edgekit_wheel=f"wheels/{own.name}", target=target, model=model, env_vars=vars_, packages=packages,
             files=files, bridge=BUNDLE_PATH if bridge is not None else None,
         )
-        _write_tar(opts.out, stage, manifest)
+        _write_tar(opts.out, stage, manifest, opts.key)
     return manifest
 
 
-def _write_tar(out: Path, stage: Path, manifest: Manifest) -> None:
+def content_hash(files: dict[str, FileEntry]) -> str:
+    """The content part of a bundle id: the sha256 of every file's name and sha256, 8 hex digits."""
+    return hashlib.sha256(json.dumps({k: v.sha256 for k, v in files.items()}, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def _write_tar(out: Path, stage: Path, manifest: Manifest, key: Any = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     with tarfile.open(tmp, "w:gz", compresslevel=1) as tar:  # wheels are zips already: level 1 is enough
         data = manifest.model_dump_json(indent=2).encode()
-        info = tarfile.TarInfo(MANIFEST)
-        info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
-        tar.addfile(info, io.BytesIO(data))
+        members = [(MANIFEST, data), *([(SIGNATURE, sign(data, key))] if key is not None else [])]
+        for name, blob in members:  # first: a reader finds them without reading the wheels
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(blob), 0o644, int(time.time())
+            tar.addfile(info, io.BytesIO(blob))
         for name in manifest.files:
             tar.add(stage / name, arcname=name, recursive=False)
     tmp.replace(out)
@@ -257,8 +270,10 @@ def verify_bundle(path: Path, check_files: bool = True) -> Manifest:
         if not check_files:
             return manifest
         seen: set[str] = set()
+        if manifest.id.rsplit("-", 1)[1] != content_hash(manifest.files):
+            raise EdgekitError(f"bundle {path}: its id {manifest.id} does not match its files (id recomputed)")
         for m in tar:
-            if m.name == MANIFEST:
+            if m.name in (MANIFEST, SIGNATURE):
                 continue
             if not m.isfile() or m.name.startswith("/") or ".." in Path(m.name).parts:
                 raise EdgekitError(f"bundle {path}: unsafe member {m.name!r} (only plain relative files)")
@@ -276,6 +291,33 @@ def verify_bundle(path: Path, check_files: bool = True) -> Manifest:
         if missing:
             raise EdgekitError(f"bundle {path}: {len(missing)} listed file(s) missing, e.g. {missing[0]}")
     return manifest
+
+
+def signed_parts(path: Path) -> tuple[bytes, bytes | None]:
+    """The exact bytes of ``manifest.json`` and of ``manifest.sig`` (None: unsigned) of a bundle."""
+    with tarfile.open(path, "r:gz") as tar:
+        def member(name: str) -> bytes | None:
+            try:
+                f = tar.extractfile(name)
+            except KeyError:
+                return None
+            return f.read() if f is not None else None
+
+        return member(MANIFEST) or b"", member(SIGNATURE)
+
+
+def bundle_env_vars(path: Path) -> list[str]:
+    """The variables a bundle's board env file gets from the deployer: the ``{PLACEHOLDERS}`` of the bundle's own
+    config and its bridge's password variable, never a list the manifest states (a hand-made manifest could name
+    any secret of the deployer's environment)."""
+    with tarfile.open(path, "r:gz") as tar:
+        try:
+            f = tar.extractfile("config.yaml")
+        except KeyError:
+            raise EdgekitError(f"bundle {path}: no config.yaml") from None
+        text = f.read().decode("utf-8") if f is not None else ""
+    name = f"{path}:config.yaml"
+    return needed_env(text, check_config_text(text, name), name)
 
 
 def target_summary(t: Target) -> str:

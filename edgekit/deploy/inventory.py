@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edgekit.deploy.bundle import bundle_env_vars
 from edgekit.deploy.manifest import Manifest
 from edgekit.deploy.remote import BoardError, SSHTarget
 from edgekit.deploy.rollout import MANAGERS, DeployOptions, DeployResult, board_env, deploy_one
@@ -90,10 +91,11 @@ def rollout(bundle: Path, manifest: Manifest, inv: Inventory, root: Path, dry_ru
             health_timeout_s: float = 120.0, say: Callable[[str], None] = lambda s: None) -> list[DeployResult]:
     """Deploy to every board, ``batch_size`` at a time; stop after the first batch with a failed board."""
     jobs = []
+    needed = bundle_env_vars(bundle)
     for b in inv.boards:
         env_file = (root / b.env_file).expanduser() if b.env_file else None
         opts = DeployOptions(base=b.base, manager=b.manager, python=b.python, health_timeout_s=health_timeout_s,
-                             env=board_env(manifest, env_file, board_overrides(b)))
+                             env=board_env(needed, env_file, board_overrides(b)))
         jobs.append((b, SSHTarget.parse(b.target, [str(Path(o).expanduser()) if o.startswith("~") else o
                                                      for o in b.ssh_options]), opts))
     results: list[DeployResult] = []

@@ -19,7 +19,7 @@ import io
 import os
 import shlex
 import tarfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,22 +73,23 @@ def read_env_file(path: Path) -> dict[str, str]:
     return out
 
 
-def board_env(manifest: Manifest, env_file: Path | None, overrides: Mapping[str, str] | None = None,
+def board_env(needed: Sequence[str], env_file: Path | None, overrides: Mapping[str, str] | None = None,
               environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The board's env file: each variable the config uses, from ``env_file`` or else this environment, then the
-    per-board ``overrides`` (device name, client id, camera sources...). A missing variable is an error here, before
-    anything reaches the board."""
+    """The board's env file: each variable the config uses (``bundle.bundle_env_vars``: read from the bundle's own
+    config, never from its manifest), from ``env_file`` or else this environment, then the per-board ``overrides``
+    (device name, client id, camera sources...). A missing variable is an error here, before anything reaches the
+    board."""
     environ = os.environ if environ is None else environ
     given = read_env_file(env_file) if env_file is not None else {}
     env: dict[str, str] = {}
-    for var in manifest.env_vars:
+    for var in needed:
         if var in given:
             env[var] = given[var]
         elif var in environ:
             env[var] = environ[var]
     env.update({k: v for k, v in given.items() if k in BOARD_VARS or k.startswith("EDGEKIT_")})
     env.update(overrides or {})
-    missing = [v for v in manifest.env_vars if v not in env]
+    missing = [v for v in needed if v not in env]
     if missing:
         raise EdgekitError(f"the config uses {', '.join(missing)}: set it in your environment or in --env-file")
     return env

@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping
 
 from edgekit.config.bridge import BridgeConfig
-from edgekit.config.loader import ENV_PLACEHOLDER
+from edgekit.config.env import fill_text
 from edgekit.errors import EdgekitError
 
 _SAFE = re.compile(r"^[A-Za-z0-9_.:/@+-]+$")
@@ -41,7 +41,7 @@ def _value(name: str, value: str, secret: bool = False) -> str:
     # Mosquitto's config has no quoting: a space or newline in a value would end it or start a new option.
     # A `{NAME}` placeholder (a bundle's template) is checked when the board fills it. A secret's value is never
     # repeated: this message ends up in the deploy's error line and its logs.
-    if not _SAFE.match(ENV_PLACEHOLDER.sub("x", value)):
+    if not _SAFE.match(fill_text(value, lambda _name: "x")):
         shown = "(value not shown)" if secret else repr(value)
         raise EdgekitError(f"bridge {name} {shown} has characters Mosquitto's config cannot hold "
                            "(use letters, digits and _ . : / @ + -)")
@@ -131,11 +131,10 @@ def fill_bridge(template: str, env: Mapping[str, str], device: str) -> str:
     """A bundle's bridge file with the board's values from ``env``; ``device`` (the bundle's) when the board sets
     no ``EDGEKIT_DEVICE``. A missing or empty value, or one Mosquitto's config cannot hold, is one clear error."""
 
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1)
+    def value_of(name: str) -> str:
         value = env.get(name) or (device if name == DEVICE_VAR else "")
         if not value:
             raise EdgekitError(f"the Mosquitto bridge needs {name}: set it in the board's env file")
         return _value(name, value, secret=name != DEVICE_VAR)  # every other placeholder is the password
 
-    return ENV_PLACEHOLDER.sub(sub, template)
+    return fill_text(template, value_of)

@@ -18,13 +18,13 @@ from __future__ import annotations
 import logging
 import queue
 import random
-import ssl
 import threading
 import time
 from collections import Counter
 from typing import Any
 
 from edgekit.config.hub import HubConfig
+from edgekit.config.tls import apply_tls
 from edgekit.contract.topics import Topics
 from edgekit.errors import MissingDependencyError
 from edgekit.hub.messages import FOREIGN_DEVICE, Incoming, Parsed, parse
@@ -66,9 +66,7 @@ class Hub:
         self.client.reconnect_delay_set(min_delay=1, max_delay=10)
         if m.username is not None:
             self.client.username_pw_set(m.username, m.password)
-        if m.tls is not None:
-            self.client.tls_set(ca_certs=m.tls.ca_certs, certfile=m.tls.certfile, keyfile=m.tls.keyfile,
-                                cert_reqs=ssl.CERT_REQUIRED)
+        apply_tls(self.client, m.tls)
         self._props = Properties(PacketTypes.CONNECT)
         self._props.SessionExpiryInterval = m.session_expiry_s
         self._props.ReceiveMaximum = m.receive_maximum

@@ -233,9 +233,9 @@ class Daemon:
         if self.link is not None:
             self.link.set_camera_available(cam_id, up)
 
-    def _on_command(self, cam: str, rule: str, enabled: bool) -> bool:
+    def _on_command(self, cam: str, rule: str, enabled: bool, retained: bool) -> bool:
         w = self.workers.get(cam)
-        return w is not None and w.rules.set_enabled(rule, enabled)
+        return w is not None and w.rules.set_enabled(rule, enabled, retained=retained)
 
     def _announce(self) -> None:
         """On (re)connect: discovery and the current camera availability."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -96,6 +97,7 @@ class RuleEngine:
         self.lines = {n: Line(n, ln.start, ln.end) for n, ln in camera.lines.items()}
         self._state = {r.name: _RuleState() for r in self.rules}
         self._enabled = {r.name: True for r in self.rules}
+        self._off_since: dict[str, tuple[float, str]] = {}
         self._now = now
         self._label_ids = {r.name: self._ids_of(r.labels) for r in self.rules}
         self.motion = MotionSampler()
@@ -108,12 +110,36 @@ class RuleEngine:
             raise ValueError(f"unknown labels {unknown}; the model has {self.labels}")
         return np.array([self.labels.index(n) for n in names], dtype=np.int64)
 
-    def set_enabled(self, rule: str, enabled: bool) -> bool:
-        """Switch a rule on/off (MQTT command); False when the rule is unknown."""
-        if rule not in self._enabled:
+    def set_enabled(self, rule: str, enabled: bool, *, retained: bool = False, by: str = "MQTT") -> bool:
+        """Switch a rule on/off (an MQTT command); False when the rule is unknown.
+
+        Every switch is logged. Switching off obeys the rule's ``remote_off``: a safety rule (a fall) ignores a
+        retained OFF, which the broker would replay on every connect and restart, silently, forever.
+        """
+        cfg = next((r for r in self.rules if r.name == rule), None)
+        if cfg is None:
             return False
+        how = f"{by}, {'retained' if retained else 'live'} message"
+        if not enabled and (cfg.off_switch == "never" or (cfg.off_switch == "live" and retained)):
+            log.warning("camera %s: rule %s stays ON: refused an OFF (%s; rules[].remote_off is %s)",
+                        self.camera_id, rule, how, cfg.off_switch)
+            return True
+        if self._enabled[rule] != enabled:
+            log.warning("camera %s: rule %s switched %s (%s)", self.camera_id, rule, "ON" if enabled else "OFF", how)
         self._enabled[rule] = enabled
+        if enabled:
+            self._off_since.pop(rule, None)
+        else:
+            self._off_since.setdefault(rule, (time.time(), how))
         return True
+
+    def is_enabled(self, rule: str) -> bool:
+        return self._enabled.get(rule, False)
+
+    def rules_off(self) -> list[str]:
+        """The rules switched off over MQTT, one line each (stats, ``/healthz``, the dashboard)."""
+        return [f"{rule} (off since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(ts))}, {how})"
+                for rule, (ts, how) in sorted(self._off_since.items())]
 
     def rate_needs(self, frame_height: int) -> list[RateNeed]:
         """The least processing rate each rule needs, from the speeds and box sizes seen so far (``tracking.rate``)."""

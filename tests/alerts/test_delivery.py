@@ -188,7 +188,7 @@ def test_malformed_messages_are_ignored_and_counted(broker, consumer_factory, tm
     c = consumer_factory(["edgekit/dev/events"])
     seen: list[tuple[str, str, bool]] = []
 
-    def on_command(cam: str, rule: str, enabled: bool) -> bool:
+    def on_command(cam: str, rule: str, enabled: bool, retained: bool) -> bool:
         seen.append((cam, rule, enabled))
         return cam == "cam1" and rule == "door"
 

@@ -80,7 +80,7 @@ topics = st.one_of(
 def test_link_commands_never_escape(tmp_path_factory: Any, topic: str, payload: bytes) -> None:
     seen: list[tuple[str, str, bool]] = []
 
-    def on_command(cam: str, rule: str, on: bool) -> bool:
+    def on_command(cam: str, rule: str, on: bool, retained: bool) -> bool:
         seen.append((cam, rule, on))
         return cam == "cam1" and rule == "door"
 

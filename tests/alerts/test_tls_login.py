@@ -9,6 +9,7 @@ import datetime as dt
 import ipaddress
 import shutil
 import signal
+import ssl
 import subprocess
 import threading
 import time
@@ -17,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from edgekit.config.daemon import DaemonConfig
+from edgekit.config.hub import HubMQTT
 from edgekit.config.mqtt import MQTTConfig, TLSConfig
+from edgekit.config.tls import apply_tls
 from edgekit.delivery.mqtt import check_broker
 from edgekit.errors import EdgekitError
 from edgekit.pipeline.daemon import Daemon
@@ -206,3 +209,34 @@ def test_host_name_the_certificate_does_not_hold_is_one_clear_error(secure_broke
     with pytest.raises(EdgekitError, match="TLS certificate rejected"):
         check_broker(cfg.model_copy(update={"wait_for_broker": True}))
     check_broker(cfg.model_copy(update={"host": "localhost"}))  # the name it holds: fine
+
+
+def _hub_client_connects(b: SecureBroker, cfg: HubMQTT) -> bool:
+    """The hub's client (paho MQTT v5, TLS from the shared ``apply_tls``) reaches the broker and logs in."""
+    import paho.mqtt.client as mqtt
+
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="tls-hub", protocol=mqtt.MQTTv5)
+    c.username_pw_set(cfg.username, cfg.password)
+    apply_tls(c, cfg.tls)
+    try:
+        c.connect(cfg.host, cfg.port, keepalive=5)
+    except ssl.SSLCertVerificationError:
+        return False
+    ok = threading.Event()
+    c.on_connect = lambda _c, _u, _f, rc, _p: ok.set() if not rc.is_failure else None
+    c.loop_start()
+    try:
+        return ok.wait(10)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+
+
+def test_hub_takes_the_daemons_tls_and_verifies_the_host_name_by_default(secure_broker):
+    conf = {"port": secure_broker.port, "username": "alice", "password": "right",
+            "tls": {"ca_certs": str(secure_broker.ca)}}
+    assert _hub_client_connects(secure_broker, HubMQTT.model_validate({**conf, "host": "localhost"}))
+    # 127.0.0.1 is not in the certificate: refused, as the daemon's link refuses it
+    assert not _hub_client_connects(secure_broker, HubMQTT.model_validate({**conf, "host": "127.0.0.1"}))
+    insecure = {**conf, "host": "127.0.0.1", "tls": {"ca_certs": str(secure_broker.ca), "insecure": True}}
+    assert _hub_client_connects(secure_broker, HubMQTT.model_validate(insecure))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from edgekit.config.daemon import parse_config
-from edgekit.deploy.bundle import _write_tar, config_env_vars, env_template, verify_bundle
+from edgekit.deploy.bundle import _write_tar, config_env_vars, content_hash, env_template, verify_bundle
 from edgekit.deploy.lock import lock_text, requirements, target_for, wheel_requires
 from edgekit.deploy.manifest import Manifest, ModelEntry, Target, entry_for
 from edgekit.deploy.remote import SSHTarget, ssh_failure
@@ -22,20 +22,22 @@ from edgekit.errors import EdgekitError
 from edgekit.pipeline.service import board_unit_text
 
 
-def small_bundle(tmp: Path) -> Path:
+def small_bundle(tmp: Path, config: str = "device: x\ncameras: {a: {source: synthetic}}\n", key: Any = None,
+                 **manifest: Any) -> Path:
+    """A bundle made by hand (no wheels resolved): ``key`` signs it, ``manifest`` overrides manifest fields."""
     stage = tmp / "stage"
     (stage / "wheels").mkdir(parents=True)
-    (stage / "config.yaml").write_text("device: x\ncameras: {a: {source: synthetic}}\n")
+    (stage / "config.yaml").write_text(config)
     (stage / "wheels" / "edgekit-0.1.0-py3-none-any.whl").write_bytes(b"wheel")
     files = {p.relative_to(stage).as_posix(): entry_for(p) for p in sorted(stage.rglob("*")) if p.is_file()}
-    m = Manifest(id="20260101T000000Z-0123abcd", created="2026-01-01T00:00:00+00:00", profile="rpi5", device="x",
+    m = Manifest(id=f"20260101T000000Z-{content_hash(files)}", created="2026-01-01T00:00:00+00:00", profile="rpi5", device="x",
                  edgekit_version="0.1.0", edgekit_wheel="wheels/edgekit-0.1.0-py3-none-any.whl",
                  target=Target(platform="manylinux_2_35_aarch64", machine="aarch64", python="3.11",
                                system_site_packages=True),
                  model=ModelEntry(card="m", file="wheel:m.onnx", backend="onnxruntime", precision="fp32"),
-                 files=files)
+                 files=files, **manifest)
     out = tmp / "b.tar.gz"
-    _write_tar(out, stage, m)
+    _write_tar(out, stage, m, key)
     return out
 
 
@@ -137,10 +139,9 @@ def test_env_file_template_and_board_overrides(tmp_path: Path) -> None:
     f.write_text("oops\n")
     with pytest.raises(EdgekitError, match=r"s\.env:1: expected KEY=value"):
         read_env_file(f)
-    m = Manifest.model_validate(read_manifest(small_bundle(tmp_path)) | {"env_vars": ["MQTT_PASSWORD"]})
     with pytest.raises(EdgekitError, match="uses MQTT_PASSWORD"):
-        board_env(m, None, environ={})
-    env = board_env(m, None, {"EDGEKIT_DEVICE": "b2"}, environ={"MQTT_PASSWORD": "it's"})
+        board_env(["MQTT_PASSWORD"], None, environ={})
+    env = board_env(["MQTT_PASSWORD"], None, {"EDGEKIT_DEVICE": "b2"}, environ={"MQTT_PASSWORD": "it's"})
     assert env == {"MQTT_PASSWORD": "it's", "EDGEKIT_DEVICE": "b2"}
     assert env_text(env) == "MQTT_PASSWORD='it'\"'\"'s'\nEDGEKIT_DEVICE='b2'\n"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -14,10 +15,15 @@ SECRET = "p a's$HOME #x`id`"
 
 def test_write_env_file_round_trips_secrets_with_mode_0600(tmp_path: Path) -> None:
     cfg = tmp_path / "d.yaml"
-    cfg.write_text("mqtt: {username: '{MQTT_USER}', password: '{MQTT_PASSWORD}'}\n")
+    # a placeholder in a comment or as ${NAME} is not one the config reads: not asked for
+    cfg.write_text("# {NOT_READ}\n"
+                   "mqtt: {username: '{MQTT_USER}', password: '{MQTT_PASSWORD}', client_id: '${NOR_THIS}'}\n")
     env_file = tmp_path / "etc" / "edgekit.env"
     user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout.strip()
-    script = f'. {REPO}/scripts/board_env.sh; write_env_file "$1" "$2" "$3"'
+    edgekit = tmp_path / "edgekit"  # the board's installed command, as the setup scripts pass it: this tree's
+    edgekit.write_text(f'#!/bin/sh\nPYTHONPATH={REPO} exec {sys.executable} -m edgekit.cli.main "$@"\n')
+    edgekit.chmod(0o755)
+    script = f'. {REPO}/scripts/board_env.sh; write_env_file "$1" "$2" "$3" {edgekit}'
     res = subprocess.run(["bash", "-c", script, "sh", str(cfg), str(env_file), user], capture_output=True,
                          text=True, stdin=subprocess.DEVNULL,
                          env={**os.environ, "MQTT_USER": "cam", "MQTT_PASSWORD": SECRET})
