@@ -45,7 +45,7 @@ class BoardBroker:
             self.proc.wait()
 
 
-def test_bridge_conf_text_and_bad_values():
+def test_bridge_conf_text_and_bad_values(caplog):
     cfg = BridgeConfig(host="central.example", port=8883, ca_certs="/etc/edgekit/ca.crt")
     text = bridge_conf("gate-1", cfg, password="s3cret")
     for line in ("address central.example:8883", "topic edgekit/gate-1/# out 1", "cleansession false",
@@ -64,6 +64,7 @@ def test_bridge_conf_text_and_bad_values():
         bridge_conf("gate-1", plain, password="s3cret")
     allowed = bridge_conf("gate-1", plain.model_copy(update={"insecure_plaintext": True}), password="s3cret")
     assert "# WARNING: no TLS" in allowed and "bridge_cafile" not in allowed
+    assert "central.example without TLS" in caplog.text and "s3cret" not in caplog.text  # said when bundled
 
 
 @pytest.mark.slow
