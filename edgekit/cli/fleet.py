@@ -257,8 +257,9 @@ def credentials(
         console.print(Text(f"{len(devices)} board login(s) added: reload the central broker (SIGHUP) and put each "
                            "boards/DEVICE.env into that board's env file."))
         return
-    console.print(Text(f"{len(devices)} board login(s) and {hub_user!r} for the hub. On the central broker: include "
-                       f"{out / 'mosquitto-auth.conf'} (files readable by the mosquitto user); hub.yaml: "
+    console.print(Text(f"{len(devices)} board login(s) and {hub_user!r} for the hub. On the central broker: "
+                       f"`chown mosquitto {out / 'passwd'} {out / 'acl'}` (Mosquitto 2 reads them as its own user), "
+                       f"include {out / 'mosquitto-auth.conf'} from its conf.d; hub.yaml: "
                        f"mqtt.username {hub_user}, mqtt.password '{{EDGEKIT_HUB_MQTT_PASSWORD}}' from hub.env; each "
                        "board's env file: its boards/DEVICE.env."))
 
