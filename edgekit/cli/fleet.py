@@ -1,4 +1,5 @@
-"""``edgekit fleet status`` and ``edgekit fleet events``: the fleet as the hub's PostgreSQL store sees it."""
+"""``edgekit fleet``: the fleet as the hub's PostgreSQL store sees it (``status``, ``events``), and the
+boards' broker set-up (``credentials``: their logins and ACL on the centre; ``bridge``: a board's bridge file)."""
 
 from __future__ import annotations
 
