@@ -5,7 +5,7 @@ load when the question needs it, the answer. Variants (``--tree NAME=PATH``: a s
 PYTHONPATH, e.g. an older commit unpacked with `git archive`) are interleaved run by run, so background load
 hits each alike. Per run: wall seconds, the child's CPU seconds (user + system), and the 1-minute load average.
 
-    .venv/bin/python benchmarks/ask_cli_bench.py --tree before=/tmp/base --tree after=. --runs 12 --beside-daemon
+    .venv/bin/python -m benchmarks.ask_cli_bench --tree before=/tmp/base --tree after=. --runs 12 --beside-daemon
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from benchmarks.lib.ask_eval import build_store
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "ask_cli.json"
@@ -84,9 +86,6 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args()
     trees = {name: Path(path).resolve() for name, path in (t.split("=", 1) for t in a.tree)}
-    sys.path.insert(0, str(REPO))
-    from edgekit.bench.ask_eval import build_store
-
     work = Path(tempfile.mkdtemp(prefix="edgekit-ask-cli-"))
     st = build_store(work / "eval")
     stats, daemon = st.stats, None

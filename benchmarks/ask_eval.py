@@ -5,7 +5,7 @@ on the same cores.
 Writes benchmarks/results/ask_eval.json and prints the accuracy of every set. The same evaluation runs in
 tests/assistant/test_eval.py (slow), which fails below 90 % on either part of questions.yaml.
 
-    .venv/bin/python benchmarks/ask_eval.py [--model smollm2-135m-instruct] [--profile desktop] [--threads N]
+    .venv/bin/python -m benchmarks.ask_eval [--model smollm2-135m-instruct] [--profile desktop] [--threads N]
         [--beside-daemon] [--no-model] [--blind-only] [--blind-sets blind2]
 """
 
@@ -25,10 +25,7 @@ from typing import Any
 
 import yaml
 
-from edgekit.assistant.agent import Assistant
-from edgekit.assistant.loader import llm_settings, load_model
-from edgekit.assistant.tools import ToolBox
-from edgekit.bench.ask_eval import (
+from benchmarks.lib.ask_eval import (
     BLIND_SETS,
     EVAL_DIR,
     accuracy,
@@ -39,6 +36,9 @@ from edgekit.bench.ask_eval import (
     load_questions,
     rescore,
 )
+from edgekit.assistant.agent import Assistant
+from edgekit.assistant.loader import llm_settings, load_model
+from edgekit.assistant.tools import ToolBox
 from edgekit.events import EventStore
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ask_eval.json"

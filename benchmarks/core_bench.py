@@ -6,7 +6,7 @@ Measures, on the same ONNX file, threads and video:
   3. edgekit's video pipeline (decode → detect, decoding and letterbox overlapped on the capture thread),
   4. Ultralytics ``predict(stream=True)`` on the same ONNX and video (peer venv from scripts/make_peer_venv.sh).
 
-Usage: .venv/bin/python benchmarks/core_bench.py [--frames 150] [--threads 2] [--out benchmarks/results/core.json]
+Usage: .venv/bin/python -m benchmarks.core_bench [--frames 150] [--threads 2] [--out benchmarks/results/core.json]
 """
 
 from __future__ import annotations

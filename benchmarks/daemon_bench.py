@@ -3,7 +3,7 @@
 Runs the real Daemon in this process on a realtime synthetic camera (people walking through a zone), against a
 Mosquitto started on a free loopback port. Writes benchmarks/results/daemon.json.
 
-    .venv/bin/python benchmarks/daemon_bench.py --minutes 10
+    .venv/bin/python -m benchmarks.daemon_bench --minutes 10
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from edgekit.bench.broker import start_broker
+from benchmarks.lib.broker import start_broker
 from edgekit.config.daemon import DaemonConfig
 from edgekit.pipeline.daemon import Daemon
 from edgekit.sources import SyntheticScene, SyntheticSource

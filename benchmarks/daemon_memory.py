@@ -1,13 +1,13 @@
 """Daemon memory (issue 16 item 4): steady-state RSS of `edgekit run` for one synthetic camera on a profile.
 
-Runs the real daemon in its own process (``edgekit.bench.daemon_memory``) against a Mosquitto started on a free
+Runs the real daemon in its own process (``benchmarks.lib.daemon_memory``) against a Mosquitto started on a free
 loopback port, waits for ``--frames`` processed frames, samples its RSS, and records one entry per change in
 benchmarks/results/daemon_memory.json (an entry with the same label is replaced). ``--repo`` measures another
 checkout (e.g. a worktree of an older commit) with this script; ``--env K=V`` passes variables to the daemon.
 ``--assistant MODEL`` also runs the daemon with the assistant loaded and records its share (with − without)
 beside the fit check's prediction (``edgekit.assistant.fit``).
 
-    .venv/bin/python benchmarks/daemon_memory.py --label baseline --change "main before issue 16.4"
+    .venv/bin/python -m benchmarks.daemon_memory --label baseline --change "main before issue 16.4"
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edgekit.bench.broker import start_broker
-from edgekit.bench.daemon_memory import ask_over_mqtt, daemon_config, edgekit_env, measure_daemon
+from benchmarks.lib.broker import start_broker
+from benchmarks.lib.daemon_memory import ask_over_mqtt, daemon_config, edgekit_env, measure_daemon
 from edgekit.device.state import DeviceState, bracket
 
 REPO = Path(__file__).resolve().parents[1]
@@ -97,7 +97,7 @@ def main() -> None:
         print(f"assistant share {share:.1f} MB; predicted {pred[key]:.1f} MB ({pred['summary']})")
     data = json.loads(args.out.read_text()) if args.out.exists() else {
         "what": "steady-state RSS of `edgekit run` (one synthetic camera, MQTT on, metrics on) per change; "
-                "benchmarks/daemon_memory.py", "entries": []}
+                "python -m benchmarks.daemon_memory", "entries": []}
     data["entries"] = [e for e in data["entries"] if e["label"] != args.label] + [entry]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=2) + "\n")

@@ -6,7 +6,7 @@ client reads the camera's MJPEG stream for the whole round. Besides FPS, it reco
 encoder and of the server thread, which is the dashboard's cost independent of the machine's load. Writes
 benchmarks/results/dashboard.json.
 
-    .venv/bin/python benchmarks/dashboard_cost.py --rounds 8 --seconds 30
+    .venv/bin/python -m benchmarks.dashboard_cost --rounds 8 --seconds 30
 """
 
 from __future__ import annotations

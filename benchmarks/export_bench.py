@@ -7,7 +7,7 @@
 
 Target (issue 3): INT8 ≥ 1.5× faster than FP32 with ≤ 1.0 point mAP50-95 drop.
 
-Usage: .venv/bin/python benchmarks/export_bench.py [--threads 2] [--runs 40] [--out benchmarks/results/export.json]
+Usage: .venv/bin/python -m benchmarks.export_bench [--threads 2] [--runs 40] [--out benchmarks/results/export.json]
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 and a central broker restart. Records what PostgreSQL committed against what the boards produced, end-to-end
 latency (event made on a board → row committed by the hub) and the machine's state.
 
-    python benchmarks/fleet_bench.py --boards 100 --rate 1000 --duration 120 --procs 4 --out results/fleet_100.json
+    python -m benchmarks.fleet_bench --boards 100 --rate 1000 --duration 120 --procs 4 --out results/fleet_100.json
 
 Needs PostgreSQL (Debian's), Mosquitto and the hub extra (scripts/install_fleet.sh). Board outboxes live on
 /dev/shm by default: a real board has its own storage, and 100 boards' fsyncs on one shared disk would measure
@@ -17,16 +17,14 @@ import os
 import platform
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from tests.hub.scale import Plan, run_scale
+from tests.servers import Postgres
 
-from tests.hub.scale import Plan, run_scale  # noqa: E402
-from tests.servers import Postgres  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def machine() -> dict[str, object]:

@@ -5,7 +5,7 @@ Backend protocol, so the same Detector pre/post-processing and the same decode â
 Measures, side by side in one run on that machine: ONNX Runtime CPU raw, torch CUDA FP32 and FP16 raw (with CUDA
 synchronisation), edgekit detect and pipeline FPS on CUDA FP16, and output parity of each GPU path against ORT CPU.
 
-Usage (on the GPU machine, repo root): python benchmarks/gpu_bench.py --out OUT.json
+Usage (on the GPU machine, repo root): python -m benchmarks.gpu_bench --out OUT.json
 """
 
 from __future__ import annotations

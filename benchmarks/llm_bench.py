@@ -2,7 +2,7 @@
 
 Writes benchmarks/results/llm.json (the source of truth) and prints a summary. Same as `edgekit bench llm`.
 
-    .venv/bin/python benchmarks/llm_bench.py [--model smollm2-135m-instruct] [--model gemma3-270m]
+    .venv/bin/python -m benchmarks.llm_bench [--model smollm2-135m-instruct] [--model gemma3-270m]
         [--profile desktop] [--threads 1 --threads 2]
 """
 

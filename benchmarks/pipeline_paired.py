@@ -19,7 +19,7 @@ median over rounds is reported with its quartiles.
 Each block of a video consumer takes ``block + 1`` frames and times the last ``block``: every timed frame then
 pays for its own decoding, as in a long run.
 
-Usage: python benchmarks/pipeline_paired.py --model models/yolov8s-fall.onnx --block 8 --rounds 30 --out x.json
+Usage: python -m benchmarks.pipeline_paired --model models/yolov8s-fall.onnx --block 8 --rounds 30 --out x.json
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ultralytics_peer import serve_blocks, time_block  # benchmarks/: the one block protocol for every consumer
+from benchmarks.ultralytics_peer import serve_blocks, time_block  # the one block protocol for every consumer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -111,14 +111,17 @@ def main() -> None:
         blocks[label] = stream_block(detect_stream(d, VideoSource(clip), drop=False))
     for spec in args.tree:
         label, _, tree = spec.partition("=")
-        served = _Served([sys.executable, __file__, "--serve", "--model", args.model, "--video", str(clip),
-                          "--threads", str(args.threads)], env={**os.environ, "PYTHONPATH": tree})
+        # run from the tree, so its edgekit comes first; this checkout's benchmarks package follows it
+        served = _Served(label, [sys.executable, "-m", "benchmarks.pipeline_paired", "--serve", "--model",
+                                 str(Path(args.model).resolve()), "--video", str(clip), "--threads", str(args.threads)],
+                         cwd=Path(tree).resolve(), env={**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{REPO}"})
         blocks[label] = served.block
         closers.append(served.close)
     if "ultralytics" not in skip and Path(args.peer_python).exists():
-        peer = _Served([args.peer_python, str(REPO / "benchmarks" / "ultralytics_peer.py"), "--model", args.model,
-                        "--video", str(clip), "--imgsz", str(det.input_hw[0]), "--threads", str(args.threads),
-                        "--serve"])
+        # by path: the peer venv runs the script alone (stdlib + ultralytics), never edgekit or this package
+        peer = _Served("ultralytics", [args.peer_python, str(REPO / "benchmarks" / "ultralytics_peer.py"),
+                                       "--model", args.model, "--video", str(clip), "--imgsz", str(det.input_hw[0]),
+                                       "--threads", str(args.threads), "--serve"])
         blocks["ultralytics"] = peer.block
         closers.append(peer.close)
 
@@ -181,10 +184,9 @@ def _serve(args: argparse.Namespace) -> None:
 class _Served:
     """A consumer in its own process that times blocks on request (stdin N → stdout ``{"seconds": s}``)."""
 
-    def __init__(self, cmd: list[str], env: dict[str, str] | None = None) -> None:
-        self.name = Path(cmd[1]).name
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
-                                     env=env)
+    def __init__(self, name: str, cmd: list[str], cwd: Path = REPO, env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd, env=env)
 
     def block(self, n: int) -> float:
         assert self.proc.stdin is not None and self.proc.stdout is not None

@@ -5,7 +5,7 @@ The boards' accelerators are not here: TensorRT profiles run their gated FP16 ON
 profiles their gated full-INT8 TFLite on LiteRT CPU. Latency is therefore this host's, not the board's; the load
 average and CPU flags are recorded beside it.
 
-Usage: EDGEKIT_CACHE=DIR .venv/bin/python benchmarks/profiles_bench.py [--export] [--runs 30] [--threads 2]
+Usage: EDGEKIT_CACHE=DIR .venv/bin/python -m benchmarks.profiles_bench [--export] [--runs 30] [--threads 2]
 """
 
 from __future__ import annotations

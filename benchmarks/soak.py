@@ -3,7 +3,7 @@ records every event and hostile messages arrive on the assistant and command top
 growth after warm-up (< 5 MB wanted), and every event the daemon stored was delivered (by id, at least once).
 Not part of CI; writes benchmarks/results/soak.json.
 
-    .venv/bin/python benchmarks/soak.py --minutes 30
+    .venv/bin/python -m benchmarks.soak --minutes 30
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import psutil
 
-from edgekit.bench.broker import start_broker
+from benchmarks.lib.broker import start_broker
 from edgekit.config.daemon import DaemonConfig
 from edgekit.events.store import EventStore
 from edgekit.pipeline.daemon import Daemon

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Set up the edgekit camera daemon on a Jetson (JetPack 5/6: Orin Nano, Xavier NX; JetPack 4 on the Nano has
-# Python 3.6 and is not supported).
+# Set up the edgekit camera daemon on a Jetson with JetPack 6 (Orin Nano, Orin NX, AGX Orin: Ubuntu 22.04, Python
+# 3.10). JetPack 5 (Python 3.8) and JetPack 4 on the Nano (Python 3.6) ship TensorRT bindings only for their own
+# Python, which edgekit (>= 3.10) cannot use: the script refuses them in one line.
 #
 # - TensorRT and its Python bindings come with JetPack (apt: python3-libnvinfer), and so does OpenCV built with
 #   GStreamer (needed for csi://N cameras through nvarguscamerasrc). The venv uses --system-site-packages to see
 #   both, and opencv-python-headless from PyPI is removed from it so JetPack's cv2 (with GStreamer) is the one
-#   imported.
-# - onnxruntime-gpu for Jetson is not on PyPI; the CPU onnxruntime works, TensorRT engines are the fast path
-#   (`edgekit export ... --to engine` on the board).
+#   imported. The TensorRT backend reaches the GPU's memory through JetPack's CUDA runtime library (libcudart, apt:
+#   nvidia-cuda) with ctypes: no CUDA Python bindings are needed.
+# - onnxruntime-gpu for Jetson is not on PyPI; the CPU onnxruntime works, TensorRT engines are the fast path: a
+#   TensorRT profile builds its engine from the ONNX at the daemon's first start, or ahead on the board with
+#   `edgekit export MODEL --to tensorrt --profile jetson-orin-nano`.
 #
 # - Secrets ({MQTT_USER}, {MQTT_PASSWORD}... in the config) go to $ENV_FILE (default /etc/edgekit/edgekit.env,
 #   mode 0600) from the environment (sudo -E) or a no-echo prompt; never on a command line (scripts/board_env.sh).
@@ -29,10 +32,11 @@ if [ ! -f /etc/nv_tegra_release ]; then
     echo "no /etc/nv_tegra_release: this is not a Jetson with JetPack" >&2; exit 2
 fi
 PYV=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-case "$PYV" in 3.1[0-9]) ;; *) echo "error: Python $PYV cannot run edgekit (needs >= 3.10): JetPack 4 (Jetson Nano) is runtime-only, see \`edgekit devices show jetson-nano\` (support.how); flash JetPack 5+ for a board edgekit runs on" >&2; exit 2;; esac
+case "$PYV" in 3.1[0-9]) ;; *) echo "error: Python $PYV cannot run edgekit (needs >= 3.10): JetPack 4 (Jetson Nano) is runtime-only, see \`edgekit devices show jetson-nano\` (support.how); JetPack 5 has Python 3.8: flash JetPack 6 for a board edgekit runs on" >&2; exit 2;; esac
 
 apt-get update
-apt-get install -y python3-venv python3-pip python3-libnvinfer python3-opencv gstreamer1.0-tools
+# nvidia-cuda: JetPack's CUDA runtime libraries (libcudart), which the TensorRT backend calls.
+apt-get install -y python3-venv python3-pip python3-libnvinfer nvidia-cuda python3-opencv gstreamer1.0-tools
 if [ "${INSTALL_BROKER:-1}" = 1 ]; then
     apt-get install -y mosquitto mosquitto-clients
     systemctl enable --now mosquitto
@@ -46,9 +50,26 @@ sudo -u "$RUN_USER" "$VENV/bin/pip" install -e "$REPO[daemon]" "numpy>=1.24,<2"
 # JetPack's cv2 has GStreamer (CSI cameras); the PyPI wheel pulled in as a dependency does not.
 sudo -u "$RUN_USER" "$VENV/bin/pip" uninstall -y opencv-python-headless || true
 sudo -u "$RUN_USER" "$VENV/bin/python" - <<'PY'
-import cv2, tensorrt
-assert "GStreamer:                   YES" in cv2.getBuildInformation(), "cv2 without GStreamer: csi:// will not open"
-print("OpenCV", cv2.__version__, "with GStreamer; TensorRT", tensorrt.__version__)
+# What the daemon's first start needs, checked now, each failure one line: TensorRT >= 8.5, the CUDA runtime and a
+# GPU it can use, OpenCV with GStreamer.
+import sys
+
+import cv2
+
+from edgekit.backends.cudart import load_cudart
+from edgekit.backends.tensorrt_engine import import_tensorrt
+from edgekit.errors import EdgekitError
+
+try:
+    trt = import_tensorrt()
+    cuda = load_cudart()
+    cuda.set_device(0)
+    gpu = cuda.device_name(0)
+except EdgekitError as e:
+    sys.exit(f"error: {e}")
+if "GStreamer:                   YES" not in cv2.getBuildInformation():
+    sys.exit("error: this cv2 has no GStreamer: csi:// cameras will not open (apt: python3-opencv)")
+print(f"OpenCV {cv2.__version__} with GStreamer; TensorRT {trt.__version__} on {gpu} (CUDA runtime {cuda.path})")
 PY
 
 # Max performance clocks help latency; comment out on battery-powered setups.

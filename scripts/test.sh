@@ -4,7 +4,8 @@
 #                Debian's chromium + Playwright for the dashboard's browser tests (scripts/install_dashboard.sh);
 #                the fleet: hub and s3 extras, PostgreSQL, SeaweedFS, ansible-core (scripts/install_fleet.sh)
 #   .venv-export the TFLite converter (TensorFlow + onnx2tf), called by `edgekit export --to tflite`
-#   lint         ruff over edgekit, tests and docs/hooks, mypy over the package and the docs hooks (clean)
+#   lint         ruff over edgekit, tests, benchmarks and docs/hooks; mypy over the package, benchmarks/lib and the
+#                docs hooks (all must be clean)
 #   docs         the user guide built with `mkdocs build --strict` into a temp folder (offline; CLI, config and
 #                error references generated from the code by docs/hooks/)
 #   .venv-pose   MediaPipe 0.10.14 (its OpenCV and protobuf clash with the others), for the pose tests
@@ -20,8 +21,10 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev,daemon,export,tflite,docs]"
-# TensorRT's type stubs, so mypy checks the TensorRT backend; --no-deps: they name `tensorrt`, whose PyPI package
-# is a stub that downloads from NVIDIA's index (unreachable off a Jetson).
+# TensorRT's type stubs (10.x; PyPI has none for 8.x): tests/backends/test_tensorrt_version.py checks every TensorRT
+# call of the engine builder and backend against them. mypy cannot use them (no py.typed in their `tensorrt/`, and
+# their .pyi do not parse), so it sees `tensorrt` as Any. --no-deps: they name `tensorrt`, whose PyPI package is a
+# stub that downloads from NVIDIA's index (unreachable off a Jetson).
 .venv/bin/python -m pip install -q --no-deps "tensorrt-stubs>=10"
 bash scripts/install_daemon.sh
 bash scripts/install_rtsp.sh
@@ -32,7 +35,7 @@ bash scripts/install_llm.sh
 bash scripts/install_export.sh
 bash scripts/install_pose.sh
 bash scripts/install_arm64.sh >/dev/null   # qemu-user + cached Debian 12 arm64 root; OpenSSH for the deploy tests
-.venv/bin/ruff check edgekit tests docs/hooks
+.venv/bin/ruff check edgekit tests benchmarks docs/hooks
 .venv/bin/mypy
 .venv/bin/mypy docs/hooks   # the docs hooks: outside the package, checked on their own
 site_dir=$(mktemp -d)

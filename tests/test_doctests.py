@@ -1,5 +1,5 @@
-"""The runnable examples in the package's docstrings run (``# doctest: +SKIP`` only where a model or broker is
-needed)."""
+"""The runnable examples in the docstrings of the package and of the benchmarks' harness run (``# doctest: +SKIP``
+only where a model or broker is needed)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from tests.helpers import REPO
 
 MODULES = sorted(
     ".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
-    for p in (REPO / "edgekit").rglob("*.py")
+    for folder in (REPO / "edgekit", REPO / "benchmarks" / "lib")  # the harness outside the wheel too
+    for p in folder.rglob("*.py")
     if "migrations" not in p.parts  # alembic's scripts: they run inside alembic, not on import
 )
 

@@ -1,4 +1,5 @@
-"""The wheel carries devices/, models/ and export/ under edgekit/_data, and an installed wheel finds them."""
+"""The wheel carries devices/, models/ and export/ under edgekit/_data, and an installed wheel finds them; the
+benchmarks' and tests' harness stays out of it."""
 
 import os
 import subprocess
@@ -30,6 +31,15 @@ def test_wheel_maps_data_folders_under_the_package(wheel):
         assert want in names, want
     tops = {n.split("/", 1)[0] for n in names}
     assert not tops & {"models", "devices", "export", "tests", "benchmarks"}, tops
+
+
+def test_wheel_leaves_the_harness_out(wheel):
+    """Evaluation, throw-away brokers, daemon memory runs and simulated boards serve benchmarks and tests only."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    harness = {"edgekit/bench/ask_eval.py", "edgekit/bench/eval_truth.py", "edgekit/bench/broker.py",
+               "edgekit/bench/daemon_memory.py", "edgekit/hub/simulate.py"}
+    assert "edgekit/bench/measure.py" in names and "edgekit/hub/service.py" in names  # the packages themselves ship
+    assert not names & harness, sorted(names & harness)
 
 
 def test_installed_wheel_finds_its_data_outside_the_checkout(wheel, tmp_path):

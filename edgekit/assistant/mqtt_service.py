@@ -9,8 +9,9 @@ Responses on ``edgekit/<device>/assistant/response/<id>``, in order (QoS 1): zer
 ``{"id", "done": true, "answer", "outcome", "tool_calls", "grounded"}`` or ``{"id", "done": true, "error"}``.
 
 Generation runs in one worker thread (never on paho's network thread); requests wait in a bounded queue and
-are refused with ``"error": "busy"`` when it is full. Malformed requests are counted and logged; those with a
-usable id also get an error reply, the rest are dropped. Size (``MAX_PAYLOAD``) and JSON nesting (``MAX_DEPTH``)
+are refused with ``"error": "busy"`` when it is full. Malformed requests are counted and logged (at most 10 lines a
+minute: any client on the broker can send them); those with a usable id also get an error reply, the rest are
+dropped. Size (``MAX_PAYLOAD``) and JSON nesting (``MAX_DEPTH``)
 are checked before parsing, and nothing a message does escapes into paho's network thread. Requests that arrive
 while the model is still loading are logged and answered once it is ready.
 """
@@ -30,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from edgekit.assistant.agent import OnToken, Transcript
 from edgekit.contract.payload import json_too_deep
 from edgekit.contract.topics import Topics
+from edgekit.timing import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,9 @@ class AssistantMqttService:
         self.request_topic = topics.assistant_request
         self.response_prefix = topics.assistant_response_prefix
         self.counters: Counter[str] = Counter()
+        # what any client on the broker sends must not flood the board's log: these lines are rate-limited (the
+        # counters still count every message)
+        self._sender_log = RateLimitedLog(log)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
         self._worker = threading.Thread(target=self._run, name="assistant-mqtt", daemon=True)
         self._lock = threading.Lock()
@@ -142,9 +147,11 @@ class AssistantMqttService:
     def _on_message(self, _client: Any, _userdata: Any, msg: Any) -> None:
         try:
             self._take(bytes(msg.payload))
-        except Exception:  # paho's network thread carries the alerts too: it must survive any message
+        except Exception as e:  # paho's network thread carries the alerts too: it must survive any message
             self._count("errors")
-            log.exception("assistant request handling failed on a %d-byte message", len(msg.payload))
+            self._sender_log.warning("assistant request handling failed on a %d-byte message: %s",
+                                     len(msg.payload), repr(e)[:200])
+            log.debug("assistant request handling failed", exc_info=True)
 
     def _take(self, payload: bytes) -> None:
         self._count("received")
@@ -159,7 +166,7 @@ class AssistantMqttService:
         except ValueError as e:  # pydantic's ValidationError is a ValueError too
             self._count("malformed")
             reason = _reason(e)
-            log.warning("malformed assistant request: %s", reason)
+            self._sender_log.warning("malformed assistant request: %s", reason)
             rid = data.get("id") if isinstance(data, dict) else _peek_id(payload)
             if isinstance(rid, str) and re.fullmatch(ID_PATTERN, rid):
                 self._publish(rid, {"id": rid, "done": True, "error": f"malformed request: {reason}"})

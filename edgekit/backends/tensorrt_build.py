@@ -1,4 +1,4 @@
-"""ONNX → TensorRT engine with the TensorRT 10 Python API: FP16, or INT8 by explicit quantization (QDQ ONNX).
+"""ONNX → TensorRT engine (TensorRT 8.5 to 10.x): FP16, or INT8 by explicit quantization (QDQ ONNX).
 
 The engine file is the plain serialized engine (no bytes prepended, unlike Ultralytics' ``.engine``); what a
 reader needs to know (input size, precision, labels, box scale, TensorRT version, GPU) goes to a JSON sidecar
@@ -20,6 +20,7 @@ from edgekit.backends.tensorrt_engine import (
     rebuild_reason,
     timing_cache_path,
 )
+from edgekit.backends.tensorrt_version import needs_explicit_batch
 from edgekit.errors import EdgekitError
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,15 @@ def onnx2engine(
     box_scale: float = 1.0,
 ) -> Path:
     """Build ``out`` from ``src``. ``precision``: ``fp32``, ``fp16``, or ``int8`` (``src`` must be a QDQ model)."""
-    trt = import_tensorrt()
+    import_tensorrt()  # one line when TensorRT is missing or older than 8.5
+    import tensorrt as trt  # checked just above: real (libnvinfer) and >= 8.5; its calls are in TENSORRT_API
+
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
+    flags = 0  # TensorRT 10+: networks are always explicit batch (the flag is deprecated there)
+    if needs_explicit_batch(trt.__version__):  # 8.x: the ONNX parser rejects a network created without it
+        flags = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(src)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgekit.backends.cudart import load_cudart
+from edgekit.backends.tensorrt_version import tensorrt_version
 from edgekit.errors import EdgekitError, MissingDependencyError
 
 log = logging.getLogger(__name__)
@@ -26,13 +28,14 @@ TENSORRT_HINT = (
 
 
 def import_tensorrt() -> Any:
-    """The ``tensorrt`` module, or a one-line error saying how to get it."""
+    """The ``tensorrt`` module, or a one-line error saying how to get it (or that it is older than 8.5)."""
     try:
         import tensorrt as trt
     except ImportError as e:
         raise MissingDependencyError("TensorRT (python module 'tensorrt')", TENSORRT_HINT) from e
     if not hasattr(trt, "Builder"):  # the bindings-only wheels import but have no libnvinfer
         raise MissingDependencyError("TensorRT's runtime library (libnvinfer)", TENSORRT_HINT)
+    tensorrt_version(str(trt.__version__))
     return trt
 
 
@@ -81,24 +84,11 @@ def timing_cache_path(engine: Path) -> Path:
     return engine.with_suffix(".timing.cache")
 
 
-def gpu_name() -> str:
-    """The name of CUDA device 0 (cuda-python, else PyTorch), or "" when neither can tell."""
+def gpu_name(device: int = 0) -> str:
+    """The name of CUDA device ``device``, or "" when the CUDA runtime cannot tell (none here, no GPU, no driver)."""
     try:
-        try:
-            from cuda.bindings import runtime as cudart
-        except ImportError:
-            from cuda import cudart  # cuda-python < 12.6
-        err, props = cudart.cudaGetDeviceProperties(0)
-        if int(err) == 0:
-            name = props.name
-            return (name.split(b"\0", 1)[0].decode() if isinstance(name, bytes) else str(name)).strip()
-    except (ImportError, AttributeError, ValueError, TypeError):
-        pass
-    try:
-        import torch
-
-        return str(torch.cuda.get_device_name(0)) if torch.cuda.is_available() else ""
-    except ImportError:
+        return load_cudart().device_name(device)
+    except EdgekitError:
         return ""
 
 

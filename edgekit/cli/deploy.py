@@ -35,19 +35,23 @@ def deploy(
     from edgekit.deploy.bundle import bundle_env_vars, signed_parts, verify_bundle
     from edgekit.deploy.inventory import load_inventory, rollout
     from edgekit.deploy.remote import SSHTarget
-    from edgekit.deploy.rollout import MANAGERS, DeployOptions, board_env, deploy_one
+    from edgekit.deploy.rollout import MANAGERS, DeployOptions, board_env, check_base, deploy_one
     from edgekit.deploy.signing import check_signature, trusted_keys
 
     if manager not in MANAGERS:
         raise EdgekitError(f"--manager {manager!r}: choose one of {', '.join(MANAGERS)}")
     if (target is None) == (inventory is None):
         raise EdgekitError("give either a target (ssh://user@host[:port]) or --inventory FILE")
-    if insecure_unsigned:
-        console.print("[yellow]--insecure-unsigned: the bundle's signature is not checked[/]", highlight=False)
-    else:  # a forged bundle is refused before any board is contacted
-        verify_bundle(bundle, check_files=False)  # the file is there and is a bundle
-        check_signature(bundle, *signed_parts(bundle), trusted_keys(trusted_key))
     t0 = time.monotonic()
+
+    def trust_bundle() -> None:
+        """After the arguments were checked, before any board is contacted: a readable bundle, signed by a key
+        the operator trusts (unless --insecure-unsigned)."""
+        verify_bundle(bundle, check_files=False)
+        if insecure_unsigned:
+            console.print("[yellow]--insecure-unsigned: the bundle's signature is not checked[/]", highlight=False)
+        else:
+            check_signature(bundle, *signed_parts(bundle), trusted_keys(trusted_key))
 
     def say(line: str) -> None:  # progress on stdout (with the seconds since the start): a failure is the one
         # line on stderr
@@ -55,8 +59,9 @@ def deploy(
                       highlight=False)
 
     if inventory is not None:
+        inv, root = load_inventory(inventory)  # bad input says so before the bundle is hashed
+        trust_bundle()
         manifest = verify_bundle(bundle)  # once for every board
-        inv, root = load_inventory(inventory)
         results = rollout(bundle, manifest, inv, root, dry_run=dry_run, health_timeout_s=health_timeout, say=say)
         for r in results:
             console.print(f"{'ok  ' if r.ok else 'FAIL'} {r.board}: {r.message}")
@@ -65,12 +70,13 @@ def deploy(
             raise EdgekitError(f"rollout stopped: {bad.message if bad else 'a board failed'}")
         return
     assert target is not None
+    check_base(base)
     opts = [a for o in ssh_option for a in ("-o", o)]
     if identity is not None:
         opts += ["-i", str(identity.expanduser())]
     tgt = SSHTarget.parse(target, opts)
     overrides = board_overrides_for(device) if device else {}
-    verify_bundle(bundle, check_files=False)  # a readable manifest, before the config is read out of it
+    trust_bundle()
     env = board_env(bundle_env_vars(bundle), env_file, overrides)
     # the full check of the bundle runs in deploy_one, once the board has answered
     res = deploy_one(bundle, tgt, DeployOptions(base=base, manager=manager, python=python,

@@ -35,8 +35,11 @@ def install(
         if env_file.stat().st_mode & 0o077:
             raise EdgekitError(f"--env-file {env_file} is readable by others: chmod 600 {env_file}")
         os.environ.update(read_env_file(env_file))  # the check below sees what the service will see
-    load_config(config)
-    path = install_unit(config, name=name, unit_dir=unit_dir, user=user, watchdog_s=watchdog, env_file=env_file)
+    cfg = load_config(config)
+    clips = sorted({str(Path(c.clips.folder).resolve()) for c in cfg.cameras.values()
+                    if c.clips.enabled and c.clips.folder})  # the sandbox lets the daemon write only these
+    path = install_unit(config, name=name, unit_dir=unit_dir, user=user, watchdog_s=watchdog, env_file=env_file,
+                        writable=clips)
     console.print(f"wrote {path}\nnext: sudo systemctl daemon-reload && sudo systemctl enable --now {name}")
 
 

@@ -56,18 +56,21 @@ restart() {  # restart MANAGER: (re)start the service on the `current` release
         # policy (restart on any exit but 2 = config error), supervised by a shell loop in its own process group.
         stop_process
         mkdir -p "$base/logs"
-        cat > "$base/supervise.sh" <<SUP
+        # A quoted here-document: nothing is expanded into the script; it gets BASE as its argument, so no folder
+        # name is ever read as shell code.
+        cat > "$base/supervise.sh" <<'SUP'
 #!/bin/sh
+base=$1
 while :; do
     ( set -a; . "$base/current/edgekit.env"; set +a; cd "$base/current"
       EDGEKIT_STATE="$base/state" EDGEKIT_CACHE="$base/cache" exec "$base/current/venv/bin/edgekit" run --config "$base/current/config.yaml" )
-    rc=\$?
-    echo "edgekit exited \$rc" >&2
-    [ \$rc = 2 ] && exit 2
+    rc=$?
+    echo "edgekit exited $rc" >&2
+    [ $rc = 2 ] && exit 2
     sleep 1
 done
 SUP
-        setsid sh "$base/supervise.sh" </dev/null >>"$base/logs/edgekit.log" 2>&1 &
+        setsid sh "$base/supervise.sh" "$base" </dev/null >>"$base/logs/edgekit.log" 2>&1 &
         echo $! > "$base/supervise.pid" ;;
     *) fail "unknown service manager $mgr" ;;
     esac
@@ -101,7 +104,8 @@ probe)  # probe PYTHON: print "<major>.<minor> <machine>" of the board's Python
     command -v "$py" >/dev/null 2>&1 || { say "none $(uname -m)"; exit 0; }
     "$py" -c 'import sys, platform; print("%d.%d" % sys.version_info[:2], platform.machine())' ;;
 receive)  # receive ID < bundle
-    mkdir -p "$base/incoming" "$base/releases" "$base/state" "$base/logs"
+    # state/ and cache/ exist before the first start: the sandboxed service may write in them, not create them
+    mkdir -p "$base/incoming" "$base/releases" "$base/state" "$base/cache" "$base/logs"
     chmod 700 "$base/state"
     cat > "$base/incoming/$1.tar.gz" ;;
 unpack)  # unpack ID PYTHON SYSTEM_SITE(0|1): unpack, check every sha256 on the board, make and fill the venv
@@ -168,7 +172,7 @@ PY
     site=$("$rel/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
     "$layer/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))' > "$site/edgekit-locked.pth"
     echo "$key" > "$rel/layer"
-    whl=$("$py" -c 'import json; print(json.load(open("'"$rel"'/manifest.json"))["edgekit_wheel"])')
+    whl=$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["edgekit_wheel"])' "$rel/manifest.json")
     cd "$rel"
     # the layer's pip, run by the release's interpreter: it installs into the release venv
     venv/bin/python -m pip install --quiet --disable-pip-version-check --no-index --no-deps "$whl" \

@@ -207,7 +207,8 @@ def build_bundle(opts: BundleOptions) -> Manifest:
             (stage / BUNDLE_PATH).parent.mkdir(parents=True, exist_ok=True)
             (stage / BUNDLE_PATH).write_text(bridge)
         (stage / "edgekit.env.example").write_text(env_template(vars_))
-        (stage / "edgekit.service").write_text(board_unit_text())
+        clips = sorted({c.clips.folder for c in cfg.cameras.values() if c.clips.enabled and c.clips.folder})
+        (stage / "edgekit.service").write_text(board_unit_text(writable=clips))  # the sandbox lets it write these
         files = {p.relative_to(stage).as_posix(): entry_for(p) for p in sorted(stage.rglob("*")) if p.is_file()}
         now = dt.datetime.now(dt.timezone.utc)
         manifest = Manifest(

@@ -25,12 +25,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from edgekit.deploy.bundle import bundle_env_vars
 from edgekit.deploy.manifest import Manifest
 from edgekit.deploy.remote import BoardError, SSHTarget
-from edgekit.deploy.rollout import MANAGERS, DeployOptions, DeployResult, board_env, deploy_one
+from edgekit.deploy.rollout import (
+    MANAGERS,
+    DeployOptions,
+    DeployResult,
+    board_env,
+    check_base,
+    check_env_key,
+    deploy_one,
+)
 from edgekit.errors import EdgekitError
 
 
@@ -46,6 +54,24 @@ class Board(BaseModel):
     base: str = "edgekit"
     python: str = "python3"
     ssh_options: list[str] = Field(default_factory=list)
+
+    @field_validator("env")
+    @classmethod
+    def _env_keys(cls, env: dict[str, str]) -> dict[str, str]:
+        try:
+            for key in env:
+                check_env_key(key)
+        except EdgekitError as e:  # pydantic reports ValueErrors (with the field's place), nothing else
+            raise ValueError(str(e)) from None
+        return env
+
+    @field_validator("base")
+    @classmethod
+    def _base(cls, base: str) -> str:
+        try:
+            return check_base(base)
+        except EdgekitError as e:
+            raise ValueError(str(e)) from None
 
 
 class Inventory(BaseModel):
@@ -68,7 +94,8 @@ def load_inventory(path: Path) -> tuple[Inventory, Path]:
         raise EdgekitError(f"inventory {path}: not a YAML mapping with `boards:` ({e})") from None
     except ValidationError as e:
         err = e.errors()[0]
-        raise EdgekitError(f"inventory {path}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise EdgekitError(f"inventory {path}: {'.'.join(map(str, err['loc']))}: {msg}") from None
     names = [b.device for b in inv.boards]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

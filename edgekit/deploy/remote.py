@@ -42,6 +42,9 @@ class SSHTarget:
             port = parts.port
         except ValueError:
             raise EdgekitError(f"target {url!r}: the port is not a number") from None
+        if parts.hostname.startswith("-") or (parts.username or "").startswith("-"):
+            # ssh would read it as an option (-oProxyCommand=... runs a command here)
+            raise EdgekitError(f"target {url!r}: a host or user may not start with '-'")
         return cls(user=parts.username, host=parts.hostname, port=port, options=list(options or []))
 
     @property
@@ -55,7 +58,8 @@ class SSHTarget:
             argv += ["-p", str(self.port)]
         if self.user:
             argv += ["-l", self.user]
-        return [*argv, *self.options, self.host]
+        # `--` ends ssh's options: the destination is never read as one (e.g. -oProxyCommand=...)
+        return [*argv, *self.options, "--", self.host]
 
     def board(self, action: str, base: str, *args: str, stdin: bytes | None = None, timeout: float = 1800,
               check: bool = True) -> str:

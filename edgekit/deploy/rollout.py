@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shlex
 import tarfile
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +33,26 @@ from edgekit.errors import EdgekitError
 MANAGERS = ("systemd-user", "systemd", "process")
 MIN_PYTHON = (3, 10)
 ROLLBACK_HEALTH_S = 120.0  # the least time the previous release gets to be healthy again after a rollback
+# The board's env file is read by sh (`set -a; . edgekit.env`) as well as by systemd: a key that is not a plain
+# shell name (`A=1;reboot;B`) would run as a command there.
+ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# `--base` reaches board.sh as an argument and names folders there: plain path characters only, no `..`.
+BASE_PATH = re.compile(r"[A-Za-z0-9_.+@%/-]+")
+
+
+def check_env_key(key: str) -> str:
+    if not ENV_KEY.fullmatch(key):
+        raise EdgekitError(f"env key {key!r} is not a shell variable name ([A-Za-z_][A-Za-z0-9_]*)")
+    return key
+
+
+def check_base(base: str) -> str:
+    """``base`` as a folder on the board: absolute, or relative to the SSH user's home."""
+    if not BASE_PATH.fullmatch(base) or base.startswith("-") or ".." in base.split("/") \
+            or not base.strip("/"):
+        raise EdgekitError(f"base {base!r}: give a folder path of letters, digits and ._+@%/- "
+                           "(relative: under the user's home), without '..'")
+    return base
 
 
 @dataclass
@@ -63,7 +84,7 @@ def read_env_file(path: Path) -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         key, sep, value = line.removeprefix("export ").partition("=")
-        if not sep or not key.strip().isidentifier():
+        if not sep or not ENV_KEY.fullmatch(key.strip()):
             raise EdgekitError(f"{path}:{n}: expected KEY=value")
         try:
             words = shlex.split(value, comments=True)
@@ -99,7 +120,7 @@ def env_text(env: Mapping[str, str]) -> str:
     def q(v: str) -> str:  # single-quoted for sh `.`: the value is never expanded on the board
         return "'" + v.replace("'", "'\"'\"'") + "'"
 
-    return "".join(f"{k}={q(v)}\n" for k, v in env.items())
+    return "".join(f"{check_env_key(k)}={q(v)}\n" for k, v in env.items())
 
 
 def bundle_config(bundle: Path, env: Mapping[str, str]) -> DaemonConfig:
@@ -169,6 +190,7 @@ def deploy_one(bundle: Path, target: SSHTarget, opts: DeployOptions, manifest: M
     ``manifest``: the bundle was verified already (a rollout verifies once for all boards); without it the bundle
     is verified here, after the board's probe (an unreachable board answers in seconds, not after every byte of
     the bundle was hashed) and before anything reaches the board."""
+    check_base(opts.base)
     verified = manifest is not None
     manifest = manifest or verify_bundle(bundle, check_files=False)
     if dry_run:

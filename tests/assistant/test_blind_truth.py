@@ -1,6 +1,6 @@
 """The blind sets (issue 13): every question's truth is computable from its own store, without a model.
 
-Builds each ``<name>_store.yaml`` and computes each question's expected items with :mod:`edgekit.bench.eval_truth`,
+Builds each ``<name>_store.yaml`` and computes each question's expected items with :mod:`benchmarks.lib.eval_truth`,
 leniently and strictly, as a scored run will. A question that ties, matches nothing or names a missing stats field
 fails here instead of surfacing in that run. The answers are deliberately not written down: the sets stay blind.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.bench.ask_eval import BLIND_SETS, blind_questions, build_store, load_questions
+from benchmarks.lib.ask_eval import BLIND_SETS, blind_questions, build_store, load_questions
 
 
 @pytest.mark.parametrize("strict", [False, True])

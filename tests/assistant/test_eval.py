@@ -1,5 +1,5 @@
 """The assistant's evaluation (tests/assistant/eval/: 76 questions written before tuning, a third held out, and
-two blind sets over their own stores): each part must score at least 90 %. ``benchmarks/ask_eval.py`` prints
+two blind sets over their own stores): each part must score at least 90 %. ``python -m benchmarks.ask_eval`` prints
 the same figures and records them."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.lib.ask_eval import BLIND_SETS, evaluate, evaluate_blind, load_questions
 from edgekit.assistant.agent import Assistant
-from edgekit.bench.ask_eval import BLIND_SETS, evaluate, evaluate_blind, load_questions
 
 TARGET = 0.9
 

@@ -77,3 +77,26 @@ def test_request_before_the_model_is_ready_is_logged_and_answered(broker: Any, a
         asker.close()
         svc.stop()
         link.stop()
+
+
+def test_a_flood_of_malformed_requests_logs_a_few_lines(broker: Any, tmp_path: Any, caplog: Any) -> None:
+    link = _link(broker.port, tmp_path)
+    svc = AssistantMqttService(link, DEVICE, None)  # no model needed: malformed requests never reach it
+    svc.start()
+    link.start()
+    assert link.connected.wait(10)
+    asker = Client(broker.port, f"edgekit/{DEVICE}/assistant/response/#")
+    try:
+        with caplog.at_level(logging.WARNING, logger="edgekit.assistant.mqtt_service"):
+            for _ in range(200):
+                asker.client.publish(REQ, b"not json", qos=1)
+            deadline = time.monotonic() + 30
+            while svc.counters["malformed"] < 200 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert svc.counters["malformed"] == 200  # every one counted...
+        lines = [r.getMessage() for r in caplog.records if "malformed assistant request" in r.getMessage()]
+        assert 1 <= len(lines) <= 10, len(lines)  # ...a few logged
+    finally:
+        asker.close()
+        svc.stop()
+        link.stop()

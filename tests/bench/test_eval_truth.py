@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.bench.ask_eval import BLIND_SETS, blind_questions, build_store
-from edgekit.bench.eval_truth import TruthError, expected
+from benchmarks.lib.ask_eval import BLIND_SETS, blind_questions, build_store
+from benchmarks.lib.eval_truth import TruthError, expected
 from edgekit.contract.stats import CameraReport, DaemonStats, write_stats
 from edgekit.events import EventStore
 from edgekit.types import Event

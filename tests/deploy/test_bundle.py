@@ -168,7 +168,7 @@ def test_board_unit_runs_current_with_env_file_and_restarts_all_but_config_error
 def test_ssh_targets_and_errors() -> None:
     t = SSHTarget.parse("ssh://pi@board.local:2222", ["-i", "k"])
     assert t.name == "pi@board.local:2222"
-    assert t.ssh_argv()[-4:] == ["pi", "-i", "k", "board.local"]
+    assert t.ssh_argv()[-5:] == ["pi", "-i", "k", "--", "board.local"]
     with pytest.raises(EdgekitError, match="ssh://user@host"):
         SSHTarget.parse("http://x")
     assert "refused the SSH key" in ssh_failure("pi@x: Permission denied (publickey).")

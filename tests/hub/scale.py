@@ -1,6 +1,6 @@
 """The fleet at scale: simulated boards (real outbox + MQTT link) → central Mosquitto → hub → PostgreSQL,
 with a hub SIGKILL and a central broker restart on the way. Used by the CI test (10 boards, 30 s) and by
-scripts/bench_fleet.py (100 boards, 2 minutes, recorded in benchmarks/)."""
+``python -m benchmarks.fleet_bench`` (100 boards, 2 minutes, recorded in benchmarks/)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 import yaml
 
-from edgekit.hub.simulate import board_name, event_id
 from tests.conftest import Broker
+from tests.hub.simulate import board_name, event_id
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -142,7 +142,7 @@ def run_scale(plan: Plan, dsn: str, workdir: Path, pg_pid: int | None = None) ->
         for p in range(plan.procs):
             n = per if p < plan.procs - 1 else plan.boards - per * (plan.procs - 1)
             boards.append(subprocess.Popen(
-                [sys.executable, "-m", "edgekit.hub.simulate", "--port", str(broker.port), "--first", str(p * per),
+                [sys.executable, "-m", "tests.hub.simulate", "--port", str(broker.port), "--first", str(p * per),
                  "--count", str(n), "--rate", str(plan.rate * n / plan.boards), "--duration", str(plan.duration),
                  "--state", str(workdir / "boards" / f"p{p}"), "--drain-timeout", str(plan.settle_timeout)],
                 cwd=REPO, stdout=subprocess.PIPE, stderr=(workdir / f"boards-{p}.log").open("w"), text=True,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgekit.bench.daemon_memory import daemon_config, edgekit_env, measure_daemon
+from benchmarks.lib.daemon_memory import daemon_config, edgekit_env, measure_daemon
 from tests.helpers import DEFAULT_MODEL, REPO
 
 BUDGET_MB = 250.0

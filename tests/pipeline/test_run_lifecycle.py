@@ -110,7 +110,7 @@ def test_no_broker_at_start_keeps_monitoring_and_delivers_later(tmp_path: Path) 
 @pytest.mark.parametrize("how", ["SIGTERM", "duration"])
 def test_stop_while_an_inference_is_in_progress(tmp_path: Path, how: str) -> None:
     """The detector at 1920x1920 takes seconds per frame here, so the stop lands in the middle of an inference (a
-    slow board's stage): the process still ends (its bound, 2 s, is measured in benchmarks/stop_latency.py) with
+    slow board's stage): the process still ends (its bound, 2 s, was measured: benchmarks/README.md, decisions) with
     exit 0, and says so when it had to leave the busy camera behind."""
     from tests.deploy.resize_onnx import resize_yolov8
 

@@ -4,6 +4,8 @@ a real `edgekit run` process listening on a real notify socket."""
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,9 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
-from edgekit.pipeline.service import sd_notify, unit_text
+from edgekit.pipeline.service import board_unit_text, sd_notify, unit_text
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,12 +32,15 @@ def test_unit_restarts_on_all_but_config_errors_with_watchdog():
 def test_service_install_writes_the_unit(tmp_path):
     cfg = tmp_path / "d.yaml"
     cfg.write_text(yaml.safe_dump({"cameras": {"c": {"source": "synthetic"}}, "mqtt": None}))
+    dirs = {"EDGEKIT_STATE": str(tmp_path / "state"), "EDGEKIT_CACHE": str(tmp_path / "cache")}
     r = subprocess.run([sys.executable, "-m", "edgekit.cli.main", "service", "install", "--config", str(cfg),
                         "--unit-dir", str(tmp_path), "--name", "edgekit-test"], cwd=REPO, capture_output=True,
-                       text=True, timeout=60)
+                       text=True, timeout=60, env={**os.environ, **dirs})
     assert r.returncode == 0, r.stderr
     unit = (tmp_path / "edgekit-test.service").read_text()
     assert f"--config {cfg}" in unit and "WatchdogSec=" in unit
+    for var, folder in dirs.items():  # made before the first start: the sandbox lets the daemon write, not create
+        assert Path(folder).is_dir() and f"ReadWritePaths=-{folder}" in unit and f"{var}={folder}" in unit
     r = subprocess.run([sys.executable, "-m", "edgekit.cli.main", "service", "install", "--config",
                         str(tmp_path / "missing.yaml"), "--unit-dir", str(tmp_path)], cwd=REPO,
                        capture_output=True, text=True, timeout=60)
@@ -93,3 +99,22 @@ def test_daemon_notifies_ready_watchdog_and_stopping(tmp_path):
         srv.close()
     assert got[0] == "READY=1" and "STOPPING=1" in got
     assert p.returncode == 0, out
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze (apt-get install systemd)")
+def test_both_units_are_sandboxed(tmp_path):
+    """`systemd-analyze security` rates each unit's exposure from 0 (locked down) to 10; "OK" is 3.5 or less."""
+    units = {"edgekit.service": unit_text(Path("/etc/edgekit/daemon.yaml"), user="pi", exe="/opt/e/bin/edgekit",
+                                          state_dir="/home/pi/.local/state/edgekit",
+                                          cache_dir="/home/pi/.cache/edgekit", writable=["/srv/clips"]),
+             "edgekit-board.service": board_unit_text()}
+    for name, text in units.items():
+        (tmp_path / name).write_text(text)
+        r = subprocess.run(["systemd-analyze", "security", "--offline=true", name], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60)
+        m = re.search(r"Overall exposure level for \S+: (\d+\.\d)", r.stdout)
+        assert m is not None, r.stdout + r.stderr
+        assert float(m.group(1)) <= 3.5, f"{name}: {m.group(1)}\n{r.stdout}"
+    for line in ("ReadWritePaths=-/home/pi/.local/state/edgekit", "ReadWritePaths=-/srv/clips",
+                 "DeviceAllow=char-video4linux rw", "ProtectSystem=strict"):
+        assert line in units["edgekit.service"].splitlines(), line

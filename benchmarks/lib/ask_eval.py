@@ -1,12 +1,13 @@
 """The assistant's evaluation: questions with hand-worked truth over a hand-built event store.
 
-The question set and store live in ``tests/assistant/eval/`` (written before any tuning; a third marked
-``held_out`` is never tuned on). :func:`evaluate` answers every question with a real :class:`Assistant` and
-scores it: the outcome must match, every ``contains`` item must appear in the answer as a whole word, no
-``absent`` item may, and an ``unanswerable`` answer may hold no number.
+The question set and store live in the repository's ``tests/assistant/eval/`` (written before any tuning; a third
+marked ``held_out`` is never tuned on): this harness runs from a checkout, never from the wheel. :func:`evaluate`
+answers every question with a real :class:`Assistant` and scores it: the outcome must match, every ``contains``
+item must appear in the answer as a whole word, no ``absent`` item may, and an ``unanswerable`` answer may hold no
+number.
 
 The blind set (``blind_questions.yaml`` over ``blind_store.yaml``, :func:`evaluate_blind`) was written before its
-author read the reader's rules; its expected items are computed from the store (:mod:`edgekit.bench.eval_truth`).
+author read the reader's rules; its expected items are computed from the store (:mod:`benchmarks.lib.eval_truth`).
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ from typing import Any
 
 import yaml
 
+from benchmarks.lib.eval_truth import expected
 from edgekit.assistant.agent import Assistant, Transcript
 from edgekit.assistant.grounding import numbers_in
 from edgekit.assistant.tools import ToolBox
-from edgekit.bench.eval_truth import expected
 from edgekit.contract.stats import DaemonStats, write_stats
 from edgekit.events import EventStore
 from edgekit.types import Event
 
-EVAL_DIR = Path(__file__).resolve().parents[2] / "tests" / "assistant" / "eval"
+REPO = Path(__file__).resolve().parents[2]  # benchmarks/lib/ask_eval.py → the checkout
+EVAL_DIR = REPO / "tests" / "assistant" / "eval"
 #: the blind sets, each over its own store, each frozen before its one held-out run (benchmarks/README.md):
 #: ``blind``, ``blind2`` and ``blind3`` were tuned on after theirs; ``blind4`` is the held-out one
 BLIND_SETS = {name: (EVAL_DIR / f"{name}_questions.yaml", EVAL_DIR / f"{name}_store.yaml")
@@ -85,7 +87,7 @@ def score(q: dict[str, Any], t: Transcript) -> list[str]:
 
 def blind_questions(st: EvalStore, name: str = "blind", *, strict: bool = False) -> list[dict[str, Any]]:
     """The blind set ``name`` with its expected items computed from its built store ``st`` (split ``name``, or
-    ``<name>_strict`` with the strict check of :func:`edgekit.bench.eval_truth.expected`)."""
+    ``<name>_strict`` with the strict check of :func:`benchmarks.lib.eval_truth.expected`)."""
     return [{"id": q["id"], "split": f"{name}_strict" if strict else name, "q": q["q"],
              **expected(q["truth"], st.events, st.stats, st.now, strict=strict)}
             for q in load_questions(BLIND_SETS[name][0])]

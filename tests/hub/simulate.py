@@ -1,6 +1,6 @@
 """Simulated boards for load tests of the hub: each board is edgekit's real ``Outbox`` + ``MqttLink`` (no detector).
 
-``python -m edgekit.hub.simulate --port 1883 --first 0 --count 25 --rate 250 --duration 120 --state DIR``
+``python -m tests.hub.simulate --port 1883 --first 0 --count 25 --rate 250 --duration 120 --state DIR``
 runs boards ``sim-000`` … ``sim-024`` in one process, together producing ``rate`` events per second on a fixed
 schedule (``start_ts`` is the wall time the event was made, for end-to-end latency), plus a stats message per board
 every few seconds. Event ids are ``uuid5(board/seq)``, so a checker knows every id from the per-board counts the
