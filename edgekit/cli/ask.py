@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from edgekit.cli._common import err_console, print_json, write_json
+from edgekit.cli._common import err_console, print_json, untrusted, write_json
 from edgekit.errors import EdgekitError
 
 MODEL_HELP = "GGUF model card name, card YAML or .gguf file (default: smollm2-135m-instruct)."
@@ -38,15 +38,16 @@ def _hub_store(hub: str | None, events: Path | None) -> Any:
 
 
 def _write(piece: str) -> None:
-    sys.stdout.write(piece)
+    # an answer holds names and labels the boards sent (with --hub, any board): no control character gets through
+    sys.stdout.write(untrusted(piece, newlines=True).plain)
     sys.stdout.flush()
 
 
 def _print_tools(t: Any) -> None:
-    """Each tool call of transcript ``t`` and what it gave, dimmed on stderr."""
+    """Each tool call of transcript ``t`` and what it gave, dimmed on stderr (as text: results hold board data)."""
     for call in t.tool_calls:
-        err_console.print(f"[dim]tool ({call.chosen_by}): {call.tool}({call.args}) -> "
-                          f"{call.result if call.error is None else call.error}[/]")
+        err_console.print(untrusted(f"tool ({call.chosen_by}): {call.tool}({call.args}) -> "
+                                    f"{call.result if call.error is None else call.error}"), style="dim")
 
 
 def ask(

@@ -1,4 +1,5 @@
-"""``edgekit fleet status`` and ``edgekit fleet events``: the fleet as the hub's PostgreSQL store sees it."""
+"""``edgekit fleet``: the fleet as the hub's PostgreSQL store sees it (``status``, ``events``), and the
+boards' broker set-up (``credentials``: their logins and ACL on the centre; ``bridge``: a board's bridge file)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.text import Text
 
-from edgekit.cli._common import console, print_json
+from edgekit.cli._common import console, print_json, untrusted
 from edgekit.errors import EdgekitError
 
 fleet_app = typer.Typer(help="See the fleet: boards and their events in the hub's database.", no_args_is_help=True)
@@ -41,7 +43,7 @@ def _add_urls(rows: list[dict[str, Any]], config: Path | None) -> None:
     from edgekit.hub.fleet import presign
     from edgekit.storage.s3 import make_client
 
-    presign(rows, make_client(s3cfg), s3cfg.bucket)
+    presign(rows, make_client(s3cfg), s3cfg.bucket, s3cfg.prefix)
 
 
 def _ago(seconds: float | None) -> str:
@@ -106,10 +108,13 @@ def status(config: Path | None = CONFIG_OPT, dsn: str | None = DSN_OPT,
     now = time.time()
     colour = {"online": "green", "offline": "red", "stale": "yellow", "unknown": "dim"}
     for b in boards:
-        table.add_row(b["device"], f"[{colour[b['state']]}]{b['state']}[/]", _ago(b["last_seen_s"]),
+        # device, backlog, temperature and version are what the board sent: text, never markup
+        temp = b["temp_c"]
+        table.add_row(untrusted(b["device"]), f"[{colour[b['state']]}]{b['state']}[/]", _ago(b["last_seen_s"]),
                       _ago(None if b["last_event_ts"] is None else now - b["last_event_ts"]), str(b["events"]),
-                      "-" if b["backlog"] is None else str(b["backlog"]),
-                      "-" if b["temp_c"] is None else f"{b['temp_c']:.0f}", str(b["version"] or "-"))
+                      untrusted("-" if b["backlog"] is None else b["backlog"]),
+                      f"{temp:.0f}" if isinstance(temp, (int, float)) else untrusted("-" if temp is None else temp),
+                      untrusted(b["version"] or "-"))
     console.print(table)
     up = sum(b["state"] == "online" for b in boards)
     console.print(f"{len(boards)} board(s), {up} online")
@@ -157,9 +162,11 @@ def events(
 
     table = Table("time", "board", "camera", "rule", "label", "score", "track", "snapshot")
     for r in rows:
-        table.add_row(datetime.fromtimestamp(r["start_ts"]).strftime("%Y-%m-%d %H:%M:%S"), r["device"], r["source"],
-                      r["rule"], r["label"], f"{r['score']:.2f}", "-" if r["track_id"] is None else str(r["track_id"]),
-                      r.get("snapshot_url") or r["snapshot_key"] or r["snapshot"] or "-")
+        # every text column came from a board: text, never markup
+        table.add_row(datetime.fromtimestamp(r["start_ts"]).strftime("%Y-%m-%d %H:%M:%S"), untrusted(r["device"]),
+                      untrusted(r["source"]), untrusted(r["rule"]), untrusted(r["label"]), f"{r['score']:.2f}",
+                      "-" if r["track_id"] is None else str(r["track_id"]),
+                      untrusted(r.get("snapshot_url") or r["snapshot_key"] or r["snapshot"] or "-"))
     console.print(table)
     console.print(f"{len(rows)} event(s)")
 
@@ -212,6 +219,50 @@ def bridge(
     tmp.chmod(0o600)
     tmp.write_text(text)
     tmp.replace(out)
+
+
+@fleet_app.command("credentials")
+def credentials(
+    devices: list[str] = typer.Argument(..., help="The boards' device names (each becomes its login)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the password file, ACL, broker fragment and env "
+                             "files (created 0700, files 0600)."),
+    prefix: str = typer.Option("edgekit", "--prefix", help="The fleet's MQTT topic prefix (mqtt.topic_prefix)."),
+    hub_user: str = typer.Option("edgekit-hub", "--hub-user", help="The hub's login (reads every board's topics)."),
+    password_env: str = typer.Option("EDGEKIT_BRIDGE_PASSWORD", "--password-env",
+                                     help="The boards' bridge.password_env (the variable their env file sets)."),
+    force: bool = typer.Option(False, "--force", help="Replace existing files (every board needs its new password)."),
+    add: bool = typer.Option(False, "--add", help="Add these boards to the existing folder: the other logins, the "
+                             "ACL and the hub's password stay."),
+) -> None:
+    """One login per board for the central broker and an ACL that lets each board write only its own topics.
+
+    Writes passwd (Mosquitto's password_file), acl (its acl_file), mosquitto-auth.conf (a conf.d fragment naming
+    both), hub.env (the hub's password) and boards/DEVICE.env (each board's EDGEKIT_DEVICE and bridge password, for
+    its env file). Passwords are never printed."""
+    from edgekit.hub.credentials import Credentials, added_files, write_files
+
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]*", password_env):
+        raise EdgekitError(f"--password-env {password_env!r}: use an environment variable name like "
+                           "EDGEKIT_BRIDGE_PASSWORD")
+    if add and force:
+        raise EdgekitError("give --add (new boards beside the others) or --force (replace every login), not both")
+    if add:
+        files = added_files(out, devices, password_env)
+        write_files(files, replace=[out / "passwd"])
+    else:
+        files = Credentials.generate(devices, hub_user).files(out, prefix, password_env)
+        write_files(files, force)
+    for path in files:
+        console.print(Text(str(path)))
+    if add:
+        console.print(Text(f"{len(devices)} board login(s) added: reload the central broker (SIGHUP) and put each "
+                           "boards/DEVICE.env into that board's env file."))
+        return
+    console.print(Text(f"{len(devices)} board login(s) and {hub_user!r} for the hub. On the central broker: "
+                       f"`chown mosquitto {out / 'passwd'} {out / 'acl'}` (Mosquitto 2 reads them as its own user), "
+                       f"include {out / 'mosquitto-auth.conf'} from its conf.d; hub.yaml: "
+                       f"mqtt.username {hub_user}, mqtt.password '{{EDGEKIT_HUB_MQTT_PASSWORD}}' from hub.env; each "
+                       "board's env file: its boards/DEVICE.env."))
 
 
 def register(app: typer.Typer) -> None:

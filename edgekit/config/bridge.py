@@ -20,7 +20,10 @@ class BridgeConfig(BaseModel):
     username: str | None = Field(None, description="Per-board login; default: the device name.")
     password_env: str = Field("EDGEKIT_BRIDGE_PASSWORD", pattern=r"^[A-Z][A-Z0-9_]*$",
                               description="Environment variable holding the password when the file is written.")
-    ca_certs: str | None = Field(None, description="CA of the central broker; unset: plain TCP (tests only).")
+    ca_certs: str | None = Field(None, description="CA of the central broker; unset: plain TCP, refused off loopback "
+                                 "unless insecure_plaintext.")
+    insecure_plaintext: bool = Field(False, description="Allow a bridge without TLS to a host off loopback (its "
+                                     "password and events cross the network in clear): closed networks only.")
     certfile: str | None = None
     keyfile: str | None = None
     max_queued_messages: int = Field(1_000_000, ge=1000, description="Messages kept while the link is down.")

@@ -60,6 +60,8 @@ class HubConfig(Strict):
     database: HubDatabase
     limits: HubLimits = Field(default_factory=HubLimits)
     s3: S3Config | None = Field(None, description="Where boards upload snapshots (to show their URLs).")
+    retention_days: float | None = Field(None, gt=0, description="Delete events, rejects and (with s3) the boards' "
+                                         "objects older than this, hourly; unset: keep everything.")
 
 
 def load_hub_config(path: str | Path) -> HubConfig:

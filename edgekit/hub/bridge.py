@@ -8,10 +8,20 @@ password, ``{<bridge.password_env>}``): no secret is in the bundle. The deploy f
 messages persist, and Mosquitto refuses a second ``persistence_location``. The bridge's own state is published on
 the central broker as ``<prefix>/<device>/available`` (``1``/``0``, the bridge's last will), so the hub sees a board
 whose link or power is gone as offline even when its daemon had no chance to say so.
+
+The file holds the bridge alone: no ``listener`` and no ``allow_anonymous``. Under Mosquitto 2's global settings an
+``allow_anonymous true`` in a fragment opens every listener of the board's broker, an authenticated one included. With
+no listener of its own configured, Mosquitto 2 serves local clients on ``127.0.0.1:1883`` (its local-only mode), which
+is where the daemon publishes; any other listener is the board admin's to configure. The bridge needs TLS
+(``bridge.ca_certs``): without it the board's password and events cross the network in clear, so
+:func:`bridge_conf` refuses unless the central broker is on loopback or ``bridge.insecure_plaintext`` says so, and
+then the file says it in a comment.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -24,31 +34,61 @@ _SAFE = re.compile(r"^[A-Za-z0-9_.:/@+-]+$")
 #: where a bundle carries the bridge file, and the board variable that names the device in it
 BUNDLE_PATH = "mosquitto/edgekit-bridge.conf"
 DEVICE_VAR = "EDGEKIT_DEVICE"
+log = logging.getLogger(__name__)
 
 
-def _value(name: str, value: str) -> str:
+def _value(name: str, value: str, secret: bool = False) -> str:
     # Mosquitto's config has no quoting: a space or newline in a value would end it or start a new option.
-    # A `{NAME}` placeholder (a bundle's template) is checked when the board fills it.
+    # A `{NAME}` placeholder (a bundle's template) is checked when the board fills it. A secret's value is never
+    # repeated: this message ends up in the deploy's error line and its logs.
     if not _SAFE.match(fill_text(value, lambda _name: "x")):
-        raise EdgekitError(f"bridge {name} {value!r} has characters Mosquitto's config cannot hold "
+        shown = "(value not shown)" if secret else repr(value)
+        raise EdgekitError(f"bridge {name} {shown} has characters Mosquitto's config cannot hold "
                            "(use letters, digits and _ . : / @ + -)")
     return value
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _plaintext_note(cfg: BridgeConfig) -> list[str]:
+    """Comment lines for a bridge without TLS; refuses one that would cross a network unless allowed."""
+    if cfg.ca_certs:
+        return []
+    if not (cfg.insecure_plaintext or _loopback(cfg.host)):
+        raise EdgekitError(f"bridge to {cfg.host} has no ca_certs: the board's password and events would cross the "
+                           "network in clear. Set bridge.ca_certs to the central broker's CA, or "
+                           "bridge.insecure_plaintext: true for a network you trust")
+    if not _loopback(cfg.host):
+        log.warning("bridge to %s without TLS (bridge.insecure_plaintext): the board's password and events cross "
+                    "the network in clear", cfg.host)
+    return ["# WARNING: no TLS (no bridge.ca_certs): the password and every event cross the network in clear."]
+
+
 def bridge_conf(device: str, cfg: BridgeConfig, topic_prefix: str = "edgekit", password: str | None = None,
                 persistence_dir: str | None = None, listener_port: int = 1883) -> str:
-    """The Mosquitto config text of the board's broker with its bridge to the centre.
+    """The Mosquitto bridge of the board's broker to the centre (a ``conf.d`` fragment).
 
     ``password`` defaults to the environment variable ``cfg.password_env``; a bridge without one logs in
-    anonymously (for tests and closed networks only). ``persistence_dir`` None: a ``conf.d`` fragment, the main
-    config says where messages persist; set it for a file Mosquitto runs alone (``mosquitto -c FILE``).
+    anonymously (for tests and closed networks only). ``persistence_dir`` None: the main config says where messages
+    persist; set it for a file Mosquitto runs alone (``mosquitto -c FILE``). ``listener_port`` is where the daemon
+    publishes, named in a comment only: the file opens no listener. Without TLS to a host off loopback, one
+    ``EdgekitError`` unless ``cfg.insecure_plaintext``.
     """
     pw = password if password is not None else os.environ.get(cfg.password_env)
     name = _value("device", device)
     lines = [
         "# Written by edgekit bundle: this board's broker, bridged to the fleet's central broker.",
-        f"listener {listener_port} 127.0.0.1",
-        "allow_anonymous true",
+        "# It opens no listener and sets no allow_anonymous: those are global in Mosquitto 2 and stay the board",
+        f"# admin's. The daemon publishes to 127.0.0.1:{listener_port} (Mosquitto's local-only mode serves 1883).",
+        *_plaintext_note(cfg),
+        # the bridge's store-and-forward: what the centre has not acknowledged survives a restart of this broker
         "persistence true",
         *([f"persistence_location {_value('persistence_dir', persistence_dir)}"] if persistence_dir else []),
         "autosave_interval 1",
@@ -72,7 +112,7 @@ def bridge_conf(device: str, cfg: BridgeConfig, topic_prefix: str = "edgekit", p
     if cfg.username is not None or pw is not None:
         lines.append(f"remote_username {_value('username', cfg.username or device)}")
     if pw is not None:
-        lines.append(f"remote_password {_value('password', pw)}")
+        lines.append(f"remote_password {_value('password', pw, secret=True)}")
     if cfg.ca_certs:
         lines += [f"bridge_cafile {_value('ca_certs', cfg.ca_certs)}", "bridge_insecure false"]
         if cfg.certfile and cfg.keyfile:
@@ -95,6 +135,6 @@ def fill_bridge(template: str, env: Mapping[str, str], device: str) -> str:
         value = env.get(name) or (device if name == DEVICE_VAR else "")
         if not value:
             raise EdgekitError(f"the Mosquitto bridge needs {name}: set it in the board's env file")
-        return _value(name, value)
+        return _value(name, value, secret=name != DEVICE_VAR)  # every other placeholder is the password
 
     return fill_text(template, value_of)

@@ -119,12 +119,31 @@ def query_events(conn: Any, flt: EventFilter, limit: int = 50) -> list[dict[str,
     return [dict(zip(_COLUMNS, r, strict=True)) for r in _select(conn, _COLUMNS, flt, limit)]
 
 
-def presign(rows: list[dict[str, Any]], s3: Any, bucket: str, expires_s: int = 3600) -> None:
-    """Add ``snapshot_url`` (a presigned GET, ``expires_s`` long) to rows whose snapshot was uploaded."""
+def own_key(key: str, device: str, prefix: str) -> bool:
+    """True when ``key`` lies under the board's own folder ``<prefix>/<device>/`` of the fleet's bucket (the layout
+    of :func:`edgekit.storage.s3.object_keys`), with no empty, ``.`` or ``..`` part that a store may resolve.
+
+    Examples:
+        >>> own_key("site/gate/2026-01-02/e1.jpg", "gate", "site"), own_key("site/door/2026-01-02/e1.jpg", "gate",
+        ...                                                                    "site")
+        (True, False)
+        >>> own_key("site/gate/../door/2026-01-02/e1.jpg", "gate", "site")
+        False
+    """
+    parts = key.split("/")
+    head = [p for p in prefix.split("/") if p] + [device]
+    return (len(parts) > len(head) and parts[:len(head)] == head
+            and all(p not in ("", ".", "..") for p in parts) and key.isprintable())
+
+
+def presign(rows: list[dict[str, Any]], s3: Any, bucket: str, prefix: str, expires_s: int = 3600) -> None:
+    """Add ``snapshot_url`` (a presigned GET, ``expires_s`` long) to rows whose snapshot was uploaded. Only a key in
+    the row's own board's folder gets one: the key is what the board sent, and a URL for another board's key would
+    hand the operator that board's pictures on this board's word."""
     for r in rows:
-        if r.get("snapshot_key"):
-            r["snapshot_url"] = s3.generate_presigned_url("get_object", Params={"Bucket": bucket,
-                                                                                "Key": r["snapshot_key"]},
+        key = r.get("snapshot_key")
+        if key and own_key(str(key), str(r.get("device")), prefix):
+            r["snapshot_url"] = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
                                                           ExpiresIn=expires_s)
 
 

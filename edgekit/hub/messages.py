@@ -4,6 +4,11 @@ A board sends on ``<prefix>/<device>/events`` (Event JSON, QoS 1), ``<prefix>/<d
 (``online``/``offline``, retained, the last will) and ``<prefix>/<device>/stats`` (stats JSON). Every message is
 turned into exactly one ``Parsed``: a row to write, or a reject with its reason. Size and nesting depth are checked
 on the raw bytes before ``json.loads`` runs, so no payload can make the parser recurse or allocate without bound.
+
+The board a message belongs to is the one its topic names: the central broker's ACL (``edgekit fleet
+credentials``) lets each board's login write only under its own name. A payload that names another device is
+rejected (:data:`FOREIGN_DEVICE`), not stored under the topic's name: the daemon always sends its own name in both,
+so a mismatch is a misconfigured or lying board, and its snapshot key and content would be credited to the wrong one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from edgekit.types import EVENT_SCHEMA_VERSION, Event
 
 Kind = Literal["event", "available", "stats", "reject"]
 _DEVICE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+#: the reject reason of a payload that names another device than its topic
+FOREIGN_DEVICE = "device differs from the topic's"
 
 
 @dataclass(slots=True)
@@ -99,6 +106,9 @@ def parse(msg: Incoming, prefix: str, max_bytes: int, max_depth: int) -> Parsed:
     if not isinstance(data, dict):
         return _reject(msg, device, "not a JSON object")
     data = _clean(data)
+    named = data.get("device")
+    if named not in (None, "", device):
+        return _reject(msg, device, f"{FOREIGN_DEVICE} (payload says {str(named)[:64]!r})")
     if kind == "stats":
         return Parsed("stats", msg.topic, device, msg.received, stats=data, size=len(msg.payload))
     version = data.get("schema_version")

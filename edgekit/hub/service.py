@@ -27,10 +27,14 @@ from edgekit.config.hub import HubConfig
 from edgekit.config.tls import apply_tls
 from edgekit.contract.topics import Topics
 from edgekit.errors import MissingDependencyError
-from edgekit.hub.messages import Incoming, Parsed, parse
+from edgekit.hub.messages import FOREIGN_DEVICE, Incoming, Parsed, parse
+from edgekit.hub.retention import expire_objects, expire_rows
 from edgekit.hub.store import FleetStore
+from edgekit.storage.s3 import make_client
+from edgekit.timing import RateLimitedLog
 
 log = logging.getLogger(__name__)
+RETENTION_EVERY_S = 3600.0
 
 
 class Hub:
@@ -47,6 +51,7 @@ class Hub:
         self.store = store if store is not None else FleetStore(cfg.database.dsn, cfg.database.connect_timeout_s)
         self.counters: Counter[str] = Counter()
         self.reject_reasons: Counter[str] = Counter()
+        self._foreign_log = RateLimitedLog(log)  # a board speaking for another: said every time, a few a minute
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.db_ok = threading.Event()
@@ -70,11 +75,20 @@ class Hub:
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
         self._writer = threading.Thread(target=self._write_loop, name="hub-writer", daemon=True)
+        self._retention: threading.Thread | None = None
+        self._s3: Any = None
+        if cfg.retention_days is not None:
+            # the client now: no credentials is one clear error at start, not a failure an hour later
+            self._s3 = make_client(cfg.s3) if cfg.s3 is not None else None
+            self._retention = threading.Thread(target=self._retention_loop, name="hub-retention", daemon=True)
+            self._retention_log = RateLimitedLog(log, per_minute=1)
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
     def start(self) -> None:
         m = self.cfg.mqtt
         self._writer.start()
+        if self._retention is not None:
+            self._retention.start()
         self.client.connect_async(m.host, m.port, keepalive=m.keepalive, clean_start=False, properties=self._props)
         self.client.loop_start()
 
@@ -85,6 +99,8 @@ class Hub:
             time.sleep(0.05)
         self._stop.set()
         self._writer.join(timeout=max(1.0, deadline - time.monotonic()))
+        if self._retention is not None:
+            self._retention.join(timeout=max(1.0, deadline - time.monotonic()))
         self.client.disconnect()
         self.client.loop_stop()
         self.store.close()
@@ -201,8 +217,44 @@ class Hub:
             if p.kind != "reject":
                 continue
             self.reject_reasons[p.reason.split(" (")[0]] += 1
-            if sum(self.reject_reasons.values()) <= 20:
+            if p.reason.startswith(FOREIGN_DEVICE):
+                self.counters["foreign_device"] += 1
+                self._foreign_log.warning("hub rejected a message on %r: %s", p.topic, p.reason)
+            elif sum(self.reject_reasons.values()) <= 20:
                 log.warning("hub rejected a message on %s (%d bytes): %s", p.topic, p.size, p.reason)
+
+    # -- retention thread ----------------------------------------------------------------------------------------
+    def expire_once(self) -> None:
+        """Delete rows (and, with ``s3``, objects) older than ``retention_days``; raises on failure."""
+        import psycopg
+
+        assert self.cfg.retention_days is not None
+        cutoff = time.time() - self.cfg.retention_days * 86400
+        db = self.cfg.database
+        with psycopg.connect(db.dsn, autocommit=True, connect_timeout=max(1, round(db.connect_timeout_s)),
+                             application_name="edgekit-hub-retention") as conn:
+            events, rejects = expire_rows(conn, cutoff)
+        objects = 0
+        if self._s3 is not None and self.cfg.s3 is not None:
+            objects = expire_objects(self._s3, self.cfg.s3.bucket, self.cfg.s3.prefix, cutoff)
+        self.counters["expired_events"] += events
+        self.counters["expired_rejects"] += rejects
+        self.counters["expired_objects"] += objects
+        self.counters["retention_runs"] += 1
+        if events or rejects or objects:
+            log.info("hub retention: deleted %d event(s), %d reject(s), %d object(s) older than %g days", events,
+                     rejects, objects, self.cfg.retention_days)
+
+    def _retention_loop(self) -> None:
+        while True:
+            try:
+                self.expire_once()
+            except Exception as e:  # database or store away: the next run tries again
+                self.counters["retention_errors"] += 1
+                self._retention_log.warning("hub retention failed (%s: %s); next try in %.0f s", type(e).__name__,
+                                            str(e).splitlines()[0] if str(e) else "", RETENTION_EVERY_S)
+            if self._stop.wait(RETENTION_EVERY_S):
+                return
 
     def stats(self) -> dict[str, Any]:
         """Counters, queue depth and link states, for logs and tests."""

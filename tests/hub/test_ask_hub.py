@@ -186,3 +186,14 @@ def test_ask_hub_bad_input_is_one_line(pg_dsn: str, tmp_path: Path) -> None:
     assert r.returncode == 2 and "not both" in r.stderr
     r = run_cli("ask", "--hub", str(tmp_path / "nope.yaml"), "how many falls?")
     assert r.returncode == 2 and "nope.yaml not found" in r.stderr
+
+
+def test_ask_hub_prints_what_boards_sent_as_text(pg_dsn: str) -> None:
+    markup = "[red]x[/red]\x1b]0;owned\x07"  # Rich markup and a terminal escape, in a camera name a board sent
+    e = Event(rule="fall-seen", source=markup, label="Fall", score=0.8, box=(1.0, 2.0, 30.0, 40.0),
+              start_ts=at(8, 0), device="dock-1", track_id=1)
+    ingest(pg_dsn, [e])
+    r = run_cli("ask", "--hub", pg_dsn, "when was the last fall?")
+    assert r.returncode == 0, r.stderr
+    assert "[red]x[/red]?]0;owned?" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert not any(ch in r.stdout + r.stderr for ch in "\x1b\x07")

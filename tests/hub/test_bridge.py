@@ -28,6 +28,8 @@ class BoardBroker:
         text = bridge_conf("gate-1", BridgeConfig(host="127.0.0.1", port=central_port), password=None,
                            persistence_dir=f"{workdir}/", listener_port=self.port)
         extra = "user root\n" if os.geteuid() == 0 else ""  # keep root, to write into pytest's private folder
+        # the board admin's listener (the bridge file opens none): the daemon's port, on loopback
+        extra += f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
         self.conf = workdir / "board.conf"
         self.conf.write_text(text + extra + f"log_dest file {workdir}/board.log\n")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -44,7 +46,7 @@ class BoardBroker:
             self.proc.wait()
 
 
-def test_bridge_conf_text_and_bad_values():
+def test_bridge_conf_text_and_bad_values(caplog):
     cfg = BridgeConfig(host="central.example", port=8883, ca_certs="/etc/edgekit/ca.crt")
     text = bridge_conf("gate-1", cfg, password="s3cret")
     for line in ("address central.example:8883", "topic edgekit/gate-1/# out 1", "cleansession false",
@@ -53,8 +55,17 @@ def test_bridge_conf_text_and_bad_values():
         assert line in text.splitlines()
     with pytest.raises(EdgekitError, match="cannot hold"):
         bridge_conf("gate 1", cfg)
-    with pytest.raises(EdgekitError, match="password"):
+    with pytest.raises(EdgekitError, match="password") as bad:
         bridge_conf("gate-1", cfg, password="a b\nlistener 1 0.0.0.0")
+    assert "a b" not in str(bad.value)  # a secret is never repeated (the deploy prints this line)
+    # the bridge alone: nothing that opens or changes the board's listeners (global settings in Mosquitto 2)
+    assert not [ln for ln in text.splitlines() if ln.split(" ")[0] in ("listener", "allow_anonymous", "port")]
+    plain = BridgeConfig(host="central.example", port=1883)
+    with pytest.raises(EdgekitError, match="in clear"):
+        bridge_conf("gate-1", plain, password="s3cret")
+    allowed = bridge_conf("gate-1", plain.model_copy(update={"insecure_plaintext": True}), password="s3cret")
+    assert "# WARNING: no TLS" in allowed and "bridge_cafile" not in allowed
+    assert "central.example without TLS" in caplog.text and "s3cret" not in caplog.text  # said when bundled
 
 
 @pytest.mark.slow
@@ -103,12 +114,13 @@ def test_fleet_bridge_command_writes_a_config_mosquitto_runs(broker, consumer_fa
                 f"{tmp_path}/", env={"DOCK_BRIDGE_PW": "pw-of-dock-7"})
     assert r.returncode == 0, r.stderr
     text = out.read_text()
-    assert f"listener {port} 127.0.0.1" in text and "remote_password pw-of-dock-7" in text
+    options = {ln.split(" ")[0] for ln in text.splitlines() if ln and not ln.startswith("#")}
+    assert not options & {"listener", "allow_anonymous", "port"} and "remote_password pw-of-dock-7" in text
     assert "remote_clientid edgekit-bridge-dock-7" in text and oct(out.stat().st_mode & 0o777) == "0o600"
     # the central broker allows anonymous logins here, so the bridge's login is accepted as given
     c = consumer_factory(["edgekit/dock-7/available"], client_id="bridge-watch")
     extra = "user root\n" if os.geteuid() == 0 else ""
-    out.write_text(text + extra)
+    out.write_text(text + extra + f"listener {port} 127.0.0.1\n")  # the board admin's listener
     assert MOSQUITTO is not None
     proc = subprocess.Popen([MOSQUITTO, "-c", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

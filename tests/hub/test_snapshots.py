@@ -4,13 +4,15 @@ snapshot's key, and `edgekit fleet events` hands out a working presigned URL for
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import yaml
 
 from edgekit.config.storage import S3Config
-from edgekit.hub import Hub, migrate
+from edgekit.hub import FleetStore, Hub, Incoming, migrate, parse
 from edgekit.storage import S3Uploader, UploadQueue
+from edgekit.storage.s3 import object_keys
 from tests.helpers import run_cli, wait_until
 from tests.hub.conftest import hub_config
 from tests.hub.test_hub import board, make_event, rows
@@ -46,3 +48,33 @@ def test_snapshot_uploaded_by_board_is_reachable_from_the_fleet_events(broker, p
     with urllib.request.urlopen(row["snapshot_url"], timeout=10) as resp:  # anyone with the link, no credentials
         assert resp.read() == jpg.read_bytes()
     assert "AWS_SECRET_ACCESS_KEY" not in row["snapshot_url"] and s3.secret_key not in row["snapshot_url"]
+
+
+def test_retention_deletes_old_rows_and_the_boards_old_objects_only(broker, pg_dsn, s3, monkeypatch):
+    migrate(pg_dsn)
+    old, new = make_event("dock-2", 1), make_event("dock-2", 2, start_ts=time.time())
+    store = FleetStore(pg_dsn)
+    try:
+        store.write([parse(Incoming(f"edgekit/{e.device}/events", e.to_json().encode(), i, 1, 0, e.start_ts),
+                           "edgekit", 64 * 1024, 16) for i, e in enumerate((old, new))])
+    finally:
+        store.close()
+    s3cfg = S3Config(bucket="edgekit-test", endpoint_url=s3.endpoint, prefix="site-a")
+    keys = {name: object_keys(s3cfg, e)["snapshot"] for name, e in (("old", old), ("new", new))}
+    kept = [keys["new"], "site-a/dock-2/notes/readme.txt", "elsewhere/dock-2/2025-11-24/x.jpg"]
+    client = s3.client()
+    for key in [keys["old"], *kept]:
+        client.put_object(Bucket="edgekit-test", Key=key, Body=b"x")
+    for name, value in s3.env().items():
+        monkeypatch.setenv(name, value)
+    cfg = hub_config(broker.port, pg_dsn).model_copy(update={"retention_days": 30.0, "s3": s3cfg})
+    hub = Hub(cfg)
+    hub.start()  # retention runs at start, then hourly
+    try:
+        wait_until(lambda: hub.stats().get("retention_runs", 0) >= 1, 30, what=lambda: f"a retention run: {hub.stats()}")
+    finally:
+        hub.stop()
+    assert rows(pg_dsn, "SELECT id FROM events") == [(new.id,)]
+    listed = client.list_objects_v2(Bucket="edgekit-test").get("Contents", [])
+    assert sorted(o["Key"] for o in listed) == sorted(kept)
+    assert (hub.stats()["expired_events"], hub.stats()["expired_objects"]) == (1, 1)
