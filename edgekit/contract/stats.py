@@ -42,25 +42,34 @@ class RuntimeInfo(_Open):
     substitutions: list[str] = Field(default_factory=list)
 
 
-class CameraReport(_Open):
-    """One camera's live figures."""
+class CameraCounters(_Open):
+    """What a camera worker counts as it runs; its report carries them as they are (one type, no mapping)."""
 
-    capture_fps: float = 0.0
-    process_fps: float = 0.0
-    dropped: int = 0
     captured: int = 0
     processed: int = 0
+    dropped: int = 0
     events: int = 0
     reconnects: int = 0
     max_lag_frames: int = 0
-    stage_ms: dict[str, float] = Field(default_factory=dict)
-    status: str = "ok"
     last_error: str = ""
     rate_warnings: list[str] = Field(default_factory=list)
     """Rules this camera is processed too slowly for (edgekit.tracking.rate), one line each."""
-    runtime: RuntimeInfo | None = None
     motion_skipped: int = 0
     """Frames the motion gate kept from the detector."""
+
+    def counters(self) -> dict[str, Any]:
+        """The counters alone (a subclass's own fields left out), to build a report from."""
+        return {name: getattr(self, name) for name in CameraCounters.model_fields}
+
+
+class CameraReport(CameraCounters):
+    """One camera's live figures: its counters, rates over the last interval, and what it runs."""
+
+    capture_fps: float = 0.0
+    process_fps: float = 0.0
+    stage_ms: dict[str, float] = Field(default_factory=dict)
+    status: str = "ok"
+    runtime: RuntimeInfo | None = None
     clips: int = 0
     """Event clips written since start."""
     clip_frames_dropped: int = 0

@@ -11,13 +11,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import PrivateAttr
 
 from edgekit.config.cameras import CameraConfig
+from edgekit.contract.stats import CameraCounters
 from edgekit.errors import EdgekitError
 from edgekit.pipeline.clips import Clip, ClipRecorder
 from edgekit.pipeline.motion import MotionGate
@@ -40,26 +42,20 @@ EventSink = Callable[[Event, Frame, Detections], None]
 STAGES = ("motion", "pre", "infer", "post", "track", "pose", "rules")
 
 
-@dataclass
-class CameraStats:
-    """Counters of one camera; read by the stats loop (plain ints: a torn read is harmless)."""
+class CameraStats(CameraCounters):
+    """One camera's counters (the report's own type) and what only the worker needs; read by the stats loop
+    (plain values: a torn read is harmless)."""
 
-    captured: int = 0
-    processed: int = 0
-    dropped: int = 0
-    events: int = 0
-    skipped: int = 0
-    """Frames the motion gate kept from the detector."""
-    reconnects: int = 0
     status: str = "starting"
-    last_error: str = ""
+    """starting, ok, down, stopped or ended; the report says ok or down."""
     last_frame_mono: float = 0.0
     lag_frames: int = 0
     """Frames captured after the one being processed, when it started (0-1 when stale frames are dropped)."""
-    max_lag_frames: int = 0
-    rate_warnings: list[str] = field(default_factory=list)
-    """Rules this camera is processed too slowly for (``tracking.rate``), one line each."""
-    timer: StageTimer = field(default_factory=lambda: StageTimer(window=200))
+    _timer: StageTimer = PrivateAttr(default_factory=lambda: StageTimer(window=200))
+
+    @property
+    def timer(self) -> StageTimer:
+        return self._timer
 
     def stage_ms(self) -> dict[str, float]:
         """Mean of the recent durations per stage (ms)."""
@@ -172,7 +168,7 @@ class CameraWorker:
         with timer.stage("motion"):
             run = self.gate.should_detect(frame.image, t)
         if not run:
-            self.stats.skipped += 1
+            self.stats.motion_skipped += 1
             if self.on_frame is not None:
                 self.on_frame(frame, self._last_dets)  # live views keep moving; boxes are the last detection's
             return []

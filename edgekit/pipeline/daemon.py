@@ -146,13 +146,11 @@ class Daemon:
                 t0, cap0, proc0 = self._last.get(cam_id, (now, s.captured, s.processed))
                 dt = now - t0
                 cams[cam_id] = CameraReport(
+                    **s.counters(),
                     capture_fps=round((s.captured - cap0) / dt, 2) if dt > 0 else 0.0,
                     process_fps=round((s.processed - proc0) / dt, 2) if dt > 0 else 0.0,
-                    dropped=s.dropped, captured=s.captured, processed=s.processed, events=s.events,
-                    reconnects=s.reconnects, max_lag_frames=s.max_lag_frames, stage_ms=s.stage_ms(),
-                    status="ok" if s.status == "ok" else "down", last_error=s.last_error,
-                    rate_warnings=s.rate_warnings, rules_off=w.rules.rules_off(),
-                    runtime=self.runtime.get(cam_id), motion_skipped=s.skipped,
+                    stage_ms=s.stage_ms(), status="ok" if s.status == "ok" else "down",
+                    rules_off=w.rules.rules_off(), runtime=self.runtime.get(cam_id),
                     clips=len(w.recorder.clips) if w.recorder else 0,
                     clip_frames_dropped=w.recorder.dropped if w.recorder else 0,
                 )

@@ -66,9 +66,9 @@ def run(detector, motion: bool) -> tuple[list, CameraWorker, list[float]]:
     scene, events, ran = porch_scene(), [], []
     for i in range(round(SECONDS * FPS)):
         t = i / FPS
-        before = worker.stats.skipped
+        before = worker.stats.motion_skipped
         events += worker.process(Frame(scene.render(t)[0], "porch", i), None, t)
-        if worker.stats.skipped == before:
+        if worker.stats.motion_skipped == before:
             ran.append(t)
     return events, worker, ran
 
@@ -84,10 +84,10 @@ def test_gated_worker_fires_the_same_events_as_detecting_every_frame(detector):
     dwell_every = {e.rule: e for e in every}["on_mat"]
     dwell_gated = {e.rule: e for e in gated}["on_mat"]
     assert abs(dwell_gated.start_ts - dwell_every.start_ts) <= 1.0 + 1e-6
-    assert w_every.stats.skipped == 0
+    assert w_every.stats.motion_skipped == 0
     # the empty 3 s: only the start-up frame and its hold period ran the detector
     assert len([t for t in ran if t < 3.0]) <= 1 + 0.5 * FPS + 1, ran
     # standing still: once the background absorbed the person (~1.5 s), one detection a second instead of six
     standing = [t for t in ran if 7.5 <= t < 10.0]
     assert 2 <= len(standing) <= 4, ran
-    assert w_gated.stats.skipped == round(SECONDS * FPS) - len(ran)
+    assert w_gated.stats.motion_skipped == round(SECONDS * FPS) - len(ran)

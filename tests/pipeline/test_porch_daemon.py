@@ -60,7 +60,7 @@ def test_porch_daemon_on_a_real_broker(broker, consumer_factory, tmp_path):
         runner.join(60)
         wait_until(lambda: c.payloads("/porch/clip"), 30, what="the clip-ready message")
         report = d.stats().cameras["porch"]  # the typed stats carry the gate's and the recorder's figures
-        assert report.motion_skipped == d.workers["porch"].stats.skipped and report.clips == 1
+        assert report.motion_skipped == d.workers["porch"].stats.motion_skipped and report.clips == 1
     finally:
         stop.set()
         runner.join(60)
@@ -82,7 +82,7 @@ def test_porch_daemon_on_a_real_broker(broker, consumer_factory, tmp_path):
     assert float(info["format"]["duration"]) == pytest.approx(expected, abs=1.0 + 2 / FPS)
     # the motion gate kept the detector off the empty start and most of the wait
     w = d.workers["porch"]
-    assert w.stats.skipped >= 5 and w.recorder is not None and len(w.recorder.clips) == 1
+    assert w.stats.motion_skipped >= 5 and w.recorder is not None and len(w.recorder.clips) == 1
     # counts: someone on the mat, then nobody
     counts = [int(p) for p in c.payloads("/porch/count/door/Normal")]
     assert max(counts) == 1 and counts[-1] == 0
