@@ -20,13 +20,13 @@ then the file says it in a comment.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import re
 from collections.abc import Mapping
 
 from edgekit.config.bridge import BridgeConfig
+from edgekit.config.dashboard import is_loopback
 from edgekit.config.env import fill_text
 from edgekit.errors import EdgekitError
 
@@ -48,24 +48,15 @@ def _value(name: str, value: str, secret: bool = False) -> str:
     return value
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _plaintext_note(cfg: BridgeConfig) -> list[str]:
     """Comment lines for a bridge without TLS; refuses one that would cross a network unless allowed."""
     if cfg.ca_certs:
         return []
-    if not (cfg.insecure_plaintext or _loopback(cfg.host)):
+    if not (cfg.insecure_plaintext or is_loopback(cfg.host)):
         raise EdgekitError(f"bridge to {cfg.host} has no ca_certs: the board's password and events would cross the "
                            "network in clear. Set bridge.ca_certs to the central broker's CA, or "
                            "bridge.insecure_plaintext: true for a network you trust")
-    if not _loopback(cfg.host):
+    if not is_loopback(cfg.host):
         log.warning("bridge to %s without TLS (bridge.insecure_plaintext): the board's password and events cross "
                     "the network in clear", cfg.host)
     return ["# WARNING: no TLS (no bridge.ca_certs): the password and every event cross the network in clear."]
