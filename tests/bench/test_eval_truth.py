@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.lib.ask_eval import BLIND_SETS, blind_questions, build_store
-from benchmarks.lib.eval_truth import TruthError, expected
+from benchmarks.lib.ask_eval import BLIND_SETS, EVAL_DIR, blind_questions, build_store, load_questions
+from benchmarks.lib.eval_truth import TruthError, expected, expected_question, expected_turns
 from edgekit.contract.stats import CameraReport, DaemonStats, write_stats
 from edgekit.events import EventStore
 from edgekit.types import Event
@@ -25,7 +25,9 @@ def _store(tmp_path: Path) -> tuple[Path, Path]:
         s.add_many(Event(rule="r", source=cam, label=label, score=0.9, box=(0.0, 0.0, 1.0, 1.0), track_id=tr,
                          start_ts=datetime.fromisoformat(ts).timestamp()) for ts, cam, label, tr in rows)
     write_stats(stats, DaemonStats(ts=time.time(), rss=3 * 2**20, cpu_temp_c=48.25,
-                                   cameras={"gate": CameraReport(process_fps=6.5, stage_ms={"infer": 99.5})}))
+                                   cameras={"gate": CameraReport(process_fps=6.5, stage_ms={"infer": 99.5}),
+                                            "yard": CameraReport(process_fps=3.25, stage_ms={"infer": 40.0}),
+                                            "attic": CameraReport(process_fps=0.0, status="down")}))
     return db, stats
 
 
@@ -70,3 +72,109 @@ def test_the_blind_set_is_large_and_every_question_has_one_answer(tmp_path: Path
     assert len(qs) >= 40 and len({q["id"] for q in qs}) == len(qs)
     assert sum(q["outcome"] == "unanswerable" for q in qs) >= 5
     assert all(q["contains"] for q in qs if q["outcome"] == "answered")
+
+
+def test_exclusion_filters_leave_out_one_value_or_a_list(tmp_path: Path) -> None:
+    db, stats = _store(tmp_path)
+    assert expected({"op": "count", "not_camera": "gate"}, db, stats, NOW)["contains"] == ["1"]
+    assert expected({"op": "count", "not_label": ["dog"]}, db, stats, NOW)["contains"] == ["3"]
+    assert expected({"op": "count", "not_camera": ["gate", "yard"]}, db, stats, NOW)["contains"] == ["0"]
+    assert expected({"op": "count", "label": "person", "not_track": [2, 4]}, db, stats, NOW)["contains"] == ["1"]
+    assert expected({"op": "last", "not_camera": "gate"}, db, stats, NOW)["contains"] == ["08:15", "yard"]
+
+
+def test_compare_gives_both_figures_and_the_larger_side(tmp_path: Path) -> None:
+    db, stats = _store(tmp_path)
+    two_cams = {"op": "compare", "label": "person", "a": {"camera": "gate", "name": "gate"},
+                "b": {"camera": "yard", "name": "yard"}}
+    out = expected(two_cams, db, stats, NOW)
+    assert (out["contains"], out["figures"], out["larger"]) == (["2", "1"], ["2", "1"], "gate")
+    windows = {"op": "compare", "a": {"since": "2026-01-01T00:00", "name": "today"},
+               "b": {"since": "2025-12-31T00:00", "until": "2026-01-01T00:00", "name": "yesterday"}}
+    assert expected(windows, db, stats, NOW)["larger"] == "today"  # 3 against 1
+    equal = expected({"op": "compare", "a": {"label": "dog"}, "b": {"camera": "yard"}}, db, stats, NOW)
+    assert (equal["contains"], equal["figures"], equal["larger"]) == (["1"], ["1", "1"], "equal")
+    fps = {"op": "compare", "measure": "stat", "field": "process_fps", "a": {"camera": "yard"},
+           "b": {"camera": "gate"}}
+    assert expected(fps, db, stats, NOW)["larger"] == "b"
+    assert expected(two_cams, db, stats, NOW, strict=True)["contains"] == ["2", "1", "person", "gate", "yard"]
+
+
+def test_shares_ratios_and_averages_are_exact_or_refused(tmp_path: Path) -> None:
+    db, stats = _store(tmp_path)
+    assert expected({"op": "share", "part": {"label": "person"}}, db, stats, NOW)["contains"] == ["75"]
+    with pytest.raises(TruthError, match="not exact"):  # 2 of 3: an answer may round either way
+        expected({"op": "share", "camera": "gate", "part": {"label": "person"}}, db, stats, NOW)
+    ratio = {"op": "ratio", "a": {"label": "person"}, "b": {"label": "dog"}}
+    assert expected(ratio, db, stats, NOW)["contains"] == ["3"]
+    per_hour = {"op": "average", "per": "hour", "label": "person", "since": "2026-01-01T06:00"}  # until now, 10:00
+    assert expected(per_hour, db, stats, NOW)["contains"] == ["0.5"]
+    per_day = {"op": "average", "per": "day", "since": "2025-12-30T00:00", "until": "2026-01-01T00:00"}
+    assert expected(per_day, db, stats, NOW)["contains"] == ["0.5"]
+    with pytest.raises(TruthError, match="whole number"):
+        expected({**per_hour, "since": "2026-01-01T06:30"}, db, stats, NOW)
+    with pytest.raises(TruthError, match="zero"):
+        expected({"op": "ratio", "a": {"label": "dog"}, "b": {"label": "cat"}}, db, stats, NOW)
+
+
+def test_distinct_counts_cameras_labels_rules_and_tracks(tmp_path: Path) -> None:
+    db, stats = _store(tmp_path)
+    assert expected({"op": "distinct", "of": "camera"}, db, stats, NOW)["contains"] == ["2"]
+    assert expected({"op": "distinct", "of": "label", "camera": "gate"}, db, stats, NOW)["contains"] == ["2"]
+    assert expected({"op": "distinct", "of": "rule"}, db, stats, NOW)["contains"] == ["1"]
+    assert expected({"op": "distinct", "of": "track", "not_camera": "yard"}, db, stats, NOW)["contains"] == ["3"]
+
+
+def test_top_ranks_cameras_by_a_stats_field(tmp_path: Path) -> None:
+    db, stats = _store(tmp_path)
+    assert expected({"op": "top", "field": "process_fps", "order": "lowest"}, db, stats, NOW)["contains"] == \
+        ["attic", "0"]
+    assert expected({"op": "top", "field": "process_fps", "order": "lowest", "not_camera": "attic"},
+                    db, stats, NOW)["contains"] == ["yard", "3.25"]
+    # the down camera has no stage times: it is not the fastest at inference
+    assert expected({"op": "top", "field": "infer_ms", "order": "lowest"}, db, stats, NOW)["contains"] == \
+        ["yard", "40"]
+    assert expected({"op": "top", "field": "process_fps", "n": 2}, db, stats, NOW)["contains"] == \
+        ["gate", "6.5", "yard", "3.25"]
+    with pytest.raises(TruthError, match="top 3"):
+        expected({"op": "top", "field": "infer_ms", "n": 3}, db, stats, NOW)
+    with pytest.raises(TruthError, match="top 1"):  # gate and yard both dropped 0: a tie
+        expected({"op": "top", "field": "dropped"}, db, stats, NOW)
+
+
+def test_the_expected_language_is_passed_through(tmp_path: Path) -> None:
+    db, stats = _store(tmp_path)
+    assert expected({"op": "count", "label": "person", "lang": "es"}, db, stats, NOW)["lang"] == "es"
+    assert "lang" not in expected({"op": "count"}, db, stats, NOW)
+    assert expected({"op": "unanswerable", "lang": "de"}, db, stats, NOW)["lang"] == "de"
+
+
+def test_a_follow_up_carries_the_filters_of_the_turn_before(tmp_path: Path) -> None:
+    db, stats = _store(tmp_path)
+    turns = [{"q": "people today?", "truth": {"op": "count", "label": "person", "since": "2026-01-01T00:00",
+                                              "lang": "de"}},
+             {"q": "only the gate", "truth": {"op": "count", "camera": "gate"}},
+             {"q": "list them", "truth": {"op": "list"}},
+             {"q": "and any label there?", "truth": {"op": "count", "drop": ["label", "since"]}},
+             {"q": "all of them", "truth": {"op": "count", "new": True}}]
+    got = expected_turns(turns, db, stats, NOW)
+    assert [t["contains"] for t in got] == [["3"], ["2"], ["00:30", "09:45"], ["3"], ["4"]]
+    assert [t.get("lang") for t in got] == ["de", "de", "de", "de", None]
+    assert expected_question({"turns": turns}, db, stats, NOW) == got
+    assert expected_question({"truth": {"op": "count"}}, db, stats, NOW)[0]["contains"] == ["4"]
+
+
+def test_the_blind5_set_covers_each_kind_and_every_question_has_one_answer(tmp_path: Path) -> None:
+    st = build_store(tmp_path, EVAL_DIR / "blind5_store.yaml")
+    qs = load_questions(EVAL_DIR / "blind5_questions.yaml")
+    assert len(qs) >= 60 and len({q["id"] for q in qs}) == len(qs)
+    kinds = {"cmp", "share", "avg", "distinct", "not", "clock", "typo", "lang", "top", "follow", "old", "refuse"}
+    per_kind = {k: sum(q["id"].split("-")[1] == k for q in qs) for k in kinds}
+    assert per_kind["share"] + per_kind["avg"] >= 5 and per_kind["refuse"] >= 3
+    assert all(n >= 5 for k, n in per_kind.items() if k not in ("share", "avg", "refuse")), per_kind
+    answers = [e for q in qs for e in expected_question(q, st.events, st.stats, st.now, strict=True)]
+    assert all(e["contains"] for e in answers if e["outcome"] == "answered")
+    assert all(len(q["turns"]) >= 2 for q in qs if "turns" in q)
+    compared = [e["larger"] for e in answers if "larger" in e]
+    assert "equal" in compared and len([c for c in compared if c != "equal"]) >= 5
+    assert {e.get("lang") for e in answers} >= {"es", "de"}
