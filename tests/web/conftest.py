@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import cv2
 import pytest
 
 from edgekit.config.daemon import DaemonConfig
@@ -135,3 +136,27 @@ def running_daemon(tmp_path: Path) -> Iterator[RunningDaemon]:
         yield running
     finally:
         stop_daemon(running)
+
+
+def record_clip(folder: Path, camera: str, event_id: str, seconds: float = 3.0, seed: int = 0) -> Path:
+    """A real event clip: ``seconds`` of the synthetic scene encoded by the daemon's ClipRecorder (H.264 MP4)."""
+    from edgekit.config.clips import ClipsConfig
+    from edgekit.pipeline.clips import ClipRecorder
+    from edgekit.sources import SyntheticScene
+
+    fps, t0 = 10.0, 1_700_000_000.0
+    scene = SyntheticScene.random(seed, period=8)
+    rec = ClipRecorder(camera, ClipsConfig(enabled=True, pre_s=0, post_s=seconds, segment_s=1, buffer_s=10),
+                       folder, fps=fps)
+    rec.start()
+    n = round((seconds + 1) * fps)
+    for i in range(n):
+        rec.add(cv2.resize(scene.render(i / fps)[0], (320, 180)), t0 + i / fps)
+        if i == 0:
+            rec.request(event_id, t0, t0)
+        while rec._q.qsize() > 2:  # the test waits for the encoder, so no frame is dropped
+            rec._thread.join(0.005)
+    rec.close()
+    path = folder / camera / f"{event_id}.mp4"
+    assert path.is_file(), f"no clip written at {path}"
+    return path
