@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,11 +15,12 @@ import pytest
 
 from edgekit.config.daemon import DaemonConfig
 from edgekit.events.store import EventStore
-from edgekit.sources import open_source
+from edgekit.sources import Source, open_source
 from edgekit.types import Detections
 from edgekit.web.app import Dashboard, create_app
 from edgekit.web.feeds import FrameHub, Overlay
 from edgekit.web.server import DashboardServer
+from tests.helpers import REPO
 
 if TYPE_CHECKING:
     from edgekit.pipeline.daemon import Daemon
@@ -25,6 +28,12 @@ if TYPE_CHECKING:
     from edgekit.web.attach import DaemonDashboard
 
 TOKEN = "a-test-token-of-32-characters-xx"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts" / "web"
+needs_chromium = [
+    pytest.mark.skipif(importlib.util.find_spec("playwright") is None, reason="scripts/install_dashboard.sh"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="apt-get install chromium (scripts/install_dashboard.sh)"),
+]
 
 
 @dataclass
@@ -41,10 +50,10 @@ class SyntheticFeeder:
     """Offers frames of the synthetic camera to a feed, as a camera worker does (no detections: the feed is what
     is under test here)."""
 
-    def __init__(self, hub: FrameHub, cam_id: str) -> None:
+    def __init__(self, hub: FrameHub, cam_id: str, source: Source | None = None) -> None:
         self.feed = hub.feeds[cam_id]
         self._stop = threading.Event()
-        self._src = open_source("synthetic:1", realtime=True)
+        self._src = source or open_source("synthetic:1", realtime=True)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -81,6 +90,19 @@ def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Served]:
         server.stop()
         feeder.close()
         store.close()
+
+
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (screenshots go to ``ARTIFACTS``)."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {ARTIFACTS}")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield b
+        b.close()
 
 
 def demo_daemon_config(state: Path, **dashboard: Any) -> DaemonConfig:

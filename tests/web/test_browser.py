@@ -6,23 +6,22 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, wait_until
-from tests.web.conftest import RunningDaemon, demo_daemon_config, start_daemon, stop_daemon
+from tests.helpers import wait_until
+from tests.web.conftest import (
+    ARTIFACTS,
+    RunningDaemon,
+    demo_daemon_config,
+    needs_chromium,
+    start_daemon,
+    stop_daemon,
+)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(importlib.util.find_spec("playwright") is None, reason="scripts/install_dashboard.sh"),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="apt-get install chromium (scripts/install_dashboard.sh)"),
-]
-ARTIFACTS = REPO / "test-artifacts" / "web"
+pytestmark = [pytest.mark.slow, *needs_chromium]
 
 
 @pytest.fixture(scope="module")
@@ -36,18 +35,6 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
     running = start_daemon(cfg, dataclasses.replace(build_services(cfg), assistant=SharedAssistant()))
     yield running
     stop_daemon(running)
-
-
-@pytest.fixture(scope="module")
-def chromium_browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    print(f"\nscreenshots: {ARTIFACTS}")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture
