@@ -76,7 +76,7 @@ def _wait_new_frame(dash_page: Any) -> None:
 
 def test_page_loads_and_the_stream_moves(dash_page: Any, daemon: RunningDaemon) -> None:
     assert dash_page.title() == "edgekit dashboard"
-    dash_page.wait_for_function("document.querySelector('#cameras img') && "
+    dash_page.wait_for_function("() => document.querySelector('#cameras img') && "
                                 "document.querySelector('#cameras img').naturalWidth > 0")
     _wait_new_frame(dash_page)  # the picture changes: frames keep coming
     # The screenshot once someone walked into the zone (an event fired), so it shows boxes and track ids.
@@ -103,7 +103,7 @@ def test_filter_works(dash_page: Any, daemon: RunningDaemon) -> None:
     label = dash_page.inner_text("#events tbody tr td:nth-child(4)")
     dash_page.fill("#filters input[name=label]", "no-such-label")
     dash_page.click("#filters button[type=submit]")
-    dash_page.wait_for_function("document.querySelectorAll('#events tbody tr').length === 0")
+    dash_page.wait_for_function("() => document.querySelectorAll('#events tbody tr').length === 0")
     dash_page.fill("#filters input[name=label]", label)
     dash_page.click("#filters button[type=submit]")
     dash_page.wait_for_selector("#events tbody tr")
@@ -112,34 +112,35 @@ def test_filter_works(dash_page: Any, daemon: RunningDaemon) -> None:
     dash_page.select_option("#filters select[name=camera]", "door")
     dash_page.fill("#filters input[name=until]", "2001-01-01T00:00")
     dash_page.click("#filters button[type=submit]")
-    dash_page.wait_for_function("document.querySelectorAll('#events tbody tr').length === 0")
+    dash_page.wait_for_function("() => document.querySelectorAll('#events tbody tr').length === 0")
 
 
 def test_explain_shows_a_heat_map(dash_page: Any) -> None:
     dash_page.click("nav button[data-tab=events]")
     dash_page.wait_for_selector("#events tbody tr button.explain", timeout=180_000)
     dash_page.click("#events tbody tr button.explain")
-    dash_page.wait_for_function("document.getElementById('explain-heat').naturalWidth > 0", timeout=180_000)
+    dash_page.wait_for_function("() => document.getElementById('explain-heat').naturalWidth > 0", timeout=180_000)
     assert "EigenCAM" in dash_page.inner_text("#tab-explain .method")
     assert "failed" not in dash_page.inner_text("#explain-pick")
     dash_page.screenshot(path=str(ARTIFACTS / "explain.png"))
 
 
 def test_explain_a_live_frame(dash_page: Any) -> None:
-    dash_page.wait_for_function("document.querySelector('#cameras img') && "
+    dash_page.wait_for_function("() => document.querySelector('#cameras img') && "
                                 "document.querySelector('#cameras img').naturalWidth > 0")
     dash_page.click("#cameras button.explain-live")
-    dash_page.wait_for_function("document.getElementById('explain-heat').naturalWidth > 0", timeout=180_000)
+    dash_page.wait_for_function("() => document.getElementById('explain-heat').naturalWidth > 0", timeout=180_000)
     assert "Live frame of door" in dash_page.inner_text("#explain-pick")
     dash_page.screenshot(path=str(ARTIFACTS / "explain_live.png"))
 
 
 def test_speed_and_device_tab(dash_page: Any) -> None:
     dash_page.click("nav button[data-tab=stats]")
-    dash_page.wait_for_function("[...document.querySelectorAll('#device-state th')].some(t => t.textContent === 'RSS')")
+    dash_page.wait_for_function(
+        "() => [...document.querySelectorAll('#device-state th')].some(t => t.textContent === 'RSS')")
     rows = dash_page.inner_text("#device-state")
     assert "throttling" in rows and "CPU clock" in rows and "outbox backlog" in rows and "MQTT" in rows
-    dash_page.wait_for_function("document.querySelectorAll('#camera-state tbody tr').length === 1")
+    dash_page.wait_for_function("() => document.querySelectorAll('#camera-state tbody tr').length === 1")
     row = dash_page.inner_text("#camera-state tbody tr")
     assert "yolov8s-fall.onnx" in row and "640x640" in row
     dash_page.screenshot(path=str(ARTIFACTS / "stats.png"))
