@@ -185,6 +185,8 @@ def _clip_file(ev: Event) -> Path:
     if not ev.clip:
         raise HTTPException(404, f"event {ev.id} has no clip: clips are off for camera {ev.source!r}")
     path = Path(ev.clip)
+    if path.suffix != ".mp4":  # only ever a clip: a store edited by hand must not make this serve any file
+        raise HTTPException(404, f"event {ev.id} names no MP4 clip")
     if not path.is_file():
         raise HTTPException(404, f"the clip of event {ev.id} is not on disk: still being recorded (its post-roll), "
                                  "or removed by retention")

@@ -65,12 +65,15 @@ def test_clip_download(served: Served, clip_event: Event) -> None:
     ("no-clip", 404, "has no clip"),
     ("gone", 404, "not on disk"),
     ("unknown", 404, "unknown event id"),
+    ("not-mp4", 404, "names no MP4 clip"),
     ("bad-download", 400, "download='yes'"),
     ("bad-param", 400, "unknown parameter 'x'"),
 ])
 def test_missing_clip_is_one_clear_json_404(served: Served, tmp_path: Path, case: str, code: int,
                                             words: str) -> None:
-    ev = _event(clip=None if case == "no-clip" else str(tmp_path / "gone.mp4"))
+    (tmp_path / "secret.txt").write_text("not for the dashboard")
+    clip = {"no-clip": None, "not-mp4": str(tmp_path / "secret.txt")}.get(case, str(tmp_path / "gone.mp4"))
+    ev = _event(clip=clip)
     served.dash.store.add(ev)
     eid = "nope" if case == "unknown" else ev.id
     params = {"download": "yes"} if case == "bad-download" else {"x": "1"} if case == "bad-param" else {}
