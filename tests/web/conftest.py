@@ -105,12 +105,14 @@ def chromium_browser() -> Iterator[Any]:
         b.close()
 
 
-def demo_daemon_config(state: Path, **dashboard: Any) -> DaemonConfig:
+def demo_daemon_config(state: Path, clips: dict[str, Any] | None = None, **dashboard: Any) -> DaemonConfig:
+    """The demo daemon's config; ``clips`` is the door camera's clips section (none by default)."""
     return DaemonConfig.model_validate({
         "device": "webtest",
         "state_dir": str(state),
         "cameras": {"door": {"source": "synthetic:0:60", "realtime": True,
-                             "zones": {"middle": {"polygon": [[320, 0], [960, 0], [960, 720], [320, 720]]}}}},
+                             "zones": {"middle": {"polygon": [[320, 0], [960, 0], [960, 720], [320, 720]]}},
+                             **({"clips": clips} if clips else {})}},
         "rules": [{"name": "person_in_middle", "labels": ["Normal", "Fall"], "zone": "middle", "min_frames": 1,
                    "cooldown_s": 2}],
         "mqtt": None,
