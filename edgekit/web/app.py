@@ -164,7 +164,33 @@ def _filters(req: Request) -> dict[str, Any]:
 def _event_dict(e: Event) -> dict[str, Any]:
     d = e.to_dict()
     d["snapshot_url"] = f"/api/events/{e.id}/snapshot.jpg" if e.snapshot else None
+    d["clip_url"] = f"/api/events/{e.id}/clip.mp4" if e.clip else None
+    # The event carries its clip's path at once; the file appears after the post-roll (and retention removes it).
+    d["clip_ready"] = bool(e.clip) and Path(str(e.clip)).is_file()
     return d
+
+
+def _download(req: Request) -> bool:
+    q = req.query_params
+    unknown = sorted(set(q) - {"download", "token"})
+    if unknown:
+        raise HTTPException(400, f"unknown parameter {unknown[0]!r}: a clip takes only download=1")
+    value = q.get("download", "0")
+    if value not in ("0", "1"):
+        raise HTTPException(400, f"download={value!r}: use download=1 (a file to save) or leave it out (to play)")
+    return value == "1"
+
+
+def _clip_file(ev: Event) -> Path:
+    if not ev.clip:
+        raise HTTPException(404, f"event {ev.id} has no clip: clips are off for camera {ev.source!r}")
+    path = Path(ev.clip)
+    if path.suffix != ".mp4":  # only ever a clip: a store edited by hand must not make this serve any file
+        raise HTTPException(404, f"event {ev.id} names no MP4 clip")
+    if not path.is_file():
+        raise HTTPException(404, f"the clip of event {ev.id} is not on disk: still being recorded (its post-roll), "
+                                 "or removed by retention")
+    return path
 
 
 # -- app ---------------------------------------------------------------------------------------------------------
@@ -191,11 +217,13 @@ def create_app(dash: Dashboard, token: str | None = None, allowed_hosts: Sequenc
 
     async def cameras(_: Request) -> Response:
         latest = dash.history.latest or {}
+        last = await run_in_threadpool(lambda: {c: dash.store.query(source=c, limit=1) for c in dash.hub.feeds})
         out = []
         for cam_id in dash.hub.feeds:
             live = latest.get("cameras", {}).get(cam_id, {})
             out.append({"id": cam_id, **dash.cameras.get(cam_id, {}), "status": live.get("status"),
-                        "explain": cam_id in dash.model_files})
+                        "process_fps": live.get("process_fps"), "explain": cam_id in dash.model_files,
+                        "last_event": _event_dict(last[cam_id][0]) if last[cam_id] else None})
         return JSONResponse({"device": dash.device, "cameras": out})
 
     async def stream(req: Request) -> Response:
@@ -220,6 +248,15 @@ def create_app(dash: Dashboard, token: str | None = None, allowed_hosts: Sequenc
         if not ev.snapshot or not Path(ev.snapshot).is_file():
             raise HTTPException(404, f"event {ev.id} has no snapshot on disk")
         return FileResponse(ev.snapshot, media_type="image/jpeg")
+
+    async def clip(req: Request) -> Response:
+        # FileResponse answers Range requests (206), which is how a <video> element seeks.
+        download = _download(req)
+        ev = await event_of(req)
+        path = _clip_file(ev)
+        name = f"{ev.source}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(ev.start_ts))}-{ev.id[:8]}.mp4"
+        return FileResponse(path, media_type="video/mp4", filename=name,
+                            content_disposition_type="attachment" if download else "inline")
 
     async def explain(req: Request) -> Response:
         ev = await event_of(req)
@@ -266,6 +303,7 @@ def create_app(dash: Dashboard, token: str | None = None, allowed_hosts: Sequenc
         Route("/api/events/stream", event_stream),
         Route("/api/events/{eid}", event),
         Route("/api/events/{eid}/snapshot.jpg", snapshot),
+        Route("/api/events/{eid}/clip.mp4", clip),
         Route("/api/events/{eid}/explain.jpg", explain),
         Route("/api/stats", stats),
         Route("/api/ask", ask, methods=["POST"]),

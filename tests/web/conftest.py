@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import cv2
 import pytest
 
 from edgekit.config.daemon import DaemonConfig
 from edgekit.events.store import EventStore
-from edgekit.sources import open_source
+from edgekit.sources import Source, open_source
 from edgekit.types import Detections
 from edgekit.web.app import Dashboard, create_app
 from edgekit.web.feeds import FrameHub, Overlay
 from edgekit.web.server import DashboardServer
+from tests.helpers import REPO
 
 if TYPE_CHECKING:
     from edgekit.pipeline.daemon import Daemon
@@ -24,6 +28,12 @@ if TYPE_CHECKING:
     from edgekit.web.attach import DaemonDashboard
 
 TOKEN = "a-test-token-of-32-characters-xx"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts" / "web"
+needs_chromium = [
+    pytest.mark.skipif(importlib.util.find_spec("playwright") is None, reason="scripts/install_dashboard.sh"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="apt-get install chromium (scripts/install_dashboard.sh)"),
+]
 
 
 @dataclass
@@ -40,10 +50,10 @@ class SyntheticFeeder:
     """Offers frames of the synthetic camera to a feed, as a camera worker does (no detections: the feed is what
     is under test here)."""
 
-    def __init__(self, hub: FrameHub, cam_id: str) -> None:
+    def __init__(self, hub: FrameHub, cam_id: str, source: Source | None = None) -> None:
         self.feed = hub.feeds[cam_id]
         self._stop = threading.Event()
-        self._src = open_source("synthetic:1", realtime=True)
+        self._src = source or open_source("synthetic:1", realtime=True)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -82,12 +92,27 @@ def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Served]:
         store.close()
 
 
-def demo_daemon_config(state: Path, **dashboard: Any) -> DaemonConfig:
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (screenshots go to ``ARTIFACTS``)."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {ARTIFACTS}")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield b
+        b.close()
+
+
+def demo_daemon_config(state: Path, clips: dict[str, Any] | None = None, **dashboard: Any) -> DaemonConfig:
+    """The demo daemon's config; ``clips`` is the door camera's clips section (none by default)."""
     return DaemonConfig.model_validate({
         "device": "webtest",
         "state_dir": str(state),
         "cameras": {"door": {"source": "synthetic:0:60", "realtime": True,
-                             "zones": {"middle": {"polygon": [[320, 0], [960, 0], [960, 720], [320, 720]]}}}},
+                             "zones": {"middle": {"polygon": [[320, 0], [960, 0], [960, 720], [320, 720]]}},
+                             **({"clips": clips} if clips else {})}},
         "rules": [{"name": "person_in_middle", "labels": ["Normal", "Fall"], "zone": "middle", "min_frames": 1,
                    "cooldown_s": 2}],
         "mqtt": None,
@@ -135,3 +160,27 @@ def running_daemon(tmp_path: Path) -> Iterator[RunningDaemon]:
         yield running
     finally:
         stop_daemon(running)
+
+
+def record_clip(folder: Path, camera: str, event_id: str, seconds: float = 3.0, seed: int = 0) -> Path:
+    """A real event clip: ``seconds`` of the synthetic scene encoded by the daemon's ClipRecorder (H.264 MP4)."""
+    from edgekit.config.clips import ClipsConfig
+    from edgekit.pipeline.clips import ClipRecorder
+    from edgekit.sources import SyntheticScene
+
+    fps, t0 = 10.0, 1_700_000_000.0
+    scene = SyntheticScene.random(seed, period=8)
+    rec = ClipRecorder(camera, ClipsConfig(enabled=True, pre_s=0, post_s=seconds, segment_s=1, buffer_s=10),
+                       folder, fps=fps)
+    rec.start()
+    n = round((seconds + 1) * fps)
+    for i in range(n):
+        rec.add(cv2.resize(scene.render(i / fps)[0], (320, 180)), t0 + i / fps)
+        if i == 0:
+            rec.request(event_id, t0, t0)
+        while rec._q.qsize() > 2:  # the test waits for the encoder, so no frame is dropped
+            rec._thread.join(0.005)
+    rec.close()
+    path = folder / camera / f"{event_id}.mp4"
+    assert path.is_file(), f"no clip written at {path}"
+    return path

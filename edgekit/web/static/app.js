@@ -34,8 +34,11 @@ function showTab(name) {
   });
 }
 
-// ---- cameras --------------------------------------------------------------------------------------------------
+// ---- cameras: a grid of tiles, each with its stream, status, FPS and last event ----------------------------------
 let CAMERAS = [];
+function lastEventText(e) {
+  return e ? `last event: ${e.rule} · ${e.label} · ${fmtTime(e.start_ts)}` : "no event yet";
+}
 async function loadCameras() {
   const data = await getJSON("api/cameras");
   CAMERAS = data.cameras;
@@ -46,9 +49,26 @@ async function loadCameras() {
     const src = url(`api/cameras/${encodeURIComponent(c.id)}/stream.mjpg`);
     const btn = c.explain ? el("button", { class: "explain-live", onclick: (ev) => explainLive(c.id, ev.target) },
       "explain this frame (EigenCAM)") : "";
-    box.append(el("div", { class: "camera" }, el("h3", {}, c.id, " ", el("small", { class: "hint" }, c.model || ""), " ", btn),
+    box.append(el("div", { class: "camera", "data-cam": c.id },
+      el("h3", {}, c.id, " ", el("small", { class: "hint" }, c.model || ""), " ", btn),
+      el("p", { class: "tile-state" }, el("span", { class: "status" }, c.status || "–"), " ",
+        el("span", { class: "fps" }, c.process_fps != null ? `${c.process_fps} fps` : "– fps"), " ",
+        el("span", { class: "last-event" }, lastEventText(c.last_event))),
       el("img", { id: "stream-" + c.id, "data-src": src, src: src, alt: "live view of " + c.id })));
     select.append(el("option", { value: c.id }, c.id));
+  }
+}
+function tile(cam) {
+  return [...document.querySelectorAll("#cameras .camera")].find((t) => t.dataset.cam === cam);
+}
+function updateTiles(stats) {
+  for (const [cam, c] of Object.entries(stats.cameras || {})) {
+    const t = tile(cam);
+    if (!t) continue;
+    const status = t.querySelector(".status");
+    status.textContent = c.status || "–";
+    status.className = "status " + (c.status === "ok" ? "ok" : "bad");
+    t.querySelector(".fps").textContent = c.process_fps != null ? `${c.process_fps} fps` : "– fps";
   }
 }
 
@@ -68,11 +88,18 @@ function matches(e) {
     (!FILTER.rule || e.rule === FILTER.rule) && (!FILTER.since || e.start_ts >= +FILTER.since) &&
     (!FILTER.until || e.start_ts < +FILTER.until);
 }
+const EVENTS = new Map();  // id → event, for the rows on the page
+let SELECTED = null;  // the id of the selected row (kept across new rows arriving at the top)
 function eventRow(e, fresh) {
+  EVENTS.set(e.id, e);
   const snap = e.snapshot_url ? el("img", { src: url(e.snapshot_url), alt: "snapshot", loading: "lazy" }) : "";
-  return el("tr", { class: fresh ? "event new" : "event", "data-id": e.id },
+  const clip = e.clip_url ? el("span", { class: "clip-actions" },
+    el("button", { class: "play", onclick: () => { select(e.id); play(e); } }, "play"), " ",
+    el("a", { class: "download", href: url(e.clip_url, { download: "1" }), onclick: (ev) => download(ev, e) },
+      "download")) : el("span", { class: "hint" }, "no clip");
+  return el("tr", { class: fresh ? "event new" : "event", "data-id": e.id, tabindex: "-1", onclick: () => select(e.id) },
     el("td", {}, fmtTime(e.start_ts)), el("td", {}, e.source), el("td", {}, e.rule), el("td", {}, e.label),
-    el("td", {}, e.score.toFixed(2)), el("td", {}, e.track_id ?? ""), el("td", {}, snap),
+    el("td", {}, e.score.toFixed(2)), el("td", {}, e.track_id ?? ""), el("td", {}, snap), el("td", {}, clip),
     el("td", {}, e.snapshot_url ? el("button", { class: "explain", onclick: () => explain(e) }, "explain") : ""));
 }
 async function loadEvents() {
@@ -81,13 +108,78 @@ async function loadEvents() {
   try {
     const data = await getJSON("api/events", { ...FILTER, limit: "200" });
     const body = document.querySelector("#events tbody");
+    EVENTS.clear();
     body.replaceChildren(...data.events.map((e) => eventRow(e, false)));
+    select(SELECTED);
   } catch (e) { err.textContent = e.message; }
 }
 document.getElementById("filters").addEventListener("submit", (ev) => {
   ev.preventDefault();
   FILTER = readFilter();
   loadEvents();
+});
+
+// ---- playing a clip -------------------------------------------------------------------------------------------
+const eventRows = () => [...document.querySelectorAll("#events tbody tr")];
+function select(id) {
+  SELECTED = id;
+  for (const tr of eventRows()) {
+    const on = tr.dataset.id === id;
+    tr.classList.toggle("selected", on);
+    if (on) { tr.scrollIntoView({ block: "nearest" }); if (!tr.contains(document.activeElement)) tr.focus({ preventScroll: true }); }
+  }
+}
+function move(step) {
+  const rows = eventRows();
+  if (!rows.length) return;
+  const at = rows.findIndex((tr) => tr.dataset.id === SELECTED);
+  const next = at < 0 ? 0 : Math.max(0, Math.min(rows.length - 1, at + step));
+  select(rows[next].dataset.id);
+}
+async function clipProblem(src) {
+  // One byte is enough to know the clip is there; when it is not, the server says why in one JSON line.
+  const r = await fetch(src, { headers: { Range: "bytes=0-0" } });
+  if (r.ok) return null;
+  try { return (await r.json()).error; } catch (_) { return r.statusText; }
+}
+async function play(e) {
+  const msg = document.getElementById("clip-error");
+  msg.textContent = "";
+  if (!e.clip_url) { msg.textContent = `event ${e.id} has no clip`; return; }
+  const src = url(e.clip_url);
+  // Asked first, so that a missing clip leaves the player as it was and only the message changes.
+  const problem = await clipProblem(src);
+  if (problem) { msg.textContent = "cannot play this clip: " + problem; return; }
+  const video = document.getElementById("clip");
+  document.getElementById("player").hidden = false;
+  document.getElementById("clip-caption").textContent =
+    `${e.rule} · ${e.source} · ${e.label} ${e.score.toFixed(2)} at ${fmtTime(e.start_ts)}`;
+  video.dataset.event = e.id;
+  video.src = src;
+  video.play().catch(() => { /* paused by the user or replaced by the next clip before it started */ });
+}
+async function download(ev, e) {
+  ev.preventDefault();
+  const href = ev.currentTarget.href;  // read now: currentTarget is gone once the handler awaits
+  const msg = document.getElementById("clip-error");
+  msg.textContent = "";
+  const problem = await clipProblem(url(e.clip_url));
+  if (problem) { msg.textContent = "cannot download this clip: " + problem; return; }
+  location.href = href;  // an attachment: the browser saves it and the page stays
+}
+document.getElementById("clip").addEventListener("error", () => {
+  const v = document.getElementById("clip");
+  if (v.getAttribute("src")) document.getElementById("clip-error").textContent =
+    `the browser could not play the clip of event ${v.dataset.event} (${v.error ? v.error.message || v.error.code : "error"})`;
+});
+document.addEventListener("keydown", (ev) => {
+  if (!document.getElementById("tab-events").classList.contains("active")) return;
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.closest("input, select, textarea, video")) return;
+  if (ev.key === "j" || ev.key === "ArrowDown") { move(1); ev.preventDefault(); }
+  else if (ev.key === "k" || ev.key === "ArrowUp") { move(-1); ev.preventDefault(); }
+  else if (ev.key === "Enter" && SELECTED && EVENTS.has(SELECTED) && !ev.target.closest("button, a")) {
+    play(EVENTS.get(SELECTED)); ev.preventDefault();
+  }
 });
 function listen() {
   const state = document.getElementById("sse-state");
@@ -97,10 +189,13 @@ function listen() {
   src.addEventListener("event", (m) => {
     const e = JSON.parse(m.data);
     e.snapshot_url = e.snapshot ? `api/events/${e.id}/snapshot.jpg` : null;
+    e.clip_url = e.clip ? `api/events/${e.id}/clip.mp4` : null;  // recorded once its post-roll has passed
+    const t = tile(e.source);
+    if (t) t.querySelector(".last-event").textContent = lastEventText(e);
     if (!matches(e)) return;
     const body = document.querySelector("#events tbody");
     body.prepend(eventRow(e, true));
-    while (body.children.length > 200) body.lastChild.remove();
+    while (body.children.length > 200) { EVENTS.delete(body.lastChild.dataset.id); body.lastChild.remove(); }
   });
 }
 
@@ -171,6 +266,7 @@ async function loadStats() {
   let data;
   try { data = await getJSON("api/stats"); } catch (_) { return; }
   const hist = data.history, s = data.latest || {};
+  updateTiles(s);
   // Rules switched off over MQTT (a safety rule too, when a live command did it): said on every tab.
   const off = Object.entries(s.cameras || {}).flatMap(([cam, c]) => (c.rules_off || []).map((r) => `${cam}: ${r}`));
   const banner = document.getElementById("rules-off");
