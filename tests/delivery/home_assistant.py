@@ -142,6 +142,11 @@ class HomeAssistant:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def mqtt_errors(self) -> list[str]:
+        """The MQTT integration's errors and warnings so far (a discovery payload it refuses is one)."""
+        return [ln for ln in self.log().splitlines()
+                if "[homeassistant.components.mqtt" in ln and (" ERROR " in ln or " WARNING " in ln)]
+
     def log_tail(self, lines: int = 15) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
 

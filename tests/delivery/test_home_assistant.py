@@ -75,6 +75,7 @@ def start_daemon(tmp_path: Path, broker_port: int) -> subprocess.Popen[str]:
                             stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow
 def test_home_assistant_sees_the_daemon(home_assistant, broker, consumer_factory, tmp_path):
     ha = home_assistant
     c = consumer_factory([f"homeassistant/+/edgekit_{DEVICE}/+/config", f"edgekit/{DEVICE}/#"])
@@ -89,7 +90,11 @@ def test_home_assistant_sees_the_daemon(home_assistant, broker, consumer_factory
             rows = [r.split("|") for r in ha.template(ENTITIES).splitlines() if r.strip()]
             return {r[1]: r for r in rows}
 
-        wait_until(lambda: len(announced()) >= 4 and set(entities()) == set(announced()), 120, 0.2,
+        def all_there() -> bool:
+            assert not ha.mqtt_errors(), "\n".join(ha.mqtt_errors())  # refused: it will never be there
+            return len(announced()) >= 4 and set(entities()) == set(announced())
+
+        wait_until(all_there, 120, 0.2,
                    what=lambda: f"HA's entities {sorted(entities())} to be {sorted(announced())}; {ha.log_tail()}")
         names = announced()  # board online, camera online, camera, rule, count sensor
         ids = {name: row[0] for name, row in entities().items()}
@@ -121,5 +126,47 @@ def test_home_assistant_sees_the_daemon(home_assistant, broker, consumer_factory
             daemon.kill()
         out = daemon.communicate(timeout=30)[0]
     # nothing Home Assistant refused or failed on (a bad discovery payload is logged here as an error)
-    errors = [ln for ln in ha.log().splitlines() if " ERROR " in ln or "mqtt" in ln and " WARNING " in ln]
+    errors = [ln for ln in ha.log().splitlines() if " ERROR " in ln] + ha.mqtt_errors()
     assert not errors, "\n".join(errors) + "\n--- daemon:\n" + out
+
+
+# Run by Home Assistant's interpreter: each payload through its own platform schema, unknown keys refused (its
+# discovery drops them silently, so a misspelt key would pass the live test above unnoticed).
+STRICT = """
+import importlib, json, sys
+import voluptuous as vol
+
+def strict(schema):
+    if isinstance(schema, vol.All):
+        return vol.All(*[strict(v) for v in schema.validators])
+    if isinstance(schema, vol.Schema):
+        return schema.extend({}, extra=vol.PREVENT_EXTRA)
+    return schema
+
+for topic, payload in json.load(sys.stdin):
+    platform = importlib.import_module("homeassistant.components.mqtt." + topic.split("/")[1])
+    try:
+        strict(platform.PLATFORM_SCHEMA_MODERN)(json.loads(payload))
+    except vol.Invalid as e:
+        print(topic, e)
+"""
+
+
+def test_every_discovery_key_is_one_home_assistant_knows(tmp_path):
+    if not HA_PYTHON.exists():
+        pytest.skip("Home Assistant not installed: scripts/install_ha.sh makes .venv-ha")
+    from edgekit.config.daemon import DaemonConfig
+    from edgekit.delivery.discovery import dashboard_url, discovery_messages
+
+    cfg = DaemonConfig.model_validate({
+        "device": DEVICE, "state_dir": str(tmp_path),
+        "cameras": {"porch": {"source": "synthetic:0", "zones": {"door": {"polygon": [[0, 0], [99, 0], [99, 99]]}}}},
+        "rules": [{"name": "at_door", "labels": ["Normal"], "zone": "door"}],
+        "mqtt": {"snapshots": "topic"},
+    })
+    msgs = discovery_messages(cfg, {"porch": ["Normal", "Fall"]}, dashboard_url("127.0.0.1"))
+    assert {t.split("/")[1] for t, _ in msgs} == {"binary_sensor", "camera", "sensor"}  # every kind announced
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    r = subprocess.run([str(HA_PYTHON), "-c", STRICT], input=json.dumps(msgs), capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr
