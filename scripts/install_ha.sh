@@ -11,10 +11,12 @@
 # - Built once (~4.5 min on 2 busy cores, ~640 MB) in $EDGEKIT_HA_CACHE (default /var/cache/edgekit-ci), keyed by a
 #   hash of this recipe; `.venv-ha` in the repository links to it, so a clean clone with the cache takes a second.
 #
-# Usage: scripts/install_ha.sh [PYTHON]   (default: python3, which must be 3.11)
+# Usage: scripts/install_ha.sh [PYTHON]   (default: python3; Home Assistant 2024.3 runs on 3.11 and 3.12)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${1:-python3}
+"$PY" -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12)))' \
+    || { echo "install_ha.sh: Home Assistant 2024.3.3 needs Python 3.11 or 3.12, not $("$PY" -V 2>&1)" >&2; exit 2; }
 HA_VERSION=2024.3.3
 REQS="securetar==2024.2.1 home-assistant-frontend==20240307.0 Pillow==10.2.0 janus==1.0.0 PyTurboJPEG==1.7.1"
 REQS="$REQS psutil-home-assistant==0.0.1 paho-mqtt==1.6.1 ifaddr==0.2.0"

@@ -37,7 +37,7 @@ bash scripts/install_fleet.sh
 bash scripts/install_llm.sh
 bash scripts/install_export.sh
 bash scripts/install_pose.sh
-bash scripts/install_ha.sh                 # Home Assistant core 2024.3.3 in .venv-ha (cached), for the discovery test
+bash scripts/install_ha.sh "$PY"           # Home Assistant core 2024.3.3 in .venv-ha (cached), for the discovery test
 bash scripts/install_arm64.sh >/dev/null   # qemu-user + cached Debian 12 arm64 root; OpenSSH for the deploy tests
 bash scripts/install_vm.sh >/dev/null      # qemu-system + cached Debian 12 x86-64 VM image (systemd, vivid)
 .venv/bin/ruff check edgekit tests benchmarks docs/hooks

@@ -120,7 +120,7 @@ def test_home_assistant_sees_the_daemon(home_assistant, broker, consumer_factory
         wait_until(lambda: ha.state(rule) == ha.state(camera) == "unavailable", 30, 0.1,
                    what=lambda: f"{rule} and {camera} unavailable ({ha.state(rule)}, {ha.state(camera)})")
         assert ha.state(board) == "off"  # the board's connectivity sensor reads the will itself
-        assert all(ha.state(e) == "unavailable" for name, e in ids.items() if e != board)
+        assert all(ha.state(e) == "unavailable" for e in ids.values() if e != board)
     finally:
         if daemon.poll() is None:
             daemon.kill()
