@@ -8,6 +8,7 @@
 #                docs hooks (all must be clean)
 #   docs         the user guide built with `mkdocs build --strict` into a temp folder (offline; CLI, config and
 #                error references generated from the code by docs/hooks/)
+#   .venv-ha     Home Assistant core 2024.3.3 (scripts/install_ha.sh, built once and cached), for the discovery test
 #   .venv-pose   MediaPipe 0.10.14 (its OpenCV and protobuf clash with the others), for the pose tests
 #   arm64 root   Debian 12 arm64 under qemu-user, cached in /var/cache/edgekit-ci (scripts/install_arm64.sh)
 #   VM image     Debian 12 x86-64 with systemd, sshd and the vivid camera for qemu-system, cached there too
@@ -36,6 +37,7 @@ bash scripts/install_fleet.sh
 bash scripts/install_llm.sh
 bash scripts/install_export.sh
 bash scripts/install_pose.sh
+bash scripts/install_ha.sh "$PY"           # Home Assistant core 2024.3.3 in .venv-ha (cached), for the discovery test
 bash scripts/install_arm64.sh >/dev/null   # qemu-user + cached Debian 12 arm64 root; OpenSSH for the deploy tests
 bash scripts/install_vm.sh >/dev/null      # qemu-system + cached Debian 12 x86-64 VM image (systemd, vivid)
 .venv/bin/ruff check edgekit tests benchmarks docs/hooks
