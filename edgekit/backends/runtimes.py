@@ -87,6 +87,17 @@ RUNTIMES: dict[str, Runtime] = {
             stand_ins=("onnxruntime",),
             gpu=True,
         ),
+        Runtime(
+            "openvino",
+            "openvino",
+            "edgekit.backends.openvino:OpenVINOBackend",
+            ".xml",
+            (".xml",),
+            "openvino",
+            ("openvino",),
+            "OpenVINO",
+            stand_ins=("onnxruntime",),
+        ),
     )
 }
 
