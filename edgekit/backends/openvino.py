@@ -65,6 +65,7 @@ class OpenVINOBackend:
         # What the plugin actually runs: a BF16 request falls back to f32 on a CPU without BF16 units.
         self.precision = _type_name(self._compiled.get_property(PRECISION_KEY))
         self.threads = int(self._compiled.get_property("INFERENCE_NUM_THREADS"))
+        self.hint = str(self._compiled.get_property("PERFORMANCE_HINT"))
         self.name = f"openvino[{DEVICE},{self.precision}]"
         self._request = self._compiled.create_infer_request()
         self._inputs = [_spec(p) for p in self._compiled.inputs]
