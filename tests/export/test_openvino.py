@@ -8,9 +8,13 @@ from pathlib import Path
 import pytest
 
 from edgekit.backends import open_backend
+from edgekit.device.host import HostInfo
+from edgekit.device.modelcards import resolve_model
+from edgekit.device.plan import plan_runtime
+from edgekit.device.profiles import load_profile
 from edgekit.export import ExportOptions, export
 from edgekit.export.report import report_paths
-from tests.helpers import DEFAULT_MODEL, SHARED
+from tests.helpers import DEFAULT_MODEL, REPO, SHARED
 
 ov = pytest.importorskip("openvino", reason="needs the [openvino] extra")
 
@@ -20,14 +24,17 @@ DATA = SHARED / "data"
 
 
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
-def test_the_ir_is_gated_and_reported(tmp_path: Path, precision: str) -> None:
+def test_the_ir_is_gated_reported_and_planned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, precision: str
+) -> None:
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / "cache"))
     rep = export(DEFAULT_MODEL, ExportOptions(target="openvino", precision=precision, imgsz=320, val=DATA,
-                                              generated=2, out=tmp_path))
+                                              generated=2))
     art = Path(rep.artifact or "")
     assert art.name == f"yolov8s-fall-320_{precision}.xml" and art.is_file()
     weights = art.with_suffix(".bin")
     assert rep.extra["weights"] == str(weights) and rep.extra["weights_bytes"] == weights.stat().st_size
-    fp32_bytes = (tmp_path / "yolov8s-fall-320_fp32.onnx").stat().st_size
+    fp32_bytes = (art.parent / "yolov8s-fall-320_fp32.onnx").stat().st_size
     if precision == "fp16":
         assert weights.stat().st_size < 0.6 * fp32_bytes  # FP16 weights: half the file
     else:
@@ -49,3 +56,17 @@ def test_the_ir_is_gated_and_reported(tmp_path: Path, precision: str) -> None:
     be = open_backend(art)
     assert isinstance(be, OpenVINOBackend) and be.precision == ran and be.inputs[0].shape == (1, 3, 320, 320)
     be.close()
+
+    # A profile that asks for it runs it where OpenVINO imports, and says what stands in where it does not.
+    profile = tmp_path / "desktop-openvino.yaml"
+    text = (REPO / "devices" / "desktop.yaml").read_text().replace("name: desktop", "name: desktop-openvino")
+    profile.write_text(text.replace("backend: onnxruntime", "backend: openvino")
+                       .replace("precision: fp32", f"precision: {precision}").replace("imgsz: 640", "imgsz: 320"))
+    card, path = resolve_model("yolov8s-fall")
+    host = HostInfo(board="desktop", model="x86-64", cores=2, ram_mb=8000, runtimes={"onnxruntime": True})
+    with_ov = HostInfo(**{**host.__dict__, "runtimes": {"onnxruntime": True, "openvino": True}})
+    plan = plan_runtime(load_profile(profile), with_ov, path, card)
+    assert (plan.backend, plan.model_path, plan.precision, plan.substitutions) == ("openvino", art, precision, [])
+    plan = plan_runtime(load_profile(profile), host, path, card)
+    assert plan.backend == "onnxruntime" and plan.model_path == path
+    assert f"OpenVINO {precision.upper()} → ONNX Runtime CPU (no OpenVINO runtime here)" in plan.substitutions
