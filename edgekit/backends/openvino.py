@@ -8,6 +8,7 @@ carries the precision it was gated at (``runtime_options`` in its ``rt_info``); 
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ class OpenVINOBackend:
 
     def __init__(self, path: Path, options: BackendOptions) -> None:
         ov = import_openvino()
+        if path.suffix.lower() == ".xml":
+            _check_ir(path)
         self.core = ov.Core()
         try:
             model = self.core.read_model(str(path))
@@ -91,10 +94,24 @@ class OpenVINOBackend:
         self.__dict__.pop("_compiled", None)
 
 
+def _check_ir(path: Path) -> None:
+    """Refuse an ``.xml`` that is not an IR before OpenVINO does: for a file no frontend claims, ``read_model``
+    tries each one in turn (TensorFlow's writes its parse errors straight to stderr) and names none of the problems."""
+    try:
+        root = ET.parse(path).getroot()  # the graph only (weights are in the .bin): milliseconds
+    except ET.ParseError as e:
+        raise EdgekitError(f"{path} is not an OpenVINO IR: {e}") from None
+    if root.tag != "net":
+        raise EdgekitError(f"{path} is not an OpenVINO IR: its root element is <{root.tag}>, not <net>")
+    if not path.with_suffix(".bin").is_file():
+        raise EdgekitError(f"{path} has no weights beside it: copy {path.with_suffix('.bin').name} with it")
+
+
 def _first_line(e: Exception) -> str:
-    text = str(e).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("Check ")]
-    return (lines[0] if lines else type(e).__name__)[:300]
+    """The message of an OpenVINO exception without its C++ source locations (``Exception from …``, ``Check …``)."""
+    lines = [ln.strip() for ln in str(e).splitlines()]
+    useful = [ln for ln in lines if ln and not ln.startswith(("Exception from ", "Check "))]
+    return (useful[0] if useful else type(e).__name__)[:300]
 
 
 def _type_name(t: Any) -> str:

@@ -82,10 +82,22 @@ def test_the_ir_carries_its_inference_precision(model320: Path, tmp_path: Path) 
     assert isinstance(forced, OpenVINOBackend) and forced.precision == forced.requested_precision == "f32"
 
 
-def test_a_broken_ir_is_one_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("xml", "error"),
+    [
+        ("<net><layers>", r"m\.xml is not an OpenVINO IR: no element found"),
+        ("<html></html>", r"its root element is <html>, not <net>"),
+        (None, r"m\.xml has no weights beside it: copy m\.bin with it"),
+    ],
+)
+def test_a_broken_ir_is_one_clear_error(ir320: Path, tmp_path: Path, xml: str | None, error: str) -> None:
     bad = tmp_path / "m.xml"
-    bad.write_text("<net><layers>")
-    with pytest.raises(EdgekitError, match=r"cannot load .*m\.xml with OpenVINO") as e:
+    if xml is None:
+        bad.write_bytes(ir320.read_bytes())  # a real IR, copied without its .bin
+    else:
+        bad.write_text(xml)
+        (tmp_path / "m.bin").write_bytes(b"")
+    with pytest.raises(EdgekitError, match=error) as e:
         open_backend(bad)
     assert "\n" not in str(e.value)
 
