@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from edgekit import __version__
+from edgekit.backends.runtimes import model_files
 from edgekit.config.daemon import DaemonConfig, parse_config
 from edgekit.config.env import has_placeholder
 from edgekit.config.loader import yaml_env_names
@@ -96,7 +97,7 @@ def build_wheel(dest: Path) -> Path:
     return wheels[-1]
 
 
-MODEL_SUFFIXES = (".onnx", ".tflite", ".engine")
+MODEL_SUFFIXES = (".onnx", ".tflite", ".engine", ".xml")
 
 
 def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = Path(".")) -> tuple[ModelEntry,
@@ -196,7 +197,8 @@ def build_bundle(opts: BundleOptions) -> Manifest:
         model, model_file = choose_model(cfg, profile, opts.config.parent)
         if model_file is not None:
             (stage / model.file).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(model_file, stage / model.file)
+            for f in model_files(model_file):  # an OpenVINO IR's .bin travels with its .xml
+                shutil.copy2(f, (stage / model.file).with_name(f.name))
             report = model_file.with_name(model_file.name + ".report.json")  # the export's gate verdict
             if model.file.startswith("cache/") and report.is_file():
                 shutil.copy2(report, stage / (model.file + ".report.json"))

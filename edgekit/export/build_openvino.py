@@ -38,9 +38,7 @@ def build(run: ExportRun) -> Path:
             "gate scored that; export again on the target CPU to gate BF16 itself"
         )
     run.report.converter = f"OpenVINO {ov.__version__} (convert_model + save_model)"
-    run.report.extra.update(
-        {"weights": str(weights), "weights_bytes": weights.stat().st_size, "inference_precision": runs_as}
-    )
+    run.report.extra.update({"weights": str(weights), "inference_precision": runs_as})
     run.report.notes.append(f"the IR is {out.name} with its weights in {weights.name}: copy both")
     a = run.score(out, f"openvino-{run.precision}")
     a.note = f"inference precision {runs_as}"
