@@ -100,6 +100,13 @@ def build_wheel(dest: Path) -> Path:
 MODEL_SUFFIXES = (".onnx", ".tflite", ".engine", ".xml")
 
 
+def copy_model(src: Path, dest: Path) -> None:
+    """Copy the model file ``src`` to ``dest`` with the files that travel with it (an OpenVINO IR's ``.bin``)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for f in model_files(src):
+        shutil.copy2(f, dest.with_name(f.name))
+
+
 def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = Path(".")) -> tuple[ModelEntry,
                                                                                                    Path | None]:
     """The model file the profile runs: its ``edgekit export`` variant when one exists, else the card's own file.
@@ -196,9 +203,7 @@ def build_bundle(opts: BundleOptions) -> Manifest:
         (stage / "requirements.lock").write_text(lock)
         model, model_file = choose_model(cfg, profile, opts.config.parent)
         if model_file is not None:
-            (stage / model.file).parent.mkdir(parents=True, exist_ok=True)
-            for f in model_files(model_file):  # an OpenVINO IR's .bin travels with its .xml
-                shutil.copy2(f, (stage / model.file).with_name(f.name))
+            copy_model(model_file, stage / model.file)
             report = model_file.with_name(model_file.name + ".report.json")  # the export's gate verdict
             if model.file.startswith("cache/") and report.is_file():
                 shutil.copy2(report, stage / (model.file + ".report.json"))
