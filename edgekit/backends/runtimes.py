@@ -39,6 +39,9 @@ class Runtime:
     gpu: bool = False
     weights: str | None = None
     """Suffix of the file beside the model that holds its weights (an OpenVINO IR's ``.bin``): it travels with it."""
+    extra: str | None = None
+    """edgekit's pip extra that installs it, for a bundle whose model needs it; ``None``: the core install or the
+    board's own packages have it (ONNX Runtime; JetPack's TensorRT; Raspberry Pi OS's LiteRT)."""
 
 
 RUNTIMES: dict[str, Runtime] = {
@@ -100,6 +103,7 @@ RUNTIMES: dict[str, Runtime] = {
             "OpenVINO",
             stand_ins=("onnxruntime",),
             weights=".bin",
+            extra="openvino",
         ),
     )
 }
