@@ -20,7 +20,7 @@ from edgekit.errors import EdgekitError, MissingDependencyError
 
 PRECISION_KEY = "INFERENCE_PRECISION_HINT"
 RT_INFO_PATH = ["runtime_options", PRECISION_KEY]
-"""Where an exported IR keeps its inference precision (read by this backend; newer OpenVINO applies it too)."""
+"""Where an IR written by ``edgekit export`` keeps the inference precision it was gated at."""
 DEVICE = "CPU"
 
 
@@ -121,5 +121,5 @@ def _type_name(t: Any) -> str:
 
 def _spec(port: Any) -> TensorSpec:
     shape = tuple(int(d.get_length()) if d.is_static else None for d in port.get_partial_shape())
-    name = port.get_any_name() if port.get_names() else f"{port.get_node().get_friendly_name()}"
+    name = port.get_any_name() if port.get_names() else port.get_node().get_friendly_name()
     return TensorSpec(name, shape, np.dtype(port.get_element_type().to_dtype()).name)

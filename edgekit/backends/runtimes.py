@@ -40,8 +40,8 @@ class Runtime:
     weights: str | None = None
     """Suffix of the file beside the model that holds its weights (an OpenVINO IR's ``.bin``): it travels with it."""
     extra: str | None = None
-    """edgekit's pip extra that installs it, for a bundle whose model needs it; ``None``: the core install or the
-    board's own packages have it (ONNX Runtime; JetPack's TensorRT; Raspberry Pi OS's LiteRT)."""
+    """edgekit's pip extra that installs it, added to a bundle whose model needs it; ``None``: none is added (ONNX
+    Runtime is in the core install; TensorRT and LiteRT come with the board's own setup)."""
 
 
 RUNTIMES: dict[str, Runtime] = {
