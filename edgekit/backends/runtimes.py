@@ -37,6 +37,11 @@ class Runtime:
     """Runtimes that run its models' float/INT8 equivalent when it is not available here, best first."""
     edgetpu: bool = False
     gpu: bool = False
+    weights: str | None = None
+    """Suffix of the file beside the model that holds its weights (an OpenVINO IR's ``.bin``): it travels with it."""
+    extra: str | None = None
+    """edgekit's pip extra that installs it, added to a bundle whose model needs it; ``None``: none is added (ONNX
+    Runtime is in the core install; TensorRT and LiteRT come with the board's own setup)."""
 
 
 RUNTIMES: dict[str, Runtime] = {
@@ -87,6 +92,19 @@ RUNTIMES: dict[str, Runtime] = {
             stand_ins=("onnxruntime",),
             gpu=True,
         ),
+        Runtime(
+            "openvino",
+            "openvino",
+            "edgekit.backends.openvino:OpenVINOBackend",
+            ".xml",
+            (".xml",),
+            "openvino",
+            ("openvino",),
+            "OpenVINO",
+            stand_ins=("onnxruntime",),
+            weights=".bin",
+            extra="openvino",
+        ),
     )
 }
 
@@ -113,6 +131,20 @@ def runtime_for_file(path: str | Path) -> Runtime:
         suffix = Path(path).suffix.lower() or "(none)"
         raise EdgekitError(f"unsupported model file type {suffix!r} for {path}; known: {known}")
     return best[1]
+
+
+def model_files(path: Path) -> list[Path]:
+    """The model file and the files that travel with it (an OpenVINO IR's ``.bin``), by its name.
+
+    Examples:
+        >>> [p.name for p in model_files(Path("m-640_bf16.xml"))], [p.name for p in model_files(Path("m.onnx"))]
+        (['m-640_bf16.xml', 'm-640_bf16.bin'], ['m.onnx'])
+    """
+    try:
+        weights = runtime_for_file(path).weights
+    except EdgekitError:
+        return [path]
+    return [path, path.with_suffix(weights)] if weights else [path]
 
 
 def available(rt: Runtime, runtimes: dict[str, bool], edgetpu_devices: int = 0) -> bool:

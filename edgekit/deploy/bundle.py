@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from edgekit import __version__
+from edgekit.backends.runtimes import model_files, runtime_for_file
 from edgekit.config.daemon import DaemonConfig, parse_config
 from edgekit.config.env import has_placeholder
 from edgekit.config.loader import yaml_env_names
@@ -96,7 +97,14 @@ def build_wheel(dest: Path) -> Path:
     return wheels[-1]
 
 
-MODEL_SUFFIXES = (".onnx", ".tflite", ".engine")
+MODEL_SUFFIXES = (".onnx", ".tflite", ".engine", ".xml")
+
+
+def copy_model(src: Path, dest: Path) -> None:
+    """Copy the model file ``src`` to ``dest`` with the files that travel with it (an OpenVINO IR's ``.bin``)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for f in model_files(src):
+        shutil.copy2(f, dest.with_name(f.name))
 
 
 def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = Path(".")) -> tuple[ModelEntry,
@@ -187,16 +195,19 @@ def build_bundle(opts: BundleOptions) -> Manifest:
             own = Path(shutil.copy2(opts.wheel, wheels / opts.wheel.name))
         else:
             own = build_wheel(wheels)
+        model, model_file = choose_model(cfg, profile, opts.config.parent)
+        extras = opts.extras
+        needs = runtime_for_file(model_file).extra if model_file is not None else None
+        if needs is not None and needs not in extras:  # e.g. an OpenVINO IR: the board needs openvino to run it
+            extras = (*extras, needs)
         # The shipped wheel's own requirements: an editable install's metadata here may be older than the checkout.
-        deps = cached_download(requirements(target, opts.extras, wheel_requires(own)), target, opts.refresh)
+        deps = cached_download(requirements(target, extras, wheel_requires(own)), target, opts.refresh)
         for w in deps:
             shutil.copy2(w, wheels / w.name)
         lock, packages = lock_text([wheels / w.name for w in deps])
         (stage / "requirements.lock").write_text(lock)
-        model, model_file = choose_model(cfg, profile, opts.config.parent)
         if model_file is not None:
-            (stage / model.file).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(model_file, stage / model.file)
+            copy_model(model_file, stage / model.file)
             report = model_file.with_name(model_file.name + ".report.json")  # the export's gate verdict
             if model.file.startswith("cache/") and report.is_file():
                 shutil.copy2(report, stage / (model.file + ".report.json"))

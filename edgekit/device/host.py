@@ -90,6 +90,7 @@ def runtime_modules() -> dict[str, bool]:
         "ai_edge_litert": _has_module("ai_edge_litert"),
         "tflite_runtime": _has_module("tflite_runtime"),
         "tensorrt": _has_module("tensorrt"),
+        "openvino": _has_module("openvino"),
         "pycoral": _has_module("pycoral"),
         "llama_cpp": _has_module("llama_cpp"),
         "mediapipe": _has_module("mediapipe"),

@@ -11,7 +11,7 @@ from edgekit.backends.runtimes import RUNTIMES
 from edgekit.config.loader import bundled_names, bundled_path, load_yaml_model
 from edgekit.errors import EdgekitError
 
-Precision = Literal["fp32", "fp16", "int8"]
+Precision = Literal["fp32", "fp16", "bf16", "int8"]
 MIN_PYTHON = (3, 10)
 """The oldest Python edgekit runs on (pyproject's requires-python)."""
 

@@ -26,7 +26,7 @@ from edgekit.device.cpu import DOT_PRODUCT_FLAGS, cpu_features
 # CPU features that change what INT8 and FP16 cost: x86 VNNI (AVX512-VNNI / AVX-VNNI), AMX; Arm dot product
 # (asimddp, Cortex-A76 / Orin's A78AE) and FP16 arithmetic (asimdhp).
 FEATURE_FLAGS = (
-    "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_tile",
+    "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "amx_tile",
     "asimd", "asimddp", "asimdhp", "i8mm", "sve",
 )
 VNNI_FLAGS = frozenset(DOT_PRODUCT_FLAGS)  # the same flags the export reads to choose the weight width

@@ -101,6 +101,14 @@ FORMATS: dict[str, ExportFormat] = {
             "edgekit.backends.tensorrt_engine:import_tensorrt",
             gpu=True,
         ),
+        ExportFormat(
+            "openvino",
+            "openvino",
+            ("fp32", "fp16", "bf16"),
+            "edgekit.export.build_openvino",
+            "OpenVINO (convert_model + save_model)",
+            "edgekit.backends.openvino:import_openvino",
+        ),
     )
 }
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from edgekit import __version__
+from edgekit.backends.runtimes import model_files
 from edgekit.device.artifacts import UNCALIBRATED, export_dir
 from edgekit.device.cpu import host_cpu
 from edgekit.errors import EdgekitError, MissingDependencyError
@@ -92,10 +93,10 @@ def reusable(out: Path, key: str) -> ExportReport | None:
             r = ExportReport.model_validate_json(js.read_text())
         except (OSError, ValueError):  # another version's or a damaged report: not ours to reuse
             continue
-        art = Path(r.artifact) if r.artifact else None
-        if r.options_key != key or r.passed is False or r.skipped or art is None or not art.is_file():
+        files = model_files(Path(r.artifact)) if r.artifact else []
+        if r.options_key != key or r.passed is False or r.skipped or not files or not all(f.is_file() for f in files):
             continue
-        if art.stat().st_size == r.artifact_bytes:
+        if sum(f.stat().st_size for f in files) == r.artifact_bytes:
             found.append((js.stat().st_mtime, r))
     return max(found, key=lambda f: f[0])[1] if found else None
 
@@ -266,6 +267,7 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
     artifact = fmt.build(run)
     report.seconds = round(time.perf_counter() - t0, 1)
     if artifact.is_file():
-        report.artifact, report.artifact_bytes = str(artifact), artifact.stat().st_size
+        report.artifact = str(artifact)
+        report.artifact_bytes = sum(f.stat().st_size for f in model_files(artifact) if f.is_file())
     write_report(report, artifact)
     return report

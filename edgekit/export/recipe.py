@@ -16,7 +16,7 @@ class Target(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     to: str = Field(description="onnx, tflite, edgetpu or tensorrt")
-    precision: str = Field("fp32", description="fp32, fp16 or int8")
+    precision: str = Field("fp32", description="fp32, fp16, bf16 (openvino) or int8")
 
 
 class Recipe(BaseModel):

@@ -81,7 +81,7 @@ class ExportReport(_Strict):
     precision: str
     imgsz: int
     artifact: str | None = None
-    artifact_bytes: int | None = None
+    artifact_bytes: int | None = Field(None, description="Size of the artifact with the weights file beside it, if any")
     converter: str = ""
     box_scale: float = Field(1.0, description="Multiply the output's box rows by this (imgsz = normalised boxes)")
     int8_weights: Int8Weights | None = None

@@ -208,6 +208,20 @@ def test_bundle_ships_the_profiles_export_in_the_cache_layout(tmp_path: Path, mo
         choose_model(parse_config("model: /abs/mine.onnx\ncameras: {a: {source: synthetic}}\n"), rpi5)
 
 
+def test_an_openvino_ir_ships_with_its_weights(tmp_path: Path) -> None:
+    from edgekit.deploy.bundle import choose_model, copy_model
+
+    (tmp_path / "models").mkdir()
+    for name, body in (("mine.xml", b"<net/>"), ("mine.bin", b"weights")):
+        (tmp_path / "models" / name).write_bytes(body)
+    cfg = parse_config("model: models/mine.xml\ncameras: {a: {source: synthetic}}\n")
+    entry, path = choose_model(cfg, load_profile("desktop"), tmp_path)
+    assert entry.file == "models/mine.xml" and path == tmp_path / "models" / "mine.xml"
+    copy_model(path, tmp_path / "stage" / entry.file)
+    assert sorted(p.name for p in (tmp_path / "stage" / "models").iterdir()) == ["mine.bin", "mine.xml"]
+    assert (tmp_path / "stage" / "models" / "mine.bin").read_bytes() == b"weights"
+
+
 def test_lock_follows_the_shipped_wheel_not_a_stale_install(tmp_path: Path) -> None:
     """The requirements come from the wheel that ships (an editable install's metadata can lag pyproject.toml)."""
     import zipfile

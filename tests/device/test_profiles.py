@@ -127,7 +127,8 @@ def test_exports_are_found_in_the_cache_and_failed_ones_are_not(tmp_path, monkey
 @pytest.mark.parametrize(
     ("file", "runtime", "backend"),
     [("m.onnx", "onnxruntime", "onnxruntime"), ("m-320_int8.tflite", "litert", "litert"),
-     ("m-320_int8_edgetpu.tflite", "edgetpu", "litert"), ("m.engine", "tensorrt", "tensorrt"), ("m.plan", "tensorrt", "tensorrt")],
+     ("m-320_int8_edgetpu.tflite", "edgetpu", "litert"), ("m.engine", "tensorrt", "tensorrt"), ("m.plan", "tensorrt", "tensorrt"),
+     ("m-640_bf16.xml", "openvino", "openvino")],
 )
 def test_one_runtime_table_names_files_and_backends(file, runtime, backend):
     from edgekit.backends import backend_for_suffix, runtime_for_file
@@ -139,8 +140,10 @@ def test_one_runtime_table_names_files_and_backends(file, runtime, backend):
 
 def test_profile_with_an_unknown_backend_lists_the_runtimes(tmp_path):
     f = tmp_path / "p.yaml"
-    f.write_text(Path("devices/rpi5.yaml").read_text().replace("backend: onnxruntime", "backend: openvino"))
-    with pytest.raises(EdgekitError, match=r"runtime.backend: .*unknown backend 'openvino'.*onnxruntime, litert, edgetpu, tensorrt"):
+    f.write_text(Path("devices/rpi5.yaml").read_text().replace("backend: onnxruntime", "backend: coreml"))
+    with pytest.raises(
+        EdgekitError, match=r"runtime.backend: .*unknown backend 'coreml'.*onnxruntime, litert, edgetpu, tensorrt, openvino"
+    ):
         load_profile(f)
 
 

@@ -30,14 +30,16 @@ DATA = SHARED / "data"
         ("edgetpu", "int8", None),
         ("tensorrt", "fp16", None),
         ("edgetpu", "fp32", "does not support"),
-        ("openvino", "fp32", "unknown export target"),
+        ("openvino", "bf16", None),
+        ("openvino", "int8", "does not support"),
+        ("coreml", "fp32", "unknown export target"),
     ],
 )
 def test_format_table(name: str, precision: str, error: str | None) -> None:
     if error is None:
         fmt = get_format(name)
         assert check_precision(fmt, precision) == precision
-        assert fmt.suffix.endswith((".onnx", ".tflite", ".engine"))
+        assert fmt.suffix.endswith((".onnx", ".tflite", ".engine", ".xml"))
     else:
         with pytest.raises(EdgekitError, match=error):
             check_precision(get_format(name), precision)
