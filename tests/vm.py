@@ -44,7 +44,11 @@ class VM:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> VM:
-        self.boot()
+        try:
+            self.boot()
+        except BaseException:
+            self.stop()  # a guest that never answered is still running: never leave it behind
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -123,7 +127,10 @@ class VM:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.ssh("systemctl poweroff", check=False, timeout=30)
+        try:
+            self.ssh("systemctl poweroff", check=False, timeout=30)
+        except subprocess.TimeoutExpired:
+            pass  # no answer: the kill below ends it
         try:
             self.proc.wait(120)
         except subprocess.TimeoutExpired:
