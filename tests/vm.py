@@ -9,6 +9,7 @@ services (a test's Mosquitto) at ``10.0.2.2``. Nothing else leaves qemu.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -127,10 +128,8 @@ class VM:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):  # no answer: the kill below ends it
             self.ssh("systemctl poweroff", check=False, timeout=30)
-        except subprocess.TimeoutExpired:
-            pass  # no answer: the kill below ends it
         try:
             self.proc.wait(120)
         except subprocess.TimeoutExpired:
