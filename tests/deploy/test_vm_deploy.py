@@ -4,7 +4,7 @@ The loopback deploy tests run the service with the ``process`` stand-in; here th
 with their sandbox (ProtectSystem, ProtectHome, ReadWritePaths, DevicePolicy) for real. For each manager
 (``systemd``, ``systemd-user``): install → update → a broken bundle (its camera never delivers, so /healthz never
 turns ok) rolled back to the update, the service active again. The daemon reports to a Mosquitto on the host, which
-the guest reaches at 10.0.2.2. Under TCG everything is 10-50× slower: each phase's time is printed (``-s``).
+the guest reaches at 10.0.2.2 (its stats arrive there). Under TCG everything is 10-50× slower: each phase's time is printed (``-s``).
 """
 
 from __future__ import annotations
@@ -121,6 +121,11 @@ def journal(vm: VM, manager: str) -> str:
     return vm.ssh(cmd, check=False).stdout
 
 
+def stats(consumer: Consumer) -> list[bytes]:
+    with consumer.lock:
+        return [payload for topic, payload, _ in consumer.messages if topic.endswith("/vmboard/stats")]
+
+
 def install_update_rollback(vm: VM, bundles: dict[str, Path], broker: Broker, tmp: Path, manager: str,
                             base: str) -> None:
     mport = free_port()  # the guest's port (nothing on the host listens on it)
@@ -130,10 +135,11 @@ def install_update_rollback(vm: VM, bundles: dict[str, Path], broker: Broker, tm
         rc, out = vm_deploy(vm, bundles["v1"], env, manager, base, phase="install v1")
         assert rc == 0, out + journal(vm, manager)
         assert live(vm, base) == manifest_id(bundles["v1"]) and unit_state(vm, manager) == "active"
+        # The daemon reaches the host's broker through 10.0.2.2: its stats arrive. (Not an event: one inference
+        # takes ~45 s under TCG, so no track lasts the rule's two frames.)
         t0 = time.monotonic()
-        wait_until(lambda: consumer.events(), 900, 1, what="an event from the VM's daemon")
-        TIMINGS[f"{manager}: first event after install"] = time.monotonic() - t0
-        assert consumer.events()[0]["rule"] == "person_in_middle"
+        wait_until(lambda: stats(consumer), 300, 1, what="the VM daemon's stats on the host's broker")
+        TIMINGS[f"{manager}: first stats after install"] = time.monotonic() - t0
 
         rc, out = vm_deploy(vm, bundles["v2"], env, manager, base, phase="update to v2")
         assert rc == 0, out + journal(vm, manager)
