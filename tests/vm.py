@@ -71,7 +71,9 @@ class VM:
         if not overlay.exists():
             subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
                             str(self.image / "root.img"), str(overlay)], check=True)
-        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(self.memory_mb), "-smp", "1", "-display", "none",
+        # -cpu max: TCG's default model (qemu64) lacks SSE4.x/AVX, which the wheels a bundle installs may use
+        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", str(self.memory_mb), "-smp", "1",
+               "-display", "none",
                "-no-user-config", "-nodefaults",
                "-kernel", str(self.image / "vmlinuz"), "-initrd", str(self.image / "initrd.img"),
                "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0",

@@ -10,6 +10,10 @@ umask 077
 
 say() { printf '%s\n' "$*"; }
 fail() { printf 'board: %s\n' "$*" >&2; exit 3; }
+why() {  # why OUTPUT STATUS: a failed command's last line, or its exit status where it printed nothing (a signal)
+    line=$(printf '%s\n' "$1" | tail -n 1 | sed 's/^error: //')
+    if [ -n "$line" ]; then printf '%s' "$line"; else printf 'exit status %s, no output' "$2"; fi
+}
 
 bridge() {  # bridge MANAGER: the `current` release's Mosquitto bridge (if it has one), filled from its env file
     conf=/etc/mosquitto/conf.d/edgekit-bridge.conf
@@ -34,11 +38,21 @@ bridge() {  # bridge MANAGER: the `current` release's Mosquitto bridge (if it ha
     fi
 }
 
+user_manager() {  # for systemctl --user: linger on (else the service stops when the SSH session ends), its bus
+    me=$(id -un)
+    if [ "$(loginctl show-user "$me" -p Linger --value 2>/dev/null)" != yes ]; then
+        loginctl enable-linger 2>/dev/null || sudo -n loginctl enable-linger "$me" 2>/dev/null \
+            || fail "cannot enable linger for $me (its service would stop at logout): run 'sudo loginctl enable-linger $me' on the board"
+    fi
+    export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}"
+}
+
 restart() {  # restart MANAGER: (re)start the service on the `current` release
     mgr=$1
     bridge "$mgr"
     case "$mgr" in
     systemd-user)
+        user_manager
         mkdir -p "$HOME/.config/systemd/user"
         cp "$base/current/edgekit.service" "$HOME/.config/systemd/user/edgekit.service"
         systemctl --user daemon-reload
@@ -199,9 +213,9 @@ check)  # check ID: the config's own check and doctor with the staged env, on th
     trap 'rm -f "$rel/edgekit.env.new"' EXIT
     set -a; . ./edgekit.env.new; set +a; export EDGEKIT_CACHE="$base/cache" EDGEKIT_STATE="$base/state"
     out=$(venv/bin/edgekit config check --no-connect config.yaml 2>&1) \
-        || fail "config check failed on the board: $(printf '%s\n' "$out" | tail -n 1 | sed 's/^error: //')"
+        || fail "config check failed on the board: $(why "$out" $?)"
     out=$(venv/bin/edgekit doctor --json 2>&1 > doctor.json) \
-        || fail "doctor failed on the board: $(printf '%s\n' "$out" | tail -n 1 | sed 's/^error: //')"
+        || fail "doctor failed on the board: $(why "$out" $?)"
     mv edgekit.env.new edgekit.env; trap - EXIT ;;
 activate)  # activate ID MANAGER: remember the running release, switch, restart
     id=$1; mgr=$2
@@ -257,7 +271,7 @@ prune)  # prune KEEP: keep the newest KEEP releases and whatever current/previou
 bridge)  # bridge MANAGER: install the live release's Mosquitto bridge (restart does it too)
     bridge "$1" ;;
 stop)  # stop MANAGER
-    case "$1" in process) stop_process ;; systemd-user) systemctl --user stop edgekit ;;
+    case "$1" in process) stop_process ;; systemd-user) user_manager; systemctl --user stop edgekit ;;
     systemd) sudo -n systemctl stop edgekit ;; esac ;;
 *) fail "unknown action $action" ;;
 esac
