@@ -321,14 +321,19 @@ def signed_parts(path: Path) -> tuple[bytes, bytes | None]:
 def bundle_env_vars(path: Path) -> list[str]:
     """The variables a bundle's board env file gets from the deployer: the ``{PLACEHOLDERS}`` of the bundle's own
     config and its bridge's password variable, never a list the manifest states (a hand-made manifest could name
-    any secret of the deployer's environment)."""
+    any secret of the deployer's environment). The config is read only once it matches the manifest's sha256."""
+    manifest = verify_bundle(path, check_files=False)
     with tarfile.open(path, "r:gz") as tar:
         try:
-            f = tar.extractfile("config.yaml")
+            f = tar.extractfile(manifest.config)
         except KeyError:
-            raise EdgekitError(f"bundle {path}: no config.yaml") from None
-        text = f.read().decode("utf-8") if f is not None else ""
-    name = f"{path}:config.yaml"
+            raise EdgekitError(f"bundle {path}: no {manifest.config}") from None
+        raw = f.read() if f is not None else b""
+    want = manifest.files.get(manifest.config)
+    if want is None or hashlib.sha256(raw).hexdigest() != want.sha256:
+        raise EdgekitError(f"bundle {path}: {manifest.config} changed since it was bundled (sha256 mismatch)")
+    text = raw.decode("utf-8")
+    name = f"{path}:{manifest.config}"
     return needed_env(text, check_config_text(text, name), name)
 
 

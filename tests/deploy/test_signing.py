@@ -85,3 +85,10 @@ def test_deploy_refuses_an_unsigned_bundle_in_one_line_before_any_board(tmp_path
     assert "not signed" not in r.stderr and "--insecure-unsigned" in r.stdout  # past the check, then no board
     r = run_cli("bundle", "verify", str(unsigned), env=env, timeout=120)
     assert r.returncode == 2 and "is not signed" in r.stderr
+
+
+def test_a_config_changed_after_bundling_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    b = small_bundle(tmp_path, key=operator_key()[0])
+    changed = rewrite(b, tmp_path / "changed.tar.gz", {"config.yaml": b"# edited\nnot: [a mapping\n"})
+    with pytest.raises(EdgekitError, match=r"config\.yaml changed since it was bundled \(sha256 mismatch\)"):
+        bundle_env_vars(changed)

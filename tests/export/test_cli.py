@@ -64,7 +64,7 @@ CASES = [
     ("not a model", lambda t: [str(_not_a_model(t)), "--to", "onnx"], "is not an ONNX model"),
     ("wrong outputs", lambda t: [str(_wrong_outputs(t)), "--to", "onnx"], "expected [1, 4 + classes, anchors]"),
     ("missing file", lambda t: [str(t / "nope.onnx")], "model file not found"),
-    ("unknown target", lambda t: [str(DEFAULT_MODEL), "--to", "openvino"], "unknown export target 'openvino'"),
+    ("unknown target", lambda t: [str(DEFAULT_MODEL), "--to", "coreml"], "unknown export target 'coreml'"),
     ("bad precision", lambda t: [str(DEFAULT_MODEL), "--to", "edgetpu", "--precision", "fp16"], "does not support"),
     (
         "empty calib",
