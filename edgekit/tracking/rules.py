@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from edgekit.config.daemon import CameraConfig, RuleConfig, ScheduleWindow
+from edgekit.config.daemon import CameraConfig, LineConfig, RuleConfig, ScheduleWindow, ZoneConfig
 from edgekit.tracking.conditions import POSE_CONDITIONS
 from edgekit.tracking.rate import MotionSampler, RateNeed, rate_needs
 from edgekit.tracking.zones import Line, Zone
@@ -93,14 +93,34 @@ class RuleEngine:
         self.camera_id, self.device, self.labels = camera_id, device, list(labels)
         self.min_visibility = min_visibility  # of the keypoints a pose condition reads (config: pose.min_visibility)
         self.rules = list(rules)
-        self.zones = {n: Zone(n, z.polygon) for n, z in camera.zones.items()}
-        self.lines = {n: Line(n, ln.start, ln.end) for n, ln in camera.lines.items()}
+        self._geometry: tuple[dict[str, Zone], dict[str, Line]] = ({}, {})
+        self.set_geometry(camera.zones, camera.lines)
         self._state = {r.name: _RuleState() for r in self.rules}
         self._enabled = {r.name: True for r in self.rules}
         self._off_since: dict[str, tuple[float, str]] = {}
         self._now = now
         self._label_ids = {r.name: self._ids_of(r.labels) for r in self.rules}
         self.motion = MotionSampler()
+
+    @property
+    def zones(self) -> dict[str, Zone]:
+        return self._geometry[0]
+
+    @property
+    def lines(self) -> dict[str, Line]:
+        return self._geometry[1]
+
+    def set_geometry(self, zones: Mapping[str, ZoneConfig], lines: Mapping[str, LineConfig]) -> None:
+        """Swap in new zones and lines (the dashboard's zone editor) while frames flow: one tuple is replaced, so
+        :meth:`update` on the camera thread sees either the old pair or the new one, never a mix. A line drawn
+        where it was keeps its tracks' last positions (a crossing in progress still counts)."""
+        old_lines = self._geometry[1]
+        new_lines = {}
+        for n, ln in lines.items():
+            kept = old_lines.get(n)
+            same = kept is not None and kept.start.tolist() == list(ln.start) and kept.end.tolist() == list(ln.end)
+            new_lines[n] = kept if same and kept is not None else Line(n, ln.start, ln.end)
+        self._geometry = ({n: Zone(n, z.polygon) for n, z in zones.items()}, new_lines)
 
     def _ids_of(self, names: Sequence[str]) -> npt.NDArray[np.int64] | None:
         if not names:
@@ -174,8 +194,9 @@ class RuleEngine:
         if dets.tracker_ids is None and len(dets):
             raise ValueError("RuleEngine needs tracked detections (tracker_ids)")
         self.motion.update(dets, t)
-        inside = {n: z.contains(dets) for n, z in self.zones.items()}
-        crossed = {n: ln.cross(dets, t) for n, ln in self.lines.items()}
+        zones, lines = self._geometry  # read once: the zone editor may swap it from another thread
+        inside = {n: z.contains(dets) for n, z in zones.items()}
+        crossed = {n: ln.cross(dets, t) for n, ln in lines.items()}
         active_time = self._now()
         events: list[Event] = []
         for rule in self.rules:
