@@ -12,6 +12,7 @@ import typer
 from edgekit.cli._common import console
 from edgekit.config.daemon import DaemonConfig, load_config
 from edgekit.contract.stats import DaemonStats
+from edgekit.errors import EdgekitError
 from edgekit.pipeline.shutdown import StopGuard
 from edgekit.types import Event
 
@@ -25,9 +26,11 @@ log = logging.getLogger(__name__)
 
 def build_daemon(cfg: DaemonConfig, services: Services | None = None, *,
                  on_event: Callable[[Event], None] | None = None,
-                 on_stats: Callable[[DaemonStats], None] | None = None) -> tuple[Daemon, DaemonDashboard | None]:
+                 on_stats: Callable[[DaemonStats], None] | None = None, config_path: Path | None = None,
+                 allow_config_writes: bool = False) -> tuple[Daemon, DaemonDashboard | None]:
     """The daemon of ``cfg`` and, when ``dashboard.enabled``, the dashboard it serves (built here, on the floor
-    above both: the pipeline does not know the web). ``services``: :func:`build_services` of ``cfg`` when None."""
+    above both: the pipeline does not know the web). ``services``: :func:`build_services` of ``cfg`` when None;
+    ``config_path``, ``allow_config_writes``: where the dashboard's zone editor may write zones back."""
     from edgekit.pipeline.daemon import Daemon
     from edgekit.pipeline.services import build_services
 
@@ -38,7 +41,8 @@ def build_daemon(cfg: DaemonConfig, services: Services | None = None, *,
 
         try:
             dashboard = DaemonDashboard(cfg.dashboard, services.store, services.cameras, cfg.device,
-                                        assistant=services.assistant)
+                                        assistant=services.assistant, daemon_cfg=cfg, config_path=config_path,
+                                        allow_config_writes=allow_config_writes)
         except BaseException:
             services.close()  # e.g. its port is in use: the models and stores opened above go before the error line
             raise
@@ -73,6 +77,10 @@ def run(
     duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds (or at SIGTERM/"
                                           "Ctrl-C, whichever comes first; either stops within 2 s)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print events and stats to the terminal."),
+    allow_config_writes: bool = typer.Option(
+        False, "--allow-config-writes", help="Let the dashboard's zone editor write zones, lines and the motion mask "
+        "back into CONFIG (atomically, the rest of the file kept) and reload them without a restart. Off: the editor "
+        "shows the YAML to paste."),
 ) -> None:
     """Run every camera of CONFIG: detect, track, apply rules, send alerts. No config: a terminal demo.
 
@@ -85,6 +93,8 @@ def run(
 
     from edgekit.paths import private_dir, state_dir
 
+    if allow_config_writes and config is None:
+        raise EdgekitError("--allow-config-writes needs --config FILE: the demo has no file to write zones into")
     os.umask(0o077)  # outbox, event store, snapshots and stats: readable by the service user only
     cfg = load_config(config) if config is not None else demo_config(str(state_dir() / "demo"), _demo_port())
     if cfg.state_dir:
@@ -106,7 +116,8 @@ def run(
     # SIGTERM, Ctrl-C and the end of --duration stop the process within STOP_WITHIN_S, whatever stage it is in
     # (a model still loading, an inference or a source that does not return): see edgekit.pipeline.shutdown.
     with StopGuard(duration_s=duration) as guard:
-        daemon, dashboard = build_daemon(cfg, on_event=on_event, on_stats=on_stats)
+        daemon, dashboard = build_daemon(cfg, on_event=on_event, on_stats=on_stats, config_path=config,
+                                         allow_config_writes=allow_config_writes)
         try:
             if not guard.stop.is_set():  # a stop while the models loaded: start nothing
                 daemon.start()

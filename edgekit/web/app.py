@@ -34,6 +34,7 @@ from edgekit.web.auth import TokenAuth
 from edgekit.web.feeds import CameraFeed, FrameHub
 from edgekit.web.guard import RequestGuard, parse_json
 from edgekit.web.live import EventBroadcaster, StatsHistory
+from edgekit.web.zones import ZoneEditor, editor_routes
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class Dashboard:
     _ask_lock: threading.Lock = field(default_factory=threading.Lock)
     asks: list[dict[str, Any]] = field(default_factory=list)
     """Timing of the questions asked on this page (the assistant box's own LLM analytics)."""
+    editor: ZoneEditor | None = None
+    """The zone editor (a daemon's dashboard has one; absent, the page has no Zones tab)."""
 
     def _model_of(self, cam_id: str) -> Path:
         model = self.model_files.get(cam_id)
@@ -223,6 +226,7 @@ def create_app(dash: Dashboard, token: str | None = None, allowed_hosts: Sequenc
             live = latest.get("cameras", {}).get(cam_id, {})
             out.append({"id": cam_id, **dash.cameras.get(cam_id, {}), "status": live.get("status"),
                         "process_fps": live.get("process_fps"), "explain": cam_id in dash.model_files,
+                        "zones": dash.editor is not None and cam_id in dash.editor.cfg.cameras,
                         "last_event": _event_dict(last[cam_id][0]) if last[cam_id] else None})
         return JSONResponse({"device": dash.device, "cameras": out})
 
@@ -307,6 +311,7 @@ def create_app(dash: Dashboard, token: str | None = None, allowed_hosts: Sequenc
         Route("/api/events/{eid}/explain.jpg", explain),
         Route("/api/stats", stats),
         Route("/api/ask", ask, methods=["POST"]),
+        *(editor_routes(dash.editor) if dash.editor is not None else []),
         Mount("/static", StaticFiles(directory=str(_static_dir())), name="static"),
     ]
     middleware = [Middleware(RequestGuard, allowed_hosts=allowed_hosts),

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from edgekit.config.cameras import CameraConfig
+from edgekit.config.daemon import DaemonConfig
 from edgekit.config.dashboard import DashboardConfig
 from edgekit.contract.jpeg import encode_jpeg
 from edgekit.contract.stats import DaemonStats
@@ -23,18 +23,11 @@ from edgekit.pipeline.services import CameraPlan
 from edgekit.types import Detections, Event, Frame
 from edgekit.vision.detector import Detector
 from edgekit.web.app import Answerer, Dashboard, create_app, raw_frame_path
-from edgekit.web.feeds import FrameHub, Overlay
+from edgekit.web.feeds import FrameHub, camera_overlay
 from edgekit.web.server import DashboardServer
+from edgekit.web.zones import ZoneEditor
 
 log = logging.getLogger(__name__)
-
-
-def camera_overlay(cam_cfg: CameraConfig) -> Overlay:
-    """The zones and lines of a camera's config, as drawn on its stream."""
-    zones = {name: [(float(x), float(y)) for x, y in z.polygon] for name, z in cam_cfg.zones.items()}
-    lines = {name: ((float(ln.start[0]), float(ln.start[1])), (float(ln.end[0]), float(ln.end[1])))
-             for name, ln in cam_cfg.lines.items()}
-    return Overlay(zones, lines)
 
 
 def runtime_of(detector: Detector) -> dict[str, Any]:
@@ -70,7 +63,10 @@ class DaemonDashboard:
     """
 
     def __init__(self, cfg: DashboardConfig, store: EventStore, cameras: Mapping[str, CameraPlan], device: str,
-                 assistant: Answerer | None = None) -> None:
+                 assistant: Answerer | None = None, daemon_cfg: DaemonConfig | None = None,
+                 config_path: Path | None = None, allow_config_writes: bool = False) -> None:
+        """``daemon_cfg``: the daemon's whole config, for the zone editor (None: no editor); ``config_path`` and
+        ``allow_config_writes``: where the editor may write it back (``edgekit run --allow-config-writes``)."""
         self.cfg = cfg
         hub = FrameHub(cfg.stream_fps, cfg.stream_width, cfg.stream_quality)
         for cam_id, cam in cameras.items():
@@ -82,6 +78,9 @@ class DaemonDashboard:
             model_files={cam_id: Path(plan.model_path) for cam_id, plan in plans.items()
                          if cfg.explain and plan is not None and Path(plan.model_path).suffix == ".onnx"},
         )
+        if daemon_cfg is not None:
+            self.dash.editor = ZoneEditor(daemon_cfg, hub, {c: cam.rules for c, cam in cameras.items()},
+                                          config_path, allow_config_writes)
         app = create_app(self.dash, cfg.token, cfg.allowed_hosts)
         self.server = DashboardServer(app, cfg.host, cfg.port, cfg.token)
 

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from edgekit.config.cameras import CameraConfig
 from edgekit.contract.jpeg import encode_jpeg
 from edgekit.types import Detections, Frame
 from edgekit.vision.draw import draw
@@ -43,6 +44,14 @@ class Overlay:
             q = (round(b[0] * scale), round(b[1] * scale))
             cv2.arrowedLine(image, p, q, (255, 0, 255), 2, tipLength=0.03)
             cv2.putText(image, name, (p[0] + 4, p[1] - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 0, 255), 2)
+
+
+def camera_overlay(cam_cfg: CameraConfig) -> Overlay:
+    """The zones and lines of a camera's config, as drawn on its stream."""
+    zones = {name: [(float(x), float(y)) for x, y in z.polygon] for name, z in cam_cfg.zones.items()}
+    lines = {name: ((float(ln.start[0]), float(ln.start[1])), (float(ln.end[0]), float(ln.end[1])))
+             for name, ln in cam_cfg.lines.items()}
+    return Overlay(zones, lines)
 
 
 class CameraFeed:
