@@ -40,7 +40,7 @@
       ctx.stroke();
       if (s.kind === "line" && pts.length === 2) arrow(pts[0], pts[1], scale());
       ctx.font = `${Math.round(16 * scale())}px sans-serif`;
-      ctx.fillText(label(s), pts[0][0] + 6 * scale(), pts[0][1] - 6 * scale());
+      ctx.fillText(label(s), pts[0][0] + 6 * scale(), Math.max(pts[0][1] - 6 * scale(), 20 * scale()));
     }
     for (const p of pts) ctx.fillRect(p[0] - 2.5 * w, p[1] - 2.5 * w, 5 * w, 5 * w);
   }
@@ -144,6 +144,7 @@
     canvas.width = img.naturalWidth;
     canvas.height = img.naturalHeight;
     redraw();
+    canvas.dataset.frames = String(Number(canvas.dataset.frames || 0) + 1); // frames shown (tests wait on it)
   }
   async function load(id) {
     cam = id;
