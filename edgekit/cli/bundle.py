@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from edgekit.cli._common import console, print_json
+from edgekit.cli._progress import progress
 from edgekit.errors import EdgekitError
 
 bundle_app = typer.Typer(help="Make a deployable bundle for a board, or verify one.", invoke_without_command=True)
@@ -41,9 +42,9 @@ def bundle(
     if made:
         console.print(f"made your bundle signing key: {signing_dir() / 'bundle.key'} (keep it; `edgekit bundle key` "
                       "prints the public half for other deployers)", highlight=False)
-    with console.status("building the bundle (edgekit wheel, board wheels from PyPI, model)…"):
+    with progress(enabled=not json_out) as step:
         m = build_bundle(BundleOptions(config=config, out=out, profile=profile, machine=machine, python=python,
-                                       system_site=system_site, wheel=wheel, refresh=refresh, key=key))
+                                       system_site=system_site, wheel=wheel, refresh=refresh, key=key), step)
     if json_out:
         print_json(m.model_dump(mode="json"))
         return

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from edgekit.cli._common import console
+from edgekit.cli._progress import Step, progress, quiet_step
 from edgekit.errors import EdgekitError
 
 
@@ -43,6 +44,7 @@ def deploy(
     if (target is None) == (inventory is None):
         raise EdgekitError("give either a target (ssh://user@host[:port]) or --inventory FILE")
     t0 = time.monotonic()
+    step: Step = quiet_step
 
     def trust_bundle() -> None:
         """After the arguments were checked, before any board is contacted: a readable bundle, signed by a key
@@ -54,15 +56,19 @@ def deploy(
             check_signature(bundle, *signed_parts(bundle), trusted_keys(trusted_key))
 
     def say(line: str) -> None:  # progress on stdout (with the seconds since the start): a failure is the one
-        # line on stderr
+        # line on stderr; on a terminal the step also shows as a Rich progress step (one per board)
         console.print(line if dry_run else f"[dim]{time.monotonic() - t0:6.1f} s  {line}[/]", soft_wrap=True,
                       highlight=False)
+        board, _, what = line.partition(": ") if not dry_run else ("", "", "")
+        if what:
+            step(line, key=board)
 
     if inventory is not None:
         inv, root = load_inventory(inventory)  # bad input says so before the bundle is hashed
         trust_bundle()
         manifest = verify_bundle(bundle)  # once for every board
-        results = rollout(bundle, manifest, inv, root, dry_run=dry_run, health_timeout_s=health_timeout, say=say)
+        with progress() as step:
+            results = rollout(bundle, manifest, inv, root, dry_run=dry_run, health_timeout_s=health_timeout, say=say)
         for r in results:
             console.print(f"{'ok  ' if r.ok else 'FAIL'} {r.board}: {r.message}")
         if len(results) < len(inv.boards) or not all(r.ok for r in results):
@@ -79,9 +85,10 @@ def deploy(
     trust_bundle()
     env = board_env(bundle_env_vars(bundle), env_file, overrides)
     # the full check of the bundle runs in deploy_one, once the board has answered
-    res = deploy_one(bundle, tgt, DeployOptions(base=base, manager=manager, python=python,
-                                                 health_timeout_s=health_timeout, env=env),
-                     None, dry_run=dry_run, say=say)
+    with progress() as step:
+        res = deploy_one(bundle, tgt, DeployOptions(base=base, manager=manager, python=python,
+                                                     health_timeout_s=health_timeout, env=env),
+                         None, dry_run=dry_run, say=say)
     if not dry_run:
         console.print(f"{tgt.name}: {res.message}")
 

@@ -7,33 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edgekit.cli._common import err_console, print_json
+from edgekit.cli._progress import progress
 from edgekit.errors import EdgekitError
 
 if TYPE_CHECKING:
     from edgekit.export.report import ExportReport
     from edgekit.export.run import ExportOptions
-
-
-def _progress_bar() -> tuple[Progress, object]:
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-    )
-    tasks: dict[str, int] = {}
-
-    def update(label: str, done: int, total: int) -> None:
-        if label not in tasks:
-            tasks[label] = bar.add_task(label, total=max(total, 1))
-        bar.update(tasks[label], completed=done, total=max(total, 1))  # type: ignore[arg-type]
-
-    return bar, update
 
 
 def _summary(r: ExportReport) -> str:
@@ -174,10 +155,9 @@ def register(app: typer.Typer) -> None:
             )
             jobs = [(path, opts if calib_min is None else replace(opts, calib_min=calib_min))]
         reports = []
-        bar, update = _progress_bar()
-        with bar:
+        with progress(enabled=not as_json) as step:
             for m, o in jobs:
-                reports.append(export(m, o, progress=update))  # type: ignore[arg-type]
+                reports.append(export(m, o, progress=step))
         for r in reports:
             for line in r.skipped:
                 err_console.print(f"[yellow]not built here[/]: {line}", soft_wrap=True)

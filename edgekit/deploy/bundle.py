@@ -13,6 +13,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,8 +175,9 @@ def env_template(vars_: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_bundle(opts: BundleOptions) -> Manifest:
-    """Write the bundle ``opts.out`` and return its manifest."""
+def build_bundle(opts: BundleOptions, step: Callable[[str], None] = lambda label: None) -> Manifest:
+    """Write the bundle ``opts.out`` and return its manifest; ``step`` is told each long step as it starts (the
+    CLI's progress)."""
     if not opts.config.is_file():
         raise EdgekitError(f"config file {opts.config} not found")
     text = opts.config.read_text(encoding="utf-8")
@@ -194,6 +196,7 @@ def build_bundle(opts: BundleOptions) -> Manifest:
                 raise EdgekitError(f"--wheel {opts.wheel} not found")
             own = Path(shutil.copy2(opts.wheel, wheels / opts.wheel.name))
         else:
+            step("build the edgekit wheel")
             own = build_wheel(wheels)
         model, model_file = choose_model(cfg, profile, opts.config.parent)
         extras = opts.extras
@@ -201,12 +204,14 @@ def build_bundle(opts: BundleOptions) -> Manifest:
         if needs is not None and needs not in extras:  # e.g. an OpenVINO IR: the board needs openvino to run it
             extras = (*extras, needs)
         # The shipped wheel's own requirements: an editable install's metadata here may be older than the checkout.
+        step(f"board wheels for {target.platform} cp{target.python} (resolved and downloaded once, then cached)")
         deps = cached_download(requirements(target, extras, wheel_requires(own)), target, opts.refresh)
         for w in deps:
             shutil.copy2(w, wheels / w.name)
         lock, packages = lock_text([wheels / w.name for w in deps])
         (stage / "requirements.lock").write_text(lock)
         if model_file is not None:
+            step(f"copy the model {model_file.name}")
             copy_model(model_file, stage / model.file)
             report = model_file.with_name(model_file.name + ".report.json")  # the export's gate verdict
             if model.file.startswith("cache/") and report.is_file():
@@ -228,6 +233,7 @@ def build_bundle(opts: BundleOptions) -> Manifest:
             edgekit_wheel=f"wheels/{own.name}", target=target, model=model, env_vars=vars_, packages=packages,
             files=files, bridge=BUNDLE_PATH if bridge is not None else None,
         )
+        step(f"write and sign {opts.out.name}")
         _write_tar(opts.out, stage, manifest, opts.key)
     return manifest
 

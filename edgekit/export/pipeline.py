@@ -255,7 +255,9 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
         source=src, stem=model.stem, opts=opts, precision=precision, out=out, report=report, base=out, progress=progress
     )
     run.base = run.artifact("fp32", "onnxruntime")
+    run.step("convert: ONNX fp32", 0, 1)
     onnx2onnx(src.path, run.base, precision="fp32", opset=opts.opset, dynamic=opts.dynamic, simplify=opts.simplify)
+    run.step("convert: ONNX fp32", 1, 1)
     if val is not None:
         run.calib_real, run.samples, report.validation = val
         if opts.val is not None and _is_shipped(opts.val):
@@ -264,7 +266,9 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
         report.source_accuracy = run.reference.accuracy
     if fmt.gpu:
         report.notes.append(f"{fmt.name} artifacts are tied to the GPU and runtime version they are built on")
+    run.step(f"build {fmt.name} {precision}", 0, 1)
     artifact = fmt.build(run)
+    run.step(f"build {fmt.name} {precision}", 1, 1)
     report.seconds = round(time.perf_counter() - t0, 1)
     if artifact.is_file():
         report.artifact = str(artifact)
