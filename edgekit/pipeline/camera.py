@@ -100,6 +100,7 @@ class CameraWorker:
         except ValueError as e:
             raise EdgekitError(f"camera {cam_id!r}: {e}") from None
         self.gate = MotionGate(cfg.motion)
+        self._geometry_seen = rules.geometry_version
         counted = counted_labels(rules.rules, detector.labels)
         self.counter = ZoneCounter(rules.zones, detector.labels, counted) if rules.zones and counted and on_counts \
             else None
@@ -163,6 +164,9 @@ class CameraWorker:
         """Run one frame through (clip buffer) → motion gate → detect → filter → track → pose → rules; returns
         the Events it fired (none on a frame the gate skips)."""
         timer = self.stats.timer
+        if self.rules.geometry_version != self._geometry_seen:  # the zone editor saved a new motion mask
+            self._geometry_seen = self.rules.geometry_version
+            self.gate.set_mask(self.rules.motion_mask)
         if self.recorder is not None:
             self.recorder.add(frame.image, t)
         with timer.stage("motion"):

@@ -62,15 +62,24 @@ class MotionDetector:
         sh = max(1, round(h / self._scale))
         self._small = (sw, sh)
         self._bg, self._mog = None, None
-        self._mask = None
-        if self.cfg.mask:
-            m = np.full((sh, sw), 255, np.uint8)
-            polys = [np.round(np.asarray(p, np.float64) / self._scale).astype(np.int32) for p in self.cfg.mask]
-            cv2.fillPoly(m, polys, 0)
-            self._mask = m
+        self._build_mask()
         if self.cfg.method == "mog2":
             self._mog = cv2.createBackgroundSubtractorMOG2(history=500, varThreshold=self.cfg.threshold,
                                                            detectShadows=False)
+
+    def _build_mask(self) -> None:
+        self._mask = None
+        if self.cfg.mask:
+            m = np.full((self._small[1], self._small[0]), 255, np.uint8)
+            polys = [np.round(np.asarray(p, np.float64) / self._scale).astype(np.int32) for p in self.cfg.mask]
+            cv2.fillPoly(m, polys, 0)
+            self._mask = m
+
+    def set_mask(self, mask: list[list[tuple[float, float]]]) -> None:
+        """Use new mask polygons from the next frame on (the zone editor's save); the background model is kept."""
+        self.cfg = self.cfg.model_copy(update={"mask": mask})
+        if self._size is not None:
+            self._build_mask()
 
     def update(self, image: npt.NDArray[np.uint8], t: float | None = None) -> Motion:
         """Feed one BGR frame taken at ``t`` seconds (default: 1/15 s after the last); returns the moving blobs
@@ -123,6 +132,12 @@ class MotionGate:
         self.objects = 0
         self.skipped = 0
         self.motion: Motion | None = None
+
+    def set_mask(self, mask: list[list[tuple[float, float]]]) -> None:
+        """New motion mask polygons (frame pixels), from the next frame on."""
+        self.cfg = self.cfg.model_copy(update={"mask": mask})
+        if self.detector is not None:
+            self.detector.set_mask(mask)
 
     def should_detect(self, image: npt.NDArray[np.uint8], t: float) -> bool:
         if self.detector is None:

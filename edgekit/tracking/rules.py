@@ -95,6 +95,9 @@ class RuleEngine:
         self.rules = list(rules)
         self._geometry: tuple[dict[str, Zone], dict[str, Line]] = ({}, {})
         self.set_geometry(camera.zones, camera.lines)
+        self.motion_mask: list[list[tuple[float, float]]] = list(camera.motion.mask)
+        """The camera's motion mask (its worker's motion gate takes it up when ``geometry_version`` moves)."""
+        self.geometry_version = 0
         self._state = {r.name: _RuleState() for r in self.rules}
         self._enabled = {r.name: True for r in self.rules}
         self._off_since: dict[str, tuple[float, str]] = {}
@@ -110,10 +113,15 @@ class RuleEngine:
     def lines(self) -> dict[str, Line]:
         return self._geometry[1]
 
-    def set_geometry(self, zones: Mapping[str, ZoneConfig], lines: Mapping[str, LineConfig]) -> None:
+    def set_geometry(self, zones: Mapping[str, ZoneConfig], lines: Mapping[str, LineConfig],
+                     motion_mask: Sequence[Sequence[tuple[float, float]]] | None = None) -> None:
         """Swap in new zones and lines (the dashboard's zone editor) while frames flow: one tuple is replaced, so
         :meth:`update` on the camera thread sees either the old pair or the new one, never a mix. A line drawn
-        where it was keeps its tracks' last positions (a crossing in progress still counts)."""
+        where it was keeps its tracks' last positions (a crossing in progress still counts). ``motion_mask``
+        (given): the camera's new motion mask, for its worker to take up (``geometry_version`` moves)."""
+        if motion_mask is not None:
+            self.motion_mask = [list(p) for p in motion_mask]
+            self.geometry_version += 1
         old_lines = self._geometry[1]
         new_lines = {}
         for n, ln in lines.items():

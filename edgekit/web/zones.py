@@ -14,7 +14,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,9 +45,11 @@ FRAME_WAIT_S = 5.0
 
 
 class GeometryTarget(Protocol):
-    """What takes new zones and lines while running: a camera's rule engine."""
+    """What takes new zones, lines and motion mask while running: a camera's rule engine (its worker's motion gate
+    takes the mask from it)."""
 
-    def set_geometry(self, zones: Mapping[str, ZoneConfig], lines: Mapping[str, LineConfig]) -> None: ...
+    def set_geometry(self, zones: Mapping[str, ZoneConfig], lines: Mapping[str, LineConfig],
+                     motion_mask: Sequence[Sequence[tuple[float, float]]] | None = None) -> None: ...
 
 
 class ZoneEditor:
@@ -112,7 +114,7 @@ class ZoneEditor:
         cam = cfg.cameras[cam_id]
         target = self.targets.get(cam_id)
         if target is not None:
-            target.set_geometry(cam.zones, cam.lines)
+            target.set_geometry(cam.zones, cam.lines, cam.motion.mask)
         feed = self.hub.feeds.get(cam_id)
         if feed is not None:
             feed.overlay = camera_overlay(cam)

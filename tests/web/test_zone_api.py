@@ -158,6 +158,7 @@ def test_save_keeps_the_file_and_reloads_the_rules(editor: Editor) -> None:
     assert saved.cameras["porch"].frame_size == (1280, 720)
     assert saved.cameras["porch"].motion.mask == [[(0, 0), (100, 0), (100, 50)]]
     assert [e.rule for e in editor.engine.update(person, 1.0)] == ["person_in_corner"]  # no restart
+    assert editor.engine.motion_mask == [[(0, 0), (100, 0), (100, 50)]]  # for the camera's motion gate
     assert editor.dash.hub.feeds["porch"].overlay.zones["corner"][0] == (20.0, 340.0)
     assert list(editor.path.parent.glob(".daemon.yaml.*")) == []  # no temporary file left beside it
 
