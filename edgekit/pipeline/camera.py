@@ -164,9 +164,11 @@ class CameraWorker:
         """Run one frame through (clip buffer) → motion gate → detect → filter → track → pose → rules; returns
         the Events it fired (none on a frame the gate skips)."""
         timer = self.stats.timer
-        if self.rules.geometry_version != self._geometry_seen:  # the zone editor saved a new motion mask
+        if self.rules.geometry_version != self._geometry_seen:  # the zone editor saved new shapes
             self._geometry_seen = self.rules.geometry_version
             self.gate.set_mask(self.rules.motion_mask)
+            if self.counter is not None:
+                self.counter.zones = dict(self.rules.zones)
         if self.recorder is not None:
             self.recorder.add(frame.image, t)
         with timer.stage("motion"):

@@ -94,10 +94,10 @@ class RuleEngine:
         self.min_visibility = min_visibility  # of the keypoints a pose condition reads (config: pose.min_visibility)
         self.rules = list(rules)
         self._geometry: tuple[dict[str, Zone], dict[str, Line]] = ({}, {})
-        self.set_geometry(camera.zones, camera.lines)
         self.motion_mask: list[list[tuple[float, float]]] = list(camera.motion.mask)
         """The camera's motion mask (its worker's motion gate takes it up when ``geometry_version`` moves)."""
         self.geometry_version = 0
+        self.set_geometry(camera.zones, camera.lines)
         self._state = {r.name: _RuleState() for r in self.rules}
         self._enabled = {r.name: True for r in self.rules}
         self._off_since: dict[str, tuple[float, str]] = {}
@@ -118,10 +118,10 @@ class RuleEngine:
         """Swap in new zones and lines (the dashboard's zone editor) while frames flow: one tuple is replaced, so
         :meth:`update` on the camera thread sees either the old pair or the new one, never a mix. A line drawn
         where it was keeps its tracks' last positions (a crossing in progress still counts). ``motion_mask``
-        (given): the camera's new motion mask, for its worker to take up (``geometry_version`` moves)."""
+        (given): the camera's new motion mask. ``geometry_version`` moves, so the camera's worker takes up the mask
+        and the zones it counts."""
         if motion_mask is not None:
             self.motion_mask = [list(p) for p in motion_mask]
-            self.geometry_version += 1
         old_lines = self._geometry[1]
         new_lines = {}
         for n, ln in lines.items():
@@ -129,6 +129,7 @@ class RuleEngine:
             same = kept is not None and kept.start.tolist() == list(ln.start) and kept.end.tolist() == list(ln.end)
             new_lines[n] = kept if same and kept is not None else Line(n, ln.start, ln.end)
         self._geometry = ({n: Zone(n, z.polygon) for n, z in zones.items()}, new_lines)
+        self.geometry_version += 1  # last: a worker that sees it move reads the new shapes
 
     def _ids_of(self, names: Sequence[str]) -> npt.NDArray[np.int64] | None:
         if not names:

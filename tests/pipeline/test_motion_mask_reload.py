@@ -31,6 +31,6 @@ def test_the_rule_engine_carries_a_new_mask_to_the_worker() -> None:
     eng = RuleEngine("cam", cam, [], ["Normal"])
     version = eng.geometry_version
     eng.set_geometry({}, {})  # zones and lines only: the mask stays
-    assert eng.geometry_version == version and eng.motion_mask == []
+    assert eng.geometry_version == version + 1 and eng.motion_mask == []
     eng.set_geometry({}, {}, [[(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)]])
-    assert eng.geometry_version == version + 1 and eng.motion_mask == [[(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)]]
+    assert eng.geometry_version == version + 2 and eng.motion_mask == [[(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)]]
