@@ -113,6 +113,8 @@ def test_a_self_crossing_zone_is_refused_in_the_page(page: Any, config: Path) ->
     save(page)
     page.wait_for_function("() => document.getElementById('zone-error').textContent.includes('cross')")
     assert config.read_text() == before
+    page.mouse.click(*at(page, 20, 715), button="right")  # right-click deletes a point: a triangle is left
+    assert page.inner_text("#zone-shapes li.selected small") == "3 pt"
 
 
 def test_a_point_dragged_outside_the_frame_is_refused(page: Any, config: Path) -> None:
@@ -164,6 +166,8 @@ def test_draw_a_zone_save_it_and_its_rule_fires_without_a_restart(page: Any, con
         page.click(f".zone-add[data-kind='{kind}']")
         for x, y in points:
             page.mouse.click(*at(page, x, y))
+        if kind == "line":
+            page.locator("#zone-shapes li.selected input.shape-name").fill("gate")  # renamed in the list
     page.click("#zone-check")
-    page.wait_for_function("() => document.getElementById('zone-yaml').textContent.includes('line1')")
+    page.wait_for_function("() => document.getElementById('zone-yaml').textContent.includes('gate:')")
     page.screenshot(path=str(ARTIFACTS / "zones.png"))

@@ -57,21 +57,31 @@
     ul.replaceChildren(...shapes.map((s, i) => {
       const name = s.kind === "mask" ? el("span", {}, label(s))
         : el("input", { value: s.name, "aria-label": `${s.kind} name`, class: "shape-name" });
-      if (s.kind !== "mask") name.addEventListener("input", () => { s.name = name.value.trim(); redraw(); });
+      if (s.kind !== "mask") {
+        name.addEventListener("input", () => { s.name = name.value.trim(); redraw(); });
+        name.addEventListener("focus", () => pick(i));
+        name.addEventListener("click", (ev) => ev.stopPropagation()); // typing in it must not rebuild the list
+      }
       return el("li", { class: i === selected ? "selected" : "", "data-index": String(i), onclick: () => pick(i) },
         el("b", { class: "kind-" + s.kind }, s.kind), name, el("small", { class: "hint" }, `${s.points.length} pt`),
-        el("button", { type: "button", class: "shape-clear", onclick: (ev) => { ev.stopPropagation(); s.points = []; pick(i); } }, "clear points"),
+        el("button", { type: "button", class: "shape-clear", onclick: (ev) => { ev.stopPropagation(); s.points = []; selected = i; renderList(); redraw(); } }, "clear points"),
         el("button", { type: "button", class: "shape-delete", onclick: (ev) => { ev.stopPropagation(); remove(i); } }, "delete"));
     }));
   }
-  function pick(i) { selected = i; renderList(); redraw(); }
-  function remove(i) { shapes.splice(i, 1); pick(Math.min(selected, shapes.length - 1)); }
+  function pick(i) {
+    selected = i;
+    document.querySelectorAll("#zone-shapes li").forEach((li) => li.classList.toggle("selected", Number(li.dataset.index) === i));
+    redraw();
+  }
+  function remove(i) { shapes.splice(i, 1); selected = Math.min(selected, shapes.length - 1); renderList(); redraw(); }
   function add(kind) {
     const taken = new Set(shapes.map((s) => s.name));
     let n = 1;
     while (taken.has(`${kind}${n}`)) n++;
     shapes.push({ kind, name: kind === "mask" ? "" : `${kind}${n}`, points: [] });
-    pick(shapes.length - 1);
+    selected = shapes.length - 1;
+    renderList();
+    redraw();
     say(`click on the picture to place the new ${kind}'s points`);
   }
 
@@ -104,7 +114,7 @@
   canvas.addEventListener("contextmenu", (ev) => {
     ev.preventDefault();
     const hit = nearest(framePoint(ev));
-    if (hit) { shapes[hit.i].points.splice(hit.k, 1); pick(hit.i); }
+    if (hit) { shapes[hit.i].points.splice(hit.k, 1); selected = hit.i; renderList(); redraw(); }
   });
 
   // ---- the server ---------------------------------------------------------------------------------------------
