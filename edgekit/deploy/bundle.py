@@ -204,7 +204,7 @@ def build_bundle(opts: BundleOptions, step: Callable[[str], None] = lambda label
         if needs is not None and needs not in extras:  # e.g. an OpenVINO IR: the board needs openvino to run it
             extras = (*extras, needs)
         # The shipped wheel's own requirements: an editable install's metadata here may be older than the checkout.
-        step(f"board wheels for {target.platform} cp{target.python} (resolved and downloaded once, then cached)")
+        step(f"board wheels for {target.platform}, CPython {target.python} (resolved and downloaded once, then cached)")
         deps = cached_download(requirements(target, extras, wheel_requires(own)), target, opts.refresh)
         for w in deps:
             shutil.copy2(w, wheels / w.name)
