@@ -22,7 +22,7 @@ from pydantic import Field, ValidationError, field_validator
 from edgekit.config.base import Strict
 from edgekit.config.cameras import LineConfig, ZoneConfig
 from edgekit.config.daemon import DaemonConfig
-from edgekit.config.loader import dotted
+from edgekit.config.loader import dotted, first_error
 from edgekit.config.polygons import Point
 from edgekit.errors import EdgekitError
 
@@ -55,10 +55,8 @@ def geometry_of(cfg: DaemonConfig, cam_id: str) -> CameraGeometry:
 
 def one_line(e: ValidationError) -> str:
     """The first error of a validation, as ``where: what`` (the wording ``config check`` uses)."""
-    err = e.errors()[0]
-    where = dotted(tuple(err["loc"])) or "(top level)"
-    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-    return f"{where}: {msg}"
+    loc, msg = first_error(e)
+    return f"{dotted(loc) or '(top level)'}: {msg}"
 
 
 def parse_geometry(body: Any) -> CameraGeometry:

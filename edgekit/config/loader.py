@@ -49,6 +49,17 @@ def format_validation_error(e: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def first_error(e: ValidationError, hint: str = "") -> tuple[tuple[Any, ...], str]:
+    """Where the first error of a validation is, and what it says in a config error's words (no pydantic prefix;
+    ``unknown key 'x'``, followed by ``hint``)."""
+    err = e.errors()[0]
+    loc = tuple(err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown key {loc[-1]!r}" + (f" ({hint})" if hint else "")
+    return loc, msg
+
+
 def line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """1-based YAML line of the node at a (pydantic) location, or of its nearest parent that exists.
 
@@ -104,13 +115,9 @@ def parse_yaml_model(text: str, model: type[M], name: str, what: str, extra: dic
     try:
         return model.model_validate({**raw, **(extra or {})})
     except ValidationError as e:
-        errors = e.errors()
-        loc = tuple(errors[0]["loc"])
+        loc, msg = first_error(e, hint)
         where = dotted(loc) or "(top level)"
-        msg = errors[0]["msg"].removeprefix("Value error, ")
-        if errors[0]["type"] == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r}" + (f" ({hint})" if hint else "")
-        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        more = f" (+{e.error_count() - 1} more)" if e.error_count() > 1 else ""
         raise EdgekitError(f"invalid {what} {name}:{line_of(root, loc)}: {where}: {msg}{more}") from None
 
 

@@ -6,6 +6,7 @@ import importlib.util
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -103,6 +104,23 @@ def chromium_browser() -> Iterator[Any]:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield b
         b.close()
+
+
+@contextmanager
+def checked_page(browser: Any, url: str, width: int = 1280, height: int = 900) -> Iterator[Any]:
+    """A page of ``url`` in a new browser context that must end with no JavaScript error and no Content-Security-
+    Policy violation (:data:`edgekit.web.guard.CSP`: Chromium reports every blocked script, style, image or
+    connection on the console)."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    pg.set_default_timeout(120_000)
+    pg.goto(url)
+    yield pg
+    ctx.close()
+    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
 
 
 def demo_daemon_config(state: Path, clips: dict[str, Any] | None = None, **dashboard: Any) -> DaemonConfig:

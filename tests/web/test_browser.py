@@ -16,6 +16,7 @@ from tests.helpers import wait_until
 from tests.web.conftest import (
     ARTIFACTS,
     RunningDaemon,
+    checked_page,
     demo_daemon_config,
     needs_chromium,
     start_daemon,
@@ -42,18 +43,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
 
 @pytest.fixture
 def dash_page(chromium_browser: Any, daemon: RunningDaemon) -> Iterator[Any]:
-    ctx = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    # The page must live within its own Content-Security-Policy (edgekit.web.guard.CSP): Chromium reports every
-    # blocked script, style, image or connection on the console.
-    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    pg.set_default_timeout(120_000)
-    pg.goto(daemon.base + "/")
-    yield pg
-    ctx.close()
-    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
+    with checked_page(chromium_browser, daemon.base + "/") as pg:
+        yield pg
 
 
 def _frame_digest(dash_page: Any) -> str:

@@ -17,7 +17,7 @@ import pytest
 
 from edgekit.config.daemon import load_config
 from tests.helpers import wait_until
-from tests.web.conftest import ARTIFACTS, RunningDaemon, needs_chromium, stop_daemon
+from tests.web.conftest import ARTIFACTS, RunningDaemon, checked_page, needs_chromium, stop_daemon
 
 pytestmark = [pytest.mark.slow, *needs_chromium]
 
@@ -73,18 +73,10 @@ def daemon(config: Path) -> Iterator[RunningDaemon]:
 
 @pytest.fixture
 def page(chromium_browser: Any, daemon: RunningDaemon) -> Iterator[Any]:
-    ctx = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    pg.set_default_timeout(120_000)
-    pg.goto(daemon.base + "/")
-    pg.click("#zones-tab")
-    pg.wait_for_selector("#zone-canvas[data-ready='1']")
-    yield pg
-    ctx.close()
-    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
+    with checked_page(chromium_browser, daemon.base + "/") as pg:
+        pg.click("#zones-tab")
+        pg.wait_for_selector("#zone-canvas[data-ready='1']")
+        yield pg
 
 
 def at(page: Any, x: float, y: float) -> tuple[float, float]:
