@@ -54,8 +54,9 @@ def _group(args: dict[str, Any], r: dict[str, Any], window: str, lang: str) -> s
     leader = phrase(lang, key, x=tied[0]) if len(tied) == 1 else \
         phrase(lang, key + "s", x=f" {phrase(lang, 'and')} ".join(tied)) + phrase(lang, "tied")
     rest = ", ".join(f"{g['name']} {g['count']}" for g in groups)
-    return phrase(lang, "group", Leader=cap(leader), word=phrase(lang, r["order"]), what=describe_events(args, lang),
-                  window=window, top=top, key=phrase(lang, f"key_{key}"), rest=rest)
+    had = phrase(lang, "had" if len(tied) == 1 else "had_n")
+    return phrase(lang, "group", Leader=cap(leader), had=had, word=phrase(lang, r["order"]),
+                  what=describe_events(args, lang), window=window, top=top, key=phrase(lang, f"key_{key}"), rest=rest)
 
 
 def event_answer(args: dict[str, Any], r: dict[str, Any], lang: str, now: datetime) -> str:

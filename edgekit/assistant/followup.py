@@ -93,5 +93,7 @@ def carry_forward(question: str, reading: Reading, history: Sequence[_Turn]) -> 
         merged["op"] = "list"
     if "window" in stated or reading.compare:
         compared = reading.compare
-    return Reading("events", query=EventQuery.model_validate(merged), op_stated=True,
-                   stated={**reading.stated, "op": merged["op"]}, compare=compared)
+    said = {**reading.stated, "op": merged["op"]}
+    if compared:  # recorded, so the next follow-up carries the comparison on too
+        said["compare"] = [w.model_dump(exclude_none=True) for w in compared]
+    return Reading("events", query=EventQuery.model_validate(merged), op_stated=True, stated=said, compare=compared)

@@ -16,6 +16,8 @@ _Rows = tuple[tuple[str, str], ...]
 _ES: _Rows = (
     (r"¿|\?|¡|!", " "),
     (r"\b(?:nueva pregunta|empecemos de nuevo)\b", "new question"),
+    (r"^\W*(?:hola|buenas|buenos d[ií]as|buenas tardes|buenas noches)\W*$", "hello"),
+    (r"^\W*(?:muchas )?gracias\W*$", "thanks"),
     (r"\by (?:qué tal|que tal)\b|\bqué tal\b|\by (?:en|con|sobre)\b", "what about"),
     (r"^\s*y\b", "and"),
     (r"\bcuál(?:es)? de (?:ellos|ellas|esos|esas|estos|estas)\b", "which of them"),
@@ -55,6 +57,8 @@ _ES: _Rows = (
 _DE: _Rows = (
     (r"\?|!", " "),
     (r"\bneue frage\b|\bnochmal von vorne\b", "new question"),
+    (r"^\W*(?:hallo|guten (?:morgen|tag|abend))\W*$", "hello"),
+    (r"^\W*(?:vielen )?danke(?: sch[öo]n)?\W*$", "thanks"),
     (r"\bund (?:was ist mit|wie ist es mit|wie sieht es mit)\b|\bwas ist mit\b|\bwie sieht es (?:mit|bei)\b",
      "what about"),
     (r"^\s*und\b", "and"),
@@ -104,7 +108,7 @@ def to_reader_english(question: str, lang: str) -> str:
         >>> to_reader_english("¿Cuántas caídas hubo hoy?", "es")
         'how many falls today'
         >>> to_reader_english("Wann war der letzte Sturz auf der Kamera porch?", "de")
-        'when last falls on the camera porch'
+        'when last falls on the porch camera'
     """
     rows = _ROWS.get(lang)
     if rows is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 
 LANGS = ("en", "es", "de")
 
@@ -25,11 +26,11 @@ _MARKERS: dict[str, frozenset[str]] = {
     "es": _words("""cuántos cuántas cuantos cuantas cuándo cuando cuál cuáles qué hubo hay ha han habido fue fueron
         el la los las del al en de y o con por para desde hasta entre hoy ayer anteayer semana últimas últimos
         última último primera primero cámara cámaras caídas caída eventos evento alertas ellos ellas cuáles solo
-        sólo sobre esta este día días horas hora minutos"""),
+        sólo sobre esta este día días horas hora minutos hola gracias buenos"""),
     "de": _words("""wie viele wann welche welcher welches gab gibt es der die das den dem des und oder mit von
         vom im am auf an seit bis zwischen heute gestern vorgestern woche letzten letzte letzter erste ersten
         kamera kameras stürze sturz ereignisse ereignis meldungen davon nur stunden stunde minuten tagen tag
-        diese dieser wurde wurden war waren ist sind"""),
+        diese dieser wurde wurden war waren ist sind hallo danke guten"""),
     "en": _words("""how many when which what was were is are the a an of on in at and or with from since until
         between today yesterday week last first camera cameras falls fall events event alerts them those only
         hours hour minutes days day there did"""),
@@ -80,7 +81,7 @@ def unknown_script(text: str) -> str | None:
     foreign = [s for s in letters if s != "LATIN"]
     if 2 * len(foreign) <= len(letters):
         return None
-    return max(set(foreign), key=foreign.count)
+    return Counter(foreign).most_common(1)[0][0]  # a tie: the script met first
 
 
 def decimal(value: float | int | str, lang: str) -> str:
