@@ -12,6 +12,9 @@ carries forward too):
   the garage it asks about the porch instead;
 - a stated **operation** replaces the operation; "which of them" lists;
 - a question that starts "new question" (or "start over") starts afresh.
+
+After a live-stats question ("what is the porch fps?"), "and the garage?" asks the same figure of the garage, and
+"and the dropped frames?" asks another figure of the same camera.
 """
 
 from __future__ import annotations
@@ -78,10 +81,36 @@ def last_context(history: Sequence[_Turn]) -> tuple[EventQuery, list[Window] | N
     return None
 
 
+def last_stats(history: Sequence[_Turn]) -> dict[str, Any] | None:
+    """The arguments of the newest turn's live-stats call, when the newest turn that called a tool asked one."""
+    for turn in reversed(history):
+        if turn.tool_calls:
+            call = turn.tool_calls[-1]
+            return call.args if call.tool == "camera_stats" else None
+    return None
+
+
+def _stats_follow_up(reading: Reading, stats: dict[str, Any]) -> Reading | None:
+    """"and the garage?" after a stats question: the same figure of another camera; "and the dropped frames?": another
+    figure of the same camera. None when the follow-up names more than a camera (it asks about events)."""
+    if reading.kind == "stats":
+        if "camera" in reading.stated or stats.get("camera") is None:
+            return None
+        return Reading("stats", stated={**reading.stated, "camera": stats["camera"]}, stats_field=reading.stats_field)
+    if reading.kind in ("events", "open") and set(reading.stated) == {"camera"}:
+        return Reading("stats", stated=reading.stated, stats_field=stats["field"])
+    return None
+
+
 def carry_forward(question: str, reading: Reading, history: Sequence[_Turn]) -> Reading:
-    """``reading`` with the last event query's fields under it, when ``question`` is a follow-up; else as it is."""
+    """``reading`` with the last query's fields under it, when ``question`` is a follow-up; else as it is."""
+    if not is_follow_up(question):
+        return reading
+    stats = last_stats(history)
+    if stats is not None:
+        return _stats_follow_up(reading, stats) or reading
     context = last_context(history)
-    if context is None or reading.kind not in ("events", "open") or not is_follow_up(question):
+    if context is None or reading.kind not in ("events", "open"):
         return reading
     last, compared = context
     stated = {k for k in reading.stated if k in EventQuery.model_fields}

@@ -35,6 +35,15 @@ CONVERSATIONS = [
     [("how many falls today?", "3 Fall events today."),
      ("new question", "OK: a new question. What would you like to know about the events?"),
      ("and on the porch?", "11 events on camera porch in total.")],
+    # after a live-stats question: the same figure of another camera, another figure of the same camera; then a
+    # question about events carries the last event query, not the stats
+    [("what is the porch fps?", "Camera porch: 7.9 frames/s processed."),
+     ("and the garage?", "Camera garage: 4.2 frames/s processed."),
+     ("and the dropped frames?", "Camera garage: 310 frames dropped.")],
+    [("how many falls today?", "3 Fall events today."), ("what is the porch fps?", "Camera porch: 7.9 frames/s "
+                                                                                   "processed."),
+     ("how many events yesterday?", "7 events yesterday."), ("only the garage", "2 events on camera garage "
+                                                                                "yesterday.")],
     # Spanish and German follow-ups, answered in their language
     [("¿Cuántas caídas hubo hoy?", "Hoy hubo 3 eventos de tipo Fall."),
      ("¿y en la cámara garage?", "Hoy hubo 2 eventos de tipo Fall en la cámara garage."),
