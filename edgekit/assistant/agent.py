@@ -72,6 +72,7 @@ class Transcript:
     question: str
     lang: str = "en"  # the question's language, and the answer's
     fresh: bool = False  # the question started a new conversation ("new question: ...")
+    read_as: str = ""  # the question as the reader read it (Spanish and German question words in English)
     reading: dict[str, Any] | None = None
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     answer: str = ""
@@ -191,13 +192,12 @@ class Assistant:
         t0 = time.perf_counter()
         t = Transcript(question=check_question(question))
         t.lang = question_language(t.question)
-        t.fresh, read = starts_afresh(to_reader_english(t.question, t.lang))
-        if t.fresh:
-            history = ()
+        t.fresh, t.read_as = starts_afresh(to_reader_english(t.question, t.lang))
         try:
-            text, t.outcome = self._read_and_answer(t, read, history) if read else (phrase(t.lang, "fresh")
-                                                                                    if t.lang != "en" else
-                                                                                    words.FRESH, "greeting")
+            if t.read_as:
+                text, t.outcome = self._read_and_answer(t, () if t.fresh else history)
+            else:  # "new question" alone: the conversation starts afresh, nothing to read yet
+                text, t.outcome = (words.FRESH if t.lang == "en" else phrase(t.lang, "fresh")), "greeting"
         except ToolCallError as e:
             text, t.outcome = self._unanswerable(t, str(e)), "unanswerable"
             if t.tool_calls:
@@ -211,11 +211,11 @@ class Assistant:
         log.info("ask %r -> %s (%s)", t.question, t.outcome, text)
         return t
 
-    def _read_and_answer(self, t: Transcript, read: str, history: Sequence[Transcript]) -> tuple[str, str]:
-        """Read ``read`` (the question in the reader's English), carry a follow-up forward, answer it."""
-        reading = read_question(read, self.tools.now(), self.tools.cameras(), self.tools.labels(),
+    def _read_and_answer(self, t: Transcript, history: Sequence[Transcript]) -> tuple[str, str]:
+        """Read ``t.read_as`` (the question in the reader's English), carry a follow-up forward, answer it."""
+        reading = read_question(t.read_as, self.tools.now(), self.tools.cameras(), self.tools.labels(),
                                 self.tools.rules(), self.tools.boards())
-        reading = carry_forward(read, reading, history)
+        reading = carry_forward(t.read_as, reading, history)
         t.reading = reading.to_dict()
         return self._answer(t, reading)
 
@@ -256,7 +256,7 @@ class Assistant:
         query = reading.query
         chosen_by, raw = "question", ""
         if not reading.op_stated:
-            op, raw = self._choose_op(t.question, reading, t)
+            op, raw = self._choose_op(t.read_as, reading, t)  # the words the model's prompt is written for
             chosen_by = "model (op)"
             query = query.model_copy(update={"op": op, "limit": 1 if op in ("first", "last") else query.limit})
         args = query.model_dump(mode="json")
