@@ -191,7 +191,8 @@ class Assistant:
         to ``on_token`` when it is ready."""
         t0 = time.perf_counter()
         t = Transcript(question=check_question(question))
-        t.lang = question_language(t.question)
+        # a question with no sign of a language ("porch?") keeps the conversation's
+        t.lang = question_language(t.question, default=history[-1].lang if history else "en")
         t.fresh, t.read_as = starts_afresh(to_reader_english(t.question, t.lang))
         try:
             if t.read_as:

@@ -39,20 +39,25 @@ _LETTERS = {"es": "ñ¿¡áéíóú", "de": "äöüß"}
 _WORD = re.compile(r"[^\W\d_]+")
 
 
-def question_language(text: str) -> str:
-    """"en", "es" or "de": the language a question is in (English unless Spanish or German clearly wins).
+def question_language(text: str, default: str = "en") -> str:
+    """"en", "es" or "de": the language a question is in (English unless Spanish or German clearly wins;
+    ``default`` when the question has no sign of any language, e.g. "porch?" in a conversation held in German).
 
     Examples:
         >>> question_language("¿Cuántas caídas hubo hoy?"), question_language("Wie viele Stürze gab es gestern?")
         ('es', 'de')
         >>> question_language("how mny falls todya"), question_language("falls on the porch?")
         ('en', 'en')
+        >>> question_language("porch?", default="de")
+        'de'
     """
     low = text.lower()
     words = _WORD.findall(low)
     score = {lang: sum(w in markers for w in words) for lang, markers in _MARKERS.items()}
     for lang, letters in _LETTERS.items():
         score[lang] += 2 * sum(low.count(c) for c in letters)
+    if not any(score.values()):
+        return default
     best = max(("es", "de"), key=lambda lang: score[lang])
     return best if score[best] > score["en"] else "en"
 

@@ -50,7 +50,9 @@ CONVERSATIONS = [
      ("¿y ayer?", "Ayer hubo 1 evento de tipo Fall en la cámara garage.")],
     [("Wie viele Stürze gab es gestern?", "Gestern gab es 2 Ereignisse vom Typ Fall."),
      ("und heute?", "Heute gab es 3 Ereignisse vom Typ Fall."),
-     ("nur auf der Kamera porch", "Heute gab es 0 Ereignisse vom Typ Fall auf Kamera porch.")],
+     ("nur auf der Kamera porch", "Heute gab es 0 Ereignisse vom Typ Fall auf Kamera porch."),
+     # no follow-up word, so nothing is carried; no sign of a language either, so the answer stays German
+     ("garage?", "Insgesamt gab es 6 Ereignisse auf Kamera garage.")],
 ]
 
 
