@@ -248,11 +248,15 @@ def test_assistant_box_keeps_a_conversation_per_tab(chromium_browser: Any, dash_
         assert dash_page.locator("#conversation-log li").count() == 3
         bad = ask(dash_page, "今天有多少次跌倒？")
         assert "does not read (cjk)" in bad and "\n" not in bad
+        dash_page.click("#new-conversation")  # afresh: the log empties and nothing is carried
+        assert dash_page.locator("#conversation-log li").count() == 0
+        assert ask(dash_page, "and?").startswith("I can't tell that from the events")  # no last question to repeat
+        assert re.fullmatch(r"\d+ events? on camera door in total\.", ask(dash_page, "only the door camera"))
         other = chromium_browser.new_context().new_page()  # a new tab: its own conversation, nothing carried
         other.goto(daemon.base + "/")
         assert re.fullmatch(r"\d+ events? on camera door in total\.", ask(other, "only the door camera"))
         other.context.close()
-        assert len(shared_conversations(daemon)) == 2
+        assert len(shared_conversations(daemon)) == 3  # the first tab's two conversations and the new tab's
     finally:
         shared.close()
 
