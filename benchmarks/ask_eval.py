@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from benchmarks.lib.ask_eval import (
+    ALL_SETS,
     BLIND_SETS,
     EVAL_DIR,
     accuracy,
@@ -33,6 +34,7 @@ from benchmarks.lib.ask_eval import (
     build_store,
     evaluate,
     evaluate_blind,
+    evaluate_truth_set,
     load_questions,
     rescore,
 )
@@ -142,8 +144,8 @@ def main() -> None:
     ap.add_argument("--beside-daemon", action="store_true", help="also time ask while a daemon detects flat out")
     ap.add_argument("--no-model", action="store_true", help="ablation: the question reader alone")
     ap.add_argument("--blind-only", action="store_true", help="only the blind sets (no speed part)")
-    ap.add_argument("--blind-sets", nargs="+", default=list(BLIND_SETS), choices=list(BLIND_SETS),
-                    help="which blind sets to score (default: all)")
+    ap.add_argument("--blind-sets", nargs="+", default=list(BLIND_SETS), choices=list(ALL_SETS),
+                    help="which blind sets to score (default: all scored ones; blind5 only when named)")
     ap.add_argument("--no-speed", action="store_true", help="accuracy only")
     ap.add_argument("--rescore", type=Path, default=None,
                     help="score the blind answers recorded in this result file with the strict check (no new run)")
@@ -169,9 +171,13 @@ def main() -> None:
         right = sum(1 for r in extra["rows"] if not r["problems"])
         acc[name] = {"right": right, "total": len(extra["rows"]), "accuracy": round(right / len(extra["rows"]), 3)}
         result["rows"] += extra["rows"]
-    for name in BLIND_SETS:  # each over its own store
-        if name not in a.blind_sets:
-            continue
+    if not a.blind_only:  # conversations and languages (hand-made, tuned on): reported, not gated
+        convo = evaluate_truth_set(lambda tb: Assistant(engine, tb), work / "convo", EVAL_DIR / "convo_questions.yaml",
+                                   split="convo")
+        acc.update(convo["accuracy"])
+        result["rows"] += convo["rows"]
+        splits += ("convo",)
+    for name in a.blind_sets:  # each over its own store
         blind = evaluate_blind(lambda tb: Assistant(engine, tb), work / name, name)
         acc.update(blind["accuracy"])
         result["rows"] += blind["rows"]

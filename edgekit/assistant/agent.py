@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from edgekit.assistant import answer as words
-from edgekit.assistant import prompts
+from edgekit.assistant import answer_local, prompts
+from edgekit.assistant.conversation import Conversation
 from edgekit.assistant.engine import Generation, LlamaEngine
+from edgekit.assistant.followup import carry_forward, starts_afresh
+from edgekit.assistant.glossary import to_reader_english
 from edgekit.assistant.grounding import check_call, ungrounded_numbers
-from edgekit.assistant.query import EventQuery
+from edgekit.assistant.language import question_language, unknown_script
+from edgekit.assistant.phrasebook import phrase
 from edgekit.assistant.reading import Reading, read_question
 from edgekit.assistant.tools import ToolBox, ToolCallError
 from edgekit.errors import EdgekitError
@@ -67,6 +70,9 @@ class Transcript:
     """Everything one question produced; ``to_dict`` is what ``--json`` and MQTT return."""
 
     question: str
+    lang: str = "en"  # the question's language, and the answer's
+    fresh: bool = False  # the question started a new conversation ("new question: ...")
+    read_as: str = ""  # the question as the reader read it (Spanish and German question words in English)
     reading: dict[str, Any] | None = None
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     answer: str = ""
@@ -98,12 +104,16 @@ def needed_ctx(engine: LlamaEngine) -> int:
 
 
 def check_question(question: str) -> str:
-    """The question with its whitespace collapsed, or EdgekitError (one line) when it is empty or too long."""
+    """The question with its whitespace collapsed, or EdgekitError (one line) when it is empty, too long, or in a
+    script the reader does not read (no model could answer it from rules written in Latin-script words)."""
     q = " ".join(question.split())
     if not q:
         raise EdgekitError('the question is empty: ask e.g. "how many falls were there today?"')
     if len(q) > MAX_QUESTION_CHARS:
         raise EdgekitError(f"the question is {len(q)} characters long; at most {MAX_QUESTION_CHARS} are accepted")
+    if script := unknown_script(q):
+        raise EdgekitError(f"the question is written in a script the assistant does not read ({script.lower()}): "
+                           "ask in English, Spanish or German")
     return q
 
 
@@ -140,8 +150,11 @@ class Assistant:
             call = ToolCallRecord("events", q.model_dump(mode="json"))
             t.tool_calls.append(call)
             call.result = self.tools.events(q)
-            parts.append((call.result["count"], call.result["window"], call.args))
-        (n1, w1, args), (n2, w2, _) = parts
+            parts.append((call.result["count"], call.result["window"], call.args, window))
+        if t.lang != "en":
+            return answer_local.compare_answer([(n, w, a) for n, _, a, w in parts], t.lang, self.tools.now()), \
+                "answered"
+        (n1, w1, args, _), (n2, w2, _, _) = parts
         verdict = "the same number" if n1 == n2 else f"more {w1}" if n1 > n2 else f"more {w2}"
         return f"{n1} {words.describe_events(args, n1)} {w1} and {n2} {w2}: {verdict}.", "answered"
 
@@ -174,17 +187,20 @@ class Assistant:
         return str(op), g.text
 
     def ask(self, question: str, *, history: Sequence[Transcript] = (), on_token: OnToken | None = None) -> Transcript:
-        """Answer ``question``; the answer goes to ``on_token`` when it is ready."""
+        """Answer ``question`` (a follow-up carries the newest event query of ``history`` forward); the answer goes
+        to ``on_token`` when it is ready."""
         t0 = time.perf_counter()
         t = Transcript(question=check_question(question))
-        reading = read_question(t.question, self.tools.now(), self.tools.cameras(), self.tools.labels(),
-                                self.tools.rules(), self.tools.boards())
-        reading = _follow_up(t.question, reading, history)
-        t.reading = reading.to_dict()
+        # a question with no sign of a language ("porch?") keeps the conversation's
+        t.lang = question_language(t.question, default=history[-1].lang if history else "en")
+        t.fresh, t.read_as = starts_afresh(to_reader_english(t.question, t.lang))
         try:
-            text, t.outcome = self._answer(t, reading)
+            if t.read_as:
+                text, t.outcome = self._read_and_answer(t, () if t.fresh else history)
+            else:  # "new question" alone: the conversation starts afresh, nothing to read yet
+                text, t.outcome = (words.FRESH if t.lang == "en" else phrase(t.lang, "fresh")), "greeting"
         except ToolCallError as e:
-            text, t.outcome = words.unanswerable(str(e)), "unanswerable"
+            text, t.outcome = self._unanswerable(t, str(e)), "unanswerable"
             if t.tool_calls:
                 t.tool_calls[-1].error = str(e)
         t.answer = text
@@ -196,33 +212,52 @@ class Assistant:
         log.info("ask %r -> %s (%s)", t.question, t.outcome, text)
         return t
 
+    def _read_and_answer(self, t: Transcript, history: Sequence[Transcript]) -> tuple[str, str]:
+        """Read ``t.read_as`` (the question in the reader's English), carry a follow-up forward, answer it."""
+        reading = read_question(t.read_as, self.tools.now(), self.tools.cameras(), self.tools.labels(),
+                                self.tools.rules(), self.tools.boards())
+        reading = carry_forward(t.read_as, reading, history)
+        t.reading = reading.to_dict()
+        return self._answer(t, reading)
+
+    def _unanswerable(self, t: Transcript, reason: str | None) -> str:
+        """The refusal in the question's language (the reason itself is in the transcript's reading)."""
+        return words.unanswerable(reason) if t.lang == "en" else phrase(t.lang, "unanswerable")
+
     def _answer(self, t: Transcript, reading: Reading) -> tuple[str, str]:
+        lang = t.lang
         if reading.kind == "unanswerable":
-            return words.unanswerable(reading.reason), "unanswerable"
+            return self._unanswerable(t, reading.reason), "unanswerable"
         if reading.kind == "greeting":
-            return words.GREETING, "greeting"
+            return (words.GREETING if lang == "en" else phrase(lang, "greeting")), "greeting"
         if reading.kind == "open":
-            return words.unanswerable("the question names nothing the events or live stats hold (a label, camera, "
-                                      "rule, time window or statistic)"), "unanswerable"
+            return self._unanswerable(t, "the question names nothing the events or live stats hold (a label, "
+                                         "camera, rule, time window or statistic)"), "unanswerable"
         if reading.kind == "stats":
             camera = reading.stated.get("camera")
             call = ToolCallRecord("camera_stats", {"camera": camera, "field": reading.stats_field})
             t.tool_calls.append(call)
             call.result = self.tools.camera_stats(camera, str(reading.stats_field))
-            return words.stats_answer(call.result), _stats_outcome(call.result)
+            text = words.stats_answer(call.result) if lang == "en" else answer_local.stats_answer(call.result, lang)
+            return text, _stats_outcome(call.result)
         if reading.kind == "device":
             call = ToolCallRecord("device_status", {"field": reading.stats_field})
             t.tool_calls.append(call)
             call.result = self.tools.device_status(str(reading.stats_field))
-            return words.device_answer(call.result), _stats_outcome(call.result)
+            text = words.device_answer(call.result) if lang == "en" else answer_local.device_answer(call.result, lang)
+            return text, _stats_outcome(call.result)
         if self.tools.store_is_empty():
-            return words.EMPTY_STORE, "empty_store"
+            return (words.EMPTY_STORE if lang == "en" else phrase(lang, "empty")), "empty_store"
         if reading.compare:
             return self._compare(t, reading)
+        return self._events(t, reading)
+
+    def _events(self, t: Transcript, reading: Reading) -> tuple[str, str]:
+        """One event query: the model picks the operation only when the question leaves it open."""
         query = reading.query
         chosen_by, raw = "question", ""
         if not reading.op_stated:
-            op, raw = self._choose_op(t.question, reading, t)
+            op, raw = self._choose_op(t.read_as, reading, t)  # the words the model's prompt is written for
             chosen_by = "model (op)"
             query = query.model_copy(update={"op": op, "limit": 1 if op in ("first", "last") else query.limit})
         args = query.model_dump(mode="json")
@@ -231,14 +266,15 @@ class Assistant:
         t.grounding += check_call(reading.stated, args)
         t.grounded = not t.grounding
         if not t.grounded:  # cannot happen while code builds the query; kept as the contract's check
-            return words.unanswerable("the query did not match what the question states"), "unanswerable"
+            return self._unanswerable(t, "the query did not match what the question states"), "unanswerable"
         call.result = self.tools.events(query)
-        text = words.event_answer(args, call.result)
+        text = words.event_answer(args, call.result) if t.lang == "en" else \
+            answer_local.event_answer(args, call.result, t.lang, self.tools.now())
         stray = ungrounded_numbers(text, [args, call.result])
         if stray:  # a template bug, never the model: refuse rather than show a number without a source
             t.grounded = False
             t.grounding.append(f"numbers {stray} in the answer are not in the query or its result")
-            return words.unanswerable("the answer could not be checked against the data"), "unanswerable"
+            return self._unanswerable(t, "the answer could not be checked against the data"), "unanswerable"
         return text, "answered"
 
 
@@ -250,31 +286,32 @@ def _stats_outcome(result: dict[str, Any]) -> str:
     return "answered"
 
 
-_FOLLOW_UP = re.compile(r"^(and|what about|how about|same for|and what about)\b", re.IGNORECASE)
-
-
-def _follow_up(question: str, reading: Reading, history: Sequence[Transcript]) -> Reading:
-    """"and yesterday?" after "how many falls today?": the last event query with what this question states."""
-    last = next((c for past in reversed(history) for c in reversed(past.tool_calls)
-                 if c.tool == "events" and c.result is not None), None)
-    if last is None or not _FOLLOW_UP.search(question) or reading.kind not in ("events", "open"):
-        return reading
-    args = {**last.args, **{k: v for k, v in reading.stated.items() if k != "window"}}
-    if reading.query.window.name != "all_time" or "window" in reading.stated:
-        args["window"] = reading.query.window.model_dump()
-    stated = {**reading.stated, "op": args["op"]}
-    return Reading("events", query=EventQuery.model_validate(args), op_stated=True, stated=stated)
-
-
 class ChatSession:
-    """An ``Assistant`` with a bounded history of earlier questions."""
+    """An ``Assistant`` in one conversation: each question sees the turns before it (the last ``max_turns``), so
+    a follow-up ("and yesterday?") carries the last query forward; "new question" starts afresh."""
 
     def __init__(self, assistant: Assistant, max_turns: int = 3) -> None:
         self.assistant = assistant
-        self.max_turns = max_turns
-        self.history: list[Transcript] = []
+        self.conversation: Conversation[Transcript] = Conversation(max_turns)
+
+    @property
+    def history(self) -> list[Transcript]:
+        return self.conversation.turns
 
     def ask(self, question: str, on_token: OnToken | None = None) -> Transcript:
-        t = self.assistant.ask(question, history=self.history[-self.max_turns :], on_token=on_token)
-        self.history.append(t)
-        return t
+        return ask_in(self.assistant, self.conversation, question, on_token=on_token)
+
+
+class HistoryAsker(Protocol):
+    def ask(self, question: str, *, history: Sequence[Transcript] = (),
+            on_token: OnToken | None = None) -> Transcript: ...
+
+
+def ask_in(assistant: HistoryAsker, conversation: Conversation[Transcript], question: str, *,
+           on_token: OnToken | None = None) -> Transcript:
+    """Ask ``question`` as the next turn of ``conversation`` (the chat, a dashboard tab, an MQTT conversation id)."""
+    t = assistant.ask(question, history=list(conversation.turns), on_token=on_token)
+    if t.fresh:
+        conversation.clear()
+    conversation.add(t)
+    return t

@@ -11,6 +11,7 @@ from typing import Any
 
 UNANSWERABLE = "I can't tell that from the events"
 EMPTY_STORE = "No events have been recorded yet: the event store is empty, so there is nothing to report."
+FRESH = "OK: a new question. What would you like to know about the events?"
 GREETING = ("Hello. Ask me about the camera events (\"how many falls today?\", \"when was the last fall?\", "
             "\"which camera was busiest yesterday?\") or the cameras' live stats (\"what is the garage fps?\").")
 

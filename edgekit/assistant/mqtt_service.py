@@ -2,11 +2,19 @@
 
 Request on ``edgekit/<device>/assistant/request``::
 
-    {"id": "abc123", "question": "how many falls today?"}
+    {"id": "abc123", "question": "how many falls today?", "conversation": "kitchen-tablet"}
+
+``conversation`` (optional, same pattern as ``id``) names a conversation: a question with one sees the turns asked
+before under the same name, so a follow-up ("and yesterday?") carries the last query forward. The service keeps at
+most ``max_conversations`` of them, each forgotten ``conversation_ttl_s`` after its last question. Without it every
+question stands alone.
 
 Responses on ``edgekit/<device>/assistant/response/<id>``, in order (QoS 1): zero or more chunks
 ``{"id", "seq", "chunk", "done": false}`` while the answer streams, then one final message
 ``{"id", "done": true, "answer", "outcome", "tool_calls", "grounded"}`` or ``{"id", "done": true, "error"}``.
+
+A question the assistant refuses before reading it (empty, too long, in a script it does not read) gets
+``{"id", "done": true, "error": "bad question: …"}`` at once, without waiting for or calling the model.
 
 Generation runs in one worker thread (never on paho's network thread); requests wait in a bounded queue and
 are refused with ``"error": "busy"`` when it is full. Malformed requests are counted and logged (at most 10 lines a
@@ -24,13 +32,16 @@ import queue
 import re
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edgekit.assistant.agent import OnToken, Transcript
+from edgekit.assistant.agent import OnToken, Transcript, ask_in, check_question
+from edgekit.assistant.conversation import Conversations
 from edgekit.contract.payload import json_too_deep
 from edgekit.contract.topics import Topics
+from edgekit.errors import EdgekitError
 from edgekit.timing import RateLimitedLog
 
 log = logging.getLogger(__name__)
@@ -47,10 +58,12 @@ class AssistantRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=ID_PATTERN)
     question: str = Field(min_length=1, max_length=2000)
+    conversation: str | None = Field(None, pattern=ID_PATTERN)
 
 
 class Answerer(Protocol):
-    def ask(self, question: str, *, on_token: OnToken | None = None) -> Transcript: ...
+    def ask(self, question: str, *, history: Sequence[Transcript] = (),
+            on_token: OnToken | None = None) -> Transcript: ...
 
 
 class MqttClient(Protocol):
@@ -70,7 +83,7 @@ class AssistantMqttService:
     """Bind an assistant to a connected (or connecting) paho client.
 
     Call :meth:`start` once, and :meth:`subscribe` again from the client's ``on_connect`` (a clean session
-    forgets subscriptions). ``counters`` holds received / answered / failed / malformed / busy.
+    forgets subscriptions). ``counters`` holds received / answered / failed / malformed / refused / busy.
 
     Examples:
         >>> service = AssistantMqttService(client, "gate-pi", assistant)  # doctest: +SKIP
@@ -86,8 +99,11 @@ class AssistantMqttService:
         max_pending: int = 4,
         qos: int = 1,
         topic_prefix: str = "edgekit",
+        max_conversations: int = 256,
+        conversation_ttl_s: float = 1800.0,
     ) -> None:
         self.client = client
+        self.conversations: Conversations[Transcript] = Conversations(max_conversations, conversation_ttl_s)
         self.assistant = assistant
         self._ready = threading.Event()
         if assistant is not None:
@@ -171,6 +187,12 @@ class AssistantMqttService:
             if isinstance(rid, str) and re.fullmatch(ID_PATTERN, rid):
                 self._publish(rid, {"id": rid, "done": True, "error": f"malformed request: {reason}"})
             return
+        try:
+            check_question(req.question)
+        except EdgekitError as e:  # no model helps: answered at once, without queueing
+            self._count("refused")
+            self._publish(req.id, {"id": req.id, "done": True, "error": f"bad question: {e}"})
+            return
         if not self._ready.is_set():
             log.info("assistant request %s arrived while the model is loading; it is answered once ready", req.id)
         with self._lock:
@@ -212,7 +234,10 @@ class AssistantMqttService:
         try:
             if self.assistant is None:
                 raise RuntimeError("the assistant stopped before its model was loaded")
-            t = self.assistant.ask(req.question, on_token=chunk)
+            if req.conversation is None:
+                t = self.assistant.ask(req.question, on_token=chunk)
+            else:
+                t = ask_in(self.assistant, self.conversations.get(req.conversation), req.question, on_token=chunk)
         except Exception as e:  # one bad question must not kill the service; the asker is told
             self._count("failed")
             log.exception("assistant failed on request %s", req.id)
@@ -226,6 +251,8 @@ class AssistantMqttService:
                 "done": True,
                 "answer": t.answer,
                 "outcome": t.outcome,
+                "lang": t.lang,
+                "conversation": req.conversation,
                 "grounded": t.grounded,
                 "tool_calls": [c.__dict__ for c in t.tool_calls],
                 "llm": t.llm.__dict__,  # tokens in/out, TTFT, tokens/s of this request

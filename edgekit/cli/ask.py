@@ -100,7 +100,9 @@ def chat(
     ctx: CtxOpt = None,
     show_tools: bool = typer.Option(False, "--show-tools", help="Print each tool call and its result."),
 ) -> None:
-    """An interactive session with history; an empty line, 'exit' or Ctrl-D ends it."""
+    """An interactive conversation: a follow-up ("and yesterday?", "only the porch", "which of them were falls?")
+    carries the last question's filters forward; "new question" starts afresh; an empty line, 'exit' or Ctrl-D
+    ends it."""
     from edgekit.assistant.agent import ChatSession
     from edgekit.assistant.loader import open_assistant
 
@@ -116,7 +118,11 @@ def chat(
                 break
             if q in ("", "exit", "quit"):
                 break
-            t = session.ask(q, on_token=_write)
+            try:
+                t = session.ask(q, on_token=_write)
+            except EdgekitError as e:  # a bad question (too long, an unknown script): one line, the chat goes on
+                err_console.print(untrusted(f"error: {e}"))
+                continue
             _write("\n")
             if show_tools:
                 _print_tools(t)

@@ -7,6 +7,7 @@ It exists from the start, so each asker gets it in its constructor; the model is
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Protocol
 
 from edgekit.assistant.agent import OnToken, Transcript
@@ -17,7 +18,8 @@ from edgekit.errors import EdgekitError
 class Asker(Protocol):
     """What :class:`SharedAssistant` wraps (:class:`edgekit.assistant.agent.Assistant`)."""
 
-    def ask(self, question: str, *, on_token: OnToken | None = None) -> Transcript: ...
+    def ask(self, question: str, *, history: Sequence[Transcript] = (),
+            on_token: OnToken | None = None) -> Transcript: ...
 
 
 class SharedAssistant:
@@ -43,12 +45,14 @@ class SharedAssistant:
         self._assistant = None
         self._ready.set()
 
-    def ask(self, question: str, *, on_token: OnToken | None = None) -> Transcript:
+    def ask(self, question: str, *, history: Sequence[Transcript] = (),
+            on_token: OnToken | None = None) -> Transcript:
+        """Answer ``question`` (``history``: the earlier turns of its conversation, for follow-ups)."""
         self._ready.wait()
         with self._lock:
             assistant = self._assistant
             if assistant is None:
                 raise EdgekitError("the assistant has stopped")
-            t = assistant.ask(question, on_token=on_token)
+            t = assistant.ask(question, history=history, on_token=on_token)
         self.analytics.record(t)  # per-request tokens, TTFT, outcome → the daemon's stats
         return t

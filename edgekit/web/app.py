@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +28,10 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from edgekit.assistant.agent import HistoryAsker as Answerer
+from edgekit.assistant.agent import ask_in, check_question
+from edgekit.assistant.conversation import Conversations
+from edgekit.errors import EdgekitError
 from edgekit.events.store import EventStore
 from edgekit.timing import RateLimitedLog
 from edgekit.types import Event
@@ -39,10 +44,6 @@ from edgekit.web.zones import ZoneEditor, editor_routes
 log = logging.getLogger(__name__)
 
 BOUNDARY = "frame"
-
-
-class Answerer(Protocol):
-    def ask(self, question: str) -> Any: ...
 
 
 @dataclass
@@ -68,6 +69,8 @@ class Dashboard:
     """Timing of the questions asked on this page (the assistant box's own LLM analytics)."""
     editor: ZoneEditor | None = None
     """The zone editor (a daemon's dashboard has one; absent, the page has no Zones tab)."""
+    conversations: Conversations[Any] = field(default_factory=lambda: Conversations(max_conversations=64))
+    """The assistant box's conversations, one per browser tab (its id is the page's), for follow-ups."""
 
     def _model_of(self, cam_id: str) -> Path:
         model = self.model_files.get(cam_id)
@@ -278,20 +281,17 @@ def create_app(dash: Dashboard, token: str | None = None, allowed_hosts: Sequenc
     async def ask(req: Request) -> Response:
         if dash.assistant is None:
             raise HTTPException(503, "the assistant is off: set assistant.enabled in the daemon config")
-        try:
-            body = parse_json(await req.body())
-        except ValueError as e:
-            raise HTTPException(400, f"send JSON {{\"question\": \"...\"}}: {e}") from None
-        q = body.get("question") if isinstance(body, dict) else None
-        if not isinstance(q, str) or not q.strip() or len(q) > 500:
-            raise HTTPException(400, "question must be a non-empty string of at most 500 characters")
+        q, cid = _ask_body(await req.body())
         if not dash._ask_lock.acquire(blocking=False):
             raise HTTPException(409, "the assistant is answering another question: try again in a moment")
         try:
-            t = await run_in_threadpool(dash.assistant.ask, q.strip())
+            if cid is None:
+                t = await run_in_threadpool(dash.assistant.ask, q)
+            else:
+                t = await run_in_threadpool(ask_in, dash.assistant, dash.conversations.get(cid), q)
         finally:
             dash._ask_lock.release()
-        out = t.to_dict() if hasattr(t, "to_dict") else dict(t)
+        out = t.to_dict()
         llm = out.get("llm") or {}  # the model's time to first token (the transcript's own ttft_s is the answer's)
         dash.asks.append({"ts": time.time(), "ttft_s": llm.get("ttft_s"), "total_s": out.get("total_s"),
                           "outcome": out.get("outcome"), "tokens_out": llm.get("tokens_out", 0)})
@@ -318,6 +318,28 @@ def create_app(dash: Dashboard, token: str | None = None, allowed_hosts: Sequenc
                   *([Middleware(TokenAuth, token=token)] if token else [])]
     return Starlette(routes=routes, middleware=middleware,
                      exception_handlers={HTTPException: _http_error, Exception: _server_error})
+
+
+_CONVERSATION_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _ask_body(body: bytes) -> tuple[str, str | None]:
+    """(question, conversation id) of an /api/ask body, or a 400 that says what is wrong (an empty question, one
+    too long, or one in a script the assistant does not read is refused here: no model call)."""
+    try:
+        data = parse_json(body)
+    except ValueError as e:
+        raise HTTPException(400, f"send JSON {{\"question\": \"...\"}}: {e}") from None
+    q = data.get("question") if isinstance(data, dict) else None
+    if not isinstance(q, str) or not q.strip() or len(q) > 500:
+        raise HTTPException(400, "question must be a non-empty string of at most 500 characters")
+    cid = data.get("conversation") if isinstance(data, dict) else None
+    if cid is not None and not (isinstance(cid, str) and _CONVERSATION_ID.fullmatch(cid)):
+        raise HTTPException(400, "conversation must be an id of 1-64 letters, digits, '.', '_' or '-'")
+    try:
+        return check_question(q), cid
+    except EdgekitError as e:
+        raise HTTPException(400, str(e)) from None
 
 
 async def _mjpeg(feed: CameraFeed) -> AsyncIterator[bytes]:

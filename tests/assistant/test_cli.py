@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,6 +48,10 @@ CASES: list[tuple[str, Callable[[Path], list[str]], str, bool]] = [
     ("empty question", lambda t: ["ask", "  ", "--events", str(_store(t))], "the question is empty", False),
     ("5000-character question", lambda t: ["ask", "how many falls " * 334, "--events", str(_store(t))],
      "at most 2000 are accepted", False),
+    ("10 kB of text", lambda t: ["ask", "x" * 10_000, "--events", str(_store(t))], "at most 2000 are accepted", False),
+    ("Chinese", lambda t: ["ask", "今天有多少次跌倒？", "--events", str(_store(t))], "does not read (cjk)", False),
+    ("Arabic", lambda t: ["ask", "كم عدد حالات السقوط اليوم؟", "--events", str(_store(t))], "(arabic)", False),
+    ("Cyrillic", lambda t: ["ask", "сколько падений сегодня?", "--events", str(_store(t))], "(cyrillic)", False),
     ("no event store", lambda t: ["ask", "hi", "--events", str(t / "none.db")], "does not exist", False),
     ("not a store", lambda t: ["ask", "hi", "--events", str(_corrupt_gguf(t))], "not a usable SQLite", False),
     ("missing gguf", lambda t: ["ask", "hi", "--events", str(_store(t)), "--model", str(t / "x.gguf")],
@@ -75,3 +81,28 @@ def test_bad_input_is_one_line_and_exit_2(
     assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
     assert message in lines[0]
     assert "Traceback" not in r.stderr
+
+
+def test_chat_carries_follow_ups_and_answers_in_the_question_language(tmp_path: Path) -> None:
+    """`edgekit chat` over stdin: follow-ups carry the last query, Spanish gets Spanish, a bad line is one error
+    line on stderr and the chat goes on; every question here is read by code (no model is loaded)."""
+    import time
+
+    from edgekit.types import Event
+
+    with EventStore(tmp_path / "events.db") as s:
+        s.add(Event(rule="fall_alert", source="porch", label="Fall", score=0.9, box=(0, 0, 1, 1),
+                    start_ts=time.time()))
+        s.add(Event(rule="fall_alert", source="garage", label="Fall", score=0.9, box=(0, 0, 1, 1),
+                    start_ts=time.time()))
+    lines = ["how many falls today?", "only the porch", "今天有多少次跌倒？", "what about the garage?", "¿y ayer?",
+             "new question: how many events?"]
+    r = subprocess.run([sys.executable, "-m", "edgekit.cli.main", "chat", "--events", str(tmp_path / "events.db")],
+                       input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    answers = [line.lstrip("> ").strip() for line in r.stdout.splitlines() if line.strip("> ")]
+    assert answers == ["2 Fall events today.", "1 Fall event on camera porch today.",
+                       "1 Fall event on camera garage today.",
+                       "Ayer hubo 0 eventos de tipo Fall en la cámara garage.", "2 events in total."], r.stdout
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "does not read (cjk)" in errors[0] and "Traceback" not in r.stderr

@@ -78,10 +78,10 @@ class RecordingAssistant:
         self.go = threading.Event()  # cleared by a test to hold the worker busy (answers take milliseconds)
         self.go.set()
 
-    def ask(self, question: str, *, on_token: Any = None) -> Any:
+    def ask(self, question: str, *, history: Any = (), on_token: Any = None) -> Any:
         self.threads.append(threading.current_thread().name)
         self.go.wait(60)
-        return self.inner.ask(question, on_token=on_token)
+        return self.inner.ask(question, history=history, on_token=on_token)
 
 
 @pytest.fixture(scope="module")
@@ -171,4 +171,45 @@ def test_full_queue_answers_busy(broker: Any, service: Any) -> None:
     assert busy and answered and len(busy) + len(answered) == 6
     assert svc.counters["busy"] == len(busy)
     assert svc.wait_idle(60)
+    asker.close()
+
+
+def test_a_conversation_id_carries_follow_ups_and_keeps_conversations_apart(broker: Any, service: Any) -> None:
+    svc, _ = service
+    asker = Client(broker.port, f"edgekit/{DEVICE}/assistant/response/#")
+
+    def ask(rid: str, question: str, conversation: str) -> dict[str, Any]:
+        body = {"id": rid, "question": question, "conversation": conversation}
+        asker.client.publish(REQ, json.dumps(body), qos=1)
+        return asker.wait_final(rid)[-1]
+
+    assert ask("c1", "how many falls today?", "kitchen")["answer"] == "1 Fall event today."
+    assert ask("c2", "how many events today?", "hall")["answer"] == "1 event today."
+    # each conversation carries its own last query: kitchen's label, hall's none
+    final = ask("c3", "and yesterday?", "kitchen")
+    assert final["answer"] == "0 Fall events yesterday." and final["conversation"] == "kitchen"
+    assert final["llm"]["calls"] == 0  # carried forward by code, not guessed by the model
+    assert ask("c4", "only the gate camera", "hall")["answer"] == "1 event on camera gate today."
+    # Spanish in, Spanish out, in the same conversation
+    es = ask("c5", "¿y hoy?", "kitchen")
+    assert (es["answer"], es["lang"]) == ("Hoy hubo 1 evento de tipo Fall.", "es")
+    assert len(svc.conversations) == 2
+    asker.close()
+
+
+@pytest.mark.parametrize(("question", "error"), [
+    ("   ", "bad question: the question is empty"),
+    ("今天有多少次跌倒？", "bad question: the question is written in a script the assistant does not read (cjk)"),
+    ("сколько падений сегодня?", "script the assistant does not read (cyrillic)"),
+    ("كم عدد حالات السقوط اليوم؟", "script the assistant does not read (arabic)"),
+    ("falls? " * 1500, "malformed request: question: String should have at most 2000 characters"),
+])
+def test_bad_questions_get_one_line_and_never_reach_the_model(broker: Any, service: Any, question: str,
+                                                              error: str) -> None:
+    _, rec = service
+    asker = Client(broker.port, f"edgekit/{DEVICE}/assistant/response/#")
+    asker.client.publish(REQ, json.dumps({"id": "bad", "question": question, "conversation": "c"}), qos=1)
+    (final,) = asker.wait_final("bad", timeout=10)
+    assert final["done"] and error in final["error"] and "\n" not in final["error"]
+    assert rec.threads == []  # refused before the queue: no model, no wait
     asker.close()

@@ -205,3 +205,53 @@ def test_assistant_answers_through_the_model(dash_page: Any, daemon: RunningDaem
     finally:
         shared.close()
         loaded.close()
+
+
+def test_assistant_box_keeps_a_conversation_per_tab(chromium_browser: Any, dash_page: Any,
+                                                     daemon: RunningDaemon) -> None:
+    """Follow-ups in the assistant box: a tab's second question carries its first one's filters (the server keeps
+    the conversation under the tab's id), Spanish gets Spanish, another tab starts its own conversation, and a
+    question in a script the assistant does not read is one error line. Code reads all of these: no model."""
+    import re
+
+    from edgekit.assistant.agent import Assistant
+    from edgekit.assistant.tools import ToolBox
+
+    d = daemon.daemon
+    shared = d.assistant
+    assert shared is not None
+    wait_until(lambda: d.store.count() > 0, 240, what="a first event (an empty store answers nothing)")
+    shared.load(Assistant(None, ToolBox(d.store, d.stats_path)))
+
+    def ask(page: Any, question: str) -> str:
+        page.click("nav button[data-tab=assistant]")
+        before = page.locator("#conversation-log li").count()
+        page.fill("#question", question)
+        page.click("#ask button[type=submit]")
+        page.wait_for_function("([n]) => document.querySelectorAll('#conversation-log li').length > n || "
+                               "document.querySelector('#answer').className === 'error'", arg=[before])
+        return str(page.inner_text("#answer")).strip()
+
+    try:
+        assert re.fullmatch(r"\d+ events? today\.", ask(dash_page, "how many events today?"))
+        assert re.fullmatch(r"\d+ events? on camera door today\.", ask(dash_page, "only the door camera"))
+        assert re.fullmatch(r"Ayer (no )?hubo \d+ eventos? en la cámara door\.", ask(dash_page, "¿y ayer?"))
+        assert dash_page.locator("#conversation-log li").count() == 3
+        bad = ask(dash_page, "今天有多少次跌倒？")
+        assert "does not read (cjk)" in bad and "\n" not in bad
+        dash_page.click("#new-conversation")  # afresh: the log empties and nothing is carried
+        assert dash_page.locator("#conversation-log li").count() == 0
+        assert ask(dash_page, "and?").startswith("I can't tell that from the events")  # no last question to repeat
+        assert re.fullmatch(r"\d+ events? on camera door in total\.", ask(dash_page, "only the door camera"))
+        other = chromium_browser.new_context().new_page()  # a new tab: its own conversation, nothing carried
+        other.goto(daemon.base + "/")
+        assert re.fullmatch(r"\d+ events? on camera door in total\.", ask(other, "only the door camera"))
+        other.context.close()
+        assert len(shared_conversations(daemon)) == 3  # the first tab's two conversations and the new tab's
+    finally:
+        shared.close()
+
+
+def shared_conversations(daemon: RunningDaemon) -> Any:
+    """The dashboard's server-side conversations (one per tab that asked)."""
+    return daemon.dashboard.dash.conversations

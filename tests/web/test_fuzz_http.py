@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from edgekit.assistant.agent import Transcript
 from edgekit.events.store import EventStore
 from edgekit.web.app import Dashboard, create_app
 from edgekit.web.feeds import FrameHub, Overlay
@@ -36,8 +37,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 class EchoAnswerer:
     """Stands in for the assistant (not what is under test here): the body reached it, so the route parsed it."""
 
-    def ask(self, question: str) -> dict[str, Any]:
-        return {"answer": f"{len(question)} characters", "outcome": "answered"}
+    def ask(self, question: str, *, history: Any = (), on_token: Any = None) -> Transcript:
+        return Transcript(question=question, answer=f"{len(question)} characters")
 
 
 segment = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12).map(

@@ -241,3 +241,28 @@ def cv2_decode(data: bytes) -> np.ndarray:
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     assert img is not None
     return img
+
+
+def test_ask_follow_ups_per_conversation_and_bad_questions(served: Served) -> None:
+    """The assistant box's conversations: a follow-up carries the last question's filters within its own
+    conversation id only; a bad question is one 400 line before any reading or model call."""
+    from edgekit.assistant.agent import Assistant
+    from edgekit.assistant.tools import ToolBox
+
+    served.dash.store.add_many([_event(label="Fall", rule="fall"), _event(label="Fall", source="cam2"),
+                                _event(label="Normal")])
+    served.dash.assistant = Assistant(None, ToolBox(served.dash.store))  # code alone reads these: no model
+    ask = lambda q, cid=None: httpx.post(served.base + "/api/ask", json={"question": q, "conversation": cid})
+    assert ask("how many falls today?", "tab-a").json()["answer"] == "2 Fall events today."
+    assert ask("how many events today?", "tab-b").json()["answer"] == "3 events today."
+    assert ask("only the cam2 camera", "tab-a").json()["answer"] == "1 Fall event on camera cam2 today."
+    assert ask("only the cam1 camera", "tab-b").json()["answer"] == "2 events on camera cam1 today."
+    es = ask("¿y ayer?", "tab-a").json()
+    assert (es["answer"], es["lang"]) == ("Ayer hubo 0 eventos de tipo Fall en la cámara cam2.", "es")
+    assert len(served.dash.conversations) == 2
+    for body, words in ((("今天有多少次跌倒？", "tab-a"), "script the assistant does not read (cjk)"),
+                        (("كم عدد حالات السقوط اليوم؟", None), "(arabic)"),
+                        (("   ", None), "non-empty"), (("x" * 10_000, None), "at most 500"),
+                        (("falls?", "a/b"), "conversation must be an id")):
+        r = ask(*body)
+        assert r.status_code == 400 and words in r.json()["error"] and "\n" not in r.json()["error"], r.text

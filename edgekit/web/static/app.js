@@ -326,6 +326,18 @@ async function loadStats() {
 }
 
 // ---- assistant ------------------------------------------------------------------------------------------------
+// One conversation per tab (sessionStorage is per tab), kept by the server under this id: a follow-up ("and
+// yesterday?", "only the porch") carries the last question's filters. getRandomValues, not randomUUID: the page
+// is often served over plain http from a board, which is not a secure context.
+function newConversation() {
+  const id = "tab-" + Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
+  sessionStorage.setItem("edgekit-conversation", id);
+  document.getElementById("conversation-log").textContent = "";
+  return id;
+}
+let conversation = sessionStorage.getItem("edgekit-conversation") || newConversation();
+document.getElementById("new-conversation").addEventListener("click", () => { conversation = newConversation(); });
+
 document.getElementById("ask").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const q = document.getElementById("question").value;
@@ -333,11 +345,14 @@ document.getElementById("ask").addEventListener("submit", async (ev) => {
   box.hidden = false; answer.textContent = "thinking…"; answer.className = "";
   document.getElementById("timing").textContent = ""; document.getElementById("tool-calls").textContent = "";
   const r = await fetch(url("api/ask"), { method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ question: q }) });
+    body: JSON.stringify({ question: q, conversation }) });
   const t = await r.json();
   if (!r.ok) { answer.textContent = t.error; answer.className = "error"; return; }
   answer.textContent = t.answer;
   answer.className = "answered";
+  const turn = document.createElement("li");  // textContent: the answer holds names the boards sent
+  turn.textContent = `${q} → ${t.answer}`;
+  document.getElementById("conversation-log").append(turn);
   // The model's share (it picks only what the question leaves open): its tokens and time to first token.
   const m = t.llm || {};
   const model = m.calls

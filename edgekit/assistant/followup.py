@@ -1,0 +1,128 @@
+"""Follow-up questions: "and yesterday?", "only the porch", "which of them were falls?" carry the last query forward.
+
+A follow-up is recognised by how it starts ("and", "what about", "how about", "same for", "only", "just") or by
+pointing back ("which of them", "of those"); Spanish and German reach here already rewritten into those English
+words (:mod:`edgekit.assistant.glossary`). Its query is the last event query with every field this question states
+put over it, field by field over :class:`~edgekit.assistant.query.EventQuery` (so a field the reader learns later
+carries forward too):
+
+- a new **window** replaces the window ("and yesterday?");
+- a new **filter** (camera, label, rule, board, track) replaces that filter, since a query holds one value per
+  filter: "only the porch" after "how many falls today?" narrows the question to the porch; after a question about
+  the garage it asks about the porch instead;
+- a stated **operation** replaces the operation; "which of them" lists;
+- a question that starts "new question" (or "start over") starts afresh.
+
+After a live-stats question ("what is the porch fps?"), "and the garage?" asks the same figure of the garage, and
+"and the dropped frames?" asks another figure of the same camera.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from edgekit.assistant.query import EventQuery, Window
+from edgekit.assistant.reading import Reading
+
+_FRESH = re.compile(r"^\s*(?:new question|start over|start again|forget (?:that|it))\b[\s:,.;!-]*", re.IGNORECASE)
+_MARKER = re.compile(r"^\W*(?:and|what about|how about|same for|and what about|only|just)\b|"
+                     r"\b(?:which|how many|what|any) of (?:them|those|these)\b|\b(?:of|among) (?:them|those|these)\b",
+                     re.IGNORECASE)
+_WHICH_OF = re.compile(r"\bwhich of (?:them|those|these)\b", re.IGNORECASE)
+
+
+class _Call(Protocol):
+    tool: str
+    args: dict[str, Any]
+    result: dict[str, Any] | None
+
+
+class _Turn(Protocol):
+    """What a follow-up reads of an earlier turn (:class:`edgekit.assistant.agent.Transcript`)."""
+
+    reading: dict[str, Any] | None
+
+    @property
+    def tool_calls(self) -> Sequence[_Call]: ...
+
+
+def starts_afresh(question: str) -> tuple[bool, str]:
+    """(True, the rest) when the question starts a new conversation ("new question: falls today?").
+
+    Examples:
+        >>> starts_afresh("New question: how many falls today?"), starts_afresh("and yesterday?")
+        ((True, 'how many falls today?'), (False, 'and yesterday?'))
+    """
+    m = _FRESH.match(question)
+    return (True, question[m.end():].strip()) if m else (False, question)
+
+
+def is_follow_up(question: str) -> bool:
+    """The question continues the one before ("and yesterday?", "only the porch", "which of them were falls?").
+
+    Examples:
+        >>> [is_follow_up(q) for q in ("and yesterday?", "only the porch", "how many falls today?")]
+        [True, True, False]
+    """
+    return _MARKER.search(question) is not None
+
+
+def last_context(history: Sequence[_Turn]) -> tuple[EventQuery, list[Window] | None] | None:
+    """The newest event query of ``history`` (and the windows it compared, if it compared two), or None."""
+    for turn in reversed(history):
+        calls = [c for c in turn.tool_calls if c.tool == "events" and c.result is not None]
+        if not calls:
+            continue
+        compared = (turn.reading or {}).get("stated", {}).get("compare")
+        windows = [Window.model_validate(w) for w in compared] if compared and len(calls) > 1 else None
+        return EventQuery.model_validate(calls[-1].args), windows
+    return None
+
+
+def last_stats(history: Sequence[_Turn]) -> dict[str, Any] | None:
+    """The arguments of the newest turn's live-stats call, when the newest turn that called a tool asked one."""
+    for turn in reversed(history):
+        if turn.tool_calls:
+            call = turn.tool_calls[-1]
+            return call.args if call.tool == "camera_stats" else None
+    return None
+
+
+def _stats_follow_up(reading: Reading, stats: dict[str, Any]) -> Reading | None:
+    """"and the garage?" after a stats question: the same figure of another camera; "and the dropped frames?": another
+    figure of the same camera. None when the follow-up names more than a camera (it asks about events)."""
+    if reading.kind == "stats":
+        if "camera" in reading.stated or stats.get("camera") is None:
+            return None
+        return Reading("stats", stated={**reading.stated, "camera": stats["camera"]}, stats_field=reading.stats_field)
+    if reading.kind in ("events", "open") and set(reading.stated) == {"camera"}:
+        return Reading("stats", stated=reading.stated, stats_field=stats["field"])
+    return None
+
+
+def carry_forward(question: str, reading: Reading, history: Sequence[_Turn]) -> Reading:
+    """``reading`` with the last query's fields under it, when ``question`` is a follow-up; else as it is."""
+    if not is_follow_up(question):
+        return reading
+    stats = last_stats(history)
+    if stats is not None:
+        return _stats_follow_up(reading, stats) or reading
+    context = last_context(history)
+    if context is None or reading.kind not in ("events", "open"):
+        return reading
+    last, compared = context
+    stated = {k for k in reading.stated if k in EventQuery.model_fields}
+    if reading.op_stated:
+        stated.add("op")
+    new, old = reading.query.model_dump(), last.model_dump()
+    merged = {k: new[k] if k in stated else old[k] for k in EventQuery.model_fields}
+    if _WHICH_OF.search(question):
+        merged["op"] = "list"
+    if "window" in stated or reading.compare:
+        compared = reading.compare
+    said = {**reading.stated, "op": merged["op"]}
+    if compared:  # recorded, so the next follow-up carries the comparison on too
+        said["compare"] = [w.model_dump(exclude_none=True) for w in compared]
+    return Reading("events", query=EventQuery.model_validate(merged), op_stated=True, stated=said, compare=compared)

@@ -1,0 +1,106 @@
+"""Follow-ups and conversations over the hand-built eval store (tests/assistant/eval/store.yaml, "now" Tuesday
+2026-03-10 09:30 +01:00), answered by code alone: each row is a conversation and the answer each turn must get."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks.lib.ask_eval import build_store
+from edgekit.assistant.agent import Assistant, ChatSession
+from edgekit.assistant.conversation import Conversations
+from edgekit.assistant.followup import is_follow_up, starts_afresh
+from edgekit.assistant.tools import ToolBox
+from edgekit.events import EventStore
+
+CONVERSATIONS = [
+    # a new window replaces the window; a filter narrows a question that had none, then switches
+    [("how many falls today?", "3 Fall events today."), ("and yesterday?", "2 Fall events yesterday."),
+     ("only the porch", "1 Fall event on camera porch yesterday."),
+     ("what about the garage?", "1 Fall event on camera garage yesterday.")],
+    # "which of them" lists what the last question counted, with its window
+    [("how many events on the garage camera today?", "3 events on camera garage today."),
+     ("which of them were falls?", "2 Fall events on camera garage today: 09:05 Fall on garage (fall_alert, "
+                                   "track 33); 07:45 Fall on garage (fall_alert, track 31).")],
+    # a comparison carries its two windows forward
+    [("more falls today or yesterday?", "3 Fall events today and 2 yesterday: more today."),
+     ("only the porch", "0 Fall events on camera porch today and 1 yesterday: more yesterday.")],
+    # "new question" starts afresh; a question that is no follow-up ignores the conversation
+    [("how many falls today?", "3 Fall events today."), ("new question: how many events?", "21 events in total."),
+     ("and yesterday?", "7 events yesterday.")],
+    [("how many falls today?", "3 Fall events today."), ("how many events on the porch?", "11 events on camera porch "
+                                                                                             "in total.")],
+    [("how many falls today?", "3 Fall events today."),
+     ("new question", "OK: a new question. What would you like to know about the events?"),
+     ("and on the porch?", "11 events on camera porch in total.")],
+    # after a live-stats question: the same figure of another camera, another figure of the same camera; then a
+    # question about events carries the last event query, not the stats
+    [("what is the porch fps?", "Camera porch: 7.9 frames/s processed."),
+     ("and the garage?", "Camera garage: 4.2 frames/s processed."),
+     ("and the dropped frames?", "Camera garage: 310 frames dropped.")],
+    [("how many falls today?", "3 Fall events today."), ("what is the porch fps?", "Camera porch: 7.9 frames/s "
+                                                                                   "processed."),
+     ("how many events yesterday?", "7 events yesterday."), ("only the garage", "2 events on camera garage "
+                                                                                "yesterday.")],
+    # Spanish and German follow-ups, answered in their language
+    [("¿Cuántas caídas hubo hoy?", "Hoy hubo 3 eventos de tipo Fall."),
+     ("¿y en la cámara garage?", "Hoy hubo 2 eventos de tipo Fall en la cámara garage."),
+     ("¿y ayer?", "Ayer hubo 1 evento de tipo Fall en la cámara garage.")],
+    [("Wie viele Stürze gab es gestern?", "Gestern gab es 2 Ereignisse vom Typ Fall."),
+     ("und heute?", "Heute gab es 3 Ereignisse vom Typ Fall."),
+     ("nur auf der Kamera porch", "Heute gab es 0 Ereignisse vom Typ Fall auf Kamera porch."),
+     # no follow-up word, so nothing is carried; no sign of a language either, so the answer stays German
+     ("garage?", "Insgesamt gab es 6 Ereignisse auf Kamera garage.")],
+]
+
+
+@pytest.fixture(scope="module")
+def tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolBox]:
+    st = build_store(Path(tmp_path_factory.mktemp("followup")))
+    store = EventStore(st.events, readonly=True)
+    yield ToolBox(store, st.stats, now=lambda: st.now)
+    store.close()
+
+
+@pytest.mark.parametrize("turns", CONVERSATIONS, ids=[c[0][0] + " → " + c[1][0] for c in CONVERSATIONS])
+def test_a_conversation_carries_the_last_query_forward(tools: ToolBox, turns: list[tuple[str, str]]) -> None:
+    chat = ChatSession(Assistant(None, tools))
+    got = [chat.ask(q) for q, _ in turns]
+    assert [t.answer for t in got] == [a for _, a in turns]
+    assert all(t.llm.calls == 0 for t in got)  # carried by code: nothing was left for a model to guess
+
+
+def test_without_history_a_follow_up_stands_alone(tools: ToolBox) -> None:
+    a = Assistant(None, tools)
+    assert a.ask("only the porch").answer == "11 events on camera porch in total."
+
+
+@pytest.mark.parametrize(("question", "follow_up"), [
+    ("and yesterday?", True), ("What about the garage?", True), ("only the porch", True), ("just falls", True),
+    ("which of them were falls?", True), ("how many of those were on the porch?", True),
+    ("how many falls today?", False), ("were there any falls on the porch?", False), ("list the events", False),
+])
+def test_what_counts_as_a_follow_up(question: str, follow_up: bool) -> None:
+    assert is_follow_up(question) is follow_up
+
+
+def test_starting_afresh() -> None:
+    assert starts_afresh("Start over: falls today?") == (True, "falls today?")
+    assert starts_afresh("new question") == (True, "")
+    assert starts_afresh("what is new?") == (False, "what is new?")
+
+
+def test_conversations_are_bounded_and_expire() -> None:
+    now = [0.0]
+    convs: Conversations[str] = Conversations(max_conversations=2, ttl_s=60, max_turns=2, clock=lambda: now[0])
+    for turn in ("q1", "q2", "q3"):
+        convs.get("a").add(turn)
+    assert convs.get("a").turns == ["q2", "q3"]  # the last max_turns only
+    convs.get("b").add("x")
+    convs.get("c").add("y")  # a third: the least recently used ("a") goes
+    assert len(convs) == 2 and convs.get("a").turns == []
+    now[0] = 61.0  # everything idle past the ttl is forgotten
+    assert len(convs) == 0
+    assert convs.get("b").turns == []
