@@ -132,19 +132,6 @@ class Assistant:
         self.prefix_on_disk = True  # keep the fixed prompt's KV state in the user cache for the next process
         self.on_transcript: Callable[[Transcript], None] | None = None  # analytics hook (daemon, MQTT)
 
-    def _compare(self, t: Transcript, reading: Reading) -> tuple[str, str]:
-        """One count per window the question compares, then which is larger."""
-        parts = []
-        for window in reading.compare or []:
-            q = reading.query.model_copy(update={"op": "count", "window": window})
-            call = ToolCallRecord("events", q.model_dump(mode="json"))
-            t.tool_calls.append(call)
-            call.result = self.tools.events(q)
-            parts.append((call.result["count"], call.result["window"], call.args))
-        (n1, w1, args), (n2, w2, _) = parts
-        verdict = "the same number" if n1 == n2 else f"more {w1}" if n1 > n2 else f"more {w2}"
-        return f"{n1} {words.describe_events(args, n1)} {w1} and {n2} {w2}: {verdict}.", "answered"
-
     def needed_ctx(self) -> int:
         """The context the model's one prompt needs at most (0 without a loaded model)."""
         return 0 if self.engine is None else needed_ctx(self.engine)
@@ -206,9 +193,12 @@ class Assistant:
                                       "rule, time window or statistic)"), "unanswerable"
         if reading.kind == "stats":
             camera = reading.stated.get("camera")
-            call = ToolCallRecord("camera_stats", {"camera": camera, "field": reading.stats_field})
+            args = {"camera": camera, "field": reading.stats_field, "order": reading.stats_order,
+                    "top": reading.stats_top, "not_camera": reading.stated.get("not_camera")}
+            call = ToolCallRecord("camera_stats", args)
             t.tool_calls.append(call)
-            call.result = self.tools.camera_stats(camera, str(reading.stats_field))
+            call.result = self.tools.camera_stats(camera, str(reading.stats_field), reading.stats_order,
+                                                  reading.stats_top, reading.stated.get("not_camera"))
             return words.stats_answer(call.result), _stats_outcome(call.result)
         if reading.kind == "device":
             call = ToolCallRecord("device_status", {"field": reading.stats_field})
@@ -217,8 +207,6 @@ class Assistant:
             return words.device_answer(call.result), _stats_outcome(call.result)
         if self.tools.store_is_empty():
             return words.EMPTY_STORE, "empty_store"
-        if reading.compare:
-            return self._compare(t, reading)
         query = reading.query
         chosen_by, raw = "question", ""
         if not reading.op_stated:
