@@ -82,11 +82,11 @@ def measure_answer(args: dict[str, Any], r: dict[str, Any]) -> str:
             if "ratio" not in r:
                 return f"No ratio: {b}, so there is nothing to divide by ({a})."
             return f"The ratio is {figure(r['ratio'])}: {a} against {b}."
-        asked_more = args.get("order", "most") == "most"
-        if r["larger"] == "equal":
-            return f"No, the same number (equal): {a}, and {b}."
-        yes = (r["larger"] == "a") == asked_more
-        return f"{'Yes' if yes else 'No'}, {'more' if r['larger'] == 'a' else 'fewer'}: {a}, against {b}."
+        more = {"a": "more", "b": "fewer", "equal": "the same number (equal)"}[r["larger"]]
+        asked = args.get("asked")
+        yes = {"more": "a", "fewer": "b", "same": "equal"}.get(asked or "") == r["larger"]
+        head = more[0].upper() + more[1:] if asked is None else f"{'Yes' if yes else 'No'}, {more}"
+        return f"{head}: {a}, against {b}."
     if op == "share":
         if "percent" not in r:
             return f"There were no {_what(args)} {r['window']}, so there is no share to give."

@@ -106,6 +106,8 @@ STATS = [
     Phrase("processing rate", r"\bfps\b|\bframe ?rate\b|\bframes per second\b|\bprocessing speed\b|\bhow fast\b.*"
            r"\bprocess", {"stats_field": "process_fps"},
            ("what is the processing fps of the garage camera", "frames per second processed on the porch")),
+    Phrase("slowest camera", r"\b(slowest|fastest)\b.*\bcam(era)?s?\b|\bcam(era)?s?\b.*\b(slowest|fastest)\b",
+           {"stats_field": "process_fps"}, ("which camera is the slowest?",)),
     Phrase("status", r"\b(down|offline|online|working|status|disconnected)\b|\berrors?\b|\bwrong with\b|\bthrowing\b|"
            r"\bfailing\b|\b(is|are) (the )?[\w ]*cam(era)?s? (up|running|alive|ok|okay|healthy|broken|connected)\b",
            {"stats_field": "status"}, ("is the porch camera up?", "what error is the porch cam throwing")),
@@ -152,14 +154,19 @@ DISTINCT_OF = [
 ]
 #: a comparison of two windows or two filters: its direction
 COMPARE = [
-    Phrase("compare fewer", r"\b(fewer|less|menos|weniger)\b.*\b(than|que|als)\b", {"op": "compare",
-           "order": "least"}, ("did the garage see fewer events than the porch yesterday?",)),
-    Phrase("compare more", r"\b(more|m[aá]s|mehr)\b.*\b(than|que|als|or)\b|\bcompared? (to|with)\b|\bcompare\b|"
-           r"\bvs\.?\b|\bversus\b|\bas many\b.*\bas\b", {"op": "compare", "order": "most"},
-           ("were there more falls yesterday than the day before?", "were there more falls today or yesterday?")),
+    Phrase("compare fewer", r"\b(fewer|less|menos|weniger)\b.*\b(than|que|als|or|o|oder)\b",
+           {"op": "compare", "asked": "fewer"}, ("did the garage see fewer events than the porch yesterday?",)),
+    Phrase("compare as many", r"\b(as many|as much|the same number|tantas|tantos|gleich viele|so viele)\b.*"
+           r"\b(as|que|como|wie)\b", {"op": "compare", "asked": "same"},
+           ("were there as many falls today as yesterday?",)),
+    Phrase("compare more", r"\b(more|m[aá]s|mehr)\b.*\b(than|que|als|or|o|oder)\b", {"op": "compare", "asked": "more"},
+           ("were there more falls yesterday than the day before?", "were there more falls today or yesterday?",
+            "¿hubo más caídas ayer que anteayer?", "gab es gestern mehr stürze als vorgestern?")),
+    Phrase("compare", r"\bcompared? (to|with)\b|\bcompare\b|\bvs\.?\b|\bversus\b|\bvergleich|\bcompara",
+           {"op": "compare"}, ("falls today vs yesterday", "compare falls on the porch and the garden")),
 ]
 #: words that split a comparison into its two sides
-COMPARE_SPLIT = r"\b(?:than|or|vs\.?|versus|compared (?:to|with)|and|que|als|as)\b"
+COMPARE_SPLIT = r"\b(?:than|or|vs\.?|versus|compared (?:to|with)|and|que|als|as|como|wie|o|oder|y|und)\b"
 #: words that split a ratio into its two sides ("falls on the porch to falls in the garden")
 RATIO_SPLIT = r"\b(?:to|versus|vs\.?|against|over|and|zu|und|y|frente a)\b"
 #: an exclusion: the name after it is kept out ("falls not on the porch")

@@ -121,6 +121,8 @@ class EventQuery(_Strict):
     not_rule: str | None = Field(None, description="exclusion: events not from this rule")
     per: Per | None = Field(None, description="op=average: events per day or per hour over the window")
     distinct: Distinct | None = Field(None, description="op=distinct: how many different cameras, labels, ...")
+    asked: Literal["more", "fewer", "same"] | None = Field(
+        None, description="op=compare: what the question asks of the first side (the answer says yes or no)")
     other_window: Window | None = Field(None, description="op=compare/ratio: the second side's window")
     other_camera: str | None = Field(None, description="compare/ratio: the second side's camera; share: the part's")
     other_label: str | None = Field(None, description="compare/ratio: the second side's label; share: the part's")

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from edgekit.assistant import phrases as P
 from edgekit.assistant.query import EventQuery, Window
-from edgekit.assistant.timewords import N, number, read_window
+from edgekit.assistant.timewords import TIME_ROWS, N, number, read_window
 from edgekit.assistant.typos import correct
 
 __all__ = ["KIND_WORDS", "LABEL_WORDS", "OBJECT_WORDS", "Reading", "read_question", "read_window"]
@@ -69,6 +69,10 @@ _ASKS = r"\b(how|what|when|which|where|is|are|did|does|do|was|were|any|list|show
 _NOT_A_CAMERA = {"same", "other", "first", "last", "busiest", "quietest", "main", "one", "each", "every", "any", "all",
                  "that", "this", "which", "what", "my", "our", "your", "security", "a", "some", "those", "these",
                  "different", "distinct", "unique", "how", "many"}
+#: every word the tables' patterns spell out: a question word the reader keys on is never "corrected"
+_PATTERN_WORDS = frozenset(w for text in [*(r.pattern for rows in P.TABLES.values() for r in rows),
+                                          *(r.pattern for r in TIME_ROWS), _COUNTABLE, _EVENT_WORDS, P.EXCLUSION]
+                           for w in re.findall(r"[^\W\d_]{3,}", re.sub(r"\\[a-zA-Z]", " ", text)))
 _DAY, _WEEK = timedelta(days=1), timedelta(weeks=1)
 _KEY_ALIAS = {"time of day": "hour", "device": "board", "cam": "camera"}
 
@@ -315,7 +319,8 @@ def _measure(q: str, store: _Store, now: datetime, lang: str) -> tuple[dict[str,
             sets["distinct"] = of[0].sets["distinct"] if of else "camera"
         return sets, row.name
     if found := P.first(P.COMPARE, q):
-        sides = _two_sides(q, found[1].start(), store, now, lang)
+        m = found[1]  # split after the direction word: "as many falls today as yesterday" splits at the second "as"
+        sides = _two_sides(q, m.start() + len(m.group(0).split()[0]), store, now, lang)
         return ({**found[0].sets, **sides}, found[0].name) if sides else None
     return None
 
@@ -380,7 +385,7 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     """Read ``question`` against the names the store really holds (``boards``: the devices of a fleet store)."""
     raw = " ".join(question.lower().split())
     lang = language(raw)
-    q = correct(raw, [*cameras, *labels, *rules, *boards])
+    q = correct(raw, [*cameras, *labels, *rules, *boards], _PATTERN_WORDS)
     if (refused := _refusal(question, q)) is not None:
         return refused
     store = _Store(cameras, labels, rules, list(boards))

@@ -31,9 +31,10 @@ they them all each every some per ago now just only also out off over under agai
 let know went come came door gate yard front back side time times who why then from with about into onto near
 far same other own both few lot lots too very can could would should will may might must does done been being
 fail fails call calls wall hall ball tall tell well will hat mean man men ran run runs once line lines week's
+in on at to of is it be by do go if me my no or so up us we am an as he ok
 cam cams car cars dog dogs cat cats bike rain hot warm cold sum sums ask asked whats hows wheres
 """))
-_WORD = re.compile(r"[^\W\d_]{3,}")
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def _fixes(token: str, candidate: str) -> bool:
@@ -56,23 +57,31 @@ def _vocabulary(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(KEYWORDS | {n for name in names for n in name.lower().replace("_", " ").split()}))
 
 
-def correct(q: str, names: Iterable[str] = ()) -> str:
-    """``q`` (lower case) with each word that is not in the vocabulary replaced by the one vocabulary word it is a
-    slip of (unchanged when there is none, or more than one)."""
+def _fits(token: str, candidate: str, name: bool) -> bool:
+    """A slip worth undoing: not a plural ("frame" is not "frames" misspelt), not a short word made a name
+    ("ram" is not the rule "roam")."""
+    return _fixes(token, candidate) and token.rstrip("s") != candidate.rstrip("s") and not (name and len(token) < 4) \
+        and (len(token) > 2 or len(candidate) == 3)
+
+
+def correct(q: str, names: Iterable[str] = (), known: Iterable[str] = ()) -> str:
+    """``q`` (lower case) with each word that is in neither the vocabulary nor ``known`` (the words of the
+    reader's patterns) replaced by the one vocabulary word it is a slip of (unchanged when there is none, or more
+    than one)."""
     try:
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
     except ImportError:  # the reader works without it, reading the question as written
         return q
     vocab = _vocabulary(tuple(sorted(names)))
-    known = set(vocab) | COMMON
+    kept = set(vocab) | COMMON | set(known)
 
     def fix(m: re.Match[str]) -> str:
         token = m.group(0)
-        if token in known:
+        if token in kept:
             return token
         found = process.extract(token, vocab, scorer=OSA.distance, score_cutoff=1, limit=3)
-        fits = [c for c, _, _ in found if _fixes(token, c)]
+        fits = [c for c, _, _ in found if _fits(token, c, c not in KEYWORDS)]
         return fits[0] if len(fits) == 1 else token
 
     return _WORD.sub(fix, q)
