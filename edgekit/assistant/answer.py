@@ -45,7 +45,8 @@ def _what(args: dict[str, Any], n: int | None = None) -> str:
         text += f" of track {args['track']}"
     for key, word in (("not_camera", "camera"), ("not_label", "label"), ("not_rule", "rule")):
         if args.get(key):
-            text += f" not {'on' if word == 'camera' else 'of' if word == 'label' else 'from'} {word} {args[key]}"
+            names = " or ".join(args[key])
+            text += f" not {'on' if word == 'camera' else 'of' if word == 'label' else 'from'} {word} {names}"
     return text
 
 

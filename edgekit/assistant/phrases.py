@@ -115,9 +115,9 @@ STATS = [
 #: a superlative over a stats figure ("which camera has the lowest fps"): the cameras ranked, the top ones named
 STATS_ORDER = [
     Phrase("lowest figure", r"\b(lowest|least|min(imum)?|worst|slowest|fewest|smallest|niedrigste[nm]?|"
-           r"m[aá]s baj[oa]|menor)\b", {"order": "lowest"}, ("which camera has the lowest processed fps?",)),
+           r"m[aá]s baj[oa]s?|menor)\b", {"order": "lowest"}, ("which camera has the lowest processed fps?",)),
     Phrase("highest figure", r"\b(highest|most|max(imum)?|best|fastest|greatest|top|largest|biggest|h[oö]chste[nm]?|"
-           r"m[aá]s alt[oa]|mayor)\b", {"order": "highest"},
+           r"m[aá]s alt[oa]s?|mayor)\b", {"order": "highest"},
            ("which camera drops the most frames?", "top 2 cameras by inference latency")),
 ]
 
@@ -154,26 +154,31 @@ DISTINCT_OF = [
 ]
 #: a comparison of two windows or two filters: its direction
 COMPARE = [
-    Phrase("compare fewer", r"\b(fewer|less|menos|weniger)\b.*\b(than|que|als|or|o|oder)\b",
+    Phrase("compare fewer", r"\b(fewer|less|quieter|calmer|menos|weniger|ruhiger)\b.*\b(than|que|als|or|o|oder)\b",
            {"op": "compare", "asked": "fewer"}, ("did the garage see fewer events than the porch yesterday?",)),
     Phrase("compare as many", r"\b(as many|as much|the same number|tantas|tantos|gleich viele|so viele)\b.*"
            r"\b(as|que|como|wie)\b", {"op": "compare", "asked": "same"},
            ("were there as many falls today as yesterday?",)),
-    Phrase("compare more", r"\b(more|m[aá]s|mehr)\b.*\b(than|que|als|or|o|oder)\b", {"op": "compare", "asked": "more"},
+    Phrase("compare more", r"\b(more|busier|m[aá]s|mehr)\b.*\b(than|que|als|or|o|oder)\b", {"op": "compare", "asked": "more"},
            ("were there more falls yesterday than the day before?", "were there more falls today or yesterday?",
             "¿hubo más caídas ayer que anteayer?", "gab es gestern mehr stürze als vorgestern?")),
     Phrase("compare", r"\bcompared? (to|with)\b|\bcompare\b|\bvs\.?\b|\bversus\b|\bvergleich|\bcompara",
-           {"op": "compare"}, ("falls today vs yesterday", "compare falls on the porch and the garden")),
+           {"op": "compare"}, ("falls today vs yesterday", "compare falls on the porch and the garden",
+                               "compare today's falls with yesterday's")),
 ]
 #: words that split a comparison into its two sides
-COMPARE_SPLIT = r"\b(?:than|or|vs\.?|versus|compared (?:to|with)|and|que|als|as|como|wie|o|oder|y|und)\b"
+COMPARE_SPLIT = r"\b(?:than|or|vs\.?|versus|compared (?:to|with)|with|against|and|que|als|as|como|wie|o|oder|y|und|" \
+                r"mit|con)\b"
 #: words that split a ratio into its two sides ("falls on the porch to falls in the garden")
-RATIO_SPLIT = r"\b(?:to|versus|vs\.?|against|over|and|zu|und|y|frente a)\b"
+RATIO_SPLIT = r"\b(?:to|than|versus|vs\.?|against|over|and|zu|und|als|y|que|frente a)\b"
 #: an exclusion: the name after it is kept out ("falls not on the porch")
 EXCLUSION = (r"\b(?:not|except(?: for)?|excluding|other than|apart from|besides|but not|outside(?: of)?|"
              r"excepto|salvo|sin contar|fuera de|no en|außer|ohne|nicht)\s+(?:on |at |in |from |of |for |by |"
              r"en |de |auf |im |in |an |am |von )?(?:the |el |la |los |las |der |die |das |dem |den )?"
-             r"((?:[\w-]+ ){0,2}[\w-]+)")
+             r"((?:[\w-]+ ){0,5}[\w-]+)")
+#: where an exclusion's names end ("not on the porch in the last 3 days": the porch)
+EXCLUSION_END = (r"\b(?:on|in|at|from|during|between|since|before|after|over|today|yesterday|this|last|past|en|im|am|"
+                 r"auf|seit|heute|gestern|hoy|ayer|durante)\b")
 
 # -- operations: what to do with the matching events (first row found wins) ----------------------------------------
 _N = r"(\d{1,4}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty" \
@@ -206,11 +211,13 @@ OPS = [
 ]
 
 # -- rankings: group the matches by a key ----------------------------------------------------------------------------
-_KEYS = r"(camera|cam|rule|label|hour|time of day|board|device)"
+_KEYS = r"(camera|cam|rule|label|hour|time of day|board|device|kamera|regel|c[aá]mara|regla)"
 GROUPS = [
     Phrase("which camera/rule/label", rf"\b(?:which|what)\s+(?:of\s+)?(?:my\s+|the\s+|our\s+|your\s+)?(?:alert\s+|"
            rf"detection\s+|security\s+)?{_KEYS}s?\b", {"op": "group"},
            ("which camera had the fewest falls?", "which alert rule triggered the most this week?")),
+    Phrase("welche Kamera / qué cámara", rf"\b(?:welche[rsnm]?|qu[eé]|cu[aá]l)\s+{_KEYS}\b", {"op": "group"},
+           ("welche kamera hatte die meisten stürze diese woche?", "¿qué cámara tuvo más caídas ayer?")),
     Phrase("by camera/rule/label", r"\b(?:by|per|each|every)\s+(camera|cam|rule|label|hour|board|device)s?\b",
            {"op": "group"}, ("how many events per device?",)),
     Phrase("busiest camera", rf"\b(busiest|quietest|frequent|common|active|busy|top|bottom)\s+{_KEYS}s?\b",
@@ -227,8 +234,8 @@ GROUP_WORDS = [
            ("what kind of thing got detected most yesterday?", "what's been detected the least?")),
 ]
 SUPERLATIVE = r"\b(most|least|fewest|busiest|quietest)\b(?! recent)"
-MOST = r"\b(most|busiest|biggest|highest|top|more|largest|most often|most common)\b"
-LEAST = r"\b(least|fewest|quietest|lowest|less|smallest|least often|least common)\b"
+MOST = r"\b(most|busiest|biggest|highest|top|more|largest|most often|most common|meisten|m[aá]s)\b"
+LEAST = r"\b(least|fewest|quietest|lowest|less|smallest|least often|least common|wenigsten|menos)\b"
 GREETING = r"(hi|hello|hey|thanks|thank you|good (morning|evening)|hola|hallo|gracias|danke)\W*"
 
 TABLES: dict[str, list[Phrase]] = {

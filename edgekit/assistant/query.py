@@ -116,9 +116,9 @@ class EventQuery(_Strict):
     order: Order = "most"
     limit: int = Field(10, ge=1, le=50)
     offset: int = Field(0, ge=0, le=1000, description="events skipped first: 1 with op=last is the second to last")
-    not_camera: str | None = Field(None, description="exclusion: events not on this camera")
-    not_label: str | None = Field(None, description="exclusion: events not of this label")
-    not_rule: str | None = Field(None, description="exclusion: events not from this rule")
+    not_camera: list[str] | None = Field(None, description="exclusion: events not on these cameras")
+    not_label: list[str] | None = Field(None, description="exclusion: events not of these labels")
+    not_rule: list[str] | None = Field(None, description="exclusion: events not from these rules")
     per: Per | None = Field(None, description="op=average: events per day or per hour over the window")
     distinct: Distinct | None = Field(None, description="op=distinct: how many different cameras, labels, ...")
     asked: Literal["more", "fewer", "same"] | None = Field(
@@ -140,8 +140,8 @@ class EventQuery(_Strict):
 
     def keeps(self, e: Event) -> bool:
         """The filters the store cannot apply: track and the exclusions."""
-        return (self.track is None or e.track_id == self.track) and e.source != self.not_camera \
-            and e.label != self.not_label and e.rule != self.not_rule
+        return (self.track is None or e.track_id == self.track) and e.source not in (self.not_camera or ()) \
+            and e.label not in (self.not_label or ()) and e.rule not in (self.not_rule or ())
 
     def scans(self) -> bool:
         """Whether matches are filtered in Python (:meth:`keeps`) after the store's query."""

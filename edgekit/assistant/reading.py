@@ -68,13 +68,15 @@ _EVENT_WORDS = r"\b(events?|detections?|detected|alerts?|activity|happen(ed|ing)
 _ASKS = r"\b(how|what|when|which|where|is|are|did|does|do|was|were|any|list|show|count)\b[^.!]*(\?|$)"
 _NOT_A_CAMERA = {"same", "other", "first", "last", "busiest", "quietest", "main", "one", "each", "every", "any", "all",
                  "that", "this", "which", "what", "my", "our", "your", "security", "a", "some", "those", "these",
-                 "different", "distinct", "unique", "how", "many"}
+                 "different", "distinct", "unique", "how", "many", "top", "bottom", "both", "two", "three", "slowest",
+                 "fastest"}
 #: every word the tables' patterns spell out: a question word the reader keys on is never "corrected"
 _PATTERN_WORDS = frozenset(w for text in [*(r.pattern for rows in P.TABLES.values() for r in rows),
                                           *(r.pattern for r in TIME_ROWS), _COUNTABLE, _EVENT_WORDS, P.EXCLUSION]
                            for w in re.findall(r"[^\W\d_]{3,}", re.sub(r"\\[a-zA-Z]", " ", text)))
 _DAY, _WEEK = timedelta(days=1), timedelta(weeks=1)
-_KEY_ALIAS = {"time of day": "hour", "device": "board", "cam": "camera"}
+_KEY_ALIAS = {"time of day": "hour", "device": "board", "cam": "camera", "kamera": "camera", "cámara": "camera",
+              "camara": "camera", "regel": "rule", "regla": "rule"}
 
 
 @dataclass
@@ -190,16 +192,17 @@ def _unknown_names(q: str, store: _Store, named: dict[str, list[str]]) -> str | 
     return None
 
 
-def _exclusions(q: str, store: _Store) -> tuple[str, dict[str, str]]:
+def _exclusions(q: str, store: _Store) -> tuple[str, dict[str, list[str]]]:
     """``q`` without its exclusion ("not on the porch"), and the names it excludes by kind."""
     m = re.search(P.EXCLUSION, q)
     if m is None:
         return q, {}
-    named = store.named(m.group(1))
-    excluded = {k: v[0] for k, v in named.items() if len(v) == 1 and k != "board"}
+    phrase = re.split(P.EXCLUSION_END, m.group(1), maxsplit=1)[0]  # "falls on the porch": only the falls
+    named = store.named(phrase)
+    excluded = {k: sorted(set(v)) for k, v in named.items() if v and k != "board"}
     if not excluded:
         return q, {}
-    return q[:m.start()] + q[m.end():], excluded
+    return q[:m.start()] + q[m.start(1) + len(phrase):], excluded
 
 
 def _stated_names(q: str, store: _Store) -> dict[str, Any] | str:

@@ -368,7 +368,8 @@ def _dateparser_day(q: str, now: datetime, lang: str) -> Window | None:
     except ImportError:
         return None
     settings = {"RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": "past"}
-    found = search_dates(q, languages=[lang], settings=settings)  # type: ignore[arg-type]
+    found = [(text, t) for text, t in search_dates(q, languages=[lang], settings=settings) or []  # type: ignore[arg-type]
+             if len(text) > 3]  # "die" is not Dienstag: a lone short word is an article far more often
     if not found:
         return None
     day = _midnight(now).replace(year=found[0][1].year, month=found[0][1].month, day=found[0][1].day)

@@ -86,7 +86,7 @@ class ToolBox:
             raise ToolCallError("no event store is open")
         known = self.known()
         for key in ("camera", "label", "rule", "board"):
-            for value in (getattr(q, key), getattr(q, f"not_{key}", None), getattr(q, f"other_{key}", None)):
+            for value in (getattr(q, key), *(getattr(q, f"not_{key}", None) or ()), getattr(q, f"other_{key}", None)):
                 if value is not None and value not in known[key]:
                     raise ToolCallError(f"there is no {key} '{value}' ({key}s: {', '.join(known[key]) or 'none'})")
         if q.op in MEASURES:
@@ -94,7 +94,7 @@ class ToolBox:
         return run_event_query(self.store, q, self.now(), known)
 
     def camera_stats(self, camera: str | None, fld: str, order: str | None = None, top: int = 1,
-                     not_camera: str | None = None) -> dict[str, Any]:
+                     not_camera: list[str] | None = None) -> dict[str, Any]:
         """One named field per camera (``camera`` None: every camera, less ``not_camera``); ``order`` "highest"
         or "lowest": also the ``top`` cameras ranked by it (a camera without the figure is not ranked)."""
         if self.stats_path is None:
@@ -110,7 +110,7 @@ class ToolBox:
         age = round(time.time() - float(data.get("ts", 0.0)), 1)
         values: dict[str, Any] = {}
         for name, c in cams.items():
-            if (camera is not None and name != camera) or name == not_camera:
+            if (camera is not None and name != camera) or name in (not_camera or ()):
                 continue
             if fld.endswith("_ms"):
                 values[name] = c.get("stage_ms", {}).get(fld[:-3])

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 #: words the reader's rows key on (English, Spanish, German); the store's names are added per question
-KEYWORDS = frozenset(re.findall(r"\S+", """
+_KEYWORD_TEXT = """
 how many much what which when where were was there today yesterday tonight morning afternoon evening night week
 weekend month hours hour minutes minute days day last latest first earliest recent between since before after until
 falls fall fell fallen events event alerts alert detections detection camera cameras count number list show
@@ -23,7 +23,8 @@ highest lowest processed captured dropped frames fps temperature memory uptime s
 happened busiest quietest most least
 cuántas cuántos caídas caída ayer hoy semana últimos última último cámara cámaras eventos
 wie viele gestern heute stürze sturz letzten letzte woche kamera kameras ereignisse
-"""))
+"""
+KEYWORDS = frozenset(_KEYWORD_TEXT.split())
 #: real words that are one slip away from a keyword ("any" from "many", "fail" from "fall"): never corrected
 COMMON = frozenset(re.findall(r"\S+", """
 any anyone anybody the did was one see saw seen are has have had get got this that these those its our your you
@@ -50,6 +51,10 @@ def _fixes(token: str, candidate: str) -> bool:
     swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and token[diff[0]] == candidate[diff[1]] \
         and token[diff[1]] == candidate[diff[0]]
     return swapped or (len(diff) == 1 and n >= 6)
+
+
+#: when a slip could be two keywords ("lst": last or list), the one listed first wins
+_PRIORITY = {w: i for i, w in enumerate(dict.fromkeys(_KEYWORD_TEXT.split()))}
 
 
 @lru_cache(maxsize=64)
@@ -82,6 +87,7 @@ def correct(q: str, names: Iterable[str] = (), known: Iterable[str] = ()) -> str
             return token
         found = process.extract(token, vocab, scorer=OSA.distance, score_cutoff=1, limit=3)
         fits = [c for c, _, _ in found if _fits(token, c, c not in KEYWORDS)]
-        return fits[0] if len(fits) == 1 else token
+        words = sorted((c for c in fits if c in KEYWORDS), key=_PRIORITY.__getitem__)
+        return fits[0] if len(fits) == 1 else words[0] if len(words) == len(fits) and words else token
 
     return _WORD.sub(fix, q)

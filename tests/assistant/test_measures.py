@@ -58,6 +58,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     ("How many different cameras saw a fall this week?", "2 different cameras had Fall events this week: garden, porch"),
     ("how many distinct tracks were on the porch?", "2 different tracks"),
     ("Falls in the last 3 days not on the porch", "4 Fall events not on camera porch"),
+    ("how many events today except on the porch and the garden?", "0 events not on camera garden or porch today"),
     ("how many falls between 8 and 10 pm yesterday?", "1 Fall event between yesterday 20:00 and yesterday 22:00"),
     ("how many falls from 2 to 4:30 pm the day before yesterday?", "1 Fall event between 2026-04-14 14:00"),
     ("how mny falls todya", "3 Fall events today"),
