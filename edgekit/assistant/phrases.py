@@ -159,7 +159,8 @@ COMPARE = [
     Phrase("compare as many", r"\b(as many|as much|the same number|tantas|tantos|gleich viele|so viele)\b.*"
            r"\b(as|que|como|wie)\b", {"op": "compare", "asked": "same"},
            ("were there as many falls today as yesterday?",)),
-    Phrase("compare more", r"\b(more|busier|m[aá]s|mehr)\b.*\b(than|que|als|or|o|oder)\b", {"op": "compare", "asked": "more"},
+    Phrase("compare more", r"\b(more|busier|m[aá]s|mehr)\b.*\b(than|que|als|or|o|oder)\b",
+           {"op": "compare", "asked": "more"},
            ("were there more falls yesterday than the day before?", "were there more falls today or yesterday?",
             "¿hubo más caídas ayer que anteayer?", "gab es gestern mehr stürze als vorgestern?")),
     Phrase("compare", r"\bcompared? (to|with)\b|\bcompare\b|\bvs\.?\b|\bversus\b|\bvergleich|\bcompara",
