@@ -73,13 +73,15 @@ def correct(q: str, names: Iterable[str] = (), known: Iterable[str] = ()) -> str
     """``q`` (lower case) with each word that is in neither the vocabulary nor ``known`` (the words of the
     reader's patterns) replaced by the one vocabulary word it is a slip of (unchanged when there is none, or more
     than one)."""
+    vocab = _vocabulary(tuple(sorted(names)))
+    kept = set(vocab) | COMMON | set(known)
+    if all(m.group(0) in kept for m in _WORD.finditer(q)):
+        return q  # most questions: nothing to correct, and rapidfuzz is not even imported
     try:
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
     except ImportError:  # the reader works without it, reading the question as written
         return q
-    vocab = _vocabulary(tuple(sorted(names)))
-    kept = set(vocab) | COMMON | set(known)
 
     def fix(m: re.Match[str]) -> str:
         token = m.group(0)
