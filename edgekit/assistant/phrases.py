@@ -168,14 +168,15 @@ COMPARE = [
                                "compare today's falls with yesterday's")),
 ]
 #: words that split a comparison into its two sides
-COMPARE_SPLIT = r"\b(?:than|or|vs\.?|versus|compared (?:to|with)|with|against|and|que|als|as|como|wie|o|oder|y|und|" \
+COMPARE_SPLIT = r"\b(?:than|or|vs\.?|versus|compared? (?:to|with)|with|against|and|que|als|as|como|wie|o|oder|y|und|" \
                 r"mit|con)\b"
 #: words that split a ratio into its two sides ("falls on the porch to falls in the garden")
 RATIO_SPLIT = r"\b(?:to|than|versus|vs\.?|against|over|and|zu|und|als|y|que|frente a)\b"
 #: an exclusion: the name after it is kept out ("falls not on the porch")
-EXCLUSION = (r"\b(?:not|except(?: for)?|excluding|other than|apart from|besides|but not|outside(?: of)?|"
-             r"excepto|salvo|sin contar|fuera de|no en|außer|ohne|nicht)\s+(?:on |at |in |from |of |for |by |"
-             r"en |de |auf |im |in |an |am |von )?(?:the |el |la |los |las |der |die |das |dem |den )?"
+EXCLUSION = (r"(?:\bnot|n't|\bexcept(?: for)?|\bexcluding|\bother than|\bapart from|\bbesides|\bbut not|"
+             r"\boutside(?: of)?|\bleaving out|\bleave out|\bwithout|\bignoring|\bignore|"
+             r"\bexcepto|\bsalvo|\bsin contar|\bfuera de|\bno en|\baußer|\bohne|\bnicht)\s+"
+             r"(?:on |at |in |from |of |for |by |en |de |auf |im |in |an |am |von )?(?:the |el |la |los |las |der |die |das |dem |den )?"
              r"((?:[\w-]+ ){0,5}[\w-]+)")
 #: where an exclusion's names end ("not on the porch in the last 3 days": the porch)
 EXCLUSION_END = (r"\b(?:on|in|at|from|during|between|since|before|after|over|today|yesterday|this|last|past|en|im|am|"
@@ -206,9 +207,11 @@ OPS = [
            r"else)?\s*(in|on|at|since|from|today|yesterday|this|last|happen|going)\b|\bwhich (events|falls|alerts|"
            r"detections)\b|\bwhen\b|\bwhat were\b|\bwhat (events|falls|alerts)\b|\bwhat did\b.*\b(see|detect|record|"
            r"catch|notice)\b|\bwhat was (seen|detected)\b|^(has|have|did|was|were|is|are) (any|anyone|anybody|"
-           r"someone|somebody|there|a|an)\b|\bany\b|\bqu[eé] pas[oó]\b|\bcu[aá]ndo\b|\bwann\b|\bwas ist passiert\b",
+           r"someone|somebody|there|a|an)\b|\bany\b|\bqu[eé] pas[oó]\b|\bcu[aá]ndo\b|\bwann\b|\bwas ist passiert\b|"
+           r"\bhubo\b|\bhay\b|\bha habido\b|\bgab es\b|\bgibt es\b",
            {"op": "list"}, ("anything in the last 30 minutes?", "what did the garage see after 9?",
-                            "has anyone fallen on the porch this week?")),
+                            "has anyone fallen on the porch this week?", "¿hubo caídas ayer?",
+                            "gab es heute stürze?")),
 ]
 
 # -- rankings: group the matches by a key ----------------------------------------------------------------------------

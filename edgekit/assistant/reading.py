@@ -69,11 +69,13 @@ _ASKS = r"\b(how|what|when|which|where|is|are|did|does|do|was|were|any|list|show
 _NOT_A_CAMERA = {"same", "other", "first", "last", "busiest", "quietest", "main", "one", "each", "every", "any", "all",
                  "that", "this", "which", "what", "my", "our", "your", "security", "a", "some", "those", "these",
                  "different", "distinct", "unique", "how", "many", "top", "bottom", "both", "two", "three", "slowest",
-                 "fastest"}
+                 "fastest", "worst", "best", "highest", "lowest", "newest", "latest", "oldest"}
 #: every word the tables' patterns spell out: a question word the reader keys on is never "corrected"
 _PATTERN_WORDS = frozenset(w for text in [*(r.pattern for rows in P.TABLES.values() for r in rows),
                                           *(r.pattern for r in TIME_ROWS), _COUNTABLE, _EVENT_WORDS, P.EXCLUSION]
                            for w in re.findall(r"[^\W\d_]{3,}", re.sub(r"\\[a-zA-Z]", " ", text)))
+#: stats fields where a smaller figure is the better one
+_LOWER_IS_BETTER = ("infer_ms", "pre_ms", "post_ms", "dropped", "reconnects")
 _DAY, _WEEK = timedelta(days=1), timedelta(weeks=1)
 _KEY_ALIAS = {"time of day": "hour", "device": "board", "cam": "camera", "kamera": "camera", "cámara": "camera",
               "camara": "camera", "regel": "rule", "regla": "rule"}
@@ -252,6 +254,9 @@ def _stats(q: str, stated: dict[str, Any]) -> Reading | None:
     if "camera" not in stated and (order := P.first(P.STATS_ORDER, q)):
         r.stats_order = order[0].sets["order"]
         r.rows.append(order[0].name)
+        # "the worst latency", "the slowest inference": for times and losses the worst is the highest figure
+        if r.stats_field in _LOWER_IS_BETTER and re.search(r"\b(best|worst|slowest|fastest)\b", order[1].group(0)):
+            r.stats_order = "lowest" if r.stats_order == "highest" else "highest"
         if top := re.search(rf"\btop\s+{N}\b|\b{N}\s+cameras\b", q):
             r.stats_top = min(number(top.group(1) or top.group(2)), 10)
     return r

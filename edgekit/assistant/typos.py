@@ -2,9 +2,9 @@
 
 Only slips that rarely turn one real word into another are corrected: two neighbouring letters swapped ("todya"),
 one letter left out ("mny", "yesterdy") or, in words of five letters or more, one too many ("fallls"); one
-letter replaced only in words of six letters or more ("yesterdsy"). So "that" never becomes "what", nor "fails"
-"falls". The vocabulary is the reader's keywords plus the store's own names. rapidfuzz finds the nearest word;
-without it installed the question is read as written.
+letter replaced only in words of six letters or more ("yesterdsy"), or a vowel for a vowel in words of four or
+more ("meny"). So "that" never becomes "what", nor "fails" "falls". The vocabulary is the reader's keywords plus
+the store's own names. rapidfuzz finds the nearest word; without it installed the question is read as written.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ they them all each every some per ago now just only also out off over under agai
 let know went come came door gate yard front back side time times who why then from with about into onto near
 far same other own both few lot lots too very can could would should will may might must does done been being
 fail fails call calls wall hall ball tall tell well will hat mean man men ran run runs once line lines week's
-in on at to of is it be by do go if me my no or so up us we am an as he ok
+in on at to of is it be by do go if me my no or so up us we am an as he ok weren wasn isn aren didn doesn don
+haven hasn won can't
 cam cams car cars dog dogs cat cats bike rain hot warm cold sum sums ask asked whats hows wheres
 """))
+_VOWELS = "aeiouy"
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -50,7 +52,8 @@ def _fixes(token: str, candidate: str) -> bool:
     diff = [i for i in range(n) if token[i] != candidate[i]]
     swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and token[diff[0]] == candidate[diff[1]] \
         and token[diff[1]] == candidate[diff[0]]
-    return swapped or (len(diff) == 1 and n >= 6)
+    vowel = len(diff) == 1 and n >= 4 and token[diff[0]] in _VOWELS and candidate[diff[0]] in _VOWELS  # "meny"
+    return swapped or vowel or (len(diff) == 1 and n >= 6)
 
 
 #: when a slip could be two keywords ("lst": last or list), the one listed first wins

@@ -68,6 +68,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     ("did the porch see as many events as the garden today?", "Yes, the same number (equal): 2 events on camera porch"),
     ("falls today vs yesterday", "More: 3 Fall events today, against 1"),
     ("Which camera has the lowest processed fps?", "Camera garden has the lowest frames/s processed: 3.25"),
+    ("which camera has the worst inference latency?", "Camera garden has the highest ms inference per frame: 120"),
     ("top 2 cameras by inference latency", "The 2 cameras with the highest ms inference per frame: garden 120, cellar 95"),
 ])
 def test_answers(assistant: Assistant, question: str, expected: str) -> None:
