@@ -176,7 +176,8 @@ RATIO_SPLIT = r"\b(?:to|than|versus|vs\.?|against|over|and|zu|und|als|y|que|fren
 EXCLUSION = (r"(?:\bnot|n't|\bexcept(?: for)?|\bexcluding|\bother than|\bapart from|\bbesides|\bbut not|"
              r"\boutside(?: of)?|\bleaving out|\bleave out|\bwithout|\bignoring|\bignore|"
              r"\bexcepto|\bsalvo|\bsin contar|\bfuera de|\bno en|\baußer|\bohne|\bnicht)\s+"
-             r"(?:on |at |in |from |of |for |by |en |de |auf |im |in |an |am |von )?(?:the |el |la |los |las |der |die |das |dem |den )?"
+             r"(?:on |at |in |from |of |for |by |en |de |auf |im |in |an |am |von )?"
+             r"(?:the |el |la |los |las |der |die |das |dem |den )?"
              r"((?:[\w-]+ ){0,5}[\w-]+)")
 #: where an exclusion's names end ("not on the porch in the last 3 days": the porch)
 EXCLUSION_END = (r"\b(?:on|in|at|from|during|between|since|before|after|over|today|yesterday|this|last|past|en|im|am|"
