@@ -133,7 +133,8 @@ MEASURES = [
            r"\b(average|avg|mean|promedio|durchschnitt)", {"op": "average", "per": "hour"},
            ("average falls per hour today?",)),
     Phrase("average per day", r"\b(average|avg|mean|on average|typical(ly)?|promedio|media|durchschnitt(lich)?|"
-           r"im schnitt)\b|\b(per|a|each|por|pro) (day|d[ií]a|tag)\b", {"op": "average", "per": "day"},
+           r"im schnitt)\b|\b(per|a|por|pro) (day|d[ií]a|tag)\b(?! (ago|before|earlier))",
+           {"op": "average", "per": "day"},
            ("average falls per day over the last 3 days?", "how many falls per day this week on average?")),
     Phrase("distinct", r"\bhow many (different|distinct|unique|separate|individual) |\b(different|distinct|unique|"
            r"distint[oa]s|verschiedene[n]?) (cameras?|labels?|rules?|tracks?|people|persons|kinds|c[aá]maras|"
