@@ -70,7 +70,14 @@ def figure(f: dict[str, Any], unit: str = "") -> str:
 
 
 def _side(args: dict[str, Any], side: dict[str, Any]) -> str:
+    """One side of a compare or ratio: its count, or its average or distinct count."""
     what = _what({**args, **side["filters"]}, side["count"])
+    if "average" in side and "average" in side["average"]:
+        av = side["average"]
+        return f"{figure(av['average'])} {_what({**args, **side['filters']})} per {av['per']} {side['window']}"
+    if "distinct" in side:
+        d = side["distinct"]
+        return f"{d['distinct']} different {d['of']}s with {_what({**args, **side['filters']})} {side['window']}"
     return f"{side['count']} {what} {side['window']}"
 
 

@@ -31,14 +31,27 @@ def figure(value: float, digits: int = DIGITS) -> dict[str, Any]:
 
 
 def _side(store: EventReader, q: EventQuery, now: datetime) -> dict[str, Any]:
-    return {"count": len(matches(store, q, now)), "window": q.window.describe(now),
+    """One side of a compare or ratio: its count, and its average or distinct count when ``q`` asks for one."""
+    side = {"count": len(matches(store, q, now)), "window": q.window.describe(now),
             "filters": {k: getattr(q, k) for k in ("camera", "label", "rule") if getattr(q, k) is not None}}
+    if q.per is not None:
+        side["average"] = _average(store, q, now)
+    elif q.distinct is not None:
+        side["distinct"] = _distinct(store, q, now)
+    return side
+
+
+def _value(side: dict[str, Any]) -> float:
+    """What a compare compares: the average, the distinct count or the count."""
+    if "average" in side:
+        return float(side["average"].get("average", {}).get("value", 0))
+    return float(side["distinct"]["distinct"] if "distinct" in side else side["count"])
 
 
 def _compare(store: EventReader, q: EventQuery, now: datetime) -> dict[str, Any]:
     a, b = _side(store, q, now), _side(store, q.other(), now)
-    larger = "equal" if a["count"] == b["count"] else "a" if a["count"] > b["count"] else "b"
-    return {"sides": [a, b], "larger": larger}
+    va, vb = _value(a), _value(b)
+    return {"sides": [a, b], "larger": "equal" if va == vb else "a" if va > vb else "b"}
 
 
 def _ratio(store: EventReader, q: EventQuery, now: datetime) -> dict[str, Any]:

@@ -139,7 +139,7 @@ MEASURES = [
     Phrase("distinct", r"\bhow many (different|distinct|unique|separate|individual) |\b(different|distinct|unique|"
            r"distint[oa]s|verschiedene[n]?) (cameras?|labels?|rules?|tracks?|people|persons|kinds|c[aá]maras|"
            r"kameras)\b|\bhow many (cameras?|rules?) (saw|recorded|detected|had|caught|picked up|registered|"
-           r"fired|triggered|went off)\b", {"op": "distinct"},
+           r"fired|triggered|went off)\b|\b(more|fewer) (different )?(cameras|rules|labels)\b", {"op": "distinct"},
            ("how many different cameras saw a fall this week?", "how many distinct tracks were on the porch?")),
 ]
 #: what a distinct count counts: (pattern, field); people are told apart by their track

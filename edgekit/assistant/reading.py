@@ -311,26 +311,45 @@ def _share_part(q: str, store: _Store) -> dict[str, Any]:
             and v != whole.get(k)}
 
 
+def _compare(q: str, store: _Store, now: datetime, lang: str,
+             measure: tuple[P.Phrase, re.Match[str]] | None) -> tuple[dict[str, Any], str] | None:
+    """A comparison of two sides, of counts or of the average or distinct count ``measure`` names."""
+    if not (found := P.first(P.COMPARE, q)):
+        return None
+    m = found[1]  # split after the direction word: "as many falls today as yesterday" splits at the second "as"
+    sides = _two_sides(q, m.start() + len(m.group(0).split()[0]), store, now, lang)
+    if not sides:
+        return None
+    sets = {**found[0].sets, **sides}
+    if re.match(r"\W*(which|what|where|cu[aá]l|qu[eé]|d[oó]nde|welche[rsnm]?|wo)\b", q):
+        sets.pop("asked", None)  # "which had more, the porch or the garden?" is not a yes-or-no question
+    if measure is not None and measure[0].name != "share":  # "more falls per day this week than last week"
+        sets |= {k: v for k, v in _measure_sets(q, *measure).items() if k != "op"}
+    return sets, found[0].name
+
+
+def _measure_sets(q: str, row: P.Phrase, m: re.Match[str]) -> dict[str, Any]:
+    sets = dict(row.sets)
+    if row.name == "distinct":
+        of = P.first(P.DISTINCT_OF, q[m.start():])
+        sets["distinct"] = of[0].sets["distinct"] if of else "camera"
+    return sets
+
+
 def _measure(q: str, store: _Store, now: datetime, lang: str) -> tuple[dict[str, Any], str] | None:
-    """A figure the question asks for (share, ratio, average, distinct, compare), as query fields."""
-    if found := P.first(P.MEASURES, q):
-        row, m = found
-        sets = dict(row.sets)
-        if row.name == "ratio":
-            sides = _two_sides(q, m.end(), store, now, lang, P.RATIO_SPLIT)
-            return ({**sets, **sides}, row.name) if sides else None
-        if row.name == "share":
-            part = _share_part(q, store)
-            return ({**sets, **part}, row.name) if part else None
-        if row.name == "distinct":
-            of = P.first(P.DISTINCT_OF, q[m.start():])
-            sets["distinct"] = of[0].sets["distinct"] if of else "camera"
-        return sets, row.name
-    if found := P.first(P.COMPARE, q):
-        m = found[1]  # split after the direction word: "as many falls today as yesterday" splits at the second "as"
-        sides = _two_sides(q, m.start() + len(m.group(0).split()[0]), store, now, lang)
+    """A figure the question asks for (ratio, compare, share, average, distinct), as query fields."""
+    found = P.first(P.MEASURES, q)
+    if found and found[0].name == "ratio":
+        sides = _two_sides(q, found[1].end(), store, now, lang, P.RATIO_SPLIT)
         return ({**found[0].sets, **sides}, found[0].name) if sides else None
-    return None
+    if compared := _compare(q, store, now, lang, found):
+        return compared
+    if found is None:
+        return None
+    if found[0].name == "share":
+        part = _share_part(q, store)
+        return ({**found[0].sets, **part}, found[0].name) if part else None
+    return _measure_sets(q, *found), found[0].name
 
 
 def _group(q: str) -> tuple[dict[str, Any], str] | None:

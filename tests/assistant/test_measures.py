@@ -67,6 +67,11 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
     ("were there as many falls today as yesterday?", "No, more: 3 Fall events today, against 1"),
     ("did the porch see as many events as the garden today?", "Yes, the same number (equal): 2 events on camera porch"),
     ("falls today vs yesterday", "More: 3 Fall events today, against 1"),
+    ("which had more falls today, the porch or the garden?", "More: 2 Fall events on camera porch today, against 1"),
+    ("did more cameras see a fall today than yesterday?", "Yes, more: 2 different cameras with Fall events today, "
+                                                          "against 1 different cameras"),
+    ("were there more falls per day this week than last week?", "Yes, more: 1.87 (rounded to 2 decimals) Fall events "
+                                                                "per day this week, against 0 Fall events per day"),
     ("Which camera has the lowest processed fps?", "Camera garden has the lowest frames/s processed: 3.25"),
     ("which camera has the worst inference latency?", "Camera garden has the highest ms inference per frame: 120"),
     ("top 2 cameras by inference latency", "The 2 cameras with the highest ms inference per frame: garden 120, cellar 95"),
