@@ -138,9 +138,13 @@ MEASURES = [
            ("average falls per day over the last 3 days?", "how many falls per day this week on average?")),
     Phrase("distinct", r"\bhow many (different|distinct|unique|separate|individual) |\b(different|distinct|unique|"
            r"distint[oa]s|verschiedene[n]?) (cameras?|labels?|rules?|tracks?|people|persons|kinds|c[aá]maras|"
-           r"kameras)\b|\bhow many (cameras?|rules?) (saw|recorded|detected|had|caught|picked up|registered|"
-           r"fired|triggered|went off)\b|\b(more|fewer) (different )?(cameras|rules|labels)\b", {"op": "distinct"},
-           ("how many different cameras saw a fall this week?", "how many distinct tracks were on the porch?")),
+           r"kameras)\b|\bhow many (cameras?|rules?) (?:\w+ ){0,3}?(saw|seen|recorded|detected|had|caught|picked up|"
+           r"registered|fired|triggered|went off|reported|logged|spotted|noticed)\b|"
+           r"\b(more|fewer) (different )?(cameras|rules|labels)\b|"
+           r"\b(c[aá]maras|reglas|etiquetas) (distint[oa]s|diferentes)\b|\bcu[aá]ntas c[aá]maras (vieron|registraron|"
+           r"detectaron)\b|\bwie viele kameras (haben|hatten)\b", {"op": "distinct"},
+           ("how many different cameras saw a fall this week?", "how many distinct tracks were on the porch?",
+            "¿cuántas cámaras distintas vieron una caída esta semana?")),
 ]
 #: what a distinct count counts: (pattern, field); people are told apart by their track
 DISTINCT_OF = [
