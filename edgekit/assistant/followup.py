@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from edgekit.assistant.query import EventQuery, Window
+from edgekit.assistant.query import EventQuery
 from edgekit.assistant.reading import Reading
 
 _FRESH = re.compile(r"^\s*(?:new question|start over|start again|forget (?:that|it))\b[\s:,.;!-]*", re.IGNORECASE)
@@ -69,15 +69,12 @@ def is_follow_up(question: str) -> bool:
     return _MARKER.search(question) is not None
 
 
-def last_context(history: Sequence[_Turn]) -> tuple[EventQuery, list[Window] | None] | None:
-    """The newest event query of ``history`` (and the windows it compared, if it compared two), or None."""
+def last_context(history: Sequence[_Turn]) -> EventQuery | None:
+    """The newest event query of ``history`` (a comparison's second side is a field of it), or None."""
     for turn in reversed(history):
         calls = [c for c in turn.tool_calls if c.tool == "events" and c.result is not None]
-        if not calls:
-            continue
-        compared = (turn.reading or {}).get("stated", {}).get("compare")
-        windows = [Window.model_validate(w) for w in compared] if compared and len(calls) > 1 else None
-        return EventQuery.model_validate(calls[-1].args), windows
+        if calls:
+            return EventQuery.model_validate(calls[-1].args)
     return None
 
 
@@ -109,10 +106,9 @@ def carry_forward(question: str, reading: Reading, history: Sequence[_Turn]) -> 
     stats = last_stats(history)
     if stats is not None:
         return _stats_follow_up(reading, stats) or reading
-    context = last_context(history)
-    if context is None or reading.kind not in ("events", "open"):
+    last = last_context(history)
+    if last is None or reading.kind not in ("events", "open"):
         return reading
-    last, compared = context
     stated = {k for k in reading.stated if k in EventQuery.model_fields}
     if reading.op_stated:
         stated.add("op")
@@ -120,9 +116,5 @@ def carry_forward(question: str, reading: Reading, history: Sequence[_Turn]) -> 
     merged = {k: new[k] if k in stated else old[k] for k in EventQuery.model_fields}
     if _WHICH_OF.search(question):
         merged["op"] = "list"
-    if "window" in stated or reading.compare:
-        compared = reading.compare
     said = {**reading.stated, "op": merged["op"]}
-    if compared:  # recorded, so the next follow-up carries the comparison on too
-        said["compare"] = [w.model_dump(exclude_none=True) for w in compared]
-    return Reading("events", query=EventQuery.model_validate(merged), op_stated=True, stated=said, compare=compared)
+    return Reading("events", query=EventQuery.model_validate(merged), op_stated=True, stated=said)

@@ -61,7 +61,7 @@ def check_call(stated: dict[str, Any], args: dict[str, Any]) -> list[str]:
     problems = []
     for key, value in stated.items():
         got = args.get(key)
-        if key == "window":
+        if key in ("window", "other_window"):
             got = {k: v for k, v in (got or {}).items() if v is not None}
         if got != value:
             problems.append(f"the question states {key}={value!r} but the query has {got!r}")

@@ -18,7 +18,12 @@ from edgekit.types import Event
 
 WindowName = Literal["all_time", "today", "yesterday", "this_week", "last", "range"]
 Unit = Literal["minutes", "hours", "days", "weeks"]
-Op = Literal["count", "list", "first", "last", "group"]
+Op = Literal["count", "list", "first", "last", "group", "compare", "share", "ratio", "average", "distinct"]
+#: the operations :mod:`edgekit.assistant.measures` computes (a figure over the matches, not the matches)
+MEASURES = ("compare", "share", "ratio", "average", "distinct")
+Per = Literal["day", "hour"]
+Distinct = Literal["camera", "label", "rule", "track"]
+Lang = Literal["en", "es", "de"]
 GroupBy = Literal["camera", "label", "rule", "hour", "board"]
 Order = Literal["most", "least"]
 
@@ -111,6 +116,49 @@ class EventQuery(_Strict):
     order: Order = "most"
     limit: int = Field(10, ge=1, le=50)
     offset: int = Field(0, ge=0, le=1000, description="events skipped first: 1 with op=last is the second to last")
+    not_camera: list[str] | None = Field(None, description="exclusion: events not on these cameras")
+    not_label: list[str] | None = Field(None, description="exclusion: events not of these labels")
+    not_rule: list[str] | None = Field(None, description="exclusion: events not from these rules")
+    per: Per | None = Field(None, description="op=average: events per day or per hour over the window")
+    distinct: Distinct | None = Field(None, description="op=distinct: how many different cameras, labels, ...")
+    asked: Literal["more", "fewer", "same"] | None = Field(
+        None, description="op=compare: what the question asks of the first side (the answer says yes or no)")
+    other_window: Window | None = Field(None, description="op=compare/ratio: the second side's window")
+    other_camera: str | None = Field(None, description="compare/ratio: the second side's camera; share: the part's")
+    other_label: str | None = Field(None, description="compare/ratio: the second side's label; share: the part's")
+    other_rule: str | None = Field(None, description="compare/ratio: the second side's rule; share: the part's")
+    lang: Lang | None = Field(None, description="the language the question was asked in (answers follow it)")
+
+    def other(self) -> EventQuery:
+        """The second side of a compare or ratio, or the part of a share: this query with the ``other_*`` fields
+        on top (a share's part is the matches that also match them)."""
+        update: dict[str, Any] = {"window": self.other_window or self.window, "other_window": None}
+        for key in ("camera", "label", "rule"):
+            if (value := getattr(self, f"other_{key}")) is not None:
+                update |= {key: value, f"other_{key}": None}
+        return self.model_copy(update=update)
+
+    def keeps(self, e: Event) -> bool:
+        """The filters the store cannot apply: track and the exclusions."""
+        return (self.track is None or e.track_id == self.track) and e.source not in (self.not_camera or ()) \
+            and e.label not in (self.not_label or ()) and e.rule not in (self.not_rule or ())
+
+    def scans(self) -> bool:
+        """Whether matches are filtered in Python (:meth:`keeps`) after the store's query."""
+        return self.track is not None or any(v is not None for v in (self.not_camera, self.not_label,
+                                                                      self.not_rule))
+
+
+def store_filters(q: EventQuery, now: datetime) -> dict[str, Any]:
+    """The store's filter arguments for ``q`` (window resolved in ``now``'s zone)."""
+    since, until = q.window.bounds(now)
+    return {"label": q.label, "source": q.camera, "rule": q.rule, "device": q.board, "since": since,
+            "until": until}
+
+
+def matches(store: EventReader, q: EventQuery, now: datetime) -> list[Event]:
+    """Every event ``q`` matches (newest first, at most :data:`SCAN_LIMIT`)."""
+    return [e for e in store.query(**store_filters(q, now), limit=SCAN_LIMIT) if q.keeps(e)]
 
 
 def event_record(e: Event, now: datetime, board: bool = False) -> dict[str, Any]:
@@ -128,18 +176,15 @@ def event_record(e: Event, now: datetime, board: bool = False) -> dict[str, Any]
 def run_event_query(store: EventReader, q: EventQuery, now: datetime, known: dict[str, list[str]]) -> dict[str, Any]:
     """Run ``q`` and return a JSON-ready result; ``known`` lists the store's cameras/labels/rules/boards (groups
     count the ones with no match as 0, so "fewest" can be 0; events name their board when there are several)."""
-    since, until = q.window.bounds(now)
-    f: dict[str, Any] = {"label": q.label, "source": q.camera, "rule": q.rule, "device": q.board, "since": since,
-                         "until": until}
+    f = store_filters(q, now)
+    since, until = f["since"], f["until"]
     fleet = len(known.get("board", [])) > 1
     out: dict[str, Any] = {"window": q.window.describe(now),
                            "since": since.isoformat(timespec="minutes") if since else None,
                            "until": until.isoformat(timespec="minutes") if until else None}
     scanned: list[Event] | None = None
-    if q.track is not None or q.group_by == "hour":  # not store columns it can group or filter on
-        scanned = store.query(**f, limit=SCAN_LIMIT)
-        if q.track is not None:
-            scanned = [e for e in scanned if e.track_id == q.track]
+    if q.scans() or q.group_by == "hour":  # not store columns it can group or filter on
+        scanned = matches(store, q, now)
     total = len(scanned) if scanned is not None else store.count(**f)
     out["total"] = total
     if q.op == "count":

@@ -1,28 +1,37 @@
-"""Read what a question states outright — time words, names that exist in the store, most/least/first/last,
-how many — into a query, by code.
+"""Read what a question states — time words, names that exist in the store, what to do with the matches — into a
+query, by code, following the phrase tables of :mod:`edgekit.assistant.phrases` and
+:mod:`edgekit.assistant.timewords`.
 
 Why: SmolLM2-135M picks tools and arguments little better than chance but a question usually says what it
 wants in words a parser can read reliably. Whatever is read here is fixed: the model is asked only for what
 the question leaves open (see :mod:`edgekit.assistant.agent`), and its answer is checked against
-:attr:`Reading.stated`. Numbers in a question are read only in the forms below (clock times, dates, "last N
-hours", "track N", "last N events"), so "the real number is 100" never becomes a filter or an answer.
+:attr:`Reading.stated`. Numbers in a question are read only in the forms of the tables (clock times, dates,
+"last N hours", "track N", "last N events", "top N"), so "the real number is 100" never becomes a filter or an
+answer. The steps, in order: refusals, names, exclusions, the window, stats and device rows, then measures,
+comparisons, rankings and operations; each row used is named in :attr:`Reading.rows`.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from edgekit.assistant.query import EventQuery, Op, Window
-from edgekit.assistant.timewords import N, number, read_window
+from edgekit.assistant import phrases as P
+from edgekit.assistant.query import EventQuery, Window
+from edgekit.assistant.timewords import TIME_ROWS, N, number, read_window
+from edgekit.assistant.typos import correct
+
+__all__ = ["KIND_WORDS", "LABEL_WORDS", "OBJECT_WORDS", "Reading", "read_question", "read_window"]
 
 Kind = Literal["events", "stats", "device", "unanswerable", "greeting", "open"]
 
-#: words for the default detector's labels besides the label itself
+#: words for the default detector's labels besides the label itself (English, Spanish, German)
 LABEL_WORDS = {
-    "fall": ("fall", "falls", "fell", "fallen", "falling"),
+    "fall": ("fall", "falls", "fell", "fallen", "falling", "caída", "caídas", "caida", "caidas", "cayó", "sturz",
+             "stürze", "gestürzt", "stürzte"),
     "normal": ("normal", "upright", "standing"),
 }
 #: words people use for a kind of thing, and the detector labels (COCO's and the like) that are that kind; a word
@@ -46,57 +55,37 @@ _SOMEONE = ("someone", "somebody", "anyone", "anybody")
 OBJECT_WORDS = ("car", "cars", "truck", "trucks", "cat", "cats", "dog", "dogs", "bird", "birds", "bike", "bikes",
                 "bicycle", "bicycles", "package", "packages", "parcel", "parcels", "vehicle", "vehicles", "animal",
                 "animals", "fox", "foxes", "deer")
-_OUT_OF_SCOPE = [
-    (r"\bcolou?rs?\b|\bwearing\b|\bclothes\b", "events record when, where and which label was detected, not colours "
-     "or clothing"),
-    (r"\bwho\b|\bwhose\b|\bname of\b|\bidentif", "events do not identify people"),
-    (r"\bweather\b|\braining\b|\bsunny\b", "events say nothing about the weather"),
-    (r"\btomorrow\b|\bnext (week|month|hour)\b|\bwill there be\b|\bgoing to\b|\bpredict", "events only record the "
-     "past"),
-    (r"\bhow fast\b.*\b(walk|run|mov|driv|go|going|went|travel)|\bspeed of\b|\bwalking speed\b|\bwhat speed\b|"
-     r"\b(car|vehicle|person|cat|dog)'?s? speed\b", "events do not record how fast anyone moved"),
-    (r"\bwhy did\b|\bwhat caused\b", "events do not record causes"),
-]
-_NOT_A_RATE = r"^(?!.*\b(per second|fps|frame ?rate|rate|speed|how fast)\b)"
-# statistics fields a question can name, in the order they are tried: (pattern, field)
-_STATS_FIELDS = [
-    (r"\breconnect", "reconnects"),
-    (r"\bdropp?(ed|ing|s)?\b(?! off)", "dropped"),
-    (_NOT_A_RATE + r".*(\bframes?\b.*\bcaptur(ed|e)\b|\bcaptured\b.*\bframes?\b)", "captured"),
-    (_NOT_A_RATE + r".*(\bframes?\b.*\bprocess(ed)?\b|\bprocessed\b.*\bframes?\b)", "processed"),
-    (r"\bcapture[ds]?\b.*\b(fps|frame ?rate|frames per second|rate|speed)\b|\b(fps|frame ?rate)\b.*\bcapture|"
-     r"\b(input|incoming|source|stream|camera'?s?) (fps|frame ?rate)\b", "capture_fps"),
-    (r"\binferen(ce|cing)\b|\binfer\b|\blatency\b", "infer_ms"),
-    (r"\bpre-?process", "pre_ms"),
-    (r"\bpost-?process", "post_ms"),
-    (r"\bfps\b|\bframe ?rate\b|\bframes per second\b|\bprocessing speed\b|\bhow fast\b.*\bprocess", "process_fps"),
-    (r"\b(down|offline|online|working|status|disconnected)\b|\berrors?\b|\bwrong with\b|\bthrowing\b|\bfailing\b|"
-     r"\b(is|are) (the )?[\w ]*cam(era)?s? (up|running|alive|ok|okay|healthy|broken|connected)\b", "status"),
-]
-_DEVICE_NAME = r"\b(device|box|board|system|unit|machine)('?s)? (called|named|name)\b|\bname of (this|the|my) " \
-               r"(device|box|board|system|unit|machine)\b|\bhostname\b|\bwhich (device|box|board) is this\b"
-_DEVICE_FIELDS = [
-    (_DEVICE_NAME, "name"),
-    (r"\btemp(erature)?s?\b|\bhow (hot|warm)\b|\boverheat|\b(running|getting|too) (hot|warm)\b|\bthermals?\b|"
-     r"\bdegrees\b|\bheat\b", "cpu_temp_c"),
-    (r"\bmemory\b|\bram\b|\brss\b", "memory"),
-    (r"\bload\b|\bcpu usage\b|\bcpu use\b|\bcpu utili[sz]ation\b|\bbusy is the (cpu|processor|box|device|board)\b",
-     "load"),
-    (r"\buptime\b|\bhow long has .* been (up|running)\b", "uptime"),
-]
 #: what "how many ..." may count besides labels, rules and cameras (and the filler words before them)
 _COUNTABLE = (r"events?|detections?|alerts?|times?|frames?|people|persons?|ppl|visitors?|things|hits?|"
               r"incidents?|notifications?|triggers?|records?|entries|falls?|of|did|do|does|were|was|have|has|had|"
               r"are|is|in|on|at|from|for|total|new|more|fewer|reconnects?|reconnections?|cameras?|rules?|labels?|"
-              r"fps|dropped|seconds?|minutes?|hours?|days?|mb|megabytes?|gb|cores?|the|my|our")
+              r"fps|dropped|seconds?|minutes?|hours?|days?|mb|megabytes?|gb|cores?|the|my|our|different|distinct|"
+              r"unique|separate|individual|times")
 _EVENT_WORDS = r"\b(events?|detections?|detected|alerts?|activity|happen(ed|ing)?|seen|saw|see|triggers?|triggered|" \
-               r"fired?|raised?|people|persons?|someone|anyone|anybody|visitors?|records?|recorded)\b"
+               r"fired?|raised?|people|persons?|someone|anyone|anybody|visitors?|records?|recorded|eventos?|" \
+               r"alertas?|ereignisse?|alarme?)\b"
+#: "just say 99 cars came": an order to say something, with no question after it, is refused
+_ASKS = r"\b(how|what|when|which|where|is|are|did|does|do|was|were|any|list|show|count)\b[^.!]*(\?|$)"
+_NOT_A_CAMERA = {"same", "other", "first", "last", "busiest", "quietest", "main", "one", "each", "every", "any", "all",
+                 "that", "this", "which", "what", "my", "our", "your", "security", "a", "some", "those", "these",
+                 "different", "distinct", "unique", "how", "many", "top", "bottom", "both", "two", "three", "slowest",
+                 "fastest", "worst", "best", "highest", "lowest", "newest", "latest", "oldest"}
+#: every word the tables' patterns spell out: a question word the reader keys on is never "corrected"
+_PATTERN_WORDS = frozenset(w for text in [*(r.pattern for rows in P.TABLES.values() for r in rows),
+                                          *(r.pattern for r in TIME_ROWS), _COUNTABLE, _EVENT_WORDS, P.EXCLUSION]
+                           for w in re.findall(r"[^\W\d_]{3,}", re.sub(r"\\[a-zA-Z]", " ", text)))
+#: stats fields where a smaller figure is the better one
+_LOWER_IS_BETTER = ("infer_ms", "pre_ms", "post_ms", "dropped", "reconnects")
+_DAY, _WEEK = timedelta(days=1), timedelta(weeks=1)
+_KEY_ALIAS = {"time of day": "hour", "device": "board", "cam": "camera", "kamera": "camera", "cámara": "camera",
+              "camara": "camera", "regel": "rule", "regla": "rule"}
 
 
 @dataclass
 class Reading:
     """What the question states. ``query`` holds everything read; ``op_stated`` False means the question
-    names what to look at but not what to do (count? list?), which is left to the model."""
+    names what to look at but not what to do (count? list?), which is left to the model. ``rows``: the
+    phrase rows that read it; ``stats_order``/``stats_top``: a ranking of cameras by a stats figure."""
 
     kind: Kind
     query: EventQuery = field(default_factory=EventQuery)
@@ -104,32 +93,26 @@ class Reading:
     stated: dict[str, Any] = field(default_factory=dict)
     stats_field: str | None = None
     reason: str | None = None
-    compare: list[Window] | None = None  # "more falls today or yesterday?": one count per window
+    rows: list[str] = field(default_factory=list)
+    stats_order: str | None = None
+    stats_top: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "stated": self.stated, "op_stated": self.op_stated,
-                "stats_field": self.stats_field, "reason": self.reason}
+        return {"kind": self.kind, "stated": self.stated, "op_stated": self.op_stated, "rows": self.rows,
+                "stats_field": self.stats_field, "reason": self.reason, "lang": self.query.lang}
 
 
-_SIMPLE_WINDOWS = {"today": "today", "yesterday": "yesterday", "this week": "this_week"}
+# -- names ----------------------------------------------------------------------------------------------------------
+def _has_word(q: str, word: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", q) is not None
 
 
-def _compared_windows(q: str, now: datetime) -> list[Window] | None:
-    """Two windows a question compares ("more falls today or yesterday?", "today vs yesterday")."""
-    words = "|".join(_SIMPLE_WINDOWS)
-    m = re.search(rf"\b({words})\b.*?\b(?:or|than|vs\.?|versus|compared (?:to|with))\s+({words})\b", q)
-    if m is None or not re.search(r"\b(more|fewer|less|compare|comparison|vs\.?|versus|than)\b", q):
-        return None
-    return [Window(name=_SIMPLE_WINDOWS[m.group(i)]) for i in (1, 2)]  # type: ignore[arg-type]
-
-
-def _names_in(q: str, names: list[str]) -> list[str]:
+def _names_in(q: str, names: list[str] | tuple[str, ...]) -> list[str]:
     """Names from the store that the question states (``night_visitor`` also as "night visitor")."""
     out = []
     for name in names:
         low = name.lower()
-        forms = {low, low.replace("_", " "), low.replace("-", " "), low + "s"}
-        if any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", q) for f in forms):
+        if any(_has_word(q, f) for f in {low, low.replace("_", " "), low.replace("-", " "), low + "s"}):
             out.append(name)
     return out
 
@@ -137,32 +120,6 @@ def _names_in(q: str, names: list[str]) -> list[str]:
 def _label_words(label: str) -> tuple[str, ...]:
     low = label.lower()
     return LABEL_WORDS.get(low, (low, low + "s"))
-
-
-#: "just say 99 cars came": an order to say something, with no question after it, is refused
-_ORDER = r"\b(?:say|reply|respond|output|print|write|repeat|tell (?:me|them|everyone) that)\b"
-_ASKS = r"\b(how|what|when|which|where|is|are|did|does|do|was|were|any|list|show|count)\b[^.!]*(\?|$)"
-_NOT_A_CAMERA = {"same", "other", "first", "last", "busiest", "quietest", "main", "one", "each", "every", "any", "all",
-                 "that", "this", "which", "what", "my", "our", "your", "security", "a", "some", "those", "these"}
-
-
-def _camera_phrases(q: str) -> list[str]:
-    """What a question calls a camera: "the side gate camera" → "side gate", "cam 12" → "12"."""
-    out = [m.group(1) for m in re.finditer(r"\b(?:the|on|at|from|in|by|my|our)\s+((?:[a-z0-9_-]+\s+){0,2}?[a-z0-9_-]+)"
-                                          r"\s+cam(?:era)?s?\b", q)]
-    out = [re.sub(r"^(the|my|our)\s+", "", name) for name in out]
-    return out + [m.group(1) for m in re.finditer(r"\bcam(?:era)?\s+([a-z]*\d+[a-z0-9_-]*)\b", q)]
-
-
-def _no_such(kind: str, name: str, known: list[str]) -> str:
-    """Why a name is refused. An unknown name with a digit in it is not echoed: a refusal never shows a number
-    the question brought ("cam 12" is not answered with "12"); the store's own names are listed."""
-    what = f"{kind} '{name}'" if not re.search(r"\d", name) else f"{kind} of that name"
-    return f"there is no {what} ({kind}s: {', '.join(known)})"
-
-
-def _has_word(q: str, word: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", q) is not None
 
 
 def _labels_named(q: str, labels: list[str]) -> list[str]:
@@ -182,134 +139,293 @@ def _labels_named(q: str, labels: list[str]) -> list[str]:
     return named
 
 
+@dataclass
+class _Store:
+    """The names the store holds."""
+
+    cameras: list[str]
+    labels: list[str]
+    rules: list[str]
+    boards: list[str]
+
+    def named(self, q: str) -> dict[str, list[str]]:
+        """Every name ``q`` states, by kind (a rule called like a label is the label; a board called like a camera
+        or rule is that)."""
+        labels = _labels_named(q, self.labels)
+        rules = [r for r in _names_in(q, self.rules) if not any(r.lower() in _label_words(lab) for lab in labels)]
+        cams = [c for c in _names_in(q, self.cameras) if c not in rules]
+        boards = [b for b in _names_in(q, self.boards) if b not in cams and b not in rules]
+        return {"camera": cams, "label": labels, "rule": rules, "board": boards}
+
+
+def _no_such(kind: str, name: str, known: list[str]) -> str:
+    """Why a name is refused. An unknown name with a digit in it is not echoed: a refusal never shows a number
+    the question brought ("cam 12" is not answered with "12"); the store's own names are listed."""
+    what = f"{kind} '{name}'" if not re.search(r"\d", name) else f"{kind} of that name"
+    return f"there is no {what} ({kind}s: {', '.join(known)})"
+
+
+def _camera_phrases(q: str) -> list[str]:
+    """What a question calls a camera: "the side gate camera" → "side gate", "cam 12" → "12"."""
+    out = [m.group(1) for m in re.finditer(r"\b(?:the|on|at|from|in|by|my|our)\s+((?:[a-z0-9_-]+\s+){0,2}?[a-z0-9_-]+)"
+                                          r"\s+cam(?:era)?s?\b", q)]
+    out = [re.sub(r"^(the|my|our)\s+", "", name) for name in out]
+    return out + [m.group(1) for m in re.finditer(r"\bcam(?:era)?\s+([a-z]*\d+[a-z0-9_-]*)\b", q)]
+
+
+def _unknown_names(q: str, store: _Store, named: dict[str, list[str]]) -> str | None:
+    """Why the question names something the store does not hold ("how many horses", "the side gate camera")."""
+    for word in OBJECT_WORDS:
+        if _has_word(q, word) and not named["label"] and word.rstrip("s") not in {x.lower() for x in store.labels}:
+            return f"no label '{word}' is detected (labels: {', '.join(store.labels)})"
+    # the thing counted must be something the store holds; an unknown noun is not silently widened to all events
+    if (hm := re.search(r"\bhow many\s+([a-z_-]+)", q)) and not any(named.values()):
+        names = [*store.cameras, *store.rules, *store.boards]
+        known = {x.lower() for x in names} | {x.lower() + "s" for x in names}
+        if hm.group(1) not in known and not re.fullmatch(_COUNTABLE, hm.group(1)):
+            return f"no label '{hm.group(1)}' is detected (labels: {', '.join(store.labels)})"
+    for name in _camera_phrases(q):
+        if not _names_in(name, store.cameras) and not set(name.split()) & _NOT_A_CAMERA:
+            return _no_such("camera", name, store.cameras)
+    # "board dock-9": a name like a device's (a digit, - or _ in it) that no board has is not widened to all boards
+    for m in re.finditer(r"\bboard\s+([a-z0-9.:]*[0-9_-][a-z0-9_.:-]*)", q):
+        if m.group(1) not in {b.lower() for b in store.boards}:
+            return _no_such("board", m.group(1), store.boards)
+    return None
+
+
+def _exclusions(q: str, store: _Store) -> tuple[str, dict[str, list[str]]]:
+    """``q`` without its exclusion ("not on the porch"), and the names it excludes by kind."""
+    m = re.search(P.EXCLUSION, q)
+    if m is None:
+        return q, {}
+    phrase = re.split(P.EXCLUSION_END, m.group(1), maxsplit=1)[0]  # "falls on the porch": only the falls
+    named = store.named(phrase)
+    excluded = {k: sorted(set(v)) for k, v in named.items() if v and k != "board"}
+    if not excluded:
+        return q, {}
+    return q[:m.start()] + q[m.start(1) + len(phrase):], excluded
+
+
+def _stated_names(q: str, store: _Store) -> dict[str, Any] | str:
+    """The filters a question states (one name of a kind), or why it cannot be answered."""
+    rest, excluded = _exclusions(q, store)
+    named = store.named(rest)
+    if (why := _unknown_names(rest, store, named)) is not None:
+        return why
+    stated: dict[str, Any] = {k: v[0] for k, v in named.items() if len(set(v)) == 1}
+    stated |= {f"not_{k}": v for k, v in excluded.items()}
+    if tm := re.search(r"\btrack(?:\s+id)?\s*#?\s*(\d{1,9})\b", rest):
+        stated["track"] = int(tm.group(1))
+    return stated
+
+
+# -- refusals, language, stats -----------------------------------------------------------------------------------
+def language(q: str) -> Literal["en", "es", "de"]:
+    """The language with the most rows of :data:`~edgekit.assistant.phrases.LANGUAGES` found (English if none)."""
+    hits = {row.sets["lang"]: len(row.regex.findall(q)) for row in P.LANGUAGES}
+    best = max(hits, key=lambda k: hits[k])
+    return best if hits[best] >= 2 or (hits[best] == 1 and len(q.split()) <= 3) else "en"  # type: ignore[return-value]
+
+
+def _refusal(question: str, q: str) -> Reading | None:
+    """A question the events cannot answer whatever the store holds (an order, a script not read, a colour)."""
+    letters = [ch for ch in question if ch.isalpha()]
+    if letters and not any("LATIN" in unicodedata.name(ch, "") for ch in letters):
+        return Reading("unanswerable", reason="the question is in a script the reader does not know (it reads "
+                       "English, Spanish and German)", rows=["unknown script"])
+    order = re.split(P.REFUSALS[0].pattern, q, maxsplit=1)
+    if len(order) > 1 and not re.search(_ASKS, order[-1]):
+        return Reading("unanswerable", reason=P.REFUSALS[0].sets["reason"], rows=[P.REFUSALS[0].name])
+    if re.search(P.DEVICE_NAME, q):  # before the out-of-scope words: "the name of this box" is not about people
+        return Reading("device", stats_field="name", rows=["device name"])
+    if found := P.first(P.REFUSALS[1:], q):
+        return Reading("unanswerable", reason=found[0].sets["reason"], rows=[found[0].name])
+    return None
+
+
+def _stats(q: str, stated: dict[str, Any]) -> Reading | None:
+    """A question about the device or the cameras' live figures."""
+    if found := P.first(P.DEVICE, q):
+        return Reading("device", stated=stated, stats_field=found[0].sets["stats_field"], rows=[found[0].name])
+    if re.search(r"\bbreak(s|ing)? down\b", q) or not (found := P.first(P.STATS, q)):
+        return None
+    r = Reading("stats", stated=stated, stats_field=found[0].sets["stats_field"], rows=[found[0].name])
+    if "camera" not in stated and (order := P.first(P.STATS_ORDER, q)):
+        r.stats_order = order[0].sets["order"]
+        r.rows.append(order[0].name)
+        # "the worst latency", "the slowest inference": for times and losses the worst is the highest figure
+        if r.stats_field in _LOWER_IS_BETTER and re.search(r"\b(best|worst|slowest|fastest)\b", order[1].group(0)):
+            r.stats_order = "lowest" if r.stats_order == "highest" else "highest"
+        if top := re.search(rf"\btop\s+{N}\b|\b{N}\s+cameras\b", q):
+            r.stats_top = min(number(top.group(1) or top.group(2)), 10)
+    return r
+
+
+# -- what to do with the matches ---------------------------------------------------------------------------------
+def _relative(right: str, left: Window | None, now: datetime) -> Window | None:
+    """ "the day before" / "the week before" after a window: that window moved back one day or week."""
+    m = re.search(r"\b(?:the )?(day|week) before\b(?! yesterday)|\bprevious (day|week)\b|\bel d[ií]a anterior\b|"
+                  r"\bam tag davor\b|\bvortag\b", right)
+    if m is None or left is None:
+        return None
+    since, until = left.bounds(now)
+    if since is None or (until is None and left.name not in ("today", "this_week")):
+        return None
+    step = (m.group(1) or m.group(2) or "day") == "week"
+    back = _WEEK if step else _DAY
+    end = until or now
+    return Window(name="range", since=(since - back).isoformat(timespec="minutes"),
+                  until=(end - back if until else since).isoformat(timespec="minutes"))
+
+
+def _two_sides(q: str, at: int, store: _Store, now: datetime, lang: str,
+               words: str = P.COMPARE_SPLIT) -> dict[str, Any] | None:
+    """The two sides of a comparison or ratio, split at the first of ``words`` after ``at`` (or anywhere): what
+    the second side changes (``other_window``, ``other_camera`` ...) and the first side's own names and window."""
+    after = re.search(words, q[at:])
+    split = after or re.search(words, q)
+    if split is None:
+        return None
+    cut = split.start() + (at if after else 0)
+    left, right = q[:cut], q[cut:]
+    wa, wb = read_window(left, now, lang), read_window(right, now, lang) or _relative(right, read_window(left, now,
+                                                                                                           lang), now)
+    out: dict[str, Any] = {}
+    if wa is not None and wb is not None and wa != wb:
+        out |= {"window": wa, "other_window": wb}
+    na, nb = store.named(left), store.named(right)
+    for key in ("camera", "label", "rule"):
+        if len(na[key]) == 1 and len(nb[key]) == 1 and na[key] != nb[key]:
+            out |= {key: na[key][0], f"other_{key}": nb[key][0]}
+    return out or None
+
+
+def _share_part(q: str, store: _Store) -> dict[str, Any]:
+    """The part of a share: the names after the verb ("what share of today's events were falls")."""
+    m = re.search(r"\b(were|was|are|is|happened|came|occurred|took place|fueron|eran|ocurrieron|waren|sind|war|"
+                  r"passierten)\b", q)
+    part = store.named(q[m.end():] if m else q)
+    whole = store.named(q[:m.start()]) if m else {}
+    return {f"other_{k}": v[0] for k, v in part.items() if len(v) == 1 and k != "board"
+            and v != whole.get(k)}
+
+
+def _compare(q: str, store: _Store, now: datetime, lang: str,
+             measure: tuple[P.Phrase, re.Match[str]] | None) -> tuple[dict[str, Any], str] | None:
+    """A comparison of two sides, of counts or of the average or distinct count ``measure`` names."""
+    if not (found := P.first(P.COMPARE, q)):
+        return None
+    m = found[1]  # split after the direction word: "as many falls today as yesterday" splits at the second "as"
+    sides = _two_sides(q, m.start() + len(m.group(0).split()[0]), store, now, lang)
+    if not sides:
+        return None
+    sets = {**found[0].sets, **sides}
+    if re.match(r"\W*(which|what|where|cu[aá]l|qu[eé]|d[oó]nde|welche[rsnm]?|wo)\b", q):
+        sets.pop("asked", None)  # "which had more, the porch or the garden?" is not a yes-or-no question
+    if measure is not None and measure[0].name != "share":  # "more falls per day this week than last week"
+        sets |= {k: v for k, v in _measure_sets(q, *measure).items() if k != "op"}
+    return sets, found[0].name
+
+
+def _measure_sets(q: str, row: P.Phrase, m: re.Match[str]) -> dict[str, Any]:
+    sets = dict(row.sets)
+    if row.name == "distinct":
+        of = P.first(P.DISTINCT_OF, q[m.start():])
+        sets["distinct"] = of[0].sets["distinct"] if of else "camera"
+    return sets
+
+
+def _measure(q: str, store: _Store, now: datetime, lang: str) -> tuple[dict[str, Any], str] | None:
+    """A figure the question asks for (ratio, compare, share, average, distinct), as query fields."""
+    found = P.first(P.MEASURES, q)
+    if found and found[0].name == "ratio":
+        sides = _two_sides(q, found[1].end(), store, now, lang, P.RATIO_SPLIT)
+        return ({**found[0].sets, **sides}, found[0].name) if sides else None
+    if compared := _compare(q, store, now, lang, found):
+        return compared
+    if found is None:
+        return None
+    if found[0].name == "share":
+        part = _share_part(q, store)
+        return ({**found[0].sets, **part}, found[0].name) if part else None
+    return _measure_sets(q, *found), found[0].name
+
+
+def _group(q: str) -> tuple[dict[str, Any], str] | None:
+    """A ranking: the key named ("which camera", "per rule", "busiest hour") or implied ("where most")."""
+    if found := P.first(P.GROUPS, q):
+        key = found[1].group(found[1].lastindex or 1)
+        sets: dict[str, Any] = {"op": "group", "group_by": _KEY_ALIAS.get(key, key)}
+    elif re.search(P.SUPERLATIVE, q) and (found := P.first(P.GROUP_WORDS, q)):
+        sets = dict(found[0].sets)
+    else:
+        return None
+    most, least = re.search(P.MOST, q), re.search(P.LEAST, q)
+    sets["order"] = "least" if least and not most else "most"
+    sets["stated_order"] = bool(most or least)
+    return sets, found[0].name
+
+
+def _operation(q: str, window: Window | None) -> tuple[dict[str, Any], str] | None:
+    """count / list / last / first, from the first row of :data:`~edgekit.assistant.phrases.OPS` found."""
+    for row in P.OPS:
+        if not (m := row.search(q)):
+            continue
+        sets = dict(row.sets)
+        if row.name == "the last N":
+            sets["limit"] = min(number(m.group(1) or m.group(2)), 50)
+        elif row.name == "the second to last":
+            sets["offset"] = {"second": 1, "third": 2, "fourth": 3, "fifth": 4}.get(m.group(1) or "", 1)
+            sets["op"] = "first" if m.group(2) in ("first", "earliest") else "last"
+        elif row.name == "last" and window is not None and window.name in ("last", "range") \
+                and not re.search(r"\bwhen\b|\bwhat was\b|\bcu[aá]ndo\b|\bwann\b", q):
+            continue  # "in the last 3 hours" is the window, not the last event
+        return sets, row.name
+    return None
+
+
+def _events(q: str, stated: dict[str, Any], window: Window | None, store: _Store, now: datetime,
+            lang: str) -> Reading:
+    """The reading of a question about events: a measure, a ranking or an operation, or left to the model."""
+    found = _measure(q, store, now, lang) or _group(q) or _operation(q, window)
+    for key in ("camera", "label", "rule"):  # a share's part is not also a filter of the whole
+        if found and found[0].get("op") == "share" and stated.get(key) == found[0].get(f"other_{key}"):
+            stated.pop(key, None)
+    query = EventQuery(window=window or Window(), lang=None if lang == "en" else lang,  # type: ignore[arg-type]
+                       **{k: v for k, v in stated.items() if k != "window"})
+    if found is None:
+        known = bool(stated or re.search(_EVENT_WORDS, q) or lang != "en")
+        return Reading("events" if known else "open", query=query, stated=stated)
+    sets, row = found
+    stated_order = sets.pop("stated_order", True)
+    query = query.model_validate({**query.model_dump(), **sets})
+    stated |= {k: v.model_dump(exclude_none=True) if isinstance(v, Window) else v for k, v in sets.items()
+               if k != "order" or stated_order}
+    if "other_window" in sets or ("window" in sets and "window" not in stated):
+        stated["window"] = query.window.model_dump(exclude_none=True)
+    return Reading("events", query=query, op_stated=True, stated=stated, rows=[row])
+
+
 def read_question(question: str, now: datetime, cameras: list[str], labels: list[str], rules: list[str],
                   boards: list[str] | tuple[str, ...] = ()) -> Reading:
     """Read ``question`` against the names the store really holds (``boards``: the devices of a fleet store)."""
-    q = " ".join(question.lower().split())
-    stated: dict[str, Any] = {}
-    if (order := re.split(_ORDER, q, maxsplit=1)) and len(order) > 1 and not re.search(_ASKS, order[-1]):
-        return Reading("unanswerable", reason="that is an instruction, not a question about the events")
-    if re.search(_DEVICE_NAME, q):  # before the out-of-scope words: "the name of this box" is not about people
-        return Reading("device", stats_field="name")
-    for pat, why in _OUT_OF_SCOPE:
-        if re.search(pat, q):
-            return Reading("unanswerable", reason=why)
-    named_labels = _labels_named(q, labels)
-    for word in OBJECT_WORDS:
-        if re.search(rf"\b{word}\b", q) and not named_labels and word.rstrip("s") not in {
-                x.lower() for x in labels}:
-            return Reading("unanswerable", reason=f"no label '{word}' is detected (labels: {', '.join(labels)})")
-    # a rule called like a label ("fall") is read as the label: the label is what people mean by "falls"
-    rule_names = [r for r in _names_in(q, rules)
-                  if not any(r.lower() in _label_words(lab) for lab in named_labels)]
-    cams = [c for c in _names_in(q, cameras) if c not in rule_names]
-    # a board called like a camera or rule is read as that (a one-board store often names both alike)
-    named_boards = [b for b in _names_in(q, list(boards)) if b not in cams and b not in rule_names]
-    # "how many horses": the thing counted must be something the store holds (an event word, a label, a rule, a
-    # camera, a stats figure); an unknown noun is not silently widened to "all events"
-    if (hm := re.search(r"\bhow many\s+([a-z_-]+)", q)) and not (named_labels or rule_names or cams or named_boards):
-        noun = hm.group(1)
-        names = [*cameras, *rules, *boards]
-        known = {x.lower() for x in names} | {x.lower() + "s" for x in names}
-        if noun not in known and not re.fullmatch(_COUNTABLE, noun):
-            return Reading("unanswerable", reason=f"no label '{noun}' is detected (labels: {', '.join(labels)})")
-    for name in _camera_phrases(q):
-        if not _names_in(name, cameras) and not set(name.split()) & _NOT_A_CAMERA:
-            return Reading("unanswerable", reason=_no_such("camera", name, cameras))
-    # "board dock-9": a name like a device's (a digit, - or _ in it) that no board has is not widened to all boards
-    for m in re.finditer(r"\bboard\s+([a-z0-9.:]*[0-9_-][a-z0-9_.:-]*)", q):
-        if m.group(1) not in {b.lower() for b in boards}:
-            return Reading("unanswerable", reason=_no_such("board", m.group(1), list(boards)))
-    if len(set(cams)) == 1:
-        stated["camera"] = cams[0]
-    if len(named_labels) == 1:
-        stated["label"] = named_labels[0]
-    if len(rule_names) == 1:
-        stated["rule"] = rule_names[0]
-    if len(set(named_boards)) == 1:
-        stated["board"] = named_boards[0]
-    if tm := re.search(r"\btrack(?:\s+id)?\s*#?\s*(\d{1,9})\b", q):
-        stated["track"] = int(tm.group(1))
-    window = read_window(q, now)
+    raw = " ".join(question.lower().split())
+    lang = language(raw)
+    q = correct(raw, [*cameras, *labels, *rules, *boards], _PATTERN_WORDS)
+    if (refused := _refusal(question, q)) is not None:
+        return refused
+    store = _Store(cameras, labels, rules, list(boards))
+    stated = _stated_names(q, store)
+    if isinstance(stated, str):
+        return Reading("unanswerable", reason=stated, rows=["unknown name"])
+    window = read_window(q, now, lang)
     if window is not None:
         stated["window"] = window.model_dump(exclude_none=True)
-
-    # live stats and device status: named fields, answered from the stats file
-    for pat, fld in _DEVICE_FIELDS:
-        if re.search(pat, q):
-            return Reading("device", stated=stated, stats_field=fld)
-    if not re.search(r"\bbreak(s|ing)? down\b", q):
-        for pat, fld in _STATS_FIELDS:
-            if re.search(pat, q):
-                return Reading("stats", stated=stated, stats_field=fld)
-    if re.fullmatch(r"(hi|hello|hey|thanks|thank you|good (morning|evening))\W*", q):
-        return Reading("greeting")
-
-    query = EventQuery(camera=stated.get("camera"), label=stated.get("label"), rule=stated.get("rule"),
-                       board=stated.get("board"), track=stated.get("track"), window=window or Window())
-    op: Op | None = None
-    most = re.search(r"\b(most|busiest|biggest|highest|top|more|largest|most often|most common)\b", q)
-    least = re.search(r"\b(least|fewest|quietest|lowest|less|smallest|least often|least common)\b", q)
-    keys = r"(camera|cam|rule|label|hour|time of day|board|device)"
-    group = re.search(rf"\b(?:which|what)\s+(?:of\s+)?(?:my\s+|the\s+|our\s+|your\s+)?(?:alert\s+|detection\s+|"
-                      rf"security\s+)?{keys}s?\b", q) or \
-        re.search(r"\b(?:by|per|each|every)\s+(camera|cam|rule|label|hour|board|device)s?\b", q) or \
-        re.search(rf"\b(busiest|quietest|frequent|common|active|busy|top|bottom)\s+{keys}s?\b", q)
-    key: str | None = group.group(group.lastindex or 1) if group else None
-    if key is None and re.search(r"\b(most|least|fewest|busiest|quietest)\b(?! recent)", q):
-        # "where did most falls happen", "at what time of day were there the most events"
-        if re.search(r"^where\b|\bwhere (did|do|were|was|are|is|have|has)\b", q):
-            key = "camera"
-        elif re.search(r"\b(what|which) (time|hour)\b", q):
-            key = "hour"
-        elif re.search(r"\b(what|which) (kind|type|sort)s? of\b|\bwhat (thing|object)s?\b|"
-                       r"\bwhat('?s| has| was| got| is)? (been |got |gets )?(detected|seen|spotted|picked up)\b", q):
-            key = "label"
-    compared = _compared_windows(q, now)
-    if compared is not None:
-        stated["compare"] = [w.model_dump(exclude_none=True) for w in compared]
-        stated.pop("window", None)
-        return Reading("events", query=query, op_stated=True, stated=stated, compare=compared)
-    if key is not None:
-        query.group_by = {"time of day": "hour", "device": "board", "cam": "camera"}.get(key, key)  # type: ignore
-        query.order = "least" if least and not most else "most"
-        stated["group_by"] = query.group_by
-        if most or least:
-            stated["order"] = query.order
-        op = "group"
-    elif nm := re.search(rf"\b(?:last|latest|recent|most recent|newest|first|earliest|oldest)\s+{N}\s+"
-                         r"(?:events?|detections?|alerts?|falls?|things)\b|\b{N}\s+(?:most recent|latest|last|"
-                         r"newest)\s+(?:events?|detections?|alerts?)\b".replace("{N}", N), q):
-        query.limit = min(number(nm.group(1) or nm.group(2)), 50)
-        stated["limit"] = query.limit
-        op = "list"
-    elif om := re.search(r"\b(second|third|fourth|fifth)[ -](?:to[ -])?(last|latest|most recent|first|earliest)\b|"
-                         r"\b(penultimate)\b|\bbefore the (last|latest|most recent|newest)(?: one)?\b|"
-                         r"\bthe one before (?:the )?(last|latest|most recent)\b", q):
-        query.offset = {"second": 1, "third": 2, "fourth": 3, "fifth": 4, None: 1}[om.group(1)]
-        op = "first" if om.group(2) in ("first", "earliest") else "last"
-        stated["offset"] = query.offset
-    elif re.search(r"\b(first|earliest|oldest)\b", q):
-        op = "first"
-    elif re.search(r"\b(last|latest|most recent(ly)?|newest|recently)\b", q) and not (
-            window is not None and window.name in ("last", "range") and not re.search(r"\bwhen\b|\bwhat was\b", q)):
-        op = "last"
-    elif re.search(r"\bhow many\b|\bnumber of\b|\bcount\b|\bhow often\b|\btotal\b|^times\b|"
-                   r"\bhow much (activity|action|motion|traffic|happened|went on|has happened)\b|"
-                   r"\bhow (busy|active)\b", q):
-        op = "count"
-    elif re.search(r"\blist\b|\bshow\b|\bwhat happened\b|\bwhat time\b|\bwhat'?s (been )?happen|"
-                   r"\bwhat has (been )?happen|"
-                   r"\bwhat('?s| has| is)? (been )?going on\b|\bwhat went on\b|^anything\b|"
-                   r"\banything (new|else)?\s*(in|on|at|since|from|today|yesterday|this|last|happen|going)\b|"
-                   r"\bwhich (events|falls|alerts|detections)\b|\bwhen\b|\bwhat were\b|\bwhat (events|falls|alerts)\b|"
-                   r"\bwhat did\b.*\b(see|detect|record|catch|notice)\b|\bwhat was (seen|detected)\b|"
-                   r"^(has|have|did|was|were|is|are) (any|anyone|anybody|someone|somebody|there|a|an)\b|\bany\b",
-                   q):
-        op = "list"
-    if op is not None:
-        query.op = op
-        stated["op"] = op
-        return Reading("events", query=query, op_stated=True, stated=stated)
-    names_something = bool(stated) or re.search(_EVENT_WORDS, q) is not None
-    return Reading("events" if names_something else "open", query=query, stated=stated)
+    if (stats := _stats(q, stated)) is not None:
+        return stats
+    if re.fullmatch(P.GREETING, q):
+        return Reading("greeting", rows=["greeting"])
+    r = _events(q, stated, window, store, now, lang)
+    r.rows = [*(["typo"] if q != raw else []), *r.rows]
+    return r

@@ -16,7 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from edgekit.assistant.query import EventQuery, run_event_query
+from edgekit.assistant.measures import run_measure
+from edgekit.assistant.query import MEASURES, EventQuery, run_event_query
 from edgekit.contract.stats import read_stats
 from edgekit.events import EventReader
 
@@ -85,13 +86,17 @@ class ToolBox:
             raise ToolCallError("no event store is open")
         known = self.known()
         for key in ("camera", "label", "rule", "board"):
-            value = getattr(q, key)
-            if value is not None and value not in known[key]:
-                raise ToolCallError(f"there is no {key} '{value}' ({key}s: {', '.join(known[key]) or 'none'})")
+            for value in (getattr(q, key), *(getattr(q, f"not_{key}", None) or ()), getattr(q, f"other_{key}", None)):
+                if value is not None and value not in known[key]:
+                    raise ToolCallError(f"there is no {key} '{value}' ({key}s: {', '.join(known[key]) or 'none'})")
+        if q.op in MEASURES:
+            return run_measure(self.store, q, self.now())
         return run_event_query(self.store, q, self.now(), known)
 
-    def camera_stats(self, camera: str | None, fld: str) -> dict[str, Any]:
-        """One named field per camera (``camera`` None: every camera)."""
+    def camera_stats(self, camera: str | None, fld: str, order: str | None = None, top: int = 1,
+                     not_camera: list[str] | None = None) -> dict[str, Any]:
+        """One named field per camera (``camera`` None: every camera, less ``not_camera``); ``order`` "highest"
+        or "lowest": also the ``top`` cameras ranked by it (a camera without the figure is not ranked)."""
         if self.stats_path is None:
             return {"available": False, "reason": "no live stats file is configured"}
         try:
@@ -105,7 +110,7 @@ class ToolBox:
         age = round(time.time() - float(data.get("ts", 0.0)), 1)
         values: dict[str, Any] = {}
         for name, c in cams.items():
-            if camera is not None and name != camera:
+            if (camera is not None and name != camera) or name in (not_camera or ()):
                 continue
             if fld.endswith("_ms"):
                 values[name] = c.get("stage_ms", {}).get(fld[:-3])
@@ -113,7 +118,13 @@ class ToolBox:
                 values[name] = {"status": c.get("status", "unknown"), "last_error": c.get("last_error")}
             else:
                 values[name] = c.get(fld)
-        return {"available": True, "field": fld, "age_s": age, "stale": age > STALE_STATS_S, "cameras": values}
+        out = {"available": True, "field": fld, "age_s": age, "stale": age > STALE_STATS_S, "cameras": values}
+        if order is not None:
+            figures = [(v, k) for k, v in values.items() if isinstance(v, int | float)]
+            figures.sort(reverse=order == "highest")
+            out |= {"order": order, "ranked": [{"camera": k, "value": v} for v, k in figures[:top]],
+                    "tied": len(figures) > top and figures[top - 1][0] == figures[top][0]}
+        return out
 
     def device_status(self, fld: str) -> dict[str, Any]:
         """One named device field: the daemon's own figures from the stats file, the host's from psutil."""

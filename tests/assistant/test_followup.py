@@ -25,8 +25,8 @@ CONVERSATIONS = [
      ("which of them were falls?", "2 Fall events on camera garage today: 09:05 Fall on garage (fall_alert, "
                                    "track 33); 07:45 Fall on garage (fall_alert, track 31).")],
     # a comparison carries its two windows forward
-    [("more falls today or yesterday?", "3 Fall events today and 2 yesterday: more today."),
-     ("only the porch", "0 Fall events on camera porch today and 1 yesterday: more yesterday.")],
+    [("more falls today or yesterday?", "Yes, more: 3 Fall events today, against 2 Fall events yesterday."),
+     ("only the porch", "No, fewer: 0 Fall events on camera porch today, against 1 Fall event on camera porch yesterday.")],
     # "new question" starts afresh; a question that is no follow-up ignores the conversation
     [("how many falls today?", "3 Fall events today."), ("new question: how many events?", "21 events in total."),
      ("and yesterday?", "7 events yesterday.")],

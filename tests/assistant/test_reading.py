@@ -34,7 +34,10 @@ def read(q: str) -> Any:
     ("since midnight", "2026-03-10T00:00", None),
     ("before 8 this morning", "2026-03-10T00:00", "2026-03-10T08:00"),
     ("until noon yesterday", "2026-03-09T00:00", "2026-03-09T12:00"),
-    ("after noon yesterday", "2026-03-09T12:00", None),
+    ("after noon yesterday", "2026-03-09T12:00", "2026-03-10T00:00"),   # "after" on a past day: to its end
+    ("yesterday after 9pm", "2026-03-09T21:00", "2026-03-10T00:00"),
+    ("between 8 and 10 pm yesterday", "2026-03-09T20:00", "2026-03-09T22:00"),  # the pm is both ends'
+    ("from 2 to 4:30 pm the day before yesterday", "2026-03-08T14:00", "2026-03-08T16:30"),
     ("this morning", "2026-03-10T00:00", "2026-03-10T12:00"),
     ("yesterday evening", "2026-03-09T18:00", "2026-03-10T00:00"),
     ("last night", "2026-03-09T18:00", "2026-03-10T06:00"),
@@ -102,9 +105,10 @@ def test_stats_and_device_fields() -> None:
 
 def test_comparisons_read_both_windows() -> None:
     r = read("were there more falls today or yesterday?")
-    assert r.compare is not None and [w.name for w in r.compare] == ["today", "yesterday"]
+    assert (r.query.op, r.query.window.name, r.query.other_window and r.query.other_window.name) == (
+        "compare", "today", "yesterday")
     assert r.stated["label"] == "Fall"
-    assert read("falls today").compare is None
+    assert read("falls today").query.other_window is None
 
 
 def test_questions_that_ask_what_was_seen_list_events() -> None:
