@@ -197,14 +197,26 @@ class Assistant:
         return t
 
     def _read_and_answer(self, t: Transcript, history: Sequence[Transcript]) -> tuple[str, str]:
-        """Read ``t.read_as`` (the question in the reader's English), carry a follow-up forward, answer it."""
-        reading = read_question(t.read_as, self.tools.now(), self.tools.cameras(), self.tools.labels(),
-                                self.tools.rules(), self.tools.boards())
-        reading = carry_forward(t.read_as, reading, history)
+        """Read the question, carry a follow-up forward, answer it.
+
+        A Spanish or German question is read twice: in the phrasebook's English (``t.read_as``, which also tells a
+        follow-up: "¿y ayer?" → "and yesterday?") and as asked, by the reader's own Spanish and German rows; the
+        second is kept only where it reads more (:func:`_reads_more`)."""
+        english = t.read_as
+        reading = self._read(english)
+        if t.lang != "en" and not t.fresh:
+            asked = self._read(t.question)
+            if _reads_more(asked, reading):
+                reading, t.read_as = asked, t.question
+        reading = carry_forward(english, reading, history)
         if reading.query.lang is None and t.lang != "en":  # read from the phrasebook's English: keep what was asked
             reading.query = reading.query.model_copy(update={"lang": t.lang})
         t.reading = reading.to_dict()
         return self._answer(t, reading)
+
+    def _read(self, question: str) -> Reading:
+        return read_question(question, self.tools.now(), self.tools.cameras(), self.tools.labels(),
+                             self.tools.rules(), self.tools.boards())
 
     def _unanswerable(self, t: Transcript, reason: str | None) -> str:
         """The refusal in the question's language (the reason itself is in the transcript's reading)."""
@@ -263,6 +275,22 @@ class Assistant:
             t.grounding.append(f"numbers {stray} in the answer are not in the query or its result")
             return self._unanswerable(t, "the answer could not be checked against the data"), "unanswerable"
         return text, "answered"
+
+
+_MEASURES = ("compare", "share", "ratio", "average", "distinct")
+
+
+def _reads_more(asked: Reading, english: Reading) -> bool:
+    """Whether the reading of a question as asked says more than the reading of its phrasebook English: a measure
+    the phrasebook's word-for-word English lost ("más ... que" → compare), a window it missed ("der heutigen"), or
+    a meaning where the English was left open. A refusal of the English ("elefantes": no such label) stands."""
+    if english.kind == "open":
+        return asked.kind not in ("open", "unanswerable")
+    if asked.kind != "events" or english.kind != "events":
+        return False
+    if asked.query.op in _MEASURES and english.query.op not in _MEASURES:
+        return True
+    return "window" in asked.stated and "window" not in english.stated
 
 
 def _stats_outcome(result: dict[str, Any]) -> str:

@@ -11,7 +11,16 @@ from typing import Any
 
 from edgekit.assistant.answer import number
 from edgekit.assistant.language import decimal
-from edgekit.assistant.phrasebook import ORDINAL, STAT_UNITS, cap, clock, describe_events, describe_window, phrase
+from edgekit.assistant.phrasebook import (
+    MEASURE,
+    ORDINAL,
+    STAT_UNITS,
+    cap,
+    clock,
+    describe_events,
+    describe_window,
+    phrase,
+)
 from edgekit.assistant.query import Window
 
 
@@ -59,8 +68,71 @@ def _group(args: dict[str, Any], r: dict[str, Any], window: str, lang: str) -> s
                   what=describe_events(args, lang), window=window, top=top, key=phrase(lang, f"key_{key}"), rest=rest)
 
 
+def _figure(f: dict[str, Any], lang: str) -> str:
+    """A computed figure with a decimal comma, and its rounding stated."""
+    text = decimal(number(f["value"]), lang)
+    return f"{text} {MEASURE[lang]['rounded'].format(d=f['digits'])}" if f.get("rounded") else text
+
+
+def _side(args: dict[str, Any], side: dict[str, Any], w: Window, lang: str, now: datetime) -> str:
+    """One side of a compare or ratio in ``lang``: its count, average or distinct count."""
+    m, merged, win = MEASURE[lang], {**args, **side["filters"]}, describe_window(w, now, lang)
+    if "average" in side.get("average", {}):
+        av = side["average"]
+        return m["average_side"].format(v=_figure(av["average"], lang), what=describe_events(merged, lang),
+                                        per=m["per"][av["per"]][0], w=win)
+    if "distinct" in side:
+        d = side["distinct"]
+        return m["distinct_side"].format(n=d["distinct"], of=m["of"][d["of"]], what=describe_events(merged, lang),
+                                         w=win)
+    return f"{side['count']} {describe_events(merged, lang, side['count'])} {win}"
+
+
+def _two_sides(args: dict[str, Any], r: dict[str, Any], lang: str, now: datetime) -> str:
+    """A compare or ratio in ``lang``: both figures, and the verdict the question asked for."""
+    m = MEASURE[lang]
+    wa = Window.model_validate(args["window"])
+    wb = Window.model_validate(args["other_window"]) if args.get("other_window") else wa
+    a, b = _side(args, r["sides"][0], wa, lang, now), _side(args, r["sides"][1], wb, lang, now)
+    if r["op"] == "ratio":
+        return m["ratio"].format(r=_figure(r["ratio"], lang), a=a, b=b) if "ratio" in r else \
+            m["no_ratio"].format(a=a, b=b)
+    verdict = m[r["larger"]]
+    asked = args.get("asked")
+    if asked is not None:
+        yes = {"more": "a", "fewer": "b", "same": "equal"}.get(asked) == r["larger"]
+        verdict = f"{m['yes' if yes else 'no']}, {verdict}"
+    return f"{cap(verdict)}: {a}, {m['against']} {b}."
+
+
+def measure_answer(args: dict[str, Any], r: dict[str, Any], lang: str, now: datetime) -> str:
+    """:func:`edgekit.assistant.answer.measure_answer` in ``lang``: every figure from ``r``."""
+    m, op = MEASURE[lang], r["op"]
+    if op in ("compare", "ratio"):
+        return _two_sides(args, r, lang, now)
+    w = describe_window(Window.model_validate(args["window"]), now, lang)
+    if op == "share":
+        if "percent" not in r:
+            return phrase(lang, "none", Window=cap(w), what=describe_events(args, lang))
+        part = {k.removeprefix("other_"): v for k, v in args.items() if k.startswith("other_") and v}
+        return m["share"].format(p=_figure(r["percent"], lang), total=r["total"], w=w,
+                                 what=describe_events(args, lang, r["total"]), part=r["part"],
+                                 part_what=describe_events(part, lang, r["part"]))
+    if op == "average":
+        if "average" not in r:
+            return phrase(lang, "unanswerable")
+        per = m["per"][r["per"]]
+        return m["average"].format(v=_figure(r["average"], lang), what=describe_events(args, lang), per=per[0],
+                                   w=w, total=r["total"], periods=_figure(r["periods"], lang), pers=per[1])
+    names = f": {', '.join(r['names'])}" if r["names"] and r["of"] != "track" else ""
+    return m["distinct"].format(n=r["distinct"], of=m["of"][r["of"]], what=describe_events(args, lang), w=w,
+                                names=names)
+
+
 def event_answer(args: dict[str, Any], r: dict[str, Any], lang: str, now: datetime) -> str:
     """An event query's result in ``lang`` (``args`` is the query as a dict)."""
+    if "op" in r:
+        return measure_answer(args, r, lang, now)
     window = describe_window(Window.model_validate(args["window"]), now, lang)
     op = args["op"]
     if op == "count":
@@ -74,14 +146,6 @@ def event_answer(args: dict[str, Any], r: dict[str, Any], lang: str, now: dateti
     if op == "list":
         return _list(args, r, window, lang, now)
     return _group(args, r, window, lang)
-
-
-def compare_answer(parts: list[tuple[int, Window, dict[str, Any]]], lang: str, now: datetime) -> str:
-    """Two counts over two windows, and which is larger, in ``lang``."""
-    (n1, w1, args), (n2, w2, _) = parts
-    d1, d2 = describe_window(w1, now, lang), describe_window(w2, now, lang)
-    verdict = phrase(lang, "same") if n1 == n2 else phrase(lang, "more", w=d1 if n1 > n2 else d2)
-    return phrase(lang, "compare", n1=n1, what=describe_events(args, lang, n1), w1=d1, n2=n2, w2=d2, verdict=verdict)
 
 
 def stats_answer(r: dict[str, Any], lang: str) -> str:

@@ -41,7 +41,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "on_board": " del equipo {x}", "from_rule": " de la regla {x}", "of_track": " de la pista {x}",
         "track": ", pista {x}", "board_of": "{cam} del equipo {board}",
         "today": "hoy", "yesterday": "ayer", "this_week": "esta semana", "all_time": "en total",
-        "last1": "en {the_unit}", "lastn": "en las últimas {n} {units}", "on_day": "el {d}",
+        "last1": "en {the_unit}", "lastn": "en {las} {n} {units}", "on_day": "el {d}",
         "between": "entre {a} y {b}", "since": "desde {a}", "before": "antes de {a}",
         "clock": "{t}", "clock_yesterday": "ayer {t}", "at": "a las {t}", "at_yesterday": "ayer a las {t}",
         "at_date": "el {d} a las {t}",
@@ -111,6 +111,32 @@ ORDINAL = {"es": {1: "segundo", 2: "tercer", 3: "cuarto", 4: "quinto"},
             "de": {1: "zweit", 2: "dritt", 3: "viert", 4: "fünft"}}
 
 
+MEASURE: dict[str, dict[str, Any]] = {
+    "es": {"yes": "Sí", "no": "No", "a": "más", "b": "menos", "equal": "el mismo número", "against": "frente a",
+           "rounded": "(redondeado a {d} decimales)", "per": {"day": ("día", "días"), "hour": ("hora", "horas")},
+           "of": {"camera": "cámaras distintas", "label": "etiquetas distintas", "rule": "reglas distintas",
+                  "track": "tracks distintos"},
+           "average_side": "{v} {what} por {per} {w}", "distinct_side": "{n} {of} con {what} {w}",
+           "ratio": "La proporción es {r}: {a} frente a {b}.",
+           "no_ratio": "No hay proporción: {b}, así que no hay nada por lo que dividir ({a}).",
+           "share": "{p} % de {total} {what} {w}: {part} fueron {part_what}.",
+           "average": "De media, {v} {what} por {per} {w} ({total} en {periods} {pers}).",
+           "distinct": "{n} {of} tuvieron {what} {w}{names}."},
+    "de": {"yes": "Ja", "no": "Nein", "a": "mehr", "b": "weniger", "equal": "gleich viele", "against": "gegenüber",
+           "rounded": "(auf {d} Dezimalstellen gerundet)",
+           "per": {"day": ("Tag", "Tage"), "hour": ("Stunde", "Stunden")},
+           "of": {"camera": "verschiedene Kameras", "label": "verschiedene Labels", "rule": "verschiedene Regeln",
+                  "track": "verschiedene Tracks"},
+           "average_side": "{v} {what} pro {per} {w}", "distinct_side": "{n} {of} mit {what} {w}",
+           "ratio": "Das Verhältnis ist {r}: {a} gegenüber {b}.",
+           "no_ratio": "Kein Verhältnis: {b}, es gibt also nichts zu teilen ({a}).",
+           "share": "{p} % von {total} {what} {w}: {part} davon {part_what}.",
+           "average": "Im Schnitt {v} {what} pro {per} {w} ({total} in {periods} {pers}).",
+           "distinct": "{n} {of} hatten {what} {w}{names}."},
+}
+"""Words for the measures (compare, ratio, share, average, distinct) of :mod:`edgekit.assistant.measures`."""
+
+
 def phrase(lang: str, name: str, **fields: Any) -> str:
     """One template of ``lang`` filled in."""
     return TEMPLATES[lang][name].format(**fields)
@@ -139,7 +165,11 @@ def describe_window(w: Window, now: datetime, lang: str) -> str:
     if w.name == "last":
         one, many = UNITS[lang][w.unit or "hours"]
         n = w.amount or 1
-        return phrase(lang, "last1", the_unit=one) if n == 1 else phrase(lang, "lastn", n=n, units=many)
+        if n == 1:
+            return phrase(lang, "last1", the_unit=one)
+        # Spanish agrees in gender: "los últimos 3 días", "las últimas 3 horas" (German's article does not change)
+        las = "las últimas" if one.startswith("la ") else "los últimos"
+        return phrase(lang, "lastn", n=n, units=many, las=las)
     since, until = w.bounds(now)
     if since is not None and until is not None:
         if until - since == timedelta(days=1) and since.hour == since.minute == 0:

@@ -83,6 +83,26 @@ def test_answers(assistant: Assistant, question: str, expected: str) -> None:
     assert t.llm.calls == 0  # read and answered by code
 
 
+@pytest.mark.parametrize(("question", "expected"), [
+    ("¿hubo más caídas ayer que anteayer?", "No, menos: 1 evento de tipo Fall ayer, frente a 3 eventos de tipo Fall"),
+    ("¿qué porcentaje de los eventos de hoy fueron caídas?", "75 % de 4 eventos hoy: 3 fueron eventos de tipo Fall."),
+    ("¿cuántas cámaras distintas vieron una caída esta semana?", "2 cámaras distintas tuvieron eventos de tipo Fall "
+                                                                "esta semana: garden, porch."),
+    ("¿promedio de caídas por día en los últimos 3 días?", "De media, 2,33 (redondeado a 2 decimales) eventos de "
+                                                           "tipo Fall por día en los últimos 3 días"),
+    ("gab es gestern mehr Stürze als vorgestern?", "Nein, weniger: 1 Ereignis vom Typ Fall gestern, gegenüber 3"),
+    ("welcher Anteil der heutigen Ereignisse waren Stürze?", "75 % von 4 Ereignisse heute: 3 davon"),
+    ("wie viele verschiedene Kameras haben diese Woche einen Sturz gesehen?", "2 verschiedene Kameras hatten "
+                                                                             "Ereignisse vom Typ Fall diese Woche"),
+    ("durchschnittlich wie viele Stürze pro Tag in den letzten 3 Tagen?", "Im Schnitt 2,33 (auf 2 Dezimalstellen "
+                                                                          "gerundet) Ereignisse vom Typ Fall pro Tag"),
+])
+def test_measures_are_answered_in_the_questions_language(assistant: Assistant, question: str, expected: str) -> None:
+    t = assistant.ask(question)
+    assert t.outcome == "answered" and expected in t.answer, (t.answer, t.reading)
+    assert t.llm.calls == 0
+
+
 def test_language_is_on_the_query(assistant: Assistant) -> None:
     t = assistant.ask("¿cuántas caídas hubo ayer?")
     assert t.reading is not None and t.reading["lang"] == "es"
