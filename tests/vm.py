@@ -34,8 +34,11 @@ def vm_image() -> Path | None:
 class VM:
     """One booted guest; ``with VM(image, tmp) as vm: vm.ssh("systemctl is-system-running")``."""
 
-    def __init__(self, image: Path, work: Path, memory_mb: int = 1536) -> None:
+    def __init__(self, image: Path, work: Path, memory_mb: int = 1536,
+                 shares: dict[str, Path] | None = None, cpu: str = "max") -> None:
         self.image, self.work, self.memory_mb = image, work, memory_mb
+        self.cpu = cpu
+        self.shares = dict(shares or {})  # mount tag -> host folder, read-only in the guest (see mount_shares)
         self.work.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.console = work / "console.log"
@@ -72,7 +75,7 @@ class VM:
             subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
                             str(self.image / "root.img"), str(overlay)], check=True)
         # -cpu max: TCG's default model (qemu64) lacks SSE4.x/AVX, which the wheels a bundle installs may use
-        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", str(self.memory_mb), "-smp", "1",
+        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", self.cpu, "-m", str(self.memory_mb), "-smp", "1",
                "-display", "none",
                "-no-user-config", "-nodefaults",
                "-kernel", str(self.image / "vmlinuz"), "-initrd", str(self.image / "initrd.img"),
@@ -81,6 +84,8 @@ class VM:
                "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:22",
                "-device", "virtio-net-pci,netdev=n0",
                "-serial", f"file:{self.console}"]
+        for tag, path in self.shares.items():
+            cmd += ["-virtfs", f"local,path={path},mount_tag={tag},security_model=none,readonly=on"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.wait_ssh(timeout)
 
@@ -109,6 +114,15 @@ class VM:
         if check and r.returncode != 0:
             raise RuntimeError(f"{command!r} failed in the VM ({r.returncode}): {r.stderr.strip()[-500:]}")
         return r
+
+    def mount_shares(self, under: str = "/mnt") -> dict[str, str]:
+        """Mount each shared host folder read-only at ``under/TAG`` in the guest (9p over virtio): the guest runs the
+        host's code without a copy. Returns tag -> guest path."""
+        paths = {tag: f"{under}/{tag}" for tag in self.shares}
+        for tag, where in paths.items():
+            self.ssh(f"mkdir -p {where} && (mountpoint -q {where} || mount -t 9p -o "
+                     f"trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose {tag} {where})")
+        return paths
 
     def copy_in(self, src: Path, dest: str, user: str = "root") -> None:
         subprocess.run(["scp", "-q", *self.options, "-P", str(self.port), str(src), f"{user}@127.0.0.1:{dest}"],

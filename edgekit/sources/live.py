@@ -215,6 +215,10 @@ def apply_capture_mode(
     return got
 
 
+USB_RETRY_MAX_S = 5.0
+"""Longest wait between looks for an unplugged USB camera."""
+
+
 def open_usb(
     index: int, wait_for_first: bool = False, width: int | None = None, height: int | None = None,
     fps: float | None = None,
@@ -229,7 +233,10 @@ def open_usb(
             raise SourceError(f"cannot open camera usb:{index}: /dev/video{index} does not exist")
         return base()
 
-    return CaptureSource(f"usb:{index}", opener, fps=fps, wait_for_first=wait_for_first)
+    # A local device node costs nothing to look for: retry every few seconds, so a replugged camera is back at
+    # once (the 30 s ceiling is for network cameras, where each try is a connection).
+    return CaptureSource(f"usb:{index}", opener, fps=fps, wait_for_first=wait_for_first,
+                         backoff=Backoff(0.5, USB_RETRY_MAX_S))
 
 
 _FFMPEG_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
