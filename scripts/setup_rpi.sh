@@ -22,6 +22,8 @@ VENV=${VENV:-$REPO/.venv}
 ENV_FILE=${ENV_FILE:-/etc/edgekit/edgekit.env}
 # shellcheck source=board_env.sh
 . "$REPO/scripts/board_env.sh"
+# shellcheck source=pi_camera.sh
+. "$REPO/scripts/pi_camera.sh"
 
 if [ "$(id -u)" != 0 ]; then echo "run with sudo (apt and the systemd unit need root)" >&2; exit 2; fi
 if ! grep -qi "raspberry pi" /proc/device-tree/model 2>/dev/null; then
@@ -35,13 +37,7 @@ esac
 
 apt-get update
 apt-get install -y python3-venv python3-pip libgl1 libglib2.0-0
-# picamera2 and libcamera are Raspberry Pi OS packages: plain Debian (or Ubuntu, or a PC) has none, and the
-# daemon runs there with USB (usb:N), RTSP or file cameras instead.
-if apt-cache show python3-picamera2 >/dev/null 2>&1; then
-    apt-get install -y python3-picamera2 python3-libcamera libcamera-apps-lite
-else
-    echo "note: python3-picamera2 is not in this system's apt sources (not Raspberry Pi OS): continuing without the Pi camera; use a USB (usb:N) or RTSP camera" >&2
-fi
+install_picamera2
 if [ "${INSTALL_BROKER:-1}" = 1 ]; then
     apt-get install -y mosquitto mosquitto-clients
     systemctl enable --now mosquitto
