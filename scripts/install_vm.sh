@@ -11,7 +11,7 @@
 # Prints the cache folder on its last line. Usage: scripts/install_vm.sh
 set -euo pipefail
 PKGS="systemd-sysv,udev,kmod,linux-image-amd64,openssh-server,iproute2,ifupdown,isc-dhcp-client,python3,python3-venv"
-PKGS="$PKGS,v4l-utils,sudo,ca-certificates,dbus,libpam-systemd"
+PKGS="$PKGS,v4l-utils,sudo,ca-certificates,dbus,libpam-systemd,mosquitto"
 SUITE=bookworm
 CACHE=${EDGEKIT_VM_CACHE:-/var/cache/edgekit-ci}
 KEY=$(printf '%s|%s|v2' "$PKGS" "$SUITE" | sha256sum | cut -c1-12)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up the edgekit camera daemon on Raspberry Pi OS (Bookworm, 64-bit), Pi 4 or Pi 5.
+# Set up the edgekit camera daemon on Raspberry Pi OS (Bookworm, 64-bit), Pi 4 or Pi 5; on another Debian 12
+# (x86-64 or arm64, no picamera2 in its apt sources) it says so in one line and sets up USB/RTSP cameras only.
 #
 # - picamera2 and libcamera come from apt (they are built against the system's libcamera; the PyPI wheels are not),
 #   so the venv is made with --system-site-packages to see them.
@@ -21,6 +22,8 @@ VENV=${VENV:-$REPO/.venv}
 ENV_FILE=${ENV_FILE:-/etc/edgekit/edgekit.env}
 # shellcheck source=board_env.sh
 . "$REPO/scripts/board_env.sh"
+# shellcheck source=pi_camera.sh
+. "$REPO/scripts/pi_camera.sh"
 
 if [ "$(id -u)" != 0 ]; then echo "run with sudo (apt and the systemd unit need root)" >&2; exit 2; fi
 if ! grep -qi "raspberry pi" /proc/device-tree/model 2>/dev/null; then
@@ -28,13 +31,13 @@ if ! grep -qi "raspberry pi" /proc/device-tree/model 2>/dev/null; then
 fi
 PYV=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 case "$PYV" in 3.1[0-9]) ;; *) echo "error: Python $PYV cannot run edgekit (needs >= 3.10): flash Raspberry Pi OS Bookworm 64-bit (Python 3.11)" >&2; exit 2;; esac
-if [ "$(uname -m)" != aarch64 ]; then
-    echo "64-bit Raspberry Pi OS is needed (onnxruntime has no 32-bit ARM wheels)" >&2; exit 2
-fi
+case "$(uname -m)" in
+    armv6l|armv7l|armhf) echo "64-bit Raspberry Pi OS is needed (onnxruntime has no 32-bit ARM wheels)" >&2; exit 2;;
+esac
 
 apt-get update
-apt-get install -y python3-venv python3-pip python3-picamera2 python3-libcamera libcamera-apps-lite \
-    libgl1 libglib2.0-0
+apt-get install -y python3-venv python3-pip libgl1 libglib2.0-0
+install_picamera2
 if [ "${INSTALL_BROKER:-1}" = 1 ]; then
     apt-get install -y mosquitto mosquitto-clients
     systemctl enable --now mosquitto

@@ -57,9 +57,12 @@ DEVICES = ("char-video4linux", "char-media", "char-dma_heap", "char-usb_device",
 
 def _service(cmd: str, watchdog_s: int) -> list[str]:
     """The ``[Service]`` lines both units share: sd_notify readiness and watchdog, restart on any exit but 2 (bad
-    config: a restart loop cannot fix a typo), files private to the user."""
+    config: a restart loop cannot fix a typo), files private to the user. READY comes after the imports and the
+    model load: systemd's default 90 s start limit killed a slow board's first start in a loop (seen in the VM
+    lane), and a Jetson builds its TensorRT engine before READY at first start, so the start may take 15 min."""
     return ["[Service]", "Type=notify", "NotifyAccess=main", f"ExecStart={cmd}", "Restart=always", "RestartSec=5",
-            "RestartPreventExitStatus=2", f"WatchdogSec={watchdog_s}", "TimeoutStopSec=20", "UMask=0077"]
+            "RestartPreventExitStatus=2", f"WatchdogSec={watchdog_s}", "TimeoutStartSec=900", "TimeoutStopSec=20",
+            "UMask=0077"]
 
 
 def _unit_word(word: str) -> str:

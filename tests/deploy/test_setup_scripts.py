@@ -121,3 +121,29 @@ def test_jetson_first_start_check_runs_and_fails_in_one_line_here() -> None:
     assert res.returncode == 1, res.stdout
     assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1, res.stderr
     assert "TensorRT" in res.stderr or "CUDA" in res.stderr
+
+
+@pytest.mark.parametrize("on_pi_os", [False, True], ids=["plain-debian", "raspberry-pi-os"])
+def test_setup_rpi_installs_picamera2_only_where_apt_has_it(tmp_path: Path, on_pi_os: bool) -> None:
+    """scripts/pi_camera.sh (sourced by setup_rpi.sh) with stand-ins for ``apt-cache`` (answers as Raspberry Pi OS
+    or plain Debian does) and ``apt-get`` (records its arguments): plain Debian gets one line and no install, never
+    an error. The real apt run is tests/deploy/test_vm_setup_rpi.py (heavy)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "apt-get.calls"
+    (bin_dir / "apt-cache").write_text(f"#!/bin/sh\nexit {0 if on_pi_os else 100}\n")
+    (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    for f in bin_dir.iterdir():
+        f.chmod(0o755)
+    res = subprocess.run(["bash", "-c", f'set -euo pipefail; . {REPO}/scripts/pi_camera.sh; install_picamera2'],
+                         capture_output=True, text=True, env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    assert res.returncode == 0, res.stderr
+    if on_pi_os:
+        assert calls.read_text().split() == ["install", "-y", "python3-picamera2", "python3-libcamera",
+                                             "libcamera-apps-lite"]
+        assert res.stderr == ""
+    else:
+        assert not calls.exists()
+        lines = res.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("note: python3-picamera2 is not in this system's apt"), lines
+        assert "usb:N" in lines[0] and "RTSP" in lines[0]

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_unit_restarts_on_all_but_config_errors_with_watchdog():
     text = unit_text(Path("/etc/edgekit/daemon.yaml"), user="pi", exe="/opt/edgekit/.venv/bin/edgekit",
                      env_file=Path("/etc/edgekit/edgekit.env"))
-    for line in ("Type=notify", "Restart=always", "EnvironmentFile=/etc/edgekit/edgekit.env", "UMask=0077", "WatchdogSec=60", "RestartPreventExitStatus=2", "User=pi",
+    for line in ("Type=notify", "Restart=always", "EnvironmentFile=/etc/edgekit/edgekit.env", "UMask=0077", "WatchdogSec=60", "TimeoutStartSec=900", "RestartPreventExitStatus=2", "User=pi",
                  "ExecStart=/opt/edgekit/.venv/bin/edgekit run --config /etc/edgekit/daemon.yaml"):
         assert line in text.splitlines(), line
 
