@@ -28,9 +28,12 @@ from edgekit.assistant.reading import Reading
 
 _FRESH = re.compile(r"^\s*(?:new question|start over|start again|forget (?:that|it))\b[\s:,.;!-]*", re.IGNORECASE)
 _MARKER = re.compile(r"^\W*(?:and|what about|how about|same for|and what about|only|just)\b|"
+                     r"\b(?:the )?one (?:before|after) (?:that|it|this)\b|\bthe (?:previous|next) one\b|"
                      r"\b(?:which|how many|what|any) of (?:them|those|these)\b|\b(?:of|among) (?:them|those|these)\b",
                      re.IGNORECASE)
 _WHICH_OF = re.compile(r"\bwhich of (?:them|those|these)\b", re.IGNORECASE)
+_ONE_BEFORE = re.compile(r"\b(?:the )?one (?:before|after) (?:that|it|this)\b|\bthe (?:previous|next) one\b",
+                         re.IGNORECASE)
 
 
 class _Call(Protocol):
@@ -116,5 +119,10 @@ def carry_forward(question: str, reading: Reading, history: Sequence[_Turn]) -> 
     merged = {k: new[k] if k in stated else old[k] for k in EventQuery.model_fields}
     if _WHICH_OF.search(question):
         merged["op"] = "list"
+    elif (m := _ONE_BEFORE.search(question)) and last.op in ("last", "first"):
+        # "the one before that" after "the last fall" is one further from the newest; after "the first", one back
+        earlier = bool(re.search(r"before|previous", m.group(0), re.IGNORECASE))
+        step = 1 if earlier == (last.op == "last") else -1
+        merged["op"], merged["offset"] = last.op, max(0, (last.offset or 0) + step)
     said = {**reading.stated, "op": merged["op"]}
     return Reading("events", query=EventQuery.model_validate(merged), op_stated=True, stated=said)

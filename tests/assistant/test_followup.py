@@ -27,6 +27,10 @@ CONVERSATIONS = [
     # a comparison carries its two windows forward
     [("more falls today or yesterday?", "Yes, more: 3 Fall events today, against 2 Fall events yesterday."),
      ("only the porch", "No, fewer: 0 Fall events on camera porch today, against 1 Fall event on camera porch yesterday.")],
+    # "the one before that" steps one further from the newest
+    [("when was the last fall?", "The last Fall event was at 09:05 on camera garage: Fall (rule fall_alert, track 33)."),
+     ("and the one before that?", "The second-to-last Fall event was at 07:45 on camera garage: Fall (rule "
+                                  "fall_alert, track 31).")],
     # "new question" starts afresh; a question that is no follow-up ignores the conversation
     [("how many falls today?", "3 Fall events today."), ("new question: how many events?", "21 events in total."),
      ("and yesterday?", "7 events yesterday.")],
