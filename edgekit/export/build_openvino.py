@@ -4,20 +4,25 @@
 - ``fp16``: FP16 weights (half the ``.bin``), decompressed and run in f32 on the CPU;
 - ``bf16``: FP32 weights run in BF16, an inference-time precision of CPUs with AMX or AVX512-BF16. The IR carries
   it (``runtime_options`` in its ``rt_info``), so the gate scores what the board runs, but only on such a CPU: where
-  OpenVINO runs it in f32 instead, the report says the BF16 check was not done here.
-
-INT8 (NNCF post-training quantization) is not built yet.
+  OpenVINO runs it in f32 instead, the report says the BF16 check was not done here;
+- ``int8``: NNCF post-training quantization of the FP32 IR on the calibration frames (``openvino_int8``), the
+  head's decode tail in float; a model that fails the gate is kept as ``*.FAILED.xml``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from edgekit.backends.openvino import RT_INFO_PATH, bf16_capable, import_openvino
+from edgekit.device.cpu import host_cpu
+from edgekit.export import openvino_int8
+from edgekit.export.report import Int8Weights
 from edgekit.export.run import ExportRun
 
-INFERENCE = {"fp32": "f32", "fp16": "f32", "bf16": "bf16"}
-"""The inference precision each leg's IR asks the CPU plugin for."""
+INFERENCE = {"fp32": "f32", "fp16": "f32", "bf16": "bf16", "int8": "f32"}
+"""The inference precision each leg's IR asks the CPU plugin for (INT8 layers run in INT8 whatever it says; the
+float ones left in the graph run in f32)."""
 
 
 def build(run: ExportRun) -> Path:
@@ -26,6 +31,8 @@ def build(run: ExportRun) -> Path:
     out = run.artifact(run.precision, "openvino")
     run.step(f"openvino {run.precision}")
     model = ov.convert_model(str(run.base))
+    if run.precision == "int8":
+        model = _int8(run, model)
     model.set_rt_info(INFERENCE[run.precision], RT_INFO_PATH)
     # save_model compresses weights to FP16 unless told not to: only the fp16 leg wants that.
     ov.save_model(model, str(out), compress_to_fp16=run.precision == "fp16")
@@ -37,11 +44,41 @@ def build(run: ExportRun) -> Path:
             "BF16 inference not checked: this CPU has no AMX/AVX512-BF16, so OpenVINO ran the IR in f32 and the "
             "gate scored that; export again on the target CPU to gate BF16 itself"
         )
-    run.report.converter = f"OpenVINO {ov.__version__} (convert_model + save_model)"
+    if run.precision != "int8":
+        run.report.converter = f"OpenVINO {ov.__version__} (convert_model + save_model)"
     run.report.extra.update({"weights": str(weights), "inference_precision": runs_as})
     run.report.notes.append(f"the IR is {out.name} with its weights in {weights.name}: copy both")
     a = run.score(out, f"openvino-{run.precision}")
     a.note = f"inference precision {runs_as}"
     run.report.attempts = [a]
     run.apply(a)
+    if run.precision == "int8" and not a.passed:
+        return _failed(out, run)
     return out
+
+
+def _int8(run: ExportRun, model: Any) -> Any:
+    """NNCF's INT8 model, the decode tail in float; the report names the calibration, the quantizer and the tail."""
+    calib = run.calibration()
+    keep = openvino_int8.decode_tail(model)
+    run.step("openvino int8: NNCF calibration")
+    q = openvino_int8.quantize(model, calib, keep)
+    run.report.converter = (
+        f"NNCF {openvino_int8.nncf_version()} post-training quantization (mixed preset: symmetric int8 weights, "
+        f"asymmetric activations) on OpenVINO {import_openvino().__version__}"
+    )
+    run.report.nodes_in_float = keep
+    # replaces ONNX Runtime's weight-width choice: NNCF decides it (its overflow fix)
+    run.report.int8_weights = Int8Weights(
+        bits=8, reduce_range=False, cpu=host_cpu().name, why=openvino_int8.OVERFLOW_NOTE
+    )
+    return q
+
+
+def _failed(out: Path, run: ExportRun) -> Path:
+    """Rename a failing INT8 IR (and its ``.bin``) to ``*.FAILED.xml`` so no plan picks it up."""
+    failed = out.with_name(out.stem + ".FAILED.xml")
+    out.replace(failed)
+    out.with_suffix(".bin").replace(failed.with_suffix(".bin"))
+    run.report.notes.append("the INT8 model did not pass the gate; it is kept as *.FAILED.xml")
+    return failed
