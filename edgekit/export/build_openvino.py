@@ -50,6 +50,7 @@ def build(run: ExportRun) -> Path:
     run.report.notes.append(f"the IR is {out.name} with its weights in {weights.name}: copy both")
     a = run.score(out, f"openvino-{run.precision}")
     a.note = f"inference precision {runs_as}"
+    a.nodes_in_float = run.report.nodes_in_float
     run.report.attempts = [a]
     run.apply(a)
     if run.precision == "int8" and not a.passed:
@@ -68,6 +69,8 @@ def _int8(run: ExportRun, model: Any) -> Any:
         f"asymmetric activations) on OpenVINO {import_openvino().__version__}"
     )
     run.report.nodes_in_float = keep
+    if run.report.calibration is not None:
+        run.report.calibration.method = "NNCF's own (min/max weights, activation ranges by its mixed preset)"
     # replaces ONNX Runtime's weight-width choice: NNCF decides it (its overflow fix)
     run.report.int8_weights = Int8Weights(
         bits=8, reduce_range=False, cpu=host_cpu().name, why=openvino_int8.OVERFLOW_NOTE

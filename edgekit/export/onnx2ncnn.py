@@ -59,16 +59,19 @@ def version() -> str:
 def onnx2ncnn(src: Path, param: Path, imgsz: int, fp16: bool) -> Path:
     """Convert ``src`` (a fixed-size NCHW ONNX) to ``param`` and its ``.bin``: FP16 or FP32 weights.
 
-    pnnx writes seven files (its own graph, Python and ONNX round trips too) next to what it is told: all but the
-    ncnn pair go to a temporary folder. The Input layer then gets its shape (``0=w 1=h 2=c``), which the ncnn
+    pnnx writes eight files (its own graph, Python and ONNX round trips, a simplified copy next to its input): all
+    but the ncnn pair go to a temporary folder, where it reads ``src`` through a link. The Input layer then gets its shape (``0=w 1=h 2=c``), which the ncnn
     backend reads, since a ``.param`` has no other place for it.
     """
     exe = pnnx_binary()
     weights = param.with_suffix(".bin")
+    param.parent.mkdir(parents=True, exist_ok=True)  # pnnx exits 0 when it cannot write its output
     with tempfile.TemporaryDirectory(prefix="pnnx-") as tmp:
         t = Path(tmp)
+        link = t / "m.onnx"
+        link.symlink_to(src.resolve())
         side = {k: t / f"m.{k}" for k in ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")}
-        argv = [str(exe), str(src.resolve()), f"inputshape=[1,3,{imgsz},{imgsz}]f32", f"fp16={int(fp16)}",
+        argv = [str(exe), str(link), f"inputshape=[1,3,{imgsz},{imgsz}]f32", f"fp16={int(fp16)}",
                 f"ncnnparam={param.resolve()}", f"ncnnbin={weights.resolve()}",
                 *(f"{k}={v}" for k, v in side.items())]
         try:

@@ -8,7 +8,9 @@ OpenVINO graph, not by name.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 from typing import Any
 
 import numpy as np
@@ -70,13 +72,15 @@ def quantize(model: Any, calib: npt.NDArray[np.float32], keep_float: list[str]) 
     nncf = import_nncf()
     nncf.set_log_level(logging.ERROR)  # its INFO lines and progress bars would interleave with edgekit's
     data = nncf.Dataset([c[None] for c in calib])
-    return nncf.quantize(
-        model,
-        data,
-        preset=nncf.QuantizationPreset.MIXED,
-        subset_size=len(calib),
-        ignored_scope=nncf.IgnoredScope(names=keep_float, validate=False),
-    )
+    # NNCF draws its progress bars on rich's console, stdout by default: keep stdout for `--json`
+    with contextlib.redirect_stdout(sys.stderr):
+        return nncf.quantize(
+            model,
+            data,
+            preset=nncf.QuantizationPreset.MIXED,
+            subset_size=len(calib),
+            ignored_scope=nncf.IgnoredScope(names=keep_float, validate=False),
+        )
 
 
 def nncf_version() -> str:
