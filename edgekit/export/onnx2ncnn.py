@@ -60,8 +60,8 @@ def onnx2ncnn(src: Path, param: Path, imgsz: int, fp16: bool) -> Path:
     """Convert ``src`` (a fixed-size NCHW ONNX) to ``param`` and its ``.bin``: FP16 or FP32 weights.
 
     pnnx writes eight files (its own graph, Python and ONNX round trips, a simplified copy next to its input): all
-    but the ncnn pair go to a temporary folder, where it reads ``src`` through a link. The Input layer then gets its shape (``0=w 1=h 2=c``), which the ncnn
-    backend reads, since a ``.param`` has no other place for it.
+    but the ncnn pair go to a temporary folder, where it reads ``src`` through a link. The Input layer then gets its
+    shape (``0=w 1=h 2=c``), which the ncnn backend reads, since a ``.param`` has no other place for it.
     """
     exe = pnnx_binary()
     weights = param.with_suffix(".bin")

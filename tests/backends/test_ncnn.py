@@ -21,8 +21,8 @@ from tests.helpers import DEFAULT_MODEL, REPO, SHARED
 
 pytest.importorskip("ncnn", reason="needs the [ncnn] extra")
 
-from edgekit.backends.ncnn import NcnnBackend  # noqa: E402
-from edgekit.export.onnx2ncnn import onnx2ncnn, pnnx_binary  # noqa: E402
+from edgekit.backends.ncnn import NcnnBackend
+from edgekit.export.onnx2ncnn import onnx2ncnn, pnnx_binary
 
 IMAGES = ("bus.jpg", "zidane.jpg")
 
