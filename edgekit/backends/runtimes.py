@@ -104,7 +104,7 @@ RUNTIMES: dict[str, Runtime] = {
             "OpenVINO",
             stand_ins=("onnxruntime",),
             weights=".bin",
-            extra="openvino",
+            extra="openvino-runtime",  # a board runs IRs: NNCF (the `openvino` extra's quantizer) stays off it
         ),
         Runtime(
             "ncnn",
