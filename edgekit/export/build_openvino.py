@@ -6,7 +6,8 @@
   it (``runtime_options`` in its ``rt_info``), so the gate scores what the board runs, but only on such a CPU: where
   OpenVINO runs it in f32 instead, the report says the BF16 check was not done here;
 - ``int8``: NNCF post-training quantization of the FP32 IR on the calibration frames (``openvino_int8``), the
-  head's decode tail in float; a model that fails the gate is kept as ``*.FAILED.xml``.
+  head's decode tail in float (then also each head branch's last layers, the gate's second rung); a model that
+  fails both is kept as ``*.FAILED.xml``.
 """
 
 from __future__ import annotations
@@ -30,13 +31,10 @@ def build(run: ExportRun) -> Path:
     ov = import_openvino()
     out = run.artifact(run.precision, "openvino")
     run.step(f"openvino {run.precision}")
-    model = ov.convert_model(str(run.base))
     if run.precision == "int8":
-        model = _int8(run, model)
-    model.set_rt_info(INFERENCE[run.precision], RT_INFO_PATH)
-    # save_model compresses weights to FP16 unless told not to: only the fp16 leg wants that.
-    ov.save_model(model, str(out), compress_to_fp16=run.precision == "fp16")
-    weights = out.with_suffix(".bin")
+        return _int8(run, out)
+    model = ov.convert_model(str(run.base))
+    weights = _save(run, model, out)
     runs_as = INFERENCE[run.precision]
     if runs_as == "bf16" and not bf16_capable(ov.Core()):
         runs_as = "f32"
@@ -44,38 +42,56 @@ def build(run: ExportRun) -> Path:
             "BF16 inference not checked: this CPU has no AMX/AVX512-BF16, so OpenVINO ran the IR in f32 and the "
             "gate scored that; export again on the target CPU to gate BF16 itself"
         )
-    if run.precision != "int8":
-        run.report.converter = f"OpenVINO {ov.__version__} (convert_model + save_model)"
+    run.report.converter = f"OpenVINO {ov.__version__} (convert_model + save_model)"
     run.report.extra.update({"weights": str(weights), "inference_precision": runs_as})
-    run.report.notes.append(f"the IR is {out.name} with its weights in {weights.name}: copy both")
     a = run.score(out, f"openvino-{run.precision}")
     a.note = f"inference precision {runs_as}"
-    a.nodes_in_float = run.report.nodes_in_float
     run.report.attempts = [a]
     run.apply(a)
-    if run.precision == "int8" and not a.passed:
-        return _failed(out, run)
     return out
 
 
-def _int8(run: ExportRun, model: Any) -> Any:
-    """NNCF's INT8 model, the decode tail in float; the report names the calibration, the quantizer and the tail."""
+def _save(run: ExportRun, model: Any, out: Path) -> Path:
+    """Write the IR with the inference precision its leg asks for; returns its ``.bin``."""
+    model.set_rt_info(INFERENCE[run.precision], RT_INFO_PATH)
+    # save_model compresses weights to FP16 unless told not to: only the fp16 leg wants that.
+    import_openvino().save_model(model, str(out), compress_to_fp16=run.precision == "fp16")
+    weights = out.with_suffix(".bin")
+    run.report.notes.append(f"the IR is {out.name} with its weights in {weights.name}: copy both")
+    return weights
+
+
+def _int8(run: ExportRun, out: Path) -> Path:
+    """NNCF INT8 through the gate's ladder: the decode tail in float, then also each head branch's last layers.
+    The first rung that passes is kept; if none does, the last one is kept as ``*.FAILED.xml``."""
+    ov = import_openvino()
     calib = run.calibration()
-    keep = openvino_int8.decode_tail(model)
-    run.step("openvino int8: NNCF calibration")
-    q = openvino_int8.quantize(model, calib, keep)
-    run.report.converter = (
+    probe = ov.convert_model(str(run.base))
+    tail = openvino_int8.decode_tail(probe)
+    rungs = [("openvino-int8", tail), ("openvino-int8-head-float", tail + openvino_int8.head_ends(probe))]
+    attempts = []
+    for name, keep in rungs:
+        run.step(f"openvino int8: NNCF calibration ({name})")
+        q = openvino_int8.quantize(ov.convert_model(str(run.base)), calib, keep)
+        weights = _save(run, q, out)
+        a = run.score(out, name)
+        a.note, a.nodes_in_float = "INT8, float nodes in f32", keep
+        attempts.append(a)
+        if a.passed:
+            break
+    r = run.report
+    r.converter = (
         f"NNCF {openvino_int8.nncf_version()} post-training quantization (mixed preset: symmetric int8 weights, "
-        f"asymmetric activations) on OpenVINO {import_openvino().__version__}"
+        f"asymmetric activations) on OpenVINO {ov.__version__}"
     )
-    run.report.nodes_in_float = keep
-    if run.report.calibration is not None:
-        run.report.calibration.method = "NNCF's own (min/max weights, activation ranges by its mixed preset)"
-    # replaces ONNX Runtime's weight-width choice: NNCF decides it (its overflow fix)
-    run.report.int8_weights = Int8Weights(
-        bits=8, reduce_range=False, cpu=host_cpu().name, why=openvino_int8.OVERFLOW_NOTE
-    )
-    return q
+    r.extra.update({"weights": str(weights), "inference_precision": "int8 (float nodes f32)"})
+    r.int8_weights = Int8Weights(bits=8, reduce_range=False, cpu=host_cpu().name, why=openvino_int8.OVERFLOW_NOTE)
+    if r.calibration is not None:
+        r.calibration.method = "NNCF's own (min/max weights, activation ranges by its mixed preset)"
+    r.notes = list(dict.fromkeys(r.notes))  # one "copy both" note however many rungs ran
+    r.attempts = attempts
+    run.apply(attempts[-1])
+    return out if attempts[-1].passed else _failed(out, run)
 
 
 def _failed(out: Path, run: ExportRun) -> Path:

@@ -64,6 +64,26 @@ def decode_tail(model: Any) -> list[str]:
     return [op.get_friendly_name() for op in ops if op.get_friendly_name() in seen]
 
 
+def head_ends(model: Any) -> list[str]:
+    """The last layers of each head branch: walking back from the merge Concat's Reshapes through the per-scale
+    Concat to each branch's final Convolution (and its bias Add). Kept in float by the gate's second rung."""
+    merges = [n for n in decode_tail(model)[:1]]
+    if not merges:
+        return []
+    by_name = {op.get_friendly_name(): op for op in model.get_ordered_ops()}
+    found: list[str] = []
+    stack = [(by_name[merges[0]].input_value(i).get_node(), 0) for i in range(by_name[merges[0]].get_input_size())]
+    while stack:
+        op, depth = stack.pop()
+        kind = op.get_type_name()
+        if kind in ("Constant", "Parameter") or depth > 4 or op.get_friendly_name() in found:
+            continue
+        found.append(op.get_friendly_name())
+        if kind != "Convolution":
+            stack.extend((op.input_value(i).get_node(), depth + 1) for i in range(op.get_input_size()))
+    return [n for n in by_name if n in found]
+
+
 def quantize(model: Any, calib: npt.NDArray[np.float32], keep_float: list[str]) -> Any:
     """``model`` quantized to INT8 on ``calib`` (N×3×H×W), with the ops named in ``keep_float`` left in float.
 
