@@ -4,8 +4,8 @@ qemu-user has no sysfs of its own and the host's must not be mounted (ONNX Runti
 /sys under qemu). OpenVINO's ARM CPU plugin then crashes: its JIT reads the CPU model from
 ``cpu*/regs/identification/midr_el1`` and its thread pool (hwloc) the topology. So these few files, as a Pi 5 has
 them (four Cortex-A76 r4p1 cores, one cluster), are written into the root's empty ``/sys`` for the run and removed
-after. They describe the board, not the CPU qemu emulates: the instruction set the runtimes use comes from the
-auxiliary vector (HWCAP), which qemu fills in itself.
+after. The instruction set the runtimes use comes from the auxiliary vector (HWCAP), which qemu fills in from its
+CPU model: run it as ``QEMU_CPU=cortex-a76`` so both describe a Pi 5.
 """
 
 from __future__ import annotations
