@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command of a fresh machine: installs what the suite needs, then runs it.
-#   .venv        edgekit + dev, daemon, export, tflite, openvino, docs extras; llama-cpp-python
+#   .venv        edgekit + dev, daemon, export, tflite, openvino, ncnn, docs extras, pnnx (--no-deps); llama-cpp-python
 #                (scripts/install_llm.sh); mosquitto;
 #                Debian's chromium + Playwright for the dashboard's browser tests (scripts/install_dashboard.sh);
 #                the fleet: hub and s3 extras, PostgreSQL, SeaweedFS, ansible-core (scripts/install_fleet.sh)
@@ -24,7 +24,10 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev,daemon,export,tflite,openvino,docs]"
+.venv/bin/python -m pip install -q -e ".[dev,daemon,export,tflite,openvino,ncnn,docs]"
+# pnnx, the ONNX → ncnn converter of `edgekit export --to ncnn`: one static binary in its wheel. --no-deps: the wheel
+# declares torch for its TorchScript helpers, which converting ONNX does not use.
+.venv/bin/python -m pip install -q --no-deps "pnnx>=20261020"
 # TensorRT's type stubs (10.x; PyPI has none for 8.x): tests/backends/test_tensorrt_version.py checks every TensorRT
 # call of the engine builder and backend against them. mypy cannot use them (no py.typed in their `tensorrt/`, and
 # their .pyi do not parse), so it sees `tensorrt` as Any. --no-deps: they name `tensorrt`, whose PyPI package is a

@@ -38,7 +38,8 @@ class Runtime:
     edgetpu: bool = False
     gpu: bool = False
     weights: str | None = None
-    """Suffix of the file beside the model that holds its weights (an OpenVINO IR's ``.bin``): it travels with it."""
+    """Suffix of the file beside the model that holds its weights (an OpenVINO IR's ``.bin``, an ncnn graph's
+    ``.ncnn.bin``): it travels with it."""
     extra: str | None = None
     """edgekit's pip extra that installs it, added to a bundle whose model needs it; ``None``: none is added (ONNX
     Runtime is in the core install; TensorRT and LiteRT come with the board's own setup)."""
@@ -103,7 +104,20 @@ RUNTIMES: dict[str, Runtime] = {
             "OpenVINO",
             stand_ins=("onnxruntime",),
             weights=".bin",
-            extra="openvino",
+            extra="openvino-runtime",  # a board runs IRs: NNCF (the `openvino` extra's quantizer) stays off it
+        ),
+        Runtime(
+            "ncnn",
+            "ncnn",
+            "edgekit.backends.ncnn:NcnnBackend",
+            ".ncnn.param",
+            (".ncnn.param",),
+            "ncnn",
+            ("ncnn",),
+            "ncnn",
+            stand_ins=("onnxruntime",),
+            weights=".bin",
+            extra="ncnn",
         ),
     )
 }
@@ -134,11 +148,13 @@ def runtime_for_file(path: str | Path) -> Runtime:
 
 
 def model_files(path: Path) -> list[Path]:
-    """The model file and the files that travel with it (an OpenVINO IR's ``.bin``), by its name.
+    """The model file and the files that travel with it (an OpenVINO IR's or an ncnn graph's ``.bin``), by its name.
 
     Examples:
         >>> [p.name for p in model_files(Path("m-640_bf16.xml"))], [p.name for p in model_files(Path("m.onnx"))]
         (['m-640_bf16.xml', 'm-640_bf16.bin'], ['m.onnx'])
+        >>> [p.name for p in model_files(Path("m-320_fp16.ncnn.param"))]
+        ['m-320_fp16.ncnn.param', 'm-320_fp16.ncnn.bin']
     """
     try:
         weights = runtime_for_file(path).weights

@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         model: str | None = typer.Argument(
             None, help="ONNX or Ultralytics .pt file, or a model card name (default with --profile: its model)"
         ),
-        to: str | None = typer.Option(None, "--to", help="onnx, tensorrt, tflite, edgetpu or openvino"),
+        to: str | None = typer.Option(None, "--to", help="onnx, tensorrt, tflite, edgetpu, openvino or ncnn"),
         precision: str | None = typer.Option(None, "--precision", help="fp32, fp16, bf16 (openvino) or int8"),
         profile: str | None = typer.Option(
             None, "--profile", help="Device profile: its model, target, precision, input size and workspace"

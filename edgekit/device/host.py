@@ -91,6 +91,7 @@ def runtime_modules() -> dict[str, bool]:
         "tflite_runtime": _has_module("tflite_runtime"),
         "tensorrt": _has_module("tensorrt"),
         "openvino": _has_module("openvino"),
+        "ncnn": _has_module("ncnn"),
         "pycoral": _has_module("pycoral"),
         "llama_cpp": _has_module("llama_cpp"),
         "mediapipe": _has_module("mediapipe"),

@@ -104,10 +104,18 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat(
             "openvino",
             "openvino",
-            ("fp32", "fp16", "bf16"),
+            ("fp32", "fp16", "bf16", "int8"),
             "edgekit.export.build_openvino",
-            "OpenVINO (convert_model + save_model)",
-            "edgekit.backends.openvino:import_openvino",
+            "OpenVINO (convert_model + save_model; INT8: NNCF)",
+            "edgekit.export.openvino_int8:check_installed",
+        ),
+        ExportFormat(
+            "ncnn",
+            "ncnn",
+            ("fp32", "fp16"),
+            "edgekit.export.build_ncnn",
+            "pnnx (ONNX → ncnn)",
+            "edgekit.export.onnx2ncnn:check_installed",
         ),
     )
 }

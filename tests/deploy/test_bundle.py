@@ -222,6 +222,21 @@ def test_an_openvino_ir_ships_with_its_weights(tmp_path: Path) -> None:
     assert (tmp_path / "stage" / "models" / "mine.bin").read_bytes() == b"weights"
 
 
+def test_a_board_bundle_gets_the_runtime_not_the_converters() -> None:
+    """An OpenVINO IR or an ncnn graph adds its runtime's extra to the board's lock: never NNCF (which pulls scipy
+    and scikit-learn), pnnx or torch, which only the exporting machine needs."""
+    import tomllib
+
+    from edgekit.backends import runtime_for_file
+
+    extras = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert any(r.startswith("nncf") for r in extras["openvino"])  # the exporting machine's extra has it
+    for model, runtime in (("m.xml", "openvino"), ("m-320_fp16.ncnn.param", "ncnn")):
+        needs = runtime_for_file(model).extra
+        assert needs is not None and [r.split(">")[0] for r in extras[needs]] == [runtime]
+
+
 def test_lock_follows_the_shipped_wheel_not_a_stale_install(tmp_path: Path) -> None:
     """The requirements come from the wheel that ships (an editable install's metadata can lag pyproject.toml)."""
     import zipfile

@@ -21,6 +21,7 @@ ov = pytest.importorskip("openvino", reason="needs the [openvino] extra")
 from edgekit.backends.openvino import RT_INFO_PATH, OpenVINOBackend, bf16_capable  # noqa: E402
 
 DATA = SHARED / "data"
+GENERATED_INT8 = 8  # composites beside the real photos: enough for INT8's calibration and a steadier gate
 
 
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
@@ -71,3 +72,31 @@ def test_the_ir_is_gated_reported_and_planned(
     plan = plan_runtime(load_profile(profile), host, path, card)
     assert plan.backend == "onnxruntime" and plan.model_path == path
     assert f"OpenVINO {precision.upper()} → ONNX Runtime CPU (no OpenVINO runtime here)" in plan.substitutions
+
+
+def test_int8_through_nncf_keeps_the_decode_tail_in_float_and_is_gated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("nncf", reason="needs the [openvino] extra")
+    monkeypatch.setenv("EDGEKIT_CACHE", str(tmp_path / "cache"))
+    rep = export(DEFAULT_MODEL, ExportOptions(target="openvino", precision="int8", imgsz=320, val=DATA,
+                                              generated=GENERATED_INT8))
+    art = Path(rep.artifact or "")
+    assert rep.passed, json.dumps(rep.model_dump(mode="json"), indent=1)[:3000]
+    assert art.name == "yolov8s-fall-320_int8.xml" and rep.map_drop is not None and rep.map_drop <= 1.0
+    # INT8 weights: a quarter of the FP32 file (plus the float tail and the scales)
+    fp32_bytes = (art.parent / "yolov8s-fall-320_fp32.onnx").stat().st_size
+    assert art.with_suffix(".bin").stat().st_size < 0.3 * fp32_bytes
+    model = ov.Core().read_model(str(art))
+    kinds = {op.get_type_name() for op in model.get_ordered_ops()}
+    assert "FakeQuantize" in kinds  # what NNCF inserts; the CPU plugin runs those layers in INT8
+    # the decode tail (found by structure: merge Concat → DFL, anchors, Sigmoid, output Concat) stays in float
+    assert rep.nodes_in_float == rep.attempts[-1].nodes_in_float and len(rep.nodes_in_float) >= 10
+    assert rep.attempts[0].name == "openvino-int8" and len(rep.attempts) <= 2  # the second rung only if needed
+    assert any("Sigmoid" in n for n in rep.nodes_in_float) and any("dfl" in n for n in rep.nodes_in_float)
+    assert rep.converter.startswith("NNCF ") and rep.int8_weights is not None
+    assert rep.calibration is not None and rep.calibration.images >= 1
+    assert not (set(rep.calibration.real) & set(rep.validation.real if rep.validation else []))
+    be = open_backend(art)
+    assert isinstance(be, OpenVINOBackend) and be.inputs[0].shape == (1, 3, 320, 320)
+    be.close()

@@ -31,7 +31,9 @@ DATA = SHARED / "data"
         ("tensorrt", "fp16", None),
         ("edgetpu", "fp32", "does not support"),
         ("openvino", "bf16", None),
-        ("openvino", "int8", "does not support"),
+        ("openvino", "int8", None),
+        ("ncnn", "fp16", None),
+        ("ncnn", "int8", "does not support"),
         ("coreml", "fp32", "unknown export target"),
     ],
 )
@@ -39,7 +41,7 @@ def test_format_table(name: str, precision: str, error: str | None) -> None:
     if error is None:
         fmt = get_format(name)
         assert check_precision(fmt, precision) == precision
-        assert fmt.suffix.endswith((".onnx", ".tflite", ".engine", ".xml"))
+        assert fmt.suffix.endswith((".onnx", ".tflite", ".engine", ".xml", ".ncnn.param"))
     else:
         with pytest.raises(EdgekitError, match=error):
             check_precision(get_format(name), precision)
