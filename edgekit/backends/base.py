@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -58,3 +59,24 @@ class Backend(Protocol):
     def close(self) -> None:
         """Free native resources; the backend is unusable afterwards."""
         ...
+
+
+def check_input_count(inputs: Sized, expected: int) -> None:
+    """A model run with another number of inputs than the model takes is a caller's bug: say so before the runtime."""
+    if len(inputs) != expected:
+        raise ValueError(f"model takes {expected} inputs, got {len(inputs)}")
+
+
+class FixedSpecs:
+    """``inputs``/``outputs`` for a backend that reads them once, when the model loads."""
+
+    _inputs: list[TensorSpec]
+    _outputs: list[TensorSpec]
+
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        return self._inputs
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        return self._outputs

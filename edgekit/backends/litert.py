@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edgekit.backends.base import BackendOptions, TensorSpec
+from edgekit.backends.base import BackendOptions, TensorSpec, check_input_count
 from edgekit.errors import EdgekitError, MissingDependencyError
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,7 @@ class LiteRTBackend:
         return [self._spec(d) for d in self._out]
 
     def infer(self, inputs: list[npt.NDArray[np.generic]]) -> list[npt.NDArray[np.generic]]:
-        if len(inputs) != len(self._in):
-            raise ValueError(f"model takes {len(self._in)} inputs, got {len(inputs)}")
+        check_input_count(inputs, len(self._in))
         feeds = []
         for d, x in zip(self._in, inputs, strict=True):
             dtype = np.dtype(d["dtype"])

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edgekit.backends.base import BackendOptions, TensorSpec
+from edgekit.backends.base import BackendOptions, FixedSpecs, TensorSpec, check_input_count
 from edgekit.errors import EdgekitError, MissingDependencyError
 
 PRECISIONS = ("fp32", "fp16")
@@ -76,7 +76,7 @@ def input_shapes(param: Path) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-class NcnnBackend:
+class NcnnBackend(FixedSpecs):
     """An ``ncnn.Net`` on the CPU behind the backend protocol."""
 
     def __init__(self, path: Path, options: BackendOptions) -> None:
@@ -110,17 +110,8 @@ class NcnnBackend:
         probe = self.infer([np.zeros(s.static_shape or (), np.float32) for s in self._inputs])
         self._outputs = [TensorSpec(n, o.shape, "float32") for n, o in zip(self._output_names, probe, strict=True)]
 
-    @property
-    def inputs(self) -> list[TensorSpec]:
-        return self._inputs
-
-    @property
-    def outputs(self) -> list[TensorSpec]:
-        return self._outputs
-
     def infer(self, inputs: list[npt.NDArray[np.generic]]) -> list[npt.NDArray[np.generic]]:
-        if len(inputs) != len(self._inputs):
-            raise ValueError(f"model takes {len(self._inputs)} inputs, got {len(inputs)}")
+        check_input_count(inputs, len(self._inputs))
         ex = self.net.create_extractor()
         # ncnn.Mat wraps the array's memory without a copy: the arrays must live until the last extract.
         arrays = [np.ascontiguousarray(x, np.float32) for x in inputs]

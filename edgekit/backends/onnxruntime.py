@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edgekit.backends.base import BackendOptions, TensorSpec
+from edgekit.backends.base import BackendOptions, FixedSpecs, TensorSpec, check_input_count
 from edgekit.backends.memory import release_freed_heap
 from edgekit.errors import EdgekitError
 
@@ -37,7 +37,7 @@ def available_providers() -> list[str]:
     return list(ort.get_available_providers())
 
 
-class OnnxRuntimeBackend:
+class OnnxRuntimeBackend(FixedSpecs):
     """An ``onnxruntime.InferenceSession`` behind the backend protocol."""
 
     def __init__(self, path: Path, options: BackendOptions) -> None:
@@ -87,17 +87,8 @@ class OnnxRuntimeBackend:
         ort_type = str(arg.type)  # type: ignore[attr-defined]
         return TensorSpec(arg.name, shape, _ORT_TYPES.get(ort_type, ort_type))  # type: ignore[attr-defined]
 
-    @property
-    def inputs(self) -> list[TensorSpec]:
-        return self._inputs
-
-    @property
-    def outputs(self) -> list[TensorSpec]:
-        return self._outputs
-
     def infer(self, inputs: list[npt.NDArray[np.generic]]) -> list[npt.NDArray[np.generic]]:
-        if len(inputs) != len(self._in_names):
-            raise ValueError(f"model takes {len(self._in_names)} inputs, got {len(inputs)}")
+        check_input_count(inputs, len(self._in_names))
         first, self._first_run = self._first_run, None
         outs = self._sess.run(None, dict(zip(self._in_names, inputs, strict=True)), first)
         return [np.asarray(o) for o in outs]

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edgekit.backends.base import BackendOptions, TensorSpec
+from edgekit.backends.base import BackendOptions, FixedSpecs, TensorSpec, check_input_count
 from edgekit.errors import EdgekitError, MissingDependencyError
 
 PRECISION_KEY = "INFERENCE_PRECISION_HINT"
@@ -38,7 +38,7 @@ def bf16_capable(core: Any) -> bool:
     return "BF16" in core.get_property(DEVICE, "OPTIMIZATION_CAPABILITIES")
 
 
-class OpenVINOBackend:
+class OpenVINOBackend(FixedSpecs):
     """An ``openvino.CompiledModel`` on the CPU behind the backend protocol."""
 
     def __init__(self, path: Path, options: BackendOptions) -> None:
@@ -74,17 +74,8 @@ class OpenVINOBackend:
         self._inputs = [_spec(p) for p in self._compiled.inputs]
         self._outputs = [_spec(p) for p in self._compiled.outputs]
 
-    @property
-    def inputs(self) -> list[TensorSpec]:
-        return self._inputs
-
-    @property
-    def outputs(self) -> list[TensorSpec]:
-        return self._outputs
-
     def infer(self, inputs: list[npt.NDArray[np.generic]]) -> list[npt.NDArray[np.generic]]:
-        if len(inputs) != len(self._inputs):
-            raise ValueError(f"model takes {len(self._inputs)} inputs, got {len(inputs)}")
+        check_input_count(inputs, len(self._inputs))
         # share_inputs: no copy of the frame; the request's output tensors are reused next run, so copy those out.
         self._request.infer(list(inputs), share_inputs=True)
         return [np.array(self._request.get_output_tensor(i).data) for i in range(len(self._outputs))]
