@@ -107,3 +107,23 @@ def test_capture_nice_reaches_the_capture_thread():
         assert tid is not None and os.getpriority(os.PRIO_PROCESS, tid) == 7
     finally:
         reader.close()
+
+
+def test_an_affinity_beyond_this_machine_stops_the_start_with_one_line(tmp_path):
+    from edgekit.pipeline.startup import check_startup
+
+    cfg = parse_config(f"state_dir: {tmp_path}\nmqtt: null\ncameras: {{a: {{source: synthetic}}}}\n"
+                       "scheduling: {affinity: [4096]}\n")
+    with pytest.raises(EdgekitError, match=r"^scheduling.affinity: affinity names CPUs \[4096\]"):
+        check_startup(cfg)
+
+
+def test_edgekit_run_refuses_a_cpu_it_may_not_use_in_one_line_exit_2(tmp_path):
+    from tests.helpers import run_cli
+
+    cfg = tmp_path / "d.yaml"
+    cfg.write_text(f"state_dir: {tmp_path}\nmqtt: null\ncameras: {{a: {{source: synthetic}}}}\n"
+                   "scheduling: {affinity: [4096]}\n")
+    r = run_cli("run", "--config", str(cfg), "--duration", "5", timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "scheduling.affinity: affinity names CPUs [4096]" in r.stderr and "Traceback" not in r.stderr
