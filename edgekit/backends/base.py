@@ -46,7 +46,8 @@ class BackendOptions:
     """ONNX Runtime on the CPU: intra/inter-op spin-waiting (``session.*.allow_spinning``); entries in ``extra``
     win over it."""
     affinity: tuple[int, ...] | None = None
-    """CPUs the runtime's worker threads may run on (they inherit it when the session is made); None: all."""
+    """CPUs the runtime's worker threads may run on (``open_backend`` loads the model there, so the threads a
+    runtime starts at load inherit them); None: all."""
 
 
 @runtime_checkable

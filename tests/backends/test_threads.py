@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from edgekit.backends import BackendOptions
+from edgekit.backends import BackendOptions, open_backend
 from edgekit.backends.onnxruntime import OnnxRuntimeBackend
 from edgekit.backends.threads import SPIN_KEYS, spins, thread_cpus, thread_ids
 from edgekit.errors import EdgekitError
@@ -41,7 +41,7 @@ def test_auto_spins_only_when_a_cpu_is_left_free():
 @pytest.mark.skipif(len(CPUS) < 2, reason="needs two CPUs to tell a pinned thread from a free one")
 def test_affinity_reaches_the_worker_threads_and_the_caller_gets_its_cpus_back():
     before, mine = thread_ids(), os.sched_getaffinity(0)
-    be = OnnxRuntimeBackend(DEFAULT_MODEL, BackendOptions(threads=2, affinity=(CPUS[-1],)))
+    be = open_backend(DEFAULT_MODEL, BackendOptions(threads=2, affinity=(CPUS[-1],)))
     try:
         started = thread_ids() - before
         assert started, "ORT started no worker thread for a 2-thread pool"
@@ -53,4 +53,4 @@ def test_affinity_reaches_the_worker_threads_and_the_caller_gets_its_cpus_back()
 
 def test_an_affinity_outside_this_process_is_one_clear_error():
     with pytest.raises(EdgekitError, match=r"affinity names CPUs \[4096\] this process may not use"):
-        OnnxRuntimeBackend(DEFAULT_MODEL, BackendOptions(threads=1, affinity=(4096,)))
+        open_backend(DEFAULT_MODEL, BackendOptions(threads=1, affinity=(4096,)))
