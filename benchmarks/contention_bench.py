@@ -164,15 +164,29 @@ def camera_block(det: Any, n_cams: int, seconds: float, capture_nice: int = 0) -
         deadline = time.monotonic() + 120
         while any(w.stats.processed < 2 for w in workers) and time.monotonic() < deadline:
             time.sleep(0.05)
-        n0, t0 = [w.stats.processed for w in workers], time.perf_counter()
-        time.sleep(seconds)
-        dt = time.perf_counter() - t0
-        return [(w.stats.processed - n) / dt for w, n in zip(workers, n0, strict=True)]
+        return _rates(workers, seconds)
     finally:
         for w in workers:
             w.stop()
         for w in workers:
             w.join(10)
+
+
+def _rates(workers: list[Any], seconds: float) -> list[float]:
+    """Each worker's frames per second between the first and the last frame it finished in ``seconds`` (frame
+    ends seen by polling every 5 ms: at well under one frame per second a plain count over the block would be
+    off by up to a whole frame)."""
+    ends: list[list[float]] = [[] for _ in workers]
+    last = [w.stats.processed for w in workers]
+    t_end = time.perf_counter() + seconds
+    while time.perf_counter() < t_end:
+        time.sleep(0.005)
+        for i, w in enumerate(workers):
+            n = w.stats.processed
+            if n != last[i]:
+                ends[i] += [time.perf_counter()] * (n - last[i])
+                last[i] = n
+    return [(len(e) - 1) / (e[-1] - e[0]) if len(e) >= 2 and e[-1] > e[0] else 0.0 for e in ends]
 
 
 # -- part 1 ---------------------------------------------------------------------------------------------------------
@@ -215,13 +229,13 @@ def contention(variants: list[dict[str, Any]], profile: str, seconds: float, rou
 
 def _ratios(b: dict[str, list[float]]) -> dict[str, Any]:
     """Per-round ratios, and their median, of blocks timed seconds apart."""
-    per = {
-        "quiet_over_raw": [q / r for q, r in zip(b["quiet"], b["raw"], strict=True)],
-        "hog_over_quiet": [h / q for h, q in zip(b["hog"], b["quiet"], strict=True)],
-        "llm_over_quiet": [x / q for x, q in zip(b["llm"], b["quiet"], strict=True)],
-    }
-    out: dict[str, Any] = {k: {"median": round(statistics.median(v), 3), "rounds": [round(x, 3) for x in v]}
-                           for k, v in per.items()}
+    def per(num: str, den: str) -> list[float]:  # a block with fewer than two frames has no rate: left out
+        return [n / d for n, d in zip(b[num], b[den], strict=True) if n > 0 and d > 0]
+
+    ratios = {"quiet_over_raw": per("quiet", "raw"), "hog_over_quiet": per("hog", "quiet"),
+              "llm_over_quiet": per("llm", "quiet")}
+    out: dict[str, Any] = {k: {"median": round(statistics.median(v), 3) if v else None,
+                               "rounds": [round(x, 3) for x in v]} for k, v in ratios.items()}
     out["fps_median"] = {k: round(statistics.median(v), 2) for k, v in b.items()}
     return out
 
