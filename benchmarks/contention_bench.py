@@ -2,8 +2,9 @@
 
     .venv/bin/python -m benchmarks.contention_bench [--seconds 8] [--rounds 4] [--variant NAME=THREADS:SPINNING]...
 
-Part 1, per scheduling variant (default: ``auto`` = the new defaults, and ``spin`` = ONNX Runtime's own default,
-spinning on), in rounds; each round times, back to back and in rotating order, blocks of:
+Part 1, per scheduling variant (default: ``default`` = the daemon's defaults, ``nice0`` = the same with the
+capture thread at niceness 0, ``spin`` = ONNX Runtime's own spinning with niceness 0, the daemon before this work),
+in rounds; each round times, back to back and in rotating order, blocks of:
 
 - ``raw``: ``session.run`` on one prepared 640 tensor, the same plan (threads, spinning) as the daemon;
 - ``quiet``: one camera worker (the daemon's: live synthetic 720p camera at 15 FPS, capture thread, detection,
@@ -52,7 +53,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--profile", default="desktop")
     ap.add_argument("--variant", action="append", default=None,
-                    help="NAME=THREADS:SPINNING[:CAPTURE_NICE] (default: auto=0:auto spin=0:on)")
+                    help="NAME=THREADS:SPINNING[:CAPTURE_NICE] (default: the daemon's defaults, 'nice0' = them with "
+                    "the capture thread at niceness 0, 'spin' = ONNX Runtime's spinning with niceness 0 as before)")
     ap.add_argument("--cameras", default="1,2,4", help="camera counts for part 2 ('' skips it)")
     ap.add_argument("--batch", default="2,4", help="batch sizes for part 2 ('' skips them)")
     ap.add_argument("--llm", default=None, help="GGUF card or file for the assistant (default: the assistant's)")
@@ -62,9 +64,11 @@ def main() -> None:
     if a.llm_child:
         _decode_forever(a.llm)
         return
+    from edgekit.config.scheduling import SchedulingConfig
     from edgekit.device.state import DeviceState, bracket
 
-    variants = [_parse_variant(v) for v in (a.variant or ["auto=0:auto", "spin=0:on"])]
+    nice = SchedulingConfig().capture_nice
+    variants = [_parse_variant(v) for v in (a.variant or [f"default=0:auto:{nice}", "nice0=0:auto:0", "spin=0:on:0"])]
     out: dict[str, Any] = {"seconds": a.seconds, "rounds": a.rounds, "profile": a.profile}
     before = DeviceState.capture()
     out["contention"] = contention(variants, a.profile, a.seconds, a.rounds, a.llm)
@@ -81,10 +85,12 @@ def main() -> None:
 
 
 def _parse_variant(spec: str) -> dict[str, Any]:
+    from edgekit.config.scheduling import SchedulingConfig
+
     name, _, rest = spec.partition("=")
     parts = rest.split(":")
     return {"name": name, "threads": int(parts[0] or 0), "spinning": parts[1] if len(parts) > 1 else "auto",
-            "capture_nice": int(parts[2]) if len(parts) > 2 else 0}
+            "capture_nice": int(parts[2]) if len(parts) > 2 else SchedulingConfig().capture_nice}
 
 
 # -- the neighbours ------------------------------------------------------------------------------------------------
@@ -242,12 +248,15 @@ def _ratios(b: dict[str, list[float]]) -> dict[str, Any]:
 
 # -- part 2 ---------------------------------------------------------------------------------------------------------
 def cameras(counts: list[int], profile: str, seconds: float) -> list[dict[str, Any]]:
+    """1, 2, 4 … cameras on one detector with the daemon's defaults: FPS per camera and in total."""
+    from edgekit.config.scheduling import SchedulingConfig
     from edgekit.vision.detector import Detector
 
     det = Detector.load(profile=profile)
     rows = []
+    nice = SchedulingConfig().capture_nice
     for n in counts:
-        fps = camera_block(det, n, seconds * n)  # about as many frames per camera as one camera gets alone
+        fps = camera_block(det, n, seconds * n, nice)  # about as many frames per camera as one camera gets alone
         rows.append({"cameras": n, "fps_per_camera": [round(f, 2) for f in fps], "total_fps": round(sum(fps), 2),
                      "load_1min": round(os.getloadavg()[0], 2)})
         print(f"{n} camera(s): {sum(fps):.2f} FPS in total, per camera {[round(f, 2) for f in fps]}", flush=True)

@@ -22,7 +22,7 @@ class SchedulingConfig(Strict):
         None, min_length=1, description="CPUs (0-based) the detector's threads and the camera threads run on; "
         "null = every CPU this process may use. Keep a core for other work (e.g. the assistant) by leaving it out.")
     capture_nice: int = Field(
-        0, ge=0, le=19, description="Niceness of the capture threads (decode, stale-frame drop), so decoding frames "
+        5, ge=0, le=19, description="Niceness of the capture threads (decode, stale-frame drop), so decoding frames "
         "that will be dropped gives way to inference; 0 = unchanged.")
 
     @field_validator("affinity")

@@ -26,7 +26,7 @@ TWO = "cameras:\n  a: {source: 'synthetic:1'}\n  b: {source: 'synthetic:2'}\nmqt
 
 def test_defaults_leave_the_profile_in_charge():
     s = parse_config("cameras: {a: {source: synthetic}}").scheduling
-    assert (s.threads, s.spinning, s.affinity, s.capture_nice) == (None, None, None, 0)
+    assert (s.threads, s.spinning, s.affinity, s.capture_nice) == (None, None, None, 5)
     prof = load_profile("desktop")
     assert prof.runtime.spinning == "auto"
     assert plan_runtime(prof, probe_host(), DEFAULT_MODEL).to_dict()["spinning"] == "auto"
