@@ -53,7 +53,7 @@ class Detector:
         self.conf, self.iou, self.max_det = conf, iou, max_det
         self.plan = plan
         self.timer = StageTimer()
-        # Cameras share one detector: one inference at a time, in arrival order, each with the whole thread pool
+        # Cameras share one detector: one inference at a time, each with the whole thread pool
         # (two runs at once on one pool oversubscribe the cores; benchmarks/README.md, several cameras).
         self._lock = threading.Lock()
         if len(backend.inputs) != 1:
