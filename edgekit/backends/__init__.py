@@ -14,6 +14,7 @@ from pathlib import Path
 
 from edgekit.backends.base import Backend, BackendOptions, TensorSpec
 from edgekit.backends.runtimes import RUNTIMES, Runtime, get_runtime, runtime_for_file
+from edgekit.backends.threads import check_cpus, pinned
 from edgekit.errors import EdgekitError
 
 __all__ = [
@@ -41,7 +42,8 @@ def backend_for_suffix(path: str | Path) -> str:
 def open_backend(
     path: str | Path, options: BackendOptions | None = None, backend: str | None = None
 ) -> Backend:
-    """Load ``path`` with the backend for its file type (or the one named)."""
+    """Load ``path`` with the backend for its file type (or the one named). With ``options.affinity`` the model is
+    loaded on those CPUs, so the worker threads a runtime starts at load (ONNX Runtime's pool) inherit them."""
     path = Path(path)
     if not path.is_file():
         raise EdgekitError(f"model file not found: {path}")
@@ -50,5 +52,12 @@ def open_backend(
         raise EdgekitError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
     module_name, cls_name = BACKENDS[name].split(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
-    be: Backend = cls(path, options or BackendOptions())
+    options = options or BackendOptions()
+    if options.affinity is not None:
+        try:
+            check_cpus(options.affinity)
+        except ValueError as e:
+            raise EdgekitError(f"cannot open {path}: {e}") from None
+    with pinned(options.affinity):
+        be: Backend = cls(path, options)
     return be

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sized
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,12 @@ class TensorSpec:
         return None
 
 
+Spinning = Literal["auto", "on", "off"]
+"""Whether a CPU runtime's idle worker threads spin-wait for work: ``auto`` spins only when the detector leaves a
+core free (threads fewer than cores); a pool that fills the cores yields instead, since a spinning thread burns the
+time slice the pre-empted thread it waits for needs (``benchmarks/README.md``, contention)."""
+
+
 @dataclass(frozen=True, slots=True)
 class BackendOptions:
     """How to open a model: threads, accelerator choice, and ONNX Runtime providers when wanted."""
@@ -37,6 +43,12 @@ class BackendOptions:
     extra: dict[str, str] = field(default_factory=dict)
     lean_memory: bool = False
     """ONNX Runtime on the CPU: no memory pattern (the profile's ``runtime.lean_memory``)."""
+    spinning: Spinning = "auto"
+    """ONNX Runtime on the CPU: intra/inter-op spin-waiting (``session.*.allow_spinning``); entries in ``extra``
+    win over it."""
+    affinity: tuple[int, ...] | None = None
+    """CPUs the runtime's worker threads may run on (``open_backend`` loads the model there, so the threads a
+    runtime starts at load inherit them); None: all."""
 
 
 @runtime_checkable

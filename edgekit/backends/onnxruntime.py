@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from edgekit.backends.base import BackendOptions, FixedSpecs, TensorSpec, check_input_count
 from edgekit.backends.memory import release_freed_heap
+from edgekit.backends.threads import spin_entries
 from edgekit.errors import EdgekitError
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ class OnnxRuntimeBackend(FixedSpecs):
             so.intra_op_num_threads = options.threads
             so.inter_op_num_threads = 1
         so.log_severity_level = 3
-        for key, value in options.extra.items():  # ORT session config entries, e.g. intra-op spinning
+        spin = spin_entries(options.spinning, options.threads, len(options.affinity) if options.affinity else None)
+        for key, value in {**spin, **options.extra}.items():  # ORT session config entries; `extra` wins
             so.add_session_config_entry(key, value)
         have = set(ort.get_available_providers())
         providers = [p for p in (options.providers or ("CPUExecutionProvider",)) if p in have]
@@ -80,6 +82,13 @@ class OnnxRuntimeBackend(FixedSpecs):
         self._outputs = [self._spec(o) for o in self._sess.get_outputs()]
         self._in_names = [i.name for i in self._inputs]
         self.metadata: dict[str, str] = dict(self._sess.get_modelmeta().custom_metadata_map)
+
+    def config_entry(self, key: str) -> str:
+        """A session config entry as the session itself reports it ('' when unset)."""
+        try:
+            return str(self._sess.get_session_options().get_session_config_entry(key))
+        except Exception:  # ORT raises a plain RuntimeError-like Fail for an unset key
+            return ""
 
     @staticmethod
     def _spec(arg: object) -> TensorSpec:

@@ -29,12 +29,14 @@ from edgekit.config.polygons import Point
 from edgekit.config.pose import PoseConfig
 from edgekit.config.retention import RetentionConfig
 from edgekit.config.rules import Day, RuleConfig, ScheduleWindow
+from edgekit.config.scheduling import SchedulingConfig
 from edgekit.config.storage import StorageConfig
 from edgekit.errors import EdgekitError
 
 __all__ = [
     "AssistantConfig", "CameraConfig", "DaemonConfig", "Day", "LineConfig", "MQTTConfig", "MetricsConfig", "Point",
-    "PoseConfig", "RetentionConfig", "RuleConfig", "ScheduleWindow", "StorageConfig", "TLSConfig", "ZoneConfig",
+    "PoseConfig", "RetentionConfig", "RuleConfig", "ScheduleWindow", "SchedulingConfig", "StorageConfig",
+    "TLSConfig", "ZoneConfig",
     "config_schema", "load_config", "parse_config",
 ]
 
@@ -54,6 +56,8 @@ class DaemonConfig(Strict):
     pose: PoseConfig = Field(default_factory=PoseConfig)
     assistant: AssistantConfig = Field(default_factory=AssistantConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    scheduling: SchedulingConfig = Field(
+        default_factory=SchedulingConfig, description="Detector threads, spinning, CPU affinity, capture priority.")
     snapshot_quality: int = Field(85, ge=10, le=100)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig,

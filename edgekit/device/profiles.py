@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from edgekit.backends.base import Spinning
 from edgekit.backends.runtimes import RUNTIMES
 from edgekit.config.loader import bundled_names, bundled_path, load_yaml_model
 from edgekit.errors import EdgekitError
@@ -54,6 +55,9 @@ class RuntimeSettings(_Strict):
     imgsz: int = Field(640, ge=160, le=1280, multiple_of=32)
     model: str = Field("yolov8s-fall", description="Model card the profile runs by default")
     threads: int = Field(0, ge=0, le=256, description="0 = one per core")
+    spinning: Spinning = Field(
+        "auto", description="ONNX Runtime's idle threads spin-wait: auto = only when the detector leaves a core free "
+        "(a pool that fills the cores yields, so it keeps its speed beside other work)")
     lean_memory: bool = Field(
         False, description="ONNX Runtime on the CPU without its memory pattern: 13 MB less RSS at 640 FP32 (issue 16), "
         "about 5 % slower per inference where measured")

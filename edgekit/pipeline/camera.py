@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from pydantic import PrivateAttr
 
+from edgekit.backends.threads import pin_thread
 from edgekit.config.cameras import CameraConfig
 from edgekit.contract.stats import CameraCounters
 from edgekit.errors import EdgekitError
@@ -92,8 +93,11 @@ class CameraWorker:
                  opener: Callable[[str], Source] | None = None, stall_s: float | None = None,
                  clips_folder: Path | None = None, on_counts: Callable[[str, Counts], None] | None = None,
                  on_clip: Callable[[Clip], None] | None = None,
-                 on_frame: Callable[[Frame, Detections], None] | None = None) -> None:
-        """``on_frame`` is called with every processed frame (the dashboard keeps a reference; it must not block)."""
+                 on_frame: Callable[[Frame, Detections], None] | None = None,
+                 affinity: tuple[int, ...] | None = None, capture_nice: int = 0) -> None:
+        """``on_frame`` is called with every processed frame (the dashboard keeps a reference; it must not block).
+        ``affinity``: the CPUs this camera's thread runs on (it takes part in the detector's inference);
+        ``capture_nice``: niceness of its capture thread (``scheduling`` in the daemon config)."""
         self.cam_id, self.cfg, self.detector, self.rules = cam_id, cfg, detector, rules
         try:
             self.filters = ObjectFilter(cfg.objects, detector.labels)
@@ -122,6 +126,7 @@ class CameraWorker:
         self.heartbeat = time.monotonic()
         self._rate = RateCheck(cam_id, self.rate_check_s)
         self.on_frame = on_frame
+        self._affinity, self._capture_nice = affinity, capture_nice
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -136,6 +141,11 @@ class CameraWorker:
     def join(self, timeout: float | None = None) -> None:
         if self._thread.ident is not None:  # close() after a failed start: never-started workers have nothing to join
             self._thread.join(timeout)
+
+    @property
+    def native_id(self) -> int | None:
+        """The OS id of this camera's thread once started (what its affinity and niceness belong to)."""
+        return self._thread.native_id
 
     @property
     def alive(self) -> bool:
@@ -179,9 +189,9 @@ class CameraWorker:
                 self.on_frame(frame, self._last_dets)  # live views keep moving; boxes are the last detection's
             return []
         tensor, info = prepared if prepared is not None else self._prepare(frame)
-        dets = self.detector.detect_prepared(tensor, info)
+        dets, ms = self.detector.detect_timed(tensor, info)  # this camera's own times (the detector is shared)
         for s in ("infer", "post"):
-            timer.add(s, self.detector.timer.last(s))
+            timer.add(s, ms[s])
         dets = self.filters.apply(dets, frame.shape)
         self.gate.detected(len(dets), t)
         assert self.tracker is not None  # created in _run before frames flow
@@ -215,6 +225,7 @@ class CameraWorker:
 
     # -- the thread --------------------------------------------------------------------------------------------
     def _run(self) -> None:
+        pin_thread(self._affinity)
         backoff = Backoff(initial=0.5, maximum=30.0)
         first = True
         while not self._stop.is_set():
@@ -262,7 +273,7 @@ class CameraWorker:
         # The capture thread letterboxes ahead where inference leaves a core free; the daemon keeps that thread
         # in any case (heartbeats, stall detection), so `overlap_for`'s "none" reads like "decode" here.
         ahead = overlap_for(self.detector, src) == "prepare"
-        reader = LatestFrameReader(src, prepare=self._prepare if ahead else None)
+        reader = LatestFrameReader(src, prepare=self._prepare if ahead else None, nice=self._capture_nice)
         wall0, mono0 = time.time(), time.monotonic_ns()
         base_captured, base_dropped = self.stats.captured, self.stats.dropped
         src_reconnects, first, rate = 0, True, self._rate

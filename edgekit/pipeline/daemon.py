@@ -88,6 +88,7 @@ class Daemon:
                 pose_class_ids=cam.pose_class_ids, on_status=self._camera_status, clips_folder=cam.clips,
                 on_counts=self._publish_counts, on_clip=self._clip_ready,
                 on_frame=watcher.frame_sink(cam_id) if watcher is not None else None,
+                affinity=cfg.scheduling.cpus, capture_nice=cfg.scheduling.capture_nice,
             ) for cam_id, cam in s.cameras.items()}
         except BaseException:  # a port in use, a bad object filter: let go of what is open, then tell
             if self.metrics is not None:

@@ -143,8 +143,10 @@ def load_cameras(cfg: DaemonConfig, state: Path) -> dict[str, CameraPlan]:
             continue
         key = (cfg.model_of(cam_id), cam.conf)
         if key not in detectors:
-            # Sessions are shared between cameras with the same model: ORT runs them thread-safely.
-            detectors[key] = Detector.load(key[0], profile=profile, conf=cam.conf)
+            # Cameras with the same model share one detector, which runs one inference at a time.
+            sched = cfg.scheduling
+            detectors[key] = Detector.load(key[0], profile=profile, conf=cam.conf, threads=sched.threads,
+                                           spinning=sched.spinning, affinity=sched.cpus)
         det = detectors[key]
         rules = [r for r in cfg.rules if cam_id in cfg.cameras_of(r)]
         try:

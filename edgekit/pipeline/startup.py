@@ -64,6 +64,17 @@ def verify_camera_files(cfg: DaemonConfig) -> None:
             raise EdgekitError(f"cameras.{cam_id}.source: {why}")
 
 
+def verify_affinity(cfg: DaemonConfig) -> None:
+    """``scheduling.affinity`` names only CPUs this process may run on (a config written for a bigger board)."""
+    from edgekit.backends.threads import check_cpus
+
+    if cfg.scheduling.affinity is not None:
+        try:
+            check_cpus(cfg.scheduling.affinity)
+        except ValueError as e:
+            raise EdgekitError(f"scheduling.affinity: {e}") from None
+
+
 def check_startup(cfg: DaemonConfig) -> None:
     """Everything that can be checked before loading models: profile, labels, camera files (config errors, exit 2).
 
@@ -76,6 +87,7 @@ def check_startup(cfg: DaemonConfig) -> None:
         load_profile(cfg.profile)
     verify_labels(cfg)
     verify_camera_files(cfg)
+    verify_affinity(cfg)
     if cfg.mqtt is not None:
         try:
             check_broker(cfg.mqtt)

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from edgekit.backends.threads import lower_priority
 from edgekit.sources.base import Source
 from edgekit.types import Frame
 
@@ -34,7 +35,8 @@ class LatestFrameReader:
     ``prepare`` runs on the capture thread for each kept frame (e.g. a detector's pre-processing), and its result
     comes out next to the frame. ``background`` runs the capture thread at idle priority (Linux ``SCHED_IDLE``):
     on a board whose cores inference already fills, decoding then takes only the cycles inference leaves, instead
-    of preempting it.
+    of preempting it. ``nice`` (0: unchanged) lowers the capture thread's priority less drastically: it still gets
+    its share beside a process that fills the cores, where an idle-class thread would starve.
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class LatestFrameReader:
         depth: int = 2,
         prepare: Callable[[Frame], Any] | None = None,
         background: bool = False,
+        nice: int = 0,
     ) -> None:
         self.source = source
         self.drop = source.live if drop is None else drop
@@ -52,6 +55,7 @@ class LatestFrameReader:
         self._cond = threading.Condition()
         self._prepare = prepare
         self._background = background
+        self._nice = nice
         self._ended = False
         self._stop = threading.Event()
         self.error: BaseException | None = None
@@ -63,6 +67,7 @@ class LatestFrameReader:
     def _run(self) -> None:
         if self._background:
             set_idle_priority()
+        lower_priority(self._nice)
         try:
             while not self._stop.is_set():
                 frame = self.source.read()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import logging
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgekit.backends import Backend, open_backend
+from edgekit.backends.base import Spinning
 from edgekit.device.host import probe_host, usable_cores
 from edgekit.device.modelcards import ModelCard, resolve_model
 from edgekit.device.plan import RuntimePlan, export_hint, plan_runtime
@@ -50,6 +53,9 @@ class Detector:
         self.conf, self.iou, self.max_det = conf, iou, max_det
         self.plan = plan
         self.timer = StageTimer()
+        # Cameras share one detector: one inference at a time, each with the whole thread pool
+        # (two runs at once on one pool oversubscribe the cores; benchmarks/README.md, several cameras).
+        self._lock = threading.Lock()
         if len(backend.inputs) != 1:
             raise EdgekitError(f"detector models take one image input; this one takes {len(backend.inputs)}")
         spec = backend.inputs[0]
@@ -81,9 +87,12 @@ class Detector:
         conf: float | None = None,
         iou: float | None = None,
         threads: int | None = None,
+        spinning: Spinning | None = None,
+        affinity: tuple[int, ...] | None = None,
     ) -> Detector:
         """Open a model (card name, card YAML or file; default: the profile's) the way ``profile`` runs it here.
 
+        ``threads``, ``spinning`` and ``affinity`` (CPUs for the runtime's threads) override the profile's.
         ``plan`` says what runs: model file, input size, precision, backend and provider, and each substitution.
         """
         prof = load_profile(profile)
@@ -103,6 +112,10 @@ class Detector:
                           workspace_mb=workspace_for(prof.budgets.model_mb))
         if threads:
             plan.options = replace(plan.options, threads=threads)
+        if spinning is not None:
+            plan.options = replace(plan.options, spinning=spinning)
+        if affinity is not None:
+            plan.options = replace(plan.options, affinity=tuple(affinity))
         backend = open_backend(plan.model_path, plan.options, plan.backend)
         labels = list(card.labels) if card else _labels_from_metadata(backend)
         det = cls(
@@ -162,10 +175,23 @@ class Detector:
 
     def detect_prepared(self, tensor: npt.NDArray[np.floating], info: LetterboxInfo) -> Detections:
         """Infer and decode an already pre-processed frame (pre-processing may run on the capture thread)."""
-        with self.timer.stage("infer"):
+        return self.detect_timed(tensor, info)[0]
+
+    def detect_timed(
+        self, tensor: npt.NDArray[np.floating], info: LetterboxInfo
+    ) -> tuple[Detections, dict[str, float]]:
+        """:meth:`detect_prepared`, with this call's own ``infer`` and ``post`` ms (the shared ``timer`` mixes the
+        cameras that share this detector). Safe from several threads: inference runs one call at a time."""
+        t0 = time.perf_counter_ns()
+        with self._lock:
+            t1 = time.perf_counter_ns()  # the wait for another camera's inference is not this call's inference
             outputs = self.backend.infer([tensor])
-        with self.timer.stage("post"):
-            return self.postprocess(outputs, info)
+        t2 = time.perf_counter_ns()
+        dets = self.postprocess(outputs, info)
+        ms = {"wait": (t1 - t0) / 1e6, "infer": (t2 - t1) / 1e6, "post": (time.perf_counter_ns() - t2) / 1e6}
+        self.timer.add("infer", ms["infer"])
+        self.timer.add("post", ms["post"])
+        return dets, ms
 
     def close(self) -> None:
         self.backend.close()
