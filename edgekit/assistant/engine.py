@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from edgekit.assistant.settings import LLMSettings
+from edgekit.backends.threads import lower_priority
 from edgekit.errors import EdgekitError, MissingDependencyError
 
 log = logging.getLogger(__name__)
@@ -29,14 +28,9 @@ INSTALL_HINT = (
 
 
 def lower_thread_priority(nice: int) -> None:
-    """Raise this thread's niceness to ``nice`` (never lowers it). On Linux niceness is per thread and the
-    threads llama.cpp starts inherit it, so the detector on the same cores keeps its frame rate."""
-    if nice <= 0 or not hasattr(os, "setpriority"):
-        return
-    tid = threading.get_native_id()
-    with contextlib.suppress(OSError):
-        if os.getpriority(os.PRIO_PROCESS, tid) < nice:
-            os.setpriority(os.PRIO_PROCESS, tid, nice)
+    """Raise this thread's niceness to ``nice`` (never lowers it): the threads llama.cpp starts inherit it, so the
+    detector on the same cores keeps its frame rate."""
+    lower_priority(nice)
 
 
 def import_llama_cpp() -> Any:
