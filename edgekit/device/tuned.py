@@ -25,7 +25,7 @@ from edgekit.backends.runtimes import RUNTIMES, available
 from edgekit.device.cpu import CpuFeatures, host_cpu
 from edgekit.device.host import probe_host
 from edgekit.device.modelcards import resolve_model, sha256_file
-from edgekit.device.profiles import load_profile
+from edgekit.device.profiles import DeviceProfile, load_profile
 from edgekit.errors import EdgekitError
 from edgekit.paths import config_dir
 
@@ -163,14 +163,15 @@ def lookup_plan(profile: str, model: str, model_sha256: str, runtimes: dict[str,
     return PlanLookup(path, plan)
 
 
-def load_plan(profile: str, model: str | None = None) -> TunedPlan | None:
-    """The tuned plan ``run``, ``detect``, ``bench``, ``bundle`` and ``image`` use for ``profile`` (name or YAML)
-    running ``model`` (card name; default: the profile's) on this machine, or ``None``.
+def load_plan(profile: str | Path | DeviceProfile, model: str | None = None) -> TunedPlan | None:
+    """The tuned plan for ``profile`` (name, YAML or loaded) running ``model`` (card name; default: the profile's)
+    on this machine, or ``None``: what ``image`` and other tools call (``run``, ``detect`` and ``bench`` get it
+    through ``plan_runtime``).
 
     A plan file that does not fit (another CPU or model, a runtime not installed, its model file gone) is ignored
     with one warning line.
     """
-    prof = load_profile(profile)
+    prof = profile if isinstance(profile, DeviceProfile) else load_profile(profile)
     card, path = resolve_model(model or prof.runtime.model)
     name = card.name if card is not None else path.stem
     sha = (card.sha256 if card is not None else None) or sha256_file(path)
