@@ -35,14 +35,15 @@ def _check_runtimes(names: list[str], runtimes: dict[str, bool]) -> None:
 
 
 def _table(data: dict[str, Any]) -> Table:
-    t = Table("trial", "FPS", "× FP32", "mAP50-95", "result",
+    t = Table("trial", "FPS", "× FP32", "mAP50-95", "Δ mAP vs FP32", "result",
               title=f"tune {data['profile']} / {data['model']} ({data['mode']}) on {data['cpu']}")
     for r in data["rows"]:
         fps = f"{r['fps']:.2f}" if r["fps"] else "—"
         ratio = f"{r['x_fp32']:.2f}" if r["x_fp32"] else "—"
         acc = f"{r['map50_95']:.2f}" if r["map50_95"] is not None else "—"
+        drop = f"{-r['map_drop']:+.2f}" if r["map_drop"] is not None else "—"
         mark = "[bold green]winner[/]" if r["label"] == data["winner"] else r["status"]
-        t.add_row(r["label"], fps, ratio, acc, f"{mark}{': ' + escape(r['why']) if r['why'] else ''}")
+        t.add_row(r["label"], fps, ratio, acc, drop, f"{mark}{': ' + escape(r['why']) if r['why'] else ''}")
     return t
 
 

@@ -7,7 +7,7 @@ atomically (a temporary file renamed over the old one), so an interrupted tune l
 
 Examples:
     >>> cpu_key(CpuFeatures("AMD EPYC", frozenset({"avx2", "fma"})))
-    'f7a9bc37a49a7f1d'
+    'd64fb43d4b48811a'
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ class TunedPlan(BaseModel):
     fps: float = Field(description="Daemon pipeline FPS measured by tune")
     baseline_fps: float | None = Field(None, description="ONNX Runtime FP32's pipeline FPS in the same run")
     map50_95: float | None = None
+    map_drop: float | None = Field(None, description="mAP50-95 points below ONNX Runtime FP32 at the profile's size")
     baseline_map50_95: float | None = None
     mode: str = "quick"
     created: str = ""

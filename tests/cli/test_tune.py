@@ -67,6 +67,7 @@ def test_quick_run_measures_skips_and_writes_the_winner(tuned: dict[str, object]
     assert [(r["runtime"], r["spinning"], r["status"]) for r in rows] == [
         ("onnxruntime", True, "measured"), ("onnxruntime", False, "measured"), ("ncnn", True, "skipped")]
     assert rows[0]["x_fp32"] == 1.0 and rows[0]["map50_95"] > 0 and rows[0]["pipeline"]["frames"] >= 5
+    assert rows[0]["map_drop"] == rows[1]["map_drop"] == 0.0  # the same FP32 export, reused from the cache
     assert rows[2]["why"] == "not installed: pip install 'edgekit[ncnn]'"
     plan = json.loads((where["plans"] / "tiny--yolov8s-fall.json").read_text())
     winner = max(rows[:2], key=lambda r: r["fps"])
