@@ -124,7 +124,7 @@ def _accuracy(rep: ExportReport) -> float | None:
     return acc.map50_95 if acc is not None else None
 
 
-def _open(trial: Trial, artifact: Path, card: ModelCard, profile: DeviceProfile) -> Detector:
+def open_trial(trial: Trial, artifact: Path, card: ModelCard, profile: DeviceProfile) -> Detector:
     rt = get_runtime(trial.runtime)
     options = BackendOptions(threads=trial.threads, extra=spin_options(trial.runtime, trial.spinning),
                              providers=("CPUExecutionProvider",) if rt.name == "onnxruntime" else None)
@@ -170,7 +170,7 @@ def run_trial(trial: Trial, model: Path, card: ModelCard, profile: DeviceProfile
                   f"(limit {opts.max_map_drop})"
         return row
     try:
-        det = _open(trial, Path(rep.artifact), card, profile)
+        det = open_trial(trial, Path(rep.artifact), card, profile)
     except EdgekitError as e:
         row.status, row.why = "failed", str(e)
         return row
