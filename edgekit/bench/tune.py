@@ -11,6 +11,7 @@ Nothing is written here: the caller saves the winner (``edgekit.device.tuned.sav
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,7 +45,9 @@ class TuneOptions:
     video: Path | None = None
     """The recorded video (default: a synthetic 720p clip of people walking, made once into the cache)."""
     frames: int | None = None
-    """Frames timed per trial (default: 30 quick, 60 full)."""
+    """Frames timed per block (default: 15 quick, 20 full)."""
+    rounds: int | None = None
+    """Blocks per trial, interleaved (default: 2 quick, 3 full)."""
     warmup: int = 5
     max_map_drop: float = 1.0
     runtimes: tuple[str, ...] = ()
@@ -59,6 +62,11 @@ class TrialResult:
     """measured, dropped (accuracy), skipped (not runnable here) or failed (export or run error)."""
     why: str = ""
     fps: float | None = None
+    """Median pipeline FPS over the rounds."""
+    ratio: float | None = None
+    """Median over the rounds of this row's FPS ÷ the baseline's in the same round."""
+    block_fps: list[float] = field(default_factory=list)
+    block_ratio: list[float] = field(default_factory=list)
     map50_95: float | None = None
     """mAP50-95 of the export on the samples its gate judged it on."""
     map_drop: float | None = None
@@ -66,11 +74,11 @@ class TrialResult:
     artifact: str = ""
     pipeline: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self, baseline_fps: float | None) -> dict[str, Any]:
-        ratio = round(self.fps / baseline_fps, 3) if self.fps and baseline_fps else None
+    def to_dict(self) -> dict[str, Any]:
         return {**self.trial.to_dict(), "label": self.trial.label, "status": self.status, "why": self.why,
-                "fps": self.fps, "x_fp32": ratio, "map50_95": self.map50_95, "map_drop": self.map_drop,
-                "artifact": self.artifact, "pipeline": self.pipeline}
+                "fps": self.fps, "x_fp32": self.ratio, "block_fps": self.block_fps,
+                "block_x_fp32": [round(r, 3) for r in self.block_ratio], "map50_95": self.map50_95,
+                "map_drop": self.map_drop, "artifact": self.artifact, "pipeline": self.pipeline}
 
 
 @dataclass
@@ -90,8 +98,8 @@ class TuneResult:
 
     @property
     def winner(self) -> TrialResult | None:
-        kept = [r for r in self.rows if r.status == "measured" and r.fps]
-        return max(kept, key=lambda r: r.fps or 0.0) if kept else None
+        kept = [r for r in self.rows if r.status == "measured" and r.ratio]
+        return max(kept, key=lambda r: r.ratio or 0.0) if kept else None
 
     def plan(self) -> TunedPlan | None:
         """The winner as the host's plan."""
@@ -102,14 +110,14 @@ class TuneResult:
             profile=self.profile.name, model=self.card.name, model_sha256=self.model_sha256, cpu=cpu.name,
             cpu_key=cpu_key(cpu), runtime=w.trial.runtime, precision=w.trial.precision, imgsz=w.trial.imgsz,
             threads=w.trial.threads, spinning=w.trial.spinning, artifact=w.artifact, fps=w.fps or 0.0,
-            baseline_fps=self.baseline.fps, map50_95=w.map50_95, map_drop=w.map_drop,
+            baseline_fps=self.baseline.fps, x_fp32=w.ratio, map50_95=w.map50_95, map_drop=w.map_drop,
             baseline_map50_95=self.baseline.map50_95,
             mode=self.mode, created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
     def to_dict(self) -> dict[str, Any]:
         w, plan = self.winner, self.plan()
         return {"profile": self.profile.name, "model": self.card.name, "mode": self.mode, "emulated": self.emulated,
-                "cpu": host_cpu().name, "rows": [r.to_dict(self.baseline.fps) for r in self.rows],
+                "cpu": host_cpu().name, "rows": [r.to_dict() for r in self.rows],
                 "winner": w.trial.label if w else None, "plan": plan.model_dump(mode="json") if plan else None}
 
 
@@ -149,9 +157,9 @@ def map_drop(trial: Trial, rep: ExportReport, base: Trial, base_map: float | Non
     return round(own + base_map - src.map50_95, 2) if src is not None else None
 
 
-def run_trial(trial: Trial, model: Path, card: ModelCard, profile: DeviceProfile, video: Path,
-              opts: TuneOptions, base: TrialResult | None) -> TrialResult:
-    """Export (gated, cached), then measure ``trial`` in the pipeline; a failure is a row, not an exception."""
+def prepare_trial(trial: Trial, model: Path, profile: DeviceProfile, opts: TuneOptions,
+                  base: TrialResult | None) -> TrialResult:
+    """Export ``trial`` (gated, cached) and check its accuracy; a failure is a row, not an exception."""
     row = TrialResult(trial)
     try:
         rep = _export(trial, model, opts)
@@ -163,26 +171,48 @@ def run_trial(trial: Trial, model: Path, card: ModelCard, profile: DeviceProfile
     if rep.passed is False or not rep.artifact:
         row.status, row.why = "dropped", f"failed the accuracy gate (mAP50-95 drop {rep.map_drop} > " \
                                          f"{rep.max_map_drop} against FP32 at {trial.imgsz})"
-        return row
-    if row.map_drop is not None and row.map_drop > opts.max_map_drop:
+    elif row.map_drop is not None and row.map_drop > opts.max_map_drop:
         row.status = "dropped"
         row.why = f"mAP50-95 {row.map_drop:.2f} points below ONNX Runtime FP32 at {profile.runtime.imgsz} " \
                   f"(limit {opts.max_map_drop})"
-        return row
+    return row
+
+
+def measure_block(row: TrialResult, card: ModelCard, profile: DeviceProfile, video: Path, warmup: int) -> float:
+    """One timed block of ``row``'s plan in the camera pipeline (opened for the block, closed after); its FPS."""
+    det = open_trial(row.trial, Path(row.artifact), card, profile)
     try:
-        det = open_trial(trial, Path(rep.artifact), card, profile)
-    except EdgekitError as e:
-        row.status, row.why = "failed", str(e)
-        return row
-    try:
-        row.pipeline = measure_pipeline(det, video, opts.warmup)
-    except EdgekitError as e:
-        row.status, row.why = "failed", str(e)
-        return row
+        row.pipeline = measure_pipeline(det, video, warmup)
     finally:
         det.close()
-    row.fps = row.pipeline["fps"]
-    return row
+    fps: float = row.pipeline["fps"]
+    row.block_fps.append(fps)
+    return fps
+
+
+def measure_rounds(rows: list[TrialResult], card: ModelCard, profile: DeviceProfile, video: Path, opts: TuneOptions,
+                   say: Say) -> None:
+    """Time every kept row once per round, in a rotating order, and rate it against the baseline's block of the
+    same round: on a machine whose load drifts, blocks moments apart compare fairly where whole trials minutes
+    apart would not. FPS and × FP32 are medians over the rounds."""
+    kept = [r for r in rows if r.status == "measured"]
+    for i in range(opts.rounds or (2 if opts.mode == "quick" else 3)):
+        fps: dict[int, float] = {}
+        for row in kept[i % len(kept):] + kept[:i % len(kept)]:
+            if row.status != "measured":
+                continue
+            say(f"round {i + 1}: measure {row.trial.label} …")
+            try:
+                fps[id(row)] = measure_block(row, card, profile, video, opts.warmup)
+            except EdgekitError as e:
+                row.status, row.why = "failed", str(e)
+        base = fps.get(id(kept[0]))
+        for row in kept:
+            if base and id(row) in fps:
+                row.block_ratio.append(fps[id(row)] / base)
+    for row in kept:
+        row.fps = round(statistics.median(row.block_fps), 3) if row.block_fps else None
+        row.ratio = round(statistics.median(row.block_ratio), 3) if row.block_ratio else None
 
 
 def tune(profile: DeviceProfile, host: HostInfo, model: str | None, opts: TuneOptions,
@@ -192,7 +222,7 @@ def tune(profile: DeviceProfile, host: HostInfo, model: str | None, opts: TuneOp
     if card is None:
         raise EdgekitError(f"tune needs a model card (a name from `edgekit models` or a card YAML), not a file: "
                            f"{path}")
-    frames = opts.frames or (30 if opts.mode == "quick" else 60)
+    frames = opts.frames or (15 if opts.mode == "quick" else 20)
     video = opts.video or tune_video(cache_dir() / "tune", frames + opts.warmup)
     rows: list[TrialResult] = []
     for trial in expand(profile, opts.mode, host.cores, opts.runtimes):
@@ -201,10 +231,13 @@ def tune(profile: DeviceProfile, host: HostInfo, model: str | None, opts: TuneOp
             rows.append(TrialResult(trial, status="skipped", why=skip))
             say(f"{trial.label}: {skip}")
             continue
-        say(f"{trial.label}: export and measure …")
-        row = run_trial(trial, path, card, profile, video, opts, rows[0] if rows else None)
+        say(f"{trial.label}: export and check …")
+        row = prepare_trial(trial, path, profile, opts, rows[0] if rows else None)
         rows.append(row)
-        say(f"{trial.label}: {row.status}" + (f", {row.fps} FPS" if row.fps else f" ({row.why})"))
+        if row.status != "measured":
+            say(f"{trial.label}: {row.status} ({row.why})")
+    if rows[0].status == "measured":
+        measure_rounds(rows, card, profile, video, opts, say)
     if rows[0].status != "measured":
         raise EdgekitError(f"the baseline ({rows[0].trial.label}) could not be measured: {rows[0].why}")
     emulated = plan_runtime(profile, host, path, card, tuned=False).emulated

@@ -56,7 +56,10 @@ def tune_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     val: Path | None = typer.Option(None, "--val", help="Labelled images for the accuracy gate (default: shipped)."),
     video: Path | None = typer.Option(None, "--video", help="Recorded video to measure on (default: synthetic)."),
-    frames: int | None = typer.Option(None, "--frames", min=5, help="Frames timed per trial (30 quick, 60 full)."),
+    frames: int | None = typer.Option(None, "--frames", min=5, help="Frames timed per block (15 quick, 20 full)."),
+    rounds: int | None = typer.Option(None, "--rounds", min=1,
+                                      help="Interleaved blocks per trial, each rated against the baseline's block of "
+                                      "the same round (2 quick, 3 full)."),
     runtime: list[str] = typer.Option([], "--runtime", help="Only these runtimes (repeatable; baseline stays)."),
     max_map_drop: float = typer.Option(1.0, "--max-map-drop", min=0, help="mAP50-95 points below FP32 allowed."),
 ) -> None:
@@ -72,7 +75,7 @@ def tune_cmd(
         raise EdgekitError(f"--video {video}: file not found")
     prof, host = load_profile(profile), probe_host()
     _check_runtimes(runtime, host.runtimes)
-    opts = TuneOptions(mode="full" if full else "quick", val=val, video=video, frames=frames,
+    opts = TuneOptions(mode="full" if full else "quick", val=val, video=video, frames=frames, rounds=rounds,
                        max_map_drop=max_map_drop, runtimes=tuple(runtime))
     where = plan_path(prof.name, model or prof.runtime.model)
     old = signal.signal(signal.SIGTERM, _on_term)

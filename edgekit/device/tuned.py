@@ -53,6 +53,7 @@ class TunedPlan(BaseModel):
     artifact: str = Field(description="The model file this plan runs")
     fps: float = Field(description="Daemon pipeline FPS measured by tune")
     baseline_fps: float | None = Field(None, description="ONNX Runtime FP32's pipeline FPS in the same run")
+    x_fp32: float | None = Field(None, description="Median over interleaved rounds of FPS ÷ the baseline's FPS")
     map50_95: float | None = None
     map_drop: float | None = Field(None, description="mAP50-95 points below ONNX Runtime FP32 at the profile's size")
     baseline_map50_95: float | None = None
@@ -61,7 +62,8 @@ class TunedPlan(BaseModel):
 
     def summary(self) -> str:
         """One line: runtime, precision, size, threads, spinning and the speed-up over FP32."""
-        gain = f", {self.fps / self.baseline_fps:.2f}× ONNX Runtime FP32" if self.baseline_fps else ""
+        ratio = self.x_fp32 or (self.fps / self.baseline_fps if self.baseline_fps else None)
+        gain = f", {ratio:.2f}× ONNX Runtime FP32" if ratio else ""
         spin = "spinning on" if self.spinning else "spinning off"
         return (f"{self.runtime} {self.precision} {self.imgsz}, {self.threads} threads, {spin} "
                 f"({self.fps:.2f} FPS{gain})")

@@ -68,9 +68,10 @@ def test_quick_run_measures_skips_and_writes_the_winner(tuned: dict[str, object]
         ("onnxruntime", True, "measured"), ("onnxruntime", False, "measured"), ("ncnn", True, "skipped")]
     assert rows[0]["x_fp32"] == 1.0 and rows[0]["map50_95"] > 0 and rows[0]["pipeline"]["frames"] >= 5
     assert rows[0]["map_drop"] == rows[1]["map_drop"] == 0.0  # the same FP32 export, reused from the cache
+    assert len(rows[0]["block_fps"]) == len(rows[1]["block_fps"]) == 2  # two interleaved rounds (quick)
     assert rows[2]["why"] == "not installed: pip install 'edgekit[ncnn]'"
     plan = json.loads((where["plans"] / "tiny--yolov8s-fall.json").read_text())
-    winner = max(rows[:2], key=lambda r: r["fps"])
+    winner = max(rows[:2], key=lambda r: r["x_fp32"])
     assert (plan["spinning"], plan["imgsz"], plan["fps"]) == (winner["spinning"], 320, winner["fps"])
     assert tuned["plan_file"] == str(where["plans"] / "tiny--yolov8s-fall.json")
     assert (where["root"] / "tune.png").stat().st_size > 1000
@@ -115,8 +116,8 @@ def test_a_foreign_plan_is_ignored_with_one_line(tuned: dict[str, object], where
 def test_sigterm_mid_run_keeps_the_previous_plan(tuned: dict[str, object], where: dict[str, Path]) -> None:
     plan = where["plans"] / "tiny--yolov8s-fall.json"
     before = plan.read_bytes()
-    p = _start("tune", "--profile", str(where["profile"]), "--frames", "400", env=_env(where))
-    _line_with(p, "export and measure")  # the first trial is under way (its export is cached: it is measuring)
+    p = _start("tune", "--profile", str(where["profile"]), "--frames", "400", "--rounds", "1", env=_env(where))
+    _line_with(p, "round 1: measure")  # the exports are cached: it is measuring
     p.send_signal(signal.SIGTERM)
     rc = p.wait(timeout=120)
     assert p.stderr is not None
