@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,10 @@ from typing import Any
 import pytest
 
 from tests.helpers import Subacks, wait_until
+
+# A developer's own tuned plans (`edgekit tune` in ~/.config/edgekit/plans) must not change what the tests run;
+# the tune tests point EDGEKIT_PLANS at their own folders.
+os.environ["EDGEKIT_PLANS"] = tempfile.mkdtemp(prefix="edgekit-test-plans-")
 
 MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
 

@@ -14,7 +14,7 @@ import numpy as np
 from edgekit.errors import EdgekitError, MissingDependencyError
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     try:
         import matplotlib
     except ImportError as e:
@@ -79,7 +79,7 @@ def plot_bench(result: dict[str, Any], out: Path) -> Path:
     series = latency_series(result)
     if not series:
         raise EdgekitError("this benchmark result has no latency samples to plot (re-run it with this edgekit)")
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax_cdf, ax_fps, ax_bar) = plt.subplots(1, 3, figsize=(15, 4.2))
     for name, samples in series.items():
         x = np.sort(np.asarray(samples))

@@ -37,6 +37,8 @@ def model_bench_markdown(result: dict[str, Any]) -> str:
         lines += ["", "Ratios: " + ", ".join(f"{k} = {v}" for k, v in result["ratios"].items())]
     for s in result["plan"].get("substitutions", []):
         lines.append(f"- substituted: {s}")
+    if result["plan"].get("tuned"):
+        lines.append(f"- plan: {result['plan']['tuned']}")
     pred = result.get("prediction") or {}
     if "predicted_ms" in pred:
         lines.append(

@@ -48,6 +48,8 @@ def detect(
     if not json_out:
         for s in plan.get("substitutions", []):
             err_console.print(f"[yellow]substituted[/]: {s}")
+        if plan.get("tuned"):
+            err_console.print(f"plan: {plan['tuned']}", markup=False)
     frames: list[dict[str, Any]] = []
     writer: cv2.VideoWriter | None = None
     t0 = time.perf_counter()

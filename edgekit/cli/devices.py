@@ -67,6 +67,7 @@ def show(
     )
     for s in plan.substitutions:
         console.print(f"  substituted: {s}")
+    console.print(f"  plan: {plan.tuned or 'none tuned here (edgekit tune --profile ' + p.name + ')'}", markup=False)
     if p.support.mode != "native":
         console.print(f"\n[bold]{p.support.mode}[/]: {p.support.how}")
 

@@ -27,6 +27,7 @@ COMMANDS = [
     "edgekit.cli.devices",
     "edgekit.cli.detect",
     "edgekit.cli.bench",
+    "edgekit.cli.tune",
     "edgekit.cli.export",
     "edgekit.cli.run",
     "edgekit.cli.config",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from edgekit.cli._common import console
+from edgekit.cli._common import console, err_console
 from edgekit.config.daemon import DaemonConfig, load_config
 from edgekit.contract.stats import DaemonStats
 from edgekit.errors import EdgekitError
@@ -118,6 +118,9 @@ def run(
     with StopGuard(duration_s=duration) as guard:
         daemon, dashboard = build_daemon(cfg, on_event=on_event, on_stats=on_stats, config_path=config,
                                          allow_config_writes=allow_config_writes)
+        for cam_id, worker in daemon.workers.items():  # which tuned plan runs (or why one was ignored): always said
+            if worker.detector.plan is not None and worker.detector.plan.tuned:
+                err_console.print(f"camera {cam_id}: {worker.detector.plan.tuned}", markup=False, soft_wrap=True)
         try:
             if not guard.stop.is_set():  # a stop while the models loaded: start nothing
                 daemon.start()

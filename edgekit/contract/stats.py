@@ -40,6 +40,8 @@ class RuntimeInfo(_Open):
     backend: str = ""
     providers: list[str] = Field(default_factory=list)
     substitutions: list[str] = Field(default_factory=list)
+    tuned: str = ""
+    """The host's tuned plan in use (``edgekit tune``), or why the one found was ignored; empty: none."""
 
 
 class CameraCounters(_Open):

@@ -8,7 +8,7 @@ substitution. Exports are found by ``edgekit.device.artifacts`` (next to the mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from edgekit.device.artifacts import artifact_name, export_dir, exports_root, fi
 from edgekit.device.host import HostInfo
 from edgekit.device.modelcards import ModelCard, sha256_file
 from edgekit.device.profiles import DeviceProfile
+from edgekit.device.tuned import TunedPlan, lookup_plan
 
 ACCELERATED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
@@ -43,6 +44,12 @@ class RuntimePlan:
     build_from: Path | None = None
     """TensorRT: the ONNX ``model_path`` (the engine) is built from when it is missing or was built by another
     TensorRT version or GPU — the first start on a board (``edgekit.backends.tensorrt_build.ensure_engine``)."""
+    tuned: str = ""
+    """The host's tuned plan in use (``edgekit tune``), or why the one found was ignored; empty when none exists."""
+    spinning: bool | None = None
+    """The tuned plan's intra-op spinning (``None``: the backend's default)."""
+    from_tune: bool = False
+    """The host's tuned plan chose the model file, runtime, precision, size, threads and spinning."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,14 +68,17 @@ class RuntimePlan:
             "emulated": self.emulated,
             "substitutions": self.substitutions,
             "build_from": str(self.build_from) if self.build_from else None,
+            "tuned": self.tuned,
+            "spinning": self.spinning,
         }
 
     def summary(self) -> str:
         """One line: model file, input size, precision, backend/provider and substitutions."""
         subs = "; ".join(self.substitutions) or "none"
+        tuned = f"; {self.tuned}" if self.tuned else ""
         return (
             f"model {self.model_path} @ {self.imgsz}, {self.precision}, {self.provider or self.backend}; "
-            f"substitutions: {subs}"
+            f"substitutions: {subs}{tuned}"
         )
 
 
@@ -154,9 +164,14 @@ def _choose(
 
 
 def plan_runtime(
-    profile: DeviceProfile, host: HostInfo, model_path: Path, card: ModelCard | None = None
+    profile: DeviceProfile, host: HostInfo, model_path: Path, card: ModelCard | None = None, tuned: bool = True
 ) -> RuntimePlan:
-    """Choose how ``profile`` runs ``model_path`` (or a better-suited export of ``card``) on ``host``."""
+    """Choose how ``profile`` runs ``model_path`` (or a better-suited export of ``card``) on ``host``.
+
+    With ``tuned``, the host's plan from ``edgekit tune`` for this profile and card wins over the profile's table
+    when it fits this CPU, model and runtimes (see ``edgekit.device.tuned``); one that does not is named in
+    ``tuned``.
+    """
     subs: list[str] = []
     want = get_runtime(profile.runtime.backend)
     build_from = None
@@ -184,7 +199,7 @@ def plan_runtime(
         subs.append(f"camera {camera} → synthetic (picamera2 is not installed here)")
         camera = "synthetic"
 
-    return RuntimePlan(
+    plan = RuntimePlan(
         profile=profile.name,
         backend=run.backend,
         model_path=path,
@@ -198,6 +213,27 @@ def plan_runtime(
         runtime=want.name,
         build_from=build_from,
     )
+    if card is not None and tuned:
+        found = lookup_plan(profile.name, card.name, source_sha256(card, model_path), host.runtimes)
+        plan.tuned = found.ignored or ""
+        if found.plan is not None:
+            apply_tuned(plan, found.plan, host, str(found.path))
+    return plan
+
+
+def apply_tuned(plan: RuntimePlan, tp: TunedPlan, host: HostInfo, where: str) -> None:
+    """Run ``tp`` (the host's tuned plan, already checked against this CPU, model and runtimes) instead of the
+    profile's table choice."""
+    rt = RUNTIMES[tp.runtime]
+    plan.model_path, plan.backend, plan.precision, plan.imgsz = Path(tp.artifact), rt.backend, tp.precision, tp.imgsz
+    plan.build_from = None
+    # the model, runtime and threads lines described the table's choice, which the plan replaces; the camera stays
+    plan.substitutions = [s for s in plan.substitutions if s.startswith("camera ")]
+    providers = ("CPUExecutionProvider",) if rt.name == "onnxruntime" else None
+    plan.options = replace(plan.options, threads=min(tp.threads, host.cores), providers=providers,
+                           extra={**plan.options.extra, **tp.backend_extra()})
+    plan.spinning, plan.from_tune = tp.spinning, True
+    plan.tuned = f"tuned plan {where}: {tp.summary()}"
 
 
 def _accelerator_substitution(rt: Runtime, precision: str, host: HostInfo, to: Runtime) -> str:

@@ -102,6 +102,18 @@ class LLMSettings(_Strict):
     n_batch: int = Field(256, ge=8, le=8192)
 
 
+class Candidate(_Strict):
+    """One plan ``edgekit tune`` measures: a runtime at a precision and input size (threads and spinning are tried
+    around it by ``--full``)."""
+
+    runtime: str = Field(pattern=r"^[a-z0-9_-]+$",
+                         description="A runtime name; one this edgekit or host lacks is skipped with a line")
+    precision: Precision = "fp32"
+    imgsz: int | None = Field(None, ge=160, le=1280, multiple_of=32, description="null: the profile's")
+    spinning: bool = Field(True, description="ONNX Runtime's intra-op spinning (its default: on)")
+    full_only: bool = Field(False, description="Measured by `edgekit tune --full` only")
+
+
 class Support(_Strict):
     """How edgekit itself runs on the board."""
 
@@ -124,6 +136,9 @@ class DeviceProfile(_Strict):
     budgets: Budgets
     llm: LLMSettings = LLMSettings()
     support: Support = Support()
+    candidates: list[Candidate] = Field(
+        default_factory=list,
+        description="Plans `edgekit tune` measures, in order (empty: ONNX Runtime FP32 and the profile's own)")
 
     @model_validator(mode="after")
     def _python_is_said(self) -> DeviceProfile:
@@ -135,6 +150,15 @@ class DeviceProfile(_Strict):
         if self.support.mode == "runtime-only" and not self.support.how:
             raise ValueError("support.how must say how a runtime-only board is run")
         return self
+
+    def tune_candidates(self) -> list[Candidate]:
+        """The candidates in order, ONNX Runtime FP32 at the profile's size first (the baseline every speed-up and
+        mAP drop is measured against)."""
+        base = Candidate(runtime="onnxruntime", precision="fp32", imgsz=self.runtime.imgsz)
+        own = Candidate(runtime=self.runtime.backend, precision=self.runtime.precision, imgsz=self.runtime.imgsz)
+        listed = [c if c.imgsz else c.model_copy(update={"imgsz": self.runtime.imgsz})
+                  for c in (self.candidates or [own])]
+        return [base, *[c for c in listed if c != base]]
 
     def threads_for(self, host_cores: int) -> int:
         """Detector threads on a host with ``host_cores`` cores (profile's value, capped by the host; 0 = all)."""

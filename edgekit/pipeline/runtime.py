@@ -14,6 +14,7 @@ def runtime_info(det: Detector) -> RuntimeInfo:
         model=str(plan.model_path) if plan else "", input_size=det.input_hw,
         precision=plan.precision if plan else "", backend=plan.backend if plan else getattr(det.backend, "name", ""),
         providers=providers, substitutions=list(plan.substitutions) if plan else [],
+        tuned=plan.tuned if plan else "",
     )
 
 
@@ -26,5 +27,6 @@ def describe_runtime(cam_id: str, r: RuntimeInfo) -> str:
     """
     size = "x".join(map(str, r.input_size)) if r.input_size else "?"
     subs = "; substitutions: " + " | ".join(r.substitutions) if r.substitutions else "; no substitution"
+    tuned = f"; {r.tuned}" if r.tuned else ""
     return (f"camera {cam_id} runs {r.model} at {size} {r.precision} on {r.backend} "
-            f"[{', '.join(r.providers)}]{subs}")
+            f"[{', '.join(r.providers)}]{subs}{tuned}")

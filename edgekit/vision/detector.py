@@ -128,7 +128,7 @@ class Detector:
         )
         plan.imgsz = det.input_hw[0]
         plan.provider = backend.name
-        if det.input_hw != (prof.runtime.imgsz, prof.runtime.imgsz) and card is not None:
+        if det.input_hw != (prof.runtime.imgsz, prof.runtime.imgsz) and card is not None and not plan.from_tune:
             plan.substitutions.append(
                 f"input {prof.runtime.imgsz} → {det.input_hw[0]} (the model's fixed input size; "
                 f"`{export_hint(prof, card)}` makes a matching one)"
