@@ -46,8 +46,6 @@ class RuntimePlan:
     TensorRT version or GPU — the first start on a board (``edgekit.backends.tensorrt_build.ensure_engine``)."""
     tuned: str = ""
     """The host's tuned plan in use (``edgekit tune``), or why the one found was ignored; empty when none exists."""
-    spinning: bool | None = None
-    """The tuned plan's intra-op spinning (``None``: the backend's default)."""
     from_tune: bool = False
     """The host's tuned plan chose the model file, runtime, precision, size, threads and spinning."""
 
@@ -69,7 +67,6 @@ class RuntimePlan:
             "substitutions": self.substitutions,
             "build_from": str(self.build_from) if self.build_from else None,
             "tuned": self.tuned,
-            "spinning": self.spinning,
         }
 
     def summary(self) -> str:
@@ -231,8 +228,8 @@ def apply_tuned(plan: RuntimePlan, tp: TunedPlan, host: HostInfo, where: str) ->
     plan.substitutions = [s for s in plan.substitutions if s.startswith("camera ")]
     providers = ("CPUExecutionProvider",) if rt.name == "onnxruntime" else None
     plan.options = replace(plan.options, threads=min(tp.threads, host.cores), providers=providers,
-                           extra={**plan.options.extra, **tp.backend_extra()})
-    plan.spinning, plan.from_tune = tp.spinning, True
+                           spinning="on" if tp.spinning else "off", extra={**plan.options.extra, **tp.backend_extra()})
+    plan.from_tune = True
     plan.tuned = f"tuned plan {where}: {tp.summary()}"
 
 

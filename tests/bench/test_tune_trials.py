@@ -35,7 +35,8 @@ def test_runtime_filter_keeps_the_baseline() -> None:
 
 def test_what_this_host_cannot_run_is_one_line() -> None:
     host = probe_host()
-    assert unavailable(Trial("ncnn", "fp32", 640, 2, True), host) == "not installed: pip install 'edgekit[ncnn]'"
+    without_ncnn = replace(host, runtimes={k: v for k, v in host.runtimes.items() if k != "ncnn"})
+    assert unavailable(Trial("ncnn", "fp32", 640, 2, True), without_ncnn) == "not installed: pip install 'edgekit[ncnn]'"
     assert unavailable(Trial("tensorrt", "fp16", 640, 2, True), replace(host, runtimes={})) == (
         "not available here: TensorRT runs on the board's GPU (Jetson)")
     assert unavailable(Trial("onnxruntime", "fp32", 640, 2, True), host) is None

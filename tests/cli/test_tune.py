@@ -1,4 +1,4 @@
-"""`edgekit tune` on a tiny quick run (ONNX Runtime FP32 at 320 twice, spinning on and off, and an ncnn candidate
+"""`edgekit tune` on a tiny quick run (ONNX Runtime FP32 at 320 twice, spinning on and off, and an Edge TPU candidate
 this host lacks), the plan it writes taken up by `detect` and `run`, and the bad inputs: a runtime not installed,
 a foreign plan, and SIGTERM mid-run (the previous plan stays as it was)."""
 
@@ -18,7 +18,7 @@ from tests.helpers import REPO, run_cli
 
 TINY = {"runtime": {"imgsz": 320}, "candidates": [
     {"runtime": "onnxruntime", "precision": "fp32", "spinning": False},
-    {"runtime": "ncnn", "precision": "fp32"},
+    {"runtime": "edgetpu", "precision": "int8"},  # never here: no Coral on a CI machine
 ]}
 
 
@@ -65,11 +65,11 @@ def test_quick_run_measures_skips_and_writes_the_winner(tuned: dict[str, object]
     rows = tuned["rows"]
     assert isinstance(rows, list)
     assert [(r["runtime"], r["spinning"], r["status"]) for r in rows] == [
-        ("onnxruntime", True, "measured"), ("onnxruntime", False, "measured"), ("ncnn", True, "skipped")]
+        ("onnxruntime", True, "measured"), ("onnxruntime", False, "measured"), ("edgetpu", True, "skipped")]
     assert rows[0]["x_fp32"] == 1.0 and rows[0]["map50_95"] > 0 and rows[0]["pipeline"]["frames"] >= 5
     assert rows[0]["map_drop"] == rows[1]["map_drop"] == 0.0  # the same FP32 export, reused from the cache
     assert len(rows[0]["block_fps"]) == len(rows[1]["block_fps"]) == 2  # two interleaved rounds (quick)
-    assert rows[2]["why"] == "not installed: pip install 'edgekit[ncnn]'"
+    assert rows[2]["why"] == "not available here: Edge TPU needs a Coral Edge TPU and libedgetpu"
     plan = json.loads((where["plans"] / "tiny--yolov8s-fall.json").read_text())
     winner = max(rows[:2], key=lambda r: r["x_fp32"])
     assert (plan["spinning"], plan["imgsz"], plan["fps"]) == (winner["spinning"], 320, winner["fps"])
@@ -95,9 +95,10 @@ def test_detect_and_run_say_they_use_the_plan(tuned: dict[str, object], where: d
 
 
 def test_a_runtime_not_installed_is_one_line(where: dict[str, Path]) -> None:
-    r = run_cli("tune", "--profile", str(where["profile"]), "--runtime", "ncnn", env=_env(where))
+    r = run_cli("tune", "--profile", str(where["profile"]), "--runtime", "edgetpu", env=_env(where))
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines() == ["error: --runtime ncnn: not installed: pip install 'edgekit[ncnn]'"]
+    assert r.stderr.strip().splitlines() == [
+        "error: --runtime edgetpu: not available here: Edge TPU needs a Coral Edge TPU and libedgetpu"]
 
 
 def test_a_foreign_plan_is_ignored_with_one_line(tuned: dict[str, object], where: dict[str, Path]) -> None:

@@ -68,7 +68,7 @@ def test_a_plan_that_fits_is_found() -> None:
 @pytest.mark.parametrize(("over", "said"), [
     ({"cpu_key": "0" * 16, "cpu": "Intel Xeon"}, "tuned on another CPU"),
     ({"model_sha256": "f" * 64}, "tuned for another yolov8s-fall"),
-    ({"runtime": "ncnn"}, "runtime ncnn is not installed here"),
+    ({"runtime": "edgetpu"}, "runtime edgetpu is not installed here"),
     ({"artifact": "/nonexistent/model.onnx"}, "is gone"),
 ])
 def test_a_foreign_plan_is_ignored_with_one_line(over: dict[str, object], said: str,
