@@ -56,3 +56,13 @@ def test_assembled_image_has_the_table_and_both_file_systems(tmp_path: Path) -> 
     ls = subprocess.run(["debugfs", "-R", "ls -l /boot/firmware", str(ext4)], capture_output=True, text=True)
     assert "config.txt" not in ls.stdout
     assert (root / "boot/firmware/config.txt").is_file()  # the prepared root is left as it was
+
+
+def test_a_card_smaller_than_the_image_is_refused() -> None:
+    from edgekit.image.build import check_size, target_size
+
+    lay = plan(None, 1000 * MIB)
+    with pytest.raises(EdgekitError, match=r"^/dev/sdz is too small: 1024 MiB, the image needs 2274 MiB$"):
+        check_size(lay, 1024 * MIB, Path("/dev/sdz"))
+    check_size(lay, 8 << 30, Path("/dev/sdz"))  # a big enough card
+    assert target_size(Path("/nonexistent.img")) is None  # a file is made to fit
