@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from edgekit.image.settings import ERROR_FILENAME, FirstBootSettings, Wifi, load
 USER = "edgekit"
 BASE = Path("home/edgekit/edgekit")  # the deploy base (relative to the root): releases/, current, state/
 NEEDED = Path("etc/edgekit/image-env-vars")  # the variables the image's config needs, one a line
+WPA_UNIT = "wpa_supplicant@wlan0.service"
 
 
 def write(path: Path, text: str, mode: int = 0o644, owner: tuple[int, int] | None = None) -> None:
@@ -68,6 +70,11 @@ def apply(s: FirstBootSettings, root: Path) -> None:
         write(home / ".ssh/authorized_keys", "".join(f"{k}\n" for k in s.ssh_authorized_keys), 0o600, owner)
     if wifi is not None:
         write(root / "etc/wpa_supplicant/wpa_supplicant-wlan0.conf", wifi, 0o600)
+        # enabled only now: enabled without a wlan0 (Ethernet-only boards, VMs) it would wait 90 s for the device
+        wants = root / "etc/systemd/system/multi-user.target.wants" / WPA_UNIT
+        wants.parent.mkdir(parents=True, exist_ok=True)
+        wants.unlink(missing_ok=True)
+        wants.symlink_to("/lib/systemd/system/wpa_supplicant@.service")
     env = {**s.env, **board_overrides(Board(target="ssh://image", device=s.hostname))}
     current = root / BASE / "current"
     write(current.resolve() / "edgekit.env", env_text(env), 0o600, owner)
@@ -91,6 +98,8 @@ def run(settings: Path, root: Path) -> int:
         return 2
     if root == Path("/"):
         socket.sethostname(s.hostname)  # systemd read /etc/hostname before this ran
+        if s.wifi is not None:  # this boot too (the link above counts from the next one)
+            subprocess.run(["systemctl", "start", "--no-block", WPA_UNIT], check=False)
     settings.unlink()
     error.unlink(missing_ok=True)
     print(f"applied {settings.name}: hostname {s.hostname}, {len(s.ssh_authorized_keys)} SSH key(s), "

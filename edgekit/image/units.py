@@ -28,7 +28,7 @@ FILES: dict[str, str] = {
                                           "PermitRootLogin no\n",
     # `edgekit deploy --manager systemd` runs `sudo -n systemctl ...` as this user (it logs in by key only)
     "etc/sudoers.d/edgekit": f"{USER} ALL=(ALL) NOPASSWD:ALL\n",
-    # wpa_supplicant@wlan0 is enabled; it starts only once the settings gave a network
+    # wpa_supplicant@wlan0 is enabled by the first-boot step when the settings give a network
     "etc/systemd/system/wpa_supplicant@wlan0.service.d/edgekit.conf":
         "[Unit]\nConditionPathExists=/etc/wpa_supplicant/wpa_supplicant-wlan0.conf\n",
     # every image copies one base root: its SSH host keys are made at the first boot, never shared
@@ -61,5 +61,4 @@ ExecStart=/{BASE}/current/venv/bin/python -m edgekit.image.firstboot {SETTINGS}
 WantedBy=multi-user.target
 """,
 }
-ENABLE = ("systemd-networkd", "systemd-resolved", "ssh", "edgekit-ssh-keys", "edgekit-firstboot",
-          "wpa_supplicant@wlan0", "edgekit")
+ENABLE = ("systemd-networkd", "systemd-resolved", "ssh", "edgekit-ssh-keys", "edgekit-firstboot", "edgekit")

@@ -70,6 +70,8 @@ def test_first_boot_applies_a_good_file_once_and_deletes_it(tmp_path: Path) -> N
     assert keys.read_text() == KEY + "\n" and oct(keys.stat().st_mode & 0o777) == "0o600"
     wpa = (root / "etc/wpa_supplicant/wpa_supplicant-wlan0.conf").read_text()
     assert 'ssid="home net"' in wpa and "country=GB" in wpa
+    wants = root / "etc/systemd/system/multi-user.target.wants/wpa_supplicant@wlan0.service"
+    assert os.readlink(wants) == "/lib/systemd/system/wpa_supplicant@.service"
     env = root / BASE / "releases/r1/edgekit.env"
     assert oct(env.stat().st_mode & 0o777) == "0o600"
     # read back by sh exactly as the service's EnvironmentFile and board.sh read it
