@@ -24,7 +24,7 @@ from edgekit.image.assemble import assemble, tree_bytes
 from edgekit.image.base import ensure_base, image_cache
 from edgekit.image.layout import Layout, human, plan
 from edgekit.image.root import prepare_root
-from edgekit.image.settings import FILENAME, FirstBootSettings, template
+from edgekit.image.settings import FILENAME, FirstBootSettings, check_env, template
 from edgekit.image.tools import check_tools
 
 PROFILES = ("rpi4",)
@@ -113,6 +113,8 @@ def build_image(opts: ImageOptions, say: Callable[[str], None] = lambda s: None)
         m = verify_bundle(bundle)
         check_target(m, bundle)
         needed = bundle_env_vars(bundle)
+        if opts.settings is not None:
+            check_env(opts.settings, needed, "--settings")
         say(f"bundle {m.id}; base root (built once, 40-80 min; log {cache / 'base-build.log'})")
         base = ensure_base(cache, cache / "base-build.log")
         check_size(plan(opts.size, tree_bytes(base), "--size"), target_size(opts.out), opts.out)  # before the slow part

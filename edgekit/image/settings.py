@@ -93,7 +93,12 @@ def parse_settings(text: str, name: str, needed_env: list[str] | None = None) ->
             err["msg"].removeprefix("Value error, ")
         raise EdgekitError(f"invalid settings {name}:{line_of(root, loc)}: {dotted(loc) or '(top level)'}: {msg}") \
             from None
-    missing = [v for v in needed_env or [] if not s.env.get(v)]
+    return check_env(s, needed_env or [], name)
+
+
+def check_env(s: FirstBootSettings, needed_env: list[str], name: str) -> FirstBootSettings:
+    """``s``, once its ``env`` gives every variable the config needs (not empty)."""
+    missing = [v for v in needed_env if not s.env.get(v)]
     if missing:
         raise EdgekitError(f"invalid settings {name}: env: the config needs {', '.join(missing)} (set, not empty)")
     return s
