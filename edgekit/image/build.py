@@ -95,6 +95,9 @@ def check_target(m: Manifest, bundle: Path) -> None:
     if m.target.machine != MACHINE or m.target.python != PYTHON:
         raise EdgekitError(f"bundle {bundle} is for {m.target.machine} CPython {m.target.python}; the image runs "
                            f"{MACHINE} CPython {PYTHON}: bundle with --machine {MACHINE} --python {PYTHON}")
+    if m.target.system_site_packages:
+        raise EdgekitError(f"bundle {bundle} wants the system's packages (picamera2, OpenCV), which the image (Debian "
+                           "12) does not have: bundle with --no-system-site")
 
 
 def build_image(opts: ImageOptions, say: Callable[[str], None] = lambda s: None) -> Layout:
