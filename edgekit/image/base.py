@@ -7,6 +7,7 @@ anything here changes the key and pays for a new build: keep the recipe as it is
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -59,9 +60,17 @@ def ensure_base(cache: Path, log: Path) -> Path:
     out = base_dir(cache)
     if (out / COMPLETE).is_file():
         return out
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / "image-base.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another `edgekit image` building it: wait, then use its root
+        if (out / COMPLETE).is_file():
+            return out
+        return _build(out, log)
+
+
+def _build(out: Path, log: Path) -> Path:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    cache.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as f:
         r = subprocess.run(mmdebstrap_args(tmp), stdout=f, stderr=subprocess.STDOUT, check=False)
     if r.returncode != 0:

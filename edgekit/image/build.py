@@ -112,12 +112,7 @@ def build_image(opts: ImageOptions, say: Callable[[str], None] = lambda s: None)
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="edgekit-image-", dir=cache) as tmp:
         work = Path(tmp)
-        bundle = trusted_bundle(opts, work)
-        m = verify_bundle(bundle)
-        check_target(m, bundle)
-        needed = bundle_env_vars(bundle)
-        if opts.settings is not None:
-            check_env(opts.settings, needed, "--settings")
+        bundle, m, needed = checked_bundle(opts, work)
         say(f"bundle {m.id}; base root (built once, 40-80 min; log {cache / 'base-build.log'})")
         base = ensure_base(cache, cache / "base-build.log")
         check_size(plan(opts.size, tree_bytes(base), "--size"), target_size(opts.out), opts.out)  # before the slow part
@@ -127,17 +122,34 @@ def build_image(opts: ImageOptions, say: Callable[[str], None] = lambda s: None)
         (root / ".complete").unlink(missing_ok=True)
         say("installing the bundle (its venv under qemu-user: minutes)")
         prepare_root(root, bundle, m, needed)
-        layout = plan(opts.size, tree_bytes(root), "--size" if opts.size else "the image")
-        check_size(layout, target_size(opts.out), opts.out)
         text = template(needed) if opts.settings is None else settings_yaml(opts.settings)
-        say(f"assembling {human(layout.total)} (FAT {human(layout.boot_size)}, ext4 {human(layout.root_size)})")
-        image = opts.out if target_size(opts.out) is None else work / "image.img"
-        assemble(root, layout, {FILENAME: text}, image, work)
-        if image != opts.out:
-            say(f"writing to {opts.out}")
-            subprocess.run(["dd", f"if={image}", f"of={opts.out}", "bs=4M", "conv=fsync", "status=none"],
-                           check=True)
-        shutil.rmtree(root, ignore_errors=True)
+        return write_image(root, opts, {FILENAME: text}, work, say)
+
+
+def checked_bundle(opts: ImageOptions, work: Path) -> tuple[Path, Manifest, list[str]]:
+    """(the bundle, its manifest, the secrets its config needs), all checked; ``--settings`` gives those."""
+    bundle = trusted_bundle(opts, work)
+    m = verify_bundle(bundle)
+    check_target(m, bundle)
+    needed = bundle_env_vars(bundle)
+    if opts.settings is not None:
+        check_env(opts.settings, needed, "--settings")
+    return bundle, m, needed
+
+
+def write_image(root: Path, opts: ImageOptions, boot_files: dict[str, str], work: Path,
+                say: Callable[[str], None]) -> Layout:
+    """The prepared root as an image at ``opts.out``: a file, or through a file onto the block device."""
+    layout = plan(opts.size, tree_bytes(root), "--size" if opts.size else "the image")
+    device = target_size(opts.out)
+    check_size(layout, device, opts.out)
+    say(f"assembling {human(layout.total)} (FAT {human(layout.boot_size)}, ext4 {human(layout.root_size)})")
+    image = opts.out if device is None else work / "image.img"
+    assemble(root, layout, boot_files, image, work)
+    if device is not None:
+        say(f"writing to {opts.out}")
+        subprocess.run(["dd", f"if={image}", f"of={opts.out}", "bs=4M", "conv=fsync", "status=none"], check=True)
+    shutil.rmtree(root, ignore_errors=True)
     return layout
 
 
