@@ -14,6 +14,8 @@
 #   arm64 root   Debian 12 arm64 under qemu-user, cached in /var/cache/edgekit-ci (scripts/install_arm64.sh)
 #   VM image     Debian 12 x86-64 with systemd, sshd and the vivid camera for qemu-system, cached there too
 #                (scripts/install_vm.sh; ~3 min to build once, tests boot a copy-on-write overlay in ~1 min)
+#   image tools  mmdebstrap, mtools, dosfstools, fdisk, qemu-user-static, qemu-system-arm for `edgekit image`
+#                (scripts/install_image.sh; the image's base root is built by the heavy test's first run, cached)
 # Extra arguments go to the main pytest run (e.g. `bash scripts/test.sh -m "not slow"`). Without an -m of its own
 # the run leaves out the `heavy` end-to-end tests (Ansible rollout, TFLite INT8 at 640), which take 10-50 min each
 # on 2 cores; run them with `bash scripts/test.sh -m heavy`. The arm64 test (tests/deploy/test_arm64.py) is in the
@@ -44,6 +46,7 @@ bash scripts/install_pose.sh
 bash scripts/install_ha.sh "$PY"           # Home Assistant core 2024.3.3 in .venv-ha (cached), for the discovery test
 bash scripts/install_arm64.sh >/dev/null   # qemu-user + cached Debian 12 arm64 root; OpenSSH for the deploy tests
 bash scripts/install_vm.sh >/dev/null      # qemu-system + cached Debian 12 x86-64 VM image (systemd, vivid)
+bash scripts/install_image.sh              # edgekit image's tools (mtools, dosfstools, fdisk, qemu-system-arm)
 .venv/bin/ruff check edgekit tests benchmarks docs/hooks
 .venv/bin/mypy
 .venv/bin/mypy docs/hooks   # the docs hooks: outside the package, checked on their own

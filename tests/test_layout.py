@@ -28,7 +28,7 @@ FLOORS: list[tuple[str, ...]] = [
     # 6. camera workers and the daemon: services built and passed in by the constructor
     ("pipeline",),
     # 7. what stands on a running pipeline or drives one from outside
-    ("deploy", "bench", "web"),
+    ("deploy", "bench", "web", "image"),
     # 8. the command line on top
     ("cli",),
 ]

@@ -34,6 +34,8 @@ def vm_image() -> Path | None:
 class VM:
     """One booted guest; ``with VM(image, tmp) as vm: vm.ssh("systemctl is-system-running")``."""
 
+    login = "root"  # the user the harness logs in as (waiting for sshd, powering off)
+
     def __init__(self, image: Path, work: Path, memory_mb: int = 1536,
                  shares: dict[str, Path] | None = None, cpu: str = "max") -> None:
         self.image, self.work, self.memory_mb = image, work, memory_mb
@@ -95,7 +97,7 @@ class VM:
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"qemu exited ({self.proc.returncode}): {self._tail()}")
-            r = subprocess.run(["ssh", *self.ssh_args, "root@127.0.0.1", "true"], capture_output=True,
+            r = subprocess.run(["ssh", *self.ssh_args, f"{self.login}@127.0.0.1", "true"], capture_output=True,
                                timeout=60, check=False)
             if r.returncode == 0:
                 return
@@ -106,10 +108,12 @@ class VM:
         text = self.console.read_text(errors="replace") if self.console.exists() else ""
         return " | ".join(text.strip().splitlines()[-8:])
 
-    def ssh(self, command: str, user: str = "root", check: bool = True,
+    def ssh(self, command: str, user: str | None = None, check: bool = True,
             timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
-        """Run ``command`` in the guest as ``user`` (a login shell's environment is not needed by the tests)."""
-        r = subprocess.run(["ssh", *self.ssh_args, f"{user}@127.0.0.1", command], capture_output=True, text=True,
+        """Run ``command`` in the guest as ``user`` (default: the harness's login; a login shell's environment is
+        not needed by the tests)."""
+        r = subprocess.run(["ssh", *self.ssh_args, f"{user or self.login}@127.0.0.1", command], capture_output=True,
+                           text=True,
                            timeout=timeout, check=False)
         if check and r.returncode != 0:
             raise RuntimeError(f"{command!r} failed in the VM ({r.returncode}): {r.stderr.strip()[-500:]}")
@@ -124,8 +128,9 @@ class VM:
                      f"trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose {tag} {where})")
         return paths
 
-    def copy_in(self, src: Path, dest: str, user: str = "root") -> None:
-        subprocess.run(["scp", "-q", *self.options, "-P", str(self.port), str(src), f"{user}@127.0.0.1:{dest}"],
+    def copy_in(self, src: Path, dest: str, user: str | None = None) -> None:
+        subprocess.run(["scp", "-q", *self.options, "-P", str(self.port), str(src),
+                        f"{user or self.login}@127.0.0.1:{dest}"],
                        check=True, timeout=600)
 
     def reboot(self, timeout: float = 600.0) -> None:
@@ -145,10 +150,57 @@ class VM:
         if self.proc is None or self.proc.poll() is not None:
             return
         with contextlib.suppress(subprocess.TimeoutExpired):  # no answer: the kill below ends it
-            self.ssh("systemctl poweroff", check=False, timeout=30)
+            self.ssh("sudo -n systemctl poweroff" if self.login != "root" else "systemctl poweroff", check=False,
+                     timeout=30)
         try:
             self.proc.wait(120)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(30)
 
+
+
+class AArch64VM(VM):
+    """An SD-card image (``edgekit image``) booted under ``qemu-system-aarch64 -M virt -cpu cortex-a72`` (TCG).
+
+    qemu's ``virt`` board stands in for the Raspberry Pi's firmware bootloader: the kernel and initrd are taken from
+    the image's own root and ``root=LABEL=RASPIROOT`` finds the image's ext4 partition, so the image's kernel,
+    initramfs, fstab (the FAT partition at /boot/firmware), systemd units and network files are the ones that run;
+    the Pi's firmware, config.txt and device tree are not. The guest's host keys are made at its first boot, so its
+    key is trusted on first use (accept-new), then checked; the harness logs in as ``edgekit`` with ``key``.
+    """
+
+    login = "edgekit"
+
+    def __init__(self, disk: Path, kernel: Path, initrd: Path, key: Path, work: Path, memory_mb: int = 2048,
+                 append: str = "") -> None:
+        self.disk, self.kernel, self.initrd, self.key, self.append = disk, kernel, initrd, key, append
+        self.image, self.work, self.memory_mb = disk.parent, work, memory_mb
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.console = work / "console.log"
+        self.known_hosts = work / "known_hosts"
+        self.known_hosts.touch()
+        self.proc = None
+
+    @property
+    def options(self) -> list[str]:
+        return ["-i", str(self.key), "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={self.known_hosts}",
+                "-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=10",
+                "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6"]
+
+    def boot(self, timeout: float = 1800.0) -> None:
+        overlay = self.work / "overlay.qcow2"
+        if not overlay.exists():
+            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(self.disk),
+                            str(overlay)], check=True)
+        cmd = ["qemu-system-aarch64", "-M", "virt", "-accel", "tcg", "-cpu", "cortex-a72", "-m", str(self.memory_mb),
+               "-smp", "2", "-display", "none", "-no-user-config", "-nodefaults",
+               "-kernel", str(self.kernel), "-initrd", str(self.initrd),
+               "-append", f"root=LABEL=RASPIROOT rw rootwait console=ttyAMA0 {self.append}".strip(),
+               "-drive", f"file={overlay},format=qcow2,if=virtio",
+               "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:22",
+               "-device", "virtio-net-pci,netdev=n0",
+               "-serial", f"file:{self.console}"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.wait_ssh(timeout)

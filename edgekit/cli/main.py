@@ -35,6 +35,7 @@ COMMANDS = [
     "edgekit.cli.ask",
     "edgekit.cli.bundle",
     "edgekit.cli.deploy",
+    "edgekit.cli.image",
     "edgekit.cli.hub",
     "edgekit.cli.fleet",
 ]
