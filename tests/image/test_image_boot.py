@@ -158,7 +158,10 @@ def feed_people(vm: AArch64VM, tmp: Path) -> None:
     """Loop a photo of people through vivid: its output node, looped to its capture node's S-Video input."""
     nodes = vm.ssh("for d in /dev/video*; do echo $d $(v4l2-ctl -d $d --info | grep -c 'Video Output'); done")
     out = next(line.split()[0] for line in nodes.stdout.splitlines() if line.split()[1] != "0")
-    vm.ssh("v4l2-ctl -d /dev/video0 -i 2 && v4l2-ctl -d /dev/video0 -c loop_video=1")  # input 2: S-Video 0
+    # One streamer per capture node: the daemon, started at boot, lets go of usb:0 while its input changes (the
+    # test restarts it next). Input 2 is S-Video 0, which vivid loops its S-Video output into.
+    vm.ssh("sudo -n systemctl stop edgekit && sudo -n v4l2-ctl -d /dev/video0 -i 2 && "
+           "sudo -n v4l2-ctl -d /dev/video0 -c loop_video=1")
     fmt = vm.ssh(f"v4l2-ctl -d {out} --get-fmt-video-out").stdout
     w, h = (int(x) for x in fmt.split("Width/Height")[1].split(":")[1].split()[0].split("/"))
     (tmp / "people.yuv").write_bytes(yuyv_frame(PHOTO, w, h))
