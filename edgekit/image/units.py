@@ -22,8 +22,10 @@ FILES: dict[str, str] = {
                  f"LABEL={BOOT_LABEL} /boot/firmware vfat rw,umask=0077 0 2\n",
     # raspi-firmware's kernel hook writes cmdline.txt from this at every kernel upgrade
     "etc/default/raspi-firmware": f"ROOTPART=LABEL={ROOT_LABEL}\nCONSOLES=\"tty0 ttyS1,115200\"\n",
-    "etc/systemd/network/10-wired.network": "[Match]\nName=e*\n\n[Network]\nDHCP=yes\n",
-    "etc/systemd/network/20-wlan0.network": "[Match]\nName=wlan0\n\n[Network]\nDHCP=yes\n",
+    # MulticastDNS: resolved answers for <hostname>.local, so `ssh edgekit@porch.local` finds a fresh board
+    "etc/systemd/network/10-wired.network": "[Match]\nName=e*\n\n[Network]\nDHCP=yes\nMulticastDNS=yes\n",
+    "etc/systemd/network/20-wlan0.network": "[Match]\nName=wlan0\n\n[Network]\nDHCP=yes\nMulticastDNS=yes\n",
+    "etc/systemd/resolved.conf.d/edgekit-mdns.conf": "[Resolve]\nMulticastDNS=yes\n",
     "etc/ssh/sshd_config.d/edgekit.conf": "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
                                           "PermitRootLogin no\n",
     # `edgekit deploy --manager systemd` runs `sudo -n systemctl ...` as this user (it logs in by key only)
