@@ -156,8 +156,10 @@ def test_image_first_boot_sends_events(tmp_path: Path, host_broker: Broker) -> N
 
 def feed_people(vm: AArch64VM, tmp: Path) -> None:
     """Loop a photo of people through vivid: its output node, looped to its capture node's S-Video input."""
-    nodes = vm.ssh("for d in /dev/video*; do echo $d $(v4l2-ctl -d $d --info | grep -c 'Video Output'); done")
-    out = next(line.split()[0] for line in nodes.stdout.splitlines() if line.split()[1] != "0")
+    # --info lists the driver's capabilities on every node; only an output node has an output format
+    nodes = vm.ssh("for d in /dev/video*; do v4l2-ctl -d $d --get-fmt-video-out >/dev/null 2>&1 && echo $d; done; "
+                   "true")
+    out = nodes.stdout.split()[0]
     # One streamer per capture node: the daemon, started at boot, lets go of usb:0 while its input changes (the
     # test restarts it next). Input 2 is S-Video 0, which vivid loops its S-Video output into.
     vm.ssh("sudo -n systemctl stop edgekit && sudo -n v4l2-ctl -d /dev/video0 -i 2 && "
