@@ -23,6 +23,7 @@ from typing import Any
 
 import cv2
 
+from benchmarks.lib.interleave import interleaved_ms
 from edgekit.backends import BackendOptions, open_backend
 from edgekit.device.state import DeviceState, bracket
 from edgekit.export import ExportOptions, export
@@ -68,15 +69,7 @@ def measure(files: dict[str, Path], size: int, args: argparse.Namespace) -> dict
     opts = BackendOptions(threads=args.threads)
     backends = {name: open_backend(path, opts) for name, path in files.items()}
     x, _ = letterbox(cv2.imread(str(args.val / "images" / "bus.jpg")), (size, size))
-    for _ in range(args.warmup):
-        for be in backends.values():
-            be.infer([x])
-    times: dict[str, list[float]] = {name: [] for name in backends}
-    for _ in range(args.runs):
-        for name, be in backends.items():
-            t = time.perf_counter_ns()
-            be.infer([x])
-            times[name].append((time.perf_counter_ns() - t) / 1e6)
+    times = interleaved_ms(backends, x, args.warmup, args.runs)
     after = DeviceState.capture()
     lat = {k: percentiles(v) for k, v in times.items()}
     base = lat["onnxruntime-fp32"]["p50"]
