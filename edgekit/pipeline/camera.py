@@ -178,7 +178,7 @@ class CameraWorker:
             self._geometry_seen = self.rules.geometry_version
             self.gate.set_mask(self.rules.motion_mask)
             if self.counter is not None:
-                self.counter.zones = dict(self.rules.zones)
+                self.counter.set_zones(self.rules.zones)
         if self.recorder is not None:
             self.recorder.add(frame.image, t)
         with timer.stage("motion"):

@@ -72,15 +72,15 @@ class DaemonDashboard:
         for cam_id, cam in cameras.items():
             hub.add(cam_id, cam.detector.labels, camera_overlay(cam.cfg))
         plans = {cam_id: cam.detector.plan for cam_id, cam in cameras.items()}
+        editor = None if daemon_cfg is None else ZoneEditor(
+            daemon_cfg, hub, {c: cam.rules for c, cam in cameras.items()}, config_path, allow_config_writes)
         self.dash = Dashboard(
             store=store, hub=hub, device=device, assistant=assistant,
             cameras={cam_id: runtime_of(cam.detector) for cam_id, cam in cameras.items()},
             model_files={cam_id: Path(plan.model_path) for cam_id, plan in plans.items()
                          if cfg.explain and plan is not None and Path(plan.model_path).suffix == ".onnx"},
+            editor=editor,
         )
-        if daemon_cfg is not None:
-            self.dash.editor = ZoneEditor(daemon_cfg, hub, {c: cam.rules for c, cam in cameras.items()},
-                                          config_path, allow_config_writes)
         app = create_app(self.dash, cfg.token, cfg.allowed_hosts)
         self.server = DashboardServer(app, cfg.host, cfg.port, cfg.token)
 

@@ -117,7 +117,7 @@ class ZoneEditor:
             target.set_geometry(cam.zones, cam.lines, cam.motion.mask)
         feed = self.hub.feeds.get(cam_id)
         if feed is not None:
-            feed.overlay = camera_overlay(cam)
+            feed.set_overlay(camera_overlay(cam))
 
 
 async def latest_frame(feed: CameraFeed, wait_s: float = FRAME_WAIT_S) -> Any:
