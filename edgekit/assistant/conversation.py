@@ -61,9 +61,13 @@ class Conversations(Generic[T]):
             return conv
 
     def __len__(self) -> int:
+        return len(self.ids())
+
+    def ids(self) -> set[str]:
+        """The ids of the conversations kept now."""
         with self._lock:
             self._expire(self._clock())
-            return len(self._items)
+            return set(self._items)
 
     def _expire(self, now: float) -> None:
         while self._items:
