@@ -124,13 +124,17 @@ def parse_yaml_model(text: str, model: type[M], name: str, what: str, extra: dic
 def load_yaml_model(path: Path, model: type[M], what: str, extra: dict[str, Any] | None = None,
                     hint: str = "") -> M:
     """Read ``path`` and validate it as ``model`` (see :func:`parse_yaml_model`)."""
+    return parse_yaml_model(read_text(path, what), model, str(path), what, extra, hint)
+
+
+def read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of ``path``, or one ``EdgekitError`` line naming ``what`` it is and why it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise EdgekitError(f"{what} {path} not found") from None
     except (OSError, UnicodeDecodeError) as e:
         raise EdgekitError(f"cannot read {what} {path}: {e}") from None
-    return parse_yaml_model(text, model, str(path), what, extra, hint)
 
 
 def bundled_names(folder: str) -> list[str]:

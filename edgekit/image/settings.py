@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from edgekit.config.loader import dotted, line_of
+from edgekit.config.loader import dotted, line_of, read_text
 from edgekit.errors import EdgekitError
 
 FILENAME = "edgekit-settings.yaml"
@@ -105,13 +105,7 @@ def check_env(s: FirstBootSettings, needed_env: list[str], name: str) -> FirstBo
 
 
 def load_settings(path: Path, needed_env: list[str] | None = None) -> FirstBootSettings:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise EdgekitError(f"settings file {path} not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise EdgekitError(f"cannot read settings file {path}: {e}") from None
-    return parse_settings(text, str(path), needed_env)
+    return parse_settings(read_text(path, "settings file"), str(path), needed_env)
 
 
 def template(needed_env: list[str], hostname: str = "edgekit") -> str:
