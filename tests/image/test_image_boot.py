@@ -32,7 +32,7 @@ from edgekit.image.base import COMPLETE, base_dir
 from tests.conftest import Broker, Consumer
 from tests.deploy.test_arm64 import PHOTO, SIZE, int8_model
 from tests.helpers import wait_until
-from tests.vm import HOST_FROM_GUEST, AArch64VM
+from tests.vm import HOST_FROM_GUEST, VM, AArch64VM
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("EDGEKIT_IMAGE_CACHE", "/var/cache/edgekit-ci"))
@@ -83,20 +83,32 @@ def extract_boot_files(img: Path, root_offset: int, dest: Path) -> tuple[Path, P
     return out[0], out[1]
 
 
-def yuyv_frame(photo: Path, width: int, height: int) -> bytes:
-    """``photo`` letterboxed to width x height as one packed YUYV 4:2:2 frame (what vivid's output takes)."""
+def frame_bytes(photo: Path, width: int, height: int, fourcc: str) -> bytes:
+    """``photo`` letterboxed to width x height as one frame in ``fourcc`` (BGR3 or YUYV, what vivid's output takes)."""
     img = cv2.imread(str(photo))
+    assert img is not None, photo
     scale = min(width / img.shape[1], height / img.shape[0])
     small = cv2.resize(img, (int(img.shape[1] * scale) // 2 * 2, int(img.shape[0] * scale)))
     canvas = np.full((height, width, 3), 114, np.uint8)
     y0, x0 = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2 // 2 * 2
     canvas[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    if fourcc == "BGR3":
+        return canvas.tobytes()
+    if fourcc != "YUYV":
+        raise AssertionError(f"the capture node negotiated {fourcc}: the test feeds BGR3 or YUYV only")
     yuv = cv2.cvtColor(canvas, cv2.COLOR_BGR2YUV).astype(np.uint16)
     out = np.empty((height, width * 2), np.uint8)
     out[:, 0::2] = yuv[:, :, 0]
     out[:, 1::4] = ((yuv[:, 0::2, 1] + yuv[:, 1::2, 1]) // 2).astype(np.uint8)
     out[:, 3::4] = ((yuv[:, 0::2, 2] + yuv[:, 1::2, 2]) // 2).astype(np.uint8)
     return out.tobytes()
+
+
+def v4l2_fmt(text: str) -> tuple[int, int, str]:
+    """Width, height and fourcc from ``v4l2-ctl --get-fmt-video[-out]``'s output."""
+    w, h = (int(x) for x in text.split("Width/Height")[1].split(":")[1].split()[0].split("/"))
+    fourcc = text.split("Pixel Format")[1].split("'")[1]
+    return w, h, fourcc
 
 
 @pytest.fixture(scope="module")
@@ -138,11 +150,12 @@ def test_image_first_boot_sends_events(tmp_path: Path, host_broker: Broker) -> N
         vm.ssh("sudo -n mkdir -p /etc/systemd/system/edgekit.service.d && printf '[Service]\\nTimeoutStartSec=1200"
                "\\nWatchdogSec=600\\n' | sudo -n tee /etc/systemd/system/edgekit.service.d/tcg.conf >/dev/null "
                "&& sudo -n systemctl daemon-reload")
-        feed_people(vm, tmp_path)
+        loop_input(vm)
         vm.ssh("sudo -n systemctl restart --no-block edgekit")
         wait_until(lambda: vm.ssh("systemctl is-active edgekit", check=False).stdout.strip() == "active",
                    timeout=1500, interval=10, what=lambda: vm.ssh("sudo -n journalctl -u edgekit -n 20 --no-pager",
                                                                   check=False).stdout)
+        print(feed_people(vm, tmp_path))
         t2 = time.monotonic()
         wait_until(consumer.events, timeout=1800, interval=5,
                    what=lambda: vm.ssh("sudo -n journalctl -u edgekit -n 30 --no-pager", check=False).stdout)
@@ -154,19 +167,32 @@ def test_image_first_boot_sends_events(tmp_path: Path, host_broker: Broker) -> N
           "loadavg:", Path("/proc/loadavg").read_text().strip())
 
 
-def feed_people(vm: AArch64VM, tmp: Path) -> None:
-    """Loop a photo of people through vivid: its output node, looped to its capture node's S-Video input."""
-    # --info lists the driver's capabilities on every node; only an output node has an output format
-    nodes = vm.ssh("for d in /dev/video*; do v4l2-ctl -d $d --get-fmt-video-out >/dev/null 2>&1 && echo $d; done; "
-                   "true")
-    out = nodes.stdout.split()[0]
+def loop_input(vm: VM) -> None:
+    """Select vivid's S-Video input on the capture node and loop its S-Video output into it."""
     # One streamer per capture node: the daemon, started at boot, lets go of usb:0 while its input changes (the
     # test restarts it next). Input 2 is S-Video 0, which vivid loops its S-Video output into.
     vm.ssh("sudo -n systemctl stop edgekit && sudo -n v4l2-ctl -d /dev/video0 -i 2 && "
            "sudo -n v4l2-ctl -d /dev/video0 -c loop_video=1")
-    fmt = vm.ssh(f"v4l2-ctl -d {out} --get-fmt-video-out").stdout
-    w, h = (int(x) for x in fmt.split("Width/Height")[1].split(":")[1].split()[0].split("/"))
-    (tmp / "people.yuv").write_bytes(yuyv_frame(PHOTO, w, h))
-    vm.copy_in(tmp / "people.yuv", "/tmp/people.yuv")
-    vm.ssh(f"sudo -n systemd-run --unit=feed v4l2-ctl -d {out} --set-fmt-video-out=pixelformat=YUYV "
-           "--stream-out-mmap --stream-from=/tmp/people.yuv --stream-loop")
+
+
+def feed_people(vm: VM, tmp: Path) -> str:
+    """Loop a photo of people through vivid's output node in the format the daemon's capture negotiated.
+
+    vivid copies output to capture only while both have the same pixel format and field (``vivid_vid_can_loop``,
+    checked per frame), and OpenCV picks the capture's format when the daemon opens the device: so the output is
+    set to match after the daemon streams. Returns the two formats, for the test's log.
+    """
+    # --info lists the driver's capabilities on every node; only an output node has an output format
+    nodes = vm.ssh("for d in /dev/video*; do v4l2-ctl -d $d --get-fmt-video-out >/dev/null 2>&1 && echo $d; done; "
+                   "true")
+    out = nodes.stdout.split()[0]
+    cap_fmt = vm.ssh("v4l2-ctl -d /dev/video0 --get-fmt-video").stdout
+    _, _, fourcc = v4l2_fmt(cap_fmt)
+    vm.ssh(f"v4l2-ctl -d {out} --set-fmt-video-out=pixelformat={fourcc}")
+    out_fmt = vm.ssh(f"v4l2-ctl -d {out} --get-fmt-video-out").stdout
+    w, h, out_fourcc = v4l2_fmt(out_fmt)
+    (tmp / "people.raw").write_bytes(frame_bytes(PHOTO, w, h, out_fourcc))
+    vm.copy_in(tmp / "people.raw", "/tmp/people.raw")
+    vm.ssh(f"sudo -n systemd-run --unit=feed v4l2-ctl -d {out} --stream-out-mmap --stream-from=/tmp/people.raw "
+           "--stream-loop")
+    return f"capture: {cap_fmt}\noutput: {out_fmt}"
