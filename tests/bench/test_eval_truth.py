@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.lib.ask_eval import BLIND_SETS, EVAL_DIR, blind_questions, build_store, load_questions
+from benchmarks.lib.ask_eval import BLIND_SETS, EVAL_DIR, UNSCORED_SETS, blind_questions, build_store, load_questions
 from benchmarks.lib.eval_truth import TruthError, expected, expected_question, expected_turns
 from edgekit.contract.stats import CameraReport, DaemonStats, write_stats
 from edgekit.events import EventStore
@@ -175,6 +175,23 @@ def test_the_blind5_set_covers_each_kind_and_every_question_has_one_answer(tmp_p
     answers = [e for q in qs for e in expected_question(q, st.events, st.stats, st.now, strict=True)]
     assert all(e["contains"] for e in answers if e["outcome"] == "answered")
     assert all(len(q["turns"]) >= 2 for q in qs if "turns" in q)
+    compared = [e["larger"] for e in answers if "larger" in e]
+    assert "equal" in compared and len([c for c in compared if c != "equal"]) >= 5
+    assert {e.get("lang") for e in answers} >= {"es", "de"}
+
+
+def test_the_blind6_set_covers_each_kind_and_every_question_has_one_answer(tmp_path: Path) -> None:
+    st = build_store(tmp_path, UNSCORED_SETS["blind6"][1])
+    qs = load_questions(UNSCORED_SETS["blind6"][0])
+    assert len(qs) >= 66 and len({q["id"] for q in qs}) == len(qs)
+    kinds = {"cmp", "share", "avg", "distinct", "not", "clock", "typo", "lang", "top", "follow", "old", "refuse"}
+    per_kind = {k: sum(q["id"].split("-")[1] == k for q in qs) for k in kinds}
+    assert sum(per_kind.values()) == len(qs) and all(n >= 6 for n in per_kind.values()), per_kind
+    conversations = [q for q in qs if "turns" in q]
+    assert len(conversations) >= 8 and all(2 <= len(q["turns"]) <= 3 for q in conversations)
+    answers = [e for q in qs for e in expected_question(q, st.events, st.stats, st.now, strict=True)]
+    assert all(e["contains"] for e in answers if e["outcome"] == "answered")
+    assert sum(e["outcome"] == "unanswerable" for e in answers) >= 5
     compared = [e["larger"] for e in answers if "larger" in e]
     assert "equal" in compared and len([c for c in compared if c != "equal"]) >= 5
     assert {e.get("lang") for e in answers} >= {"es", "de"}
