@@ -228,7 +228,7 @@ def apply_tuned(plan: RuntimePlan, tp: TunedPlan, host: HostInfo, where: str) ->
     plan.substitutions = [s for s in plan.substitutions if s.startswith("camera ")]
     providers = ("CPUExecutionProvider",) if rt.name == "onnxruntime" else None
     plan.options = replace(plan.options, threads=min(tp.threads, host.cores), providers=providers,
-                           spinning="on" if tp.spinning else "off", extra={**plan.options.extra, **tp.backend_extra()})
+                           spinning=tp.spin)
     plan.from_tune = True
     plan.tuned = f"tuned plan {where}: {tp.summary()}"
 

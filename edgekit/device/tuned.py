@@ -21,7 +21,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edgekit.backends.base import Spinning
 from edgekit.backends.runtimes import RUNTIMES, available
+from edgekit.backends.threads import spin_switch
 from edgekit.device.cpu import CpuFeatures, host_cpu
 from edgekit.device.host import probe_host
 from edgekit.device.modelcards import resolve_model, sha256_file
@@ -30,10 +32,6 @@ from edgekit.errors import EdgekitError
 from edgekit.paths import config_dir
 
 log = logging.getLogger(__name__)
-
-SPINNING_KEY = "session.intra_op.allow_spinning"
-"""ONNX Runtime's session config entry for intra-op thread spinning (``BackendOptions.extra``)."""
-
 
 class TunedPlan(BaseModel):
     """What ``edgekit tune`` measured fastest for one profile and model on one CPU."""
@@ -68,18 +66,11 @@ class TunedPlan(BaseModel):
         return (f"{self.runtime} {self.precision} {self.imgsz}, {self.threads} threads, {spin} "
                 f"({self.fps:.2f} FPS{gain})")
 
-    def backend_extra(self) -> dict[str, str]:
-        """The backend's session config entries this plan sets (ONNX Runtime's spinning; nothing elsewhere)."""
-        return spin_options(self.runtime, self.spinning)
-
-
-def spin_options(runtime: str, spinning: bool) -> dict[str, str]:
-    """``BackendOptions.extra`` for intra-op spinning on ``runtime`` (only ONNX Runtime has the switch).
-
-    >>> spin_options("onnxruntime", False), spin_options("openvino", False)
-    ({'session.intra_op.allow_spinning': '0'}, {})
-    """
-    return {SPINNING_KEY: "1" if spinning else "0"} if runtime == "onnxruntime" else {}
+    @property
+    def spin(self) -> Spinning:
+        """``BackendOptions.spinning`` for this plan: the backend turns it into its own settings (ONNX Runtime's
+        ``spin_entries``; the others have no such switch)."""
+        return spin_switch(self.spinning)
 
 
 def cpu_key(cpu: CpuFeatures) -> str:

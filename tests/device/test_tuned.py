@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from edgekit.backends.threads import SPIN_KEYS, spin_entries
 from edgekit.device.cpu import CpuFeatures, host_cpu
 from edgekit.device.host import probe_host
 from edgekit.device.modelcards import resolve_model
 from edgekit.device.plan import plan_runtime, source_sha256
 from edgekit.device.profiles import load_profile
-from edgekit.device.tuned import SPINNING_KEY, TunedPlan, cpu_key, load_plan, lookup_plan, plan_path, save_plan
+from edgekit.device.tuned import TunedPlan, cpu_key, load_plan, lookup_plan, plan_path, save_plan
 
 
 @pytest.fixture(autouse=True)
@@ -92,7 +93,9 @@ def test_plan_runtime_runs_the_tuned_plan(tmp_path: Path) -> None:
     prof, host = load_profile("desktop"), probe_host()
     save_plan(_plan(path, threads=1, spinning=False))
     plan = plan_runtime(prof, host, path, card)
-    assert plan.from_tune and plan.options.threads == 1 and plan.options.extra[SPINNING_KEY] == "0"
+    assert plan.from_tune and plan.options.threads == 1 and plan.options.spinning == "off"
+    assert spin_entries(plan.options.spinning, plan.options.threads) == {k: "0" for k in SPIN_KEYS}
+    assert not plan.options.extra  # the backend's own spin_entries turn `spinning` into ONNX Runtime's entries
     assert plan.tuned.startswith("tuned plan ") and "spinning off" in plan.tuned
     untuned = plan_runtime(prof, host, path, card, tuned=False)
     assert not untuned.from_tune and not untuned.tuned
@@ -103,4 +106,4 @@ def test_plan_runtime_ignores_a_foreign_plan_and_says_so() -> None:
     save_plan(_plan(path, cpu_key="0" * 16, threads=1))
     plan = plan_runtime(load_profile("desktop"), probe_host(), path, card)
     assert not plan.from_tune and "ignored: it was tuned on another CPU" in plan.tuned
-    assert SPINNING_KEY not in plan.options.extra
+    assert plan.options.spinning == load_profile("desktop").runtime.spinning
