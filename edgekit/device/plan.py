@@ -214,7 +214,7 @@ def plan_runtime(
         found = lookup_plan(profile.name, card.name, source_sha256(card, model_path), host.runtimes)
         plan.tuned = found.ignored or ""
         if found.plan is not None:
-            apply_tuned(plan, found.plan, host, str(found.path))
+            apply_tuned(plan, found.plan, host, f"{found.path} ({found.source})" if found.source else str(found.path))
     return plan
 
 

@@ -5,6 +5,10 @@ keyed by the CPU (model name and a hash of its flags) and the model (the source'
 another CPU, or for another version of the model, is ignored with one line, never silently used. It is written
 atomically (a temporary file renamed over the old one), so an interrupted tune leaves the previous plan in force.
 
+A bundle ships one too (``edgekit bundle``: ``plans/<profile>--<model>.json`` in the release, its ``artifact``
+relative to the release). The lookup tries the user's store first, then the running release's plan
+(``release_dir``), with the same checks.
+
 Examples:
     >>> cpu_key(CpuFeatures("AMD EPYC", frozenset({"avx2", "fma"})))
     'd64fb43d4b48811a'
@@ -15,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,9 +90,29 @@ def plans_dir() -> Path:
     return Path(env) if env else config_dir() / "plans"
 
 
+def plan_name(profile: str, model: str) -> str:
+    """The file name of the plan of ``profile`` running ``model``, in the store and in a release alike."""
+    return f"{profile}--{model}.json"
+
+
 def plan_path(profile: str, model: str) -> Path:
-    """The plan file of ``profile`` running ``model``."""
-    return plans_dir() / f"{profile}--{model}.json"
+    """The plan file of ``profile`` running ``model`` in the user's store."""
+    return plans_dir() / plan_name(profile, model)
+
+
+RELEASE_PLANS = "plans"
+"""The folder of a bundle (and of the release unpacked from it) that holds its shipped plan."""
+
+
+def release_dir() -> Path | None:
+    """The deployed release edgekit runs from: ``$EDGEKIT_RELEASE``, else the folder above the running venv when
+    it holds a bundle's ``manifest.json`` (a board runs ``releases/<id>/venv/bin/edgekit``, by its unit or by
+    hand); ``None`` elsewhere."""
+    env = os.environ.get("EDGEKIT_RELEASE")
+    if env:
+        return Path(env)
+    here = Path(sys.prefix).parent
+    return here if sys.prefix != sys.base_prefix and (here / "manifest.json").is_file() else None
 
 
 def save_plan(plan: TunedPlan) -> Path:
@@ -134,27 +159,50 @@ def why_not(plan: TunedPlan, model_sha256: str, cpu: CpuFeatures, runtimes: dict
 
 @dataclass(frozen=True)
 class PlanLookup:
-    """The plan file looked for, the plan when it applies, and the one line saying why not when it does not."""
+    """The plan file looked for (or found), the plan when it applies, where it came from, and the one line saying
+    why not when none does."""
 
     path: Path
     plan: TunedPlan | None = None
     ignored: str | None = None
+    source: str = ""
+    """Where ``plan`` came from, for the user: empty for the user's own store, ``shipped in release ID`` else."""
+
+
+def _places(profile: str, model: str) -> list[tuple[Path, Path | None]]:
+    """(plan file, the release it ships in, None for the user's store), in the order they are tried."""
+    places: list[tuple[Path, Path | None]] = [(plan_path(profile, model), None)]
+    rel = release_dir()
+    if rel is not None:
+        places.append((rel / RELEASE_PLANS / plan_name(profile, model), rel))
+    return places
 
 
 def lookup_plan(profile: str, model: str, model_sha256: str, runtimes: dict[str, bool],
                 cpu: CpuFeatures | None = None) -> PlanLookup:
-    """The tuned plan for ``profile``/``model`` if there is one and it fits this CPU, model and runtimes."""
-    path = plan_path(profile, model)
-    if not path.is_file():
-        return PlanLookup(path)
-    try:
-        plan = read_plan(path)
-    except EdgekitError as e:
-        return PlanLookup(path, ignored=f"tuned plan {path} ignored: {e}")
-    problem = why_not(plan, model_sha256, cpu or host_cpu(), runtimes)
-    if problem:
-        return PlanLookup(path, ignored=f"tuned plan {path} ignored: {problem}")
-    return PlanLookup(path, plan)
+    """The tuned plan for ``profile``/``model`` if one fits this CPU, model and runtimes: the user's own first,
+    then the one shipped in the running release (its artifact relative to the release). When none fits, ``ignored``
+    says why in one line (both reasons when both were found)."""
+    cpu = cpu or host_cpu()
+    places = _places(profile, model)
+    why: list[str] = []
+    for path, rel in places:
+        if not path.is_file():
+            continue
+        try:
+            plan = read_plan(path)
+        except EdgekitError as e:
+            why.append(f"tuned plan {path} ignored: {e}")
+            continue
+        if rel is not None and not Path(plan.artifact).is_absolute():
+            plan = plan.model_copy(update={"artifact": str(rel / plan.artifact)})
+        problem = (f"it is the plan of {plan.profile}/{plan.model}, not {profile}/{model}"
+                   if (plan.profile, plan.model) != (profile, model) else why_not(plan, model_sha256, cpu, runtimes))
+        if problem:
+            why.append(f"tuned plan {path} ignored: {problem}")
+            continue
+        return PlanLookup(path, plan, source=f"shipped in release {rel.resolve().name}" if rel is not None else "")
+    return PlanLookup(places[0][0], ignored="; ".join(why) or None)
 
 
 def load_plan(profile: str | Path | DeviceProfile, model: str | None = None) -> TunedPlan | None:
