@@ -181,8 +181,8 @@ def _places(profile: str, model: str) -> list[tuple[Path, Path | None]]:
 def lookup_plan(profile: str, model: str, model_sha256: str, runtimes: dict[str, bool],
                 cpu: CpuFeatures | None = None) -> PlanLookup:
     """The tuned plan for ``profile``/``model`` if one fits this CPU, model and runtimes: the user's own first,
-    then the one shipped in the running release (its artifact relative to the release). When none fits, ``ignored``
-    says why in one line (both reasons when both were found)."""
+    then the one shipped in the running release (its artifact relative to the release). ``ignored`` says in one
+    line why a plan found was not used (the store's, when the release's runs instead; both, when neither fits)."""
     cpu = cpu or host_cpu()
     places = _places(profile, model)
     why: list[str] = []
@@ -201,14 +201,16 @@ def lookup_plan(profile: str, model: str, model_sha256: str, runtimes: dict[str,
         if problem:
             why.append(f"tuned plan {path} ignored: {problem}")
             continue
-        return PlanLookup(path, plan, source=f"shipped in release {rel.resolve().name}" if rel is not None else "")
+        return PlanLookup(path, plan, ignored="; ".join(why) or None,
+                          source=f"shipped in release {rel.resolve().name}" if rel is not None else "")
     return PlanLookup(places[0][0], ignored="; ".join(why) or None)
 
 
 def load_plan(profile: str | Path | DeviceProfile, model: str | None = None) -> TunedPlan | None:
     """The tuned plan for ``profile`` (name, YAML or loaded) running ``model`` (card name; default: the profile's)
-    on this machine, or ``None``: what ``image`` and other tools call (``run``, ``detect`` and ``bench`` get it
-    through ``plan_runtime``).
+    on this machine (the user's own, else the running release's), or ``None``: what scripts call (``run``,
+    ``detect`` and ``bench`` get it through ``plan_runtime``; ``bundle`` and ``image`` ship the plan store's plan for
+    a board, which need not fit this machine: ``edgekit.deploy.bundle.choose_plan``).
 
     A plan file that does not fit (another CPU or model, a runtime not installed, its model file gone) is ignored
     with one warning line.

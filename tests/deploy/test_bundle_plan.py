@@ -223,9 +223,13 @@ def test_release_lookup_comes_after_the_store_and_checks_the_runtime(tmp_path: P
     none = lookup_plan("desktop", "yolov8s-fall", sha, {})  # ONNX Runtime not installed: ignored, one line
     assert none.plan is None and none.ignored is not None and "\n" not in none.ignored
     assert none.ignored.endswith("ignored: its runtime onnxruntime is not installed here")
+    save_plan(board_plan(threads=2, artifact=str(path), cpu_key="0" * 16))  # the user's own, for another CPU
+    rels = lookup_plan("desktop", "yolov8s-fall", sha, {"onnxruntime": True})
+    assert rels.plan is not None and rels.plan.threads == 1 and rels.source.startswith("shipped in release")
+    assert rels.ignored is not None and "ignored: it was tuned on another CPU" in rels.ignored  # and it says so
     save_plan(board_plan(threads=2, artifact=str(path)))  # the user's own plan wins
     mine = lookup_plan("desktop", "yolov8s-fall", sha, {"onnxruntime": True})
-    assert mine.plan is not None and mine.plan.threads == 2 and mine.source == ""
+    assert mine.plan is not None and mine.plan.threads == 2 and mine.source == "" and mine.ignored is None
 
 
 def test_a_board_finds_its_release_from_the_venv_it_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
