@@ -36,7 +36,7 @@ from tests.helpers import REPO, run_cli
 CONFIG = {"device": "porch", "profile": "desktop", "mqtt": None, "metrics": {"enabled": False},
           "cameras": {"c": {"source": "synthetic", "realtime": True}}}
 IMAGE = sorted((REPO / "edgekit" / "assets" / "valdata").rglob("*.jpg"))[0]
-BOARD_ARTIFACT = "/home/edgekit/edgekit/cache/exports/eee43d6844141b8f/uncalibrated/yolov8s-fall-320_fp32.onnx"
+BOARD_ARTIFACT = "/home/pi/.cache/edgekit/exports/0123456789abcdef/uncalibrated/yolov8s-fall-320_fp32.onnx"
 
 
 def board_plan(**over: Any) -> TunedPlan:
@@ -55,7 +55,8 @@ def fake_wheel(folder: Path) -> Path:
     """An edgekit wheel with metadata only: the lock is not what these tests check (no wheel is resolved)."""
     whl = folder / "edgekit-0.1.0-py3-none-any.whl"
     with zipfile.ZipFile(whl, "w") as z:
-        z.writestr("edgekit-0.1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: edgekit\nVersion: 0.1.0\n")
+        z.writestr("edgekit-0.1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: edgekit\nVersion: 0.1.0\n"
+                   "Requires-Dist: numpy>=1.24\nRequires-Dist: openvino>=2024.0; extra == 'openvino-runtime'\n")
     return whl
 
 
@@ -159,6 +160,28 @@ def test_a_release_plan_for_another_cpu_is_ignored_with_one_line(where: dict[str
     assert r.returncode == 0, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if "tuned plan" in ln]
     assert len(lines) == 1 and "ignored: it was tuned on another CPU (Cortex-A76" in lines[0], r.stderr
+
+
+def test_an_openvino_plan_ships_its_ir_pair_and_the_runtime(where: dict[str, Path],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan whose model is several files (an OpenVINO IR: .xml and .bin) ships them all, and the board's lock gets
+    the runtime's extra. The export itself is stood in for (its own tests run it): only the shipping is checked."""
+    card, path = resolve_model("yolov8s-fall")
+    assert card is not None
+    sha16 = source_sha256(card, path)[:16]
+    ir = where["cache"] / "exports" / sha16 / "uncalibrated" / "yolov8s-fall-416_fp16.xml"
+    ir.parent.mkdir(parents=True, exist_ok=True)
+    ir.write_bytes(b"<net/>")
+    ir.with_suffix(".bin").write_bytes(b"weights")
+    monkeypatch.setattr(bundle_mod, "plan_artifact", lambda plan, profile: ir)
+    asked: list[str] = []
+    monkeypatch.setattr(bundle_mod, "cached_download", lambda reqs, target, refresh=False: asked.extend(reqs) or [])
+    plan = where["root"] / "openvino.json"
+    plan.write_text(board_plan(runtime="openvino", precision="fp16", imgsz=416).model_dump_json())
+    _, m = bundle(where, "openvino.tar.gz", plan=plan)
+    assert m.plan is not None and m.plan.artifact == f"cache/exports/{sha16}/uncalibrated/{ir.name}"
+    assert {m.plan.artifact, m.plan.artifact.removesuffix(".xml") + ".bin"} <= set(m.files)
+    assert "openvino>=2024.0" in asked, asked
 
 
 @pytest.mark.parametrize(("case", "want"), [
