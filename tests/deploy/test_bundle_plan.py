@@ -30,8 +30,8 @@ from edgekit.device.cpu import host_cpu
 from edgekit.device.modelcards import resolve_model
 from edgekit.device.plan import source_sha256
 from edgekit.device.profiles import load_profile
-from edgekit.device.tuned import TunedPlan, cpu_key, lookup_plan, plan_path, save_plan
-from tests.helpers import REPO, run_cli
+from edgekit.device.tuned import TunedPlan, lookup_plan, plan_path, save_plan
+from tests.helpers import REPO, run_cli, tuned_plan
 
 CONFIG = {"device": "porch", "profile": "desktop", "mqtt": None, "metrics": {"enabled": False},
           "cameras": {"c": {"source": "synthetic", "realtime": True}}}
@@ -40,15 +40,8 @@ BOARD_ARTIFACT = "/home/pi/.cache/edgekit/exports/0123456789abcdef/uncalibrated/
 
 
 def board_plan(**over: Any) -> TunedPlan:
-    """A plan as `edgekit tune` writes it on this CPU (its artifact where the tuning machine kept it, not here)."""
-    card, path = resolve_model("yolov8s-fall")
-    assert card is not None
-    cpu = host_cpu()
-    fields: dict[str, Any] = dict(
-        profile="desktop", model="yolov8s-fall", model_sha256=source_sha256(card, path), cpu=cpu.name,
-        cpu_key=cpu_key(cpu), runtime="onnxruntime", precision="fp32", imgsz=320, threads=1, spinning=False,
-        artifact=BOARD_ARTIFACT, fps=4.0, baseline_fps=2.0)
-    return TunedPlan.model_validate({**fields, **over})
+    """A plan as `edgekit tune` writes it on this CPU at 320 (its artifact where the tuning machine kept it)."""
+    return tuned_plan(**{"imgsz": 320, "artifact": BOARD_ARTIFACT, "fps": 4.0, **over})
 
 
 def fake_wheel(folder: Path) -> Path:
