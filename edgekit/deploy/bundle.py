@@ -220,16 +220,15 @@ def plan_mismatch(plan: TunedPlan, profile: str, model: str, model_sha256: str) 
     return None
 
 
-def plan_artifact(plan: TunedPlan, profile: DeviceProfile) -> Path:
-    """The model file ``plan`` runs, made here by the normal export path with its accuracy gate (cached: a plan
-    tuned on this machine reuses tune's own export). INT8 weights follow the profile's board, as ``edgekit export
-    --profile`` makes them."""
+def plan_artifact(plan: TunedPlan, profile: DeviceProfile, source: Path) -> Path:
+    """The model file ``plan`` runs, exported from ``source`` here by the normal export path with its accuracy gate
+    (cached: a plan tuned on this machine reuses tune's own export). INT8 weights follow the profile's board, as
+    ``edgekit export --profile`` makes them."""
     from edgekit.export import ExportOptions, export  # the export stack loads only when a plan ships
     from edgekit.export.valset import SHIPPED
 
     rt = get_runtime(plan.runtime)
-    card = load_card(plan.model)
-    rep = export(resolve_model_path(card), ExportOptions(
+    rep = export(source, ExportOptions(
         target=rt.target, precision=plan.precision, imgsz=plan.imgsz, val=SHIPPED,
         target_cpu=f"{profile.name} ({profile.board.cpu})", target_dot=profile.board.dot_product))
     if rep.passed is False or not rep.artifact:
@@ -243,8 +242,9 @@ def ship_plan(plan: TunedPlan, source: str, profile: DeviceProfile, stage: Path)
     """Put ``plan`` and the model it runs into the bundle's ``stage``; the shipped plan's artifact is relative to
     the release the board unpacks it into."""
     card = load_card(plan.model)
-    art = plan_artifact(plan, profile)
-    rel = cache_path(art, card, resolve_model_path(card))
+    own = resolve_model_path(card)
+    art = plan_artifact(plan, profile, own)
+    rel = cache_path(art, card, own)
     copy_model(art, stage / rel)
     report = art.with_name(art.name + ".report.json")  # the export's gate verdict travels with it
     if report.is_file():

@@ -166,7 +166,7 @@ def test_an_openvino_plan_ships_its_ir_pair_and_the_runtime(where: dict[str, Pat
     ir.parent.mkdir(parents=True, exist_ok=True)
     ir.write_bytes(b"<net/>")
     ir.with_suffix(".bin").write_bytes(b"weights")
-    monkeypatch.setattr(bundle_mod, "plan_artifact", lambda plan, profile: ir)
+    monkeypatch.setattr(bundle_mod, "plan_artifact", lambda plan, profile, source: ir)
     asked: list[str] = []
     monkeypatch.setattr(bundle_mod, "cached_download", lambda reqs, target, refresh=False: asked.extend(reqs) or [])
     plan = where["root"] / "openvino.json"
