@@ -32,7 +32,7 @@ from edgekit.device.artifacts import exports_root
 from edgekit.device.modelcards import ModelCard, load_card, resolve_model_path
 from edgekit.device.plan import find_variant, source_sha256
 from edgekit.device.profiles import DeviceProfile, load_profile
-from edgekit.device.tuned import RELEASE_PLANS, TunedPlan, plan_name, plan_path, read_plan
+from edgekit.device.tuned import RELEASE_PLANS, TunedPlan, plan_mismatch, plan_name, plan_path, read_plan
 from edgekit.errors import EdgekitError
 from edgekit.hub.bridge import BUNDLE_PATH, bridge_template
 from edgekit.pipeline.service import board_unit_text
@@ -206,18 +206,6 @@ def choose_plan(cfg: DaemonConfig, profile: DeviceProfile, plan_file: Path | Non
         return PlanChoice(why_none=str(e))
     problem = plan_mismatch(plan, profile.name, card.name, sha)
     return PlanChoice(why_none=f"{path} left out: {problem}") if problem else PlanChoice(plan, str(path))
-
-
-def plan_mismatch(plan: TunedPlan, profile: str, model: str, model_sha256: str) -> str | None:
-    """Why ``plan`` is not a plan for ``profile`` running ``model`` (that version of it); ``None``: it is."""
-    if plan.profile != profile:
-        return f"it is a plan for profile {plan.profile}, the bundle's profile is {profile}"
-    if plan.model != model:
-        return f"it is a plan for model {plan.model}, the bundle's model is {model}"
-    if plan.model_sha256 != model_sha256:
-        return (f"it was tuned for another {model} (sha256 {plan.model_sha256[:12]}…, the bundle's "
-                f"{model_sha256[:12]}…)")
-    return None
 
 
 def plan_artifact(plan: TunedPlan, profile: DeviceProfile, source: Path) -> Path:

@@ -141,13 +141,27 @@ def read_plan(path: Path) -> TunedPlan:
         raise EdgekitError(f"plan file {path} cannot be read: {first}") from None
 
 
-def why_not(plan: TunedPlan, model_sha256: str, cpu: CpuFeatures, runtimes: dict[str, bool]) -> str | None:
-    """Why ``plan`` cannot be used here (another CPU, another model, runtime or file missing); ``None``: usable."""
-    if plan.cpu_key != cpu_key(cpu):
-        return f"it was tuned on another CPU ({plan.cpu}, key {plan.cpu_key}; this one: {cpu.name}, {cpu_key(cpu)})"
+def plan_mismatch(plan: TunedPlan, profile: str, model: str, model_sha256: str) -> str | None:
+    """Why ``plan`` is not a plan for ``profile`` running ``model`` (this version of it); ``None``: it is."""
+    if plan.profile != profile:
+        return f"it is a plan for profile {plan.profile}, not {profile}"
+    if plan.model != model:
+        return f"it is a plan for model {plan.model}, not {model}"
     if plan.model_sha256 != model_sha256:
         return (f"it was tuned for another {plan.model} (sha256 {plan.model_sha256[:12]}…, this one "
                 f"{model_sha256[:12]}…)")
+    return None
+
+
+def why_not(plan: TunedPlan, profile: str, model: str, model_sha256: str, cpu: CpuFeatures,
+            runtimes: dict[str, bool]) -> str | None:
+    """Why ``plan`` cannot run ``profile``/``model`` here (another CPU, profile or model, runtime or file missing);
+    ``None``: usable."""
+    if plan.cpu_key != cpu_key(cpu):
+        return f"it was tuned on another CPU ({plan.cpu}, key {plan.cpu_key}; this one: {cpu.name}, {cpu_key(cpu)})"
+    mismatch = plan_mismatch(plan, profile, model, model_sha256)
+    if mismatch:
+        return mismatch
     rt = RUNTIMES.get(plan.runtime)
     if rt is None or not available(rt, runtimes):
         extra = f": pip install 'edgekit[{rt.extra}]'" if rt is not None and rt.extra else ""
@@ -183,7 +197,6 @@ def lookup_plan(profile: str, model: str, model_sha256: str, runtimes: dict[str,
     """The tuned plan for ``profile``/``model`` if one fits this CPU, model and runtimes: the user's own first,
     then the one shipped in the running release (its artifact relative to the release). ``ignored`` says in one
     line why a plan found was not used (the store's, when the release's runs instead; both, when neither fits)."""
-    cpu = cpu or host_cpu()
     places = _places(profile, model)
     why: list[str] = []
     for path, rel in places:
@@ -196,8 +209,7 @@ def lookup_plan(profile: str, model: str, model_sha256: str, runtimes: dict[str,
             continue
         if rel is not None and not Path(plan.artifact).is_absolute():
             plan = plan.model_copy(update={"artifact": str(rel / plan.artifact)})
-        problem = (f"it is the plan of {plan.profile}/{plan.model}, not {profile}/{model}"
-                   if (plan.profile, plan.model) != (profile, model) else why_not(plan, model_sha256, cpu, runtimes))
+        problem = why_not(plan, profile, model, model_sha256, cpu or host_cpu(), runtimes)
         if problem:
             why.append(f"tuned plan {path} ignored: {problem}")
             continue

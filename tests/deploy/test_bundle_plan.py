@@ -180,7 +180,7 @@ def test_an_openvino_plan_ships_its_ir_pair_and_the_runtime(where: dict[str, Pat
 @pytest.mark.parametrize(("case", "want"), [
     ("missing", "--plan {plan}: no such file"),
     ("damaged", "plan file {plan} cannot be read"),
-    ("profile", "--plan {plan}: it is a plan for profile rpi5, the bundle's profile is desktop"),
+    ("profile", "--plan {plan}: it is a plan for profile rpi5, not desktop"),
     ("model", "--plan {plan}: it was tuned for another yolov8s-fall (sha256 ffffffffffff…"),
     ("both", "--plan and --no-plan: pass one of them"),
 ])
