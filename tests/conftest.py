@@ -27,6 +27,7 @@ from tests.helpers import Subacks, wait_until
 # A developer's own tuned plans (`edgekit tune` in ~/.config/edgekit/plans) must not change what the tests run;
 # the tune tests point EDGEKIT_PLANS at their own folders.
 os.environ["EDGEKIT_PLANS"] = tempfile.mkdtemp(prefix="edgekit-test-plans-")
+os.environ.pop("EDGEKIT_RELEASE", None)  # nor a deployed release's shipped plan (the bundle tests point at theirs)
 
 MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
 

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +21,28 @@ IMAGES = SHARED / "data" / "images"
 LABELS = SHARED / "data" / "labels"
 DEFAULT_MODEL = REPO / "models" / "yolov8s-fall.onnx"
 
+if TYPE_CHECKING:
+    from edgekit.device.tuned import TunedPlan
+
 T = TypeVar("T")
+
+
+def tuned_plan(**over: Any) -> TunedPlan:
+    """A ``TunedPlan`` as `edgekit tune` writes it on this CPU for the desktop profile and the shipped model (ONNX
+    Runtime FP32 at 640, one thread, spinning off, the model's own file); ``over`` changes fields."""
+    from edgekit.device.cpu import host_cpu
+    from edgekit.device.modelcards import resolve_model
+    from edgekit.device.plan import source_sha256
+    from edgekit.device.tuned import TunedPlan, cpu_key  # here: most tests never load the device stack
+
+    card, path = resolve_model("yolov8s-fall")
+    assert card is not None
+    cpu = host_cpu()
+    fields: dict[str, Any] = dict(
+        profile="desktop", model="yolov8s-fall", model_sha256=source_sha256(card, path), cpu=cpu.name,
+        cpu_key=cpu_key(cpu), runtime="onnxruntime", precision="fp32", imgsz=640, threads=1, spinning=False,
+        artifact=str(path), fps=3.0, baseline_fps=2.0)
+    return TunedPlan.model_validate({**fields, **over})
 
 
 def iou_matrix(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -34,6 +34,11 @@ def spins(spinning: Spinning, threads: int, cpus: int | None = None) -> bool:
     return 0 < threads < n
 
 
+def spin_switch(on: bool) -> Spinning:
+    """``BackendOptions.spinning`` for a measured yes/no (a tune trial or plan): ``on`` or ``off``, never ``auto``."""
+    return "on" if on else "off"
+
+
 def spin_entries(spinning: Spinning, threads: int, cpus: int | None = None) -> dict[str, str]:
     """ONNX Runtime session config entries for ``spinning`` (intra- and inter-op pools alike)."""
     value = "1" if spins(spinning, threads, cpus) else "0"

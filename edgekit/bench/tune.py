@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.backends import BackendOptions, get_runtime, open_backend
+from edgekit.backends.threads import spin_switch
 from edgekit.bench.tune_measure import measure_pipeline, tune_video
 from edgekit.bench.tune_trials import Mode, Trial, expand, unavailable
 from edgekit.device.cpu import host_cpu
@@ -25,7 +26,7 @@ from edgekit.device.host import HostInfo
 from edgekit.device.modelcards import ModelCard, resolve_model
 from edgekit.device.plan import plan_runtime, source_sha256
 from edgekit.device.profiles import DeviceProfile
-from edgekit.device.tuned import TunedPlan, cpu_key, spin_options
+from edgekit.device.tuned import TunedPlan, cpu_key
 from edgekit.errors import EdgekitError
 from edgekit.export import ExportOptions, export, valset
 from edgekit.export.report import ExportReport
@@ -134,7 +135,7 @@ def _accuracy(rep: ExportReport) -> float | None:
 
 def open_trial(trial: Trial, artifact: Path, card: ModelCard, profile: DeviceProfile) -> Detector:
     rt = get_runtime(trial.runtime)
-    options = BackendOptions(threads=trial.threads, extra=spin_options(trial.runtime, trial.spinning),
+    options = BackendOptions(threads=trial.threads, spinning=spin_switch(trial.spinning),
                              providers=("CPUExecutionProvider",) if rt.name == "onnxruntime" else None)
     backend = open_backend(artifact, options, rt.backend)
     return Detector(backend, list(card.labels), conf=profile.runtime.conf, iou=profile.runtime.iou,

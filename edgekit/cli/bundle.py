@@ -28,29 +28,36 @@ def bundle(
     wheel: Path | None = typer.Option(None, "--wheel", help="edgekit wheel to ship (default: build this checkout)."),
     refresh: bool = typer.Option(False, "--refresh", help="Resolve the board's wheels again (default: reuse the "
                                  "set cached for the same requirements and board)."),
+    plan: Path | None = typer.Option(None, "--plan", help="Tuned plan to ship (edgekit tune's JSON; default: "
+                                     "your plan store's for the profile and model)."),
+    no_plan: bool = typer.Option(False, "--no-plan", help="Ship no tuned plan: the board runs the profile's table."),
     json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
-    """Write a bundle: edgekit's wheel, the board's locked wheels, the model, config, unit and env template."""
+    """Write a bundle: edgekit's wheel, the board's locked wheels, the model, config, unit and env template, and
+    the tuned plan for the profile with the model it runs."""
     if ctx.invoked_subcommand:
         return
     if config is None:
         raise EdgekitError("pass --config FILE (the daemon config to ship), e.g. edgekit bundle -c cam.yaml -p rpi5")
-    from edgekit.deploy.bundle import BundleOptions, build_bundle, target_summary
+    from edgekit.deploy.bundle import BundleOptions, build_bundle, check_inputs, plan_line, target_summary
     from edgekit.deploy.signing import operator_key, signing_dir
 
-    key, made = operator_key()
+    opts = BundleOptions(config=config, out=out, profile=profile, machine=machine, python=python,
+                         system_site=system_site, wheel=wheel, refresh=refresh, plan=plan, no_plan=no_plan)
+    inputs = check_inputs(opts)  # a bad input is one line before anything (the signing key too) is written
+    opts.key, made = operator_key()
     if made:
         console.print(f"made your bundle signing key: {signing_dir() / 'bundle.key'} (keep it; `edgekit bundle key` "
                       "prints the public half for other deployers)", highlight=False)
     with progress(enabled=not json_out) as step:
-        m = build_bundle(BundleOptions(config=config, out=out, profile=profile, machine=machine, python=python,
-                                       system_site=system_site, wheel=wheel, refresh=refresh, key=key), step)
+        m = build_bundle(opts, step, inputs)
     if json_out:
         print_json(m.model_dump(mode="json"))
         return
     size = out.stat().st_size / 2**20
     console.print(f"wrote {out} ({size:.0f} MiB): bundle {m.id}, profile {m.profile}, {target_summary(m.target)}")
     console.print(f"model: {m.model.file} ({m.model.precision}) {m.model.note}".rstrip())
+    console.print(plan_line(m), markup=False, highlight=False)
     console.print(f"{len(m.packages)} locked packages; numpy {m.packages.get('numpy', 'from the system')}")
     if m.env_vars:
         console.print(f"the board's env file needs: {', '.join(m.env_vars)}")

@@ -28,6 +28,9 @@ def image(
                                     "root grows to nothing by itself, so give the card's size to use it all)."),
     cache: Path | None = typer.Option(None, "--cache", help="Where the base root is cached (default: "
                                       "$EDGEKIT_IMAGE_CACHE or ~/.cache/edgekit/image)."),
+    plan: Path | None = typer.Option(None, "--plan", help="Tuned plan the built bundle ships (default: your plan "
+                                     "store's for the profile and model)."),
+    no_plan: bool = typer.Option(False, "--no-plan", help="The built bundle ships no tuned plan."),
     trusted_key: list[Path] = typer.Option([], "--trusted-key", help="Also trust this public key file."),
     insecure_unsigned: bool = typer.Option(False, "--insecure-unsigned",
                                            help="Install a --bundle that is unsigned or signed by an untrusted key."),
@@ -45,10 +48,15 @@ def image(
     s = load_settings(settings) if settings is not None else None
     opts = ImageOptions(profile=profile, out=out, config=config, bundle=bundle, settings=s,
                         size=parse_size(size) if size else None, cache=cache, trusted=trusted_key,
-                        insecure_unsigned=insecure_unsigned)
+                        insecure_unsigned=insecure_unsigned, plan=plan, no_plan=no_plan)
+    if bundle is not None and (plan is not None or no_plan):
+        raise EdgekitError("--plan/--no-plan choose what a bundle built here ships; --bundle FILE ships its own")
     if bundle is None and config is not None:
+        from edgekit.deploy.bundle import check_inputs
         from edgekit.deploy.signing import operator_key
+        from edgekit.image.build import bundle_options
 
+        check_inputs(bundle_options(opts, out))  # a bad config or --plan is one line before anything is written
         opts.key = operator_key()[0]
     layout = build_image(opts, say=lambda line: console.print(f"[dim]{line}[/]", highlight=False))
     console.print(f"wrote {out} ({layout.total >> 20} MiB): write it to an SD card, edit edgekit-settings.yaml on "

@@ -21,17 +21,18 @@ from typing import Any
 import yaml
 
 from edgekit import __version__
-from edgekit.backends.runtimes import model_files, runtime_for_file
+from edgekit.backends.runtimes import get_runtime, model_files, runtime_for_file
 from edgekit.config.daemon import DaemonConfig, parse_config
 from edgekit.config.env import has_placeholder
 from edgekit.config.loader import yaml_env_names
 from edgekit.deploy.lock import cached_download, lock_text, requirements, target_for, wheel_requires
-from edgekit.deploy.manifest import FORMAT, MANIFEST, FileEntry, Manifest, ModelEntry, Target, entry_for
+from edgekit.deploy.manifest import FORMAT, MANIFEST, FileEntry, Manifest, ModelEntry, PlanEntry, Target, entry_for
 from edgekit.deploy.signing import SIGNATURE, sign
 from edgekit.device.artifacts import exports_root
-from edgekit.device.modelcards import load_card, resolve_model_path
+from edgekit.device.modelcards import ModelCard, load_card, resolve_model_path
 from edgekit.device.plan import find_variant, source_sha256
 from edgekit.device.profiles import DeviceProfile, load_profile
+from edgekit.device.tuned import RELEASE_PLANS, TunedPlan, plan_mismatch, plan_name, plan_path, read_plan
 from edgekit.errors import EdgekitError
 from edgekit.hub.bridge import BUNDLE_PATH, bridge_template
 from edgekit.pipeline.service import board_unit_text
@@ -55,6 +56,10 @@ class BundleOptions:
     refresh: bool = False  # resolve the board's wheels again instead of reusing the cached set
     key: Any = None
     """The ed25519 key that signs the manifest (``signing.operator_key``); None: unsigned."""
+    plan: Path | None = None
+    """The tuned plan to ship (``--plan``); None: the user's plan store's for the profile and model."""
+    no_plan: bool = False
+    """Ship no tuned plan (``--no-plan``)."""
 
 
 def config_env_vars(text: str, name: str = "<config>") -> list[str]:
@@ -108,6 +113,15 @@ def copy_model(src: Path, dest: Path) -> None:
         shutil.copy2(f, dest.with_name(f.name))
 
 
+def cache_path(variant: Path, card: ModelCard, own: Path) -> str:
+    """Where the export ``variant`` of ``card`` ships: ``cache/exports/...``, the layout of the user's cache (so the
+    board's cache finds it as this one does)."""
+    root = exports_root()
+    rel = (variant.relative_to(root) if variant.is_relative_to(root)
+           else Path(source_sha256(card, own)[:16]) / "bundled" / variant.name)
+    return f"cache/exports/{rel.as_posix()}"
+
+
 def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = Path(".")) -> tuple[ModelEntry,
                                                                                                    Path | None]:
     """The model file the profile runs: its ``edgekit export`` variant when one exists, else the card's own file.
@@ -137,10 +151,7 @@ def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = P
     for precision in dict.fromkeys((rt.precision, "fp32")):
         variant = find_variant(card, own, runtime, precision, rt.imgsz)
         if variant is not None and variant != own:
-            root = exports_root()
-            rel = (variant.relative_to(root) if variant.is_relative_to(root)
-                   else Path(source_sha256(card, own)[:16]) / "bundled" / variant.name)
-            return ModelEntry(card=card.name, file=f"cache/exports/{rel.as_posix()}", backend=rt.backend,
+            return ModelEntry(card=card.name, file=cache_path(variant, card, own), backend=rt.backend,
                               precision=precision, note=note), variant
     hint = "" if rt.precision == "fp32" else (
         f"no {rt.precision} {rt.imgsz} export found (edgekit export --profile {profile.name}): FP32 ONNX used."
@@ -148,6 +159,95 @@ def choose_model(cfg: DaemonConfig, profile: DeviceProfile, config_dir: Path = P
     note = " ".join(x for x in (hint, note, "The card's own file ships inside edgekit's wheel.") if x)
     return ModelEntry(card=card.name, file=f"wheel:{own.name}", backend=rt.backend, precision="fp32",
                       note=note), None
+
+
+@dataclass(frozen=True)
+class PlanChoice:
+    """The tuned plan a bundle ships (as read: its artifact is where it was tuned) and where it came from, or why
+    none ships."""
+
+    plan: TunedPlan | None = None
+    source: str = ""
+    why_none: str = ""
+
+
+def choose_plan(cfg: DaemonConfig, profile: DeviceProfile, plan_file: Path | None = None,
+                no_plan: bool = False) -> PlanChoice:
+    """The tuned plan for ``profile`` running the config's model: ``plan_file`` (``--plan``; a missing or damaged
+    file, or one for another profile or model, is an error), else the user's plan store's (a plan tuned on a board
+    of that profile and copied back, or tuned here for the host's profile; one that does not fit is left out, and
+    the reason is the summary's line). Reads and checks only; nothing is written."""
+    if plan_file is not None and no_plan:
+        raise EdgekitError("--plan and --no-plan: pass one of them")
+    if no_plan:
+        return PlanChoice(why_none="--no-plan")
+    if cfg.model.endswith(MODEL_SUFFIXES):
+        if plan_file is not None:
+            raise EdgekitError(f"--plan {plan_file}: the config's model is a file ({cfg.model}); tuned plans are for "
+                               "model cards (edgekit models)")
+        return PlanChoice(why_none=f"the config's model is a file ({cfg.model}), and tune plans model cards")
+    card = load_card(cfg.model)
+    sha = source_sha256(card, resolve_model_path(card))
+    if plan_file is not None:
+        if not plan_file.is_file():
+            raise EdgekitError(f"--plan {plan_file}: no such file")
+        plan = read_plan(plan_file)
+        problem = plan_mismatch(plan, profile.name, card.name, sha)
+        if problem:
+            raise EdgekitError(f"--plan {plan_file}: {problem}")
+        return PlanChoice(plan, f"--plan {plan_file}")
+    path = plan_path(profile.name, card.name)
+    if not path.is_file():
+        return PlanChoice(why_none=f"none tuned for {profile.name} and {card.name} (`edgekit tune --profile "
+                                   f"{profile.name}` on such a board, then copy its plan to {path}, or pass --plan)")
+    try:
+        plan = read_plan(path)
+    except EdgekitError as e:
+        return PlanChoice(why_none=str(e))
+    problem = plan_mismatch(plan, profile.name, card.name, sha)
+    return PlanChoice(why_none=f"{path} left out: {problem}") if problem else PlanChoice(plan, str(path))
+
+
+def plan_artifact(plan: TunedPlan, profile: DeviceProfile, source: Path) -> Path:
+    """The model file ``plan`` runs, exported from ``source`` here by the normal export path with its accuracy gate
+    (cached: a plan tuned on this machine reuses tune's own export). INT8 weights follow the profile's board, as
+    ``edgekit export --profile`` makes them."""
+    from edgekit.export import ExportOptions, export  # the export stack loads only when a plan ships
+    from edgekit.export.valset import SHIPPED
+
+    rt = get_runtime(plan.runtime)
+    rep = export(source, ExportOptions(
+        target=rt.target, precision=plan.precision, imgsz=plan.imgsz, val=SHIPPED,
+        target_cpu=f"{profile.name} ({profile.board.cpu})", target_dot=profile.board.dot_product))
+    if rep.passed is False or not rep.artifact:
+        raise EdgekitError(f"the tuned plan's model ({plan.runtime} {plan.precision} {plan.imgsz}) failed the accuracy "
+                           f"gate here (mAP50-95 drop {rep.map_drop} > {rep.max_map_drop}): tune again, or bundle "
+                           "with --no-plan")
+    return Path(rep.artifact)
+
+
+def ship_plan(plan: TunedPlan, source: str, profile: DeviceProfile, stage: Path) -> PlanEntry:
+    """Put ``plan`` and the model it runs into the bundle's ``stage``; the shipped plan's artifact is relative to
+    the release the board unpacks it into."""
+    card = load_card(plan.model)
+    own = resolve_model_path(card)
+    art = plan_artifact(plan, profile, own)
+    rel = cache_path(art, card, own)
+    copy_model(art, stage / rel)
+    report = art.with_name(art.name + ".report.json")  # the export's gate verdict travels with it
+    if report.is_file():
+        shutil.copy2(report, stage / (rel + ".report.json"))
+    file = f"{RELEASE_PLANS}/{plan_name(plan.profile, plan.model)}"
+    (stage / file).parent.mkdir(parents=True, exist_ok=True)
+    (stage / file).write_text(plan.model_copy(update={"artifact": rel}).model_dump_json(indent=2) + "\n")
+    return PlanEntry(file=file, artifact=rel, summary=plan.summary(), cpu=plan.cpu, source=source)
+
+
+def plan_line(m: Manifest) -> str:
+    """The bundle summary's line on its tuned plan: which one ships, or why none does."""
+    if m.plan is None:
+        return f"tuned plan: none ({m.plan_note or 'none chosen'})"
+    return f"tuned plan: {m.plan.summary}; tuned on {m.plan.cpu}; from {m.plan.source}"
 
 
 def bridge_file(text: str, cfg: DaemonConfig, name: str) -> str | None:
@@ -175,9 +275,20 @@ def env_template(vars_: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_bundle(opts: BundleOptions, step: Callable[[str], None] = lambda label: None) -> Manifest:
-    """Write the bundle ``opts.out`` and return its manifest; ``step`` is told each long step as it starts (the
-    CLI's progress)."""
+@dataclass(frozen=True)
+class BundleInputs:
+    """What a bundle is made of, read and checked before anything is written or built."""
+
+    text: str
+    cfg: DaemonConfig
+    profile: DeviceProfile
+    target: Target
+    plan: PlanChoice
+
+
+def check_inputs(opts: BundleOptions) -> BundleInputs:
+    """Read and check everything the user gives a bundle (config, profile, board, tuned plan); writes nothing, so a
+    bad input costs one line before any key, wheel or file is made."""
     if not opts.config.is_file():
         raise EdgekitError(f"config file {opts.config} not found")
     text = opts.config.read_text(encoding="utf-8")
@@ -187,6 +298,15 @@ def build_bundle(opts: BundleOptions, step: Callable[[str], None] = lambda label
         raise EdgekitError("no profile: pass --profile NAME or set `profile:` in the config (see `edgekit devices`)")
     profile = load_profile(pname)
     target = target_for(profile, opts.machine, opts.python, opts.system_site)
+    return BundleInputs(text, cfg, profile, target, choose_plan(cfg, profile, opts.plan, opts.no_plan))
+
+
+def build_bundle(opts: BundleOptions, step: Callable[[str], None] = lambda label: None,
+                 inputs: BundleInputs | None = None) -> Manifest:
+    """Write the bundle ``opts.out`` and return its manifest; ``step`` is told each long step as it starts (the
+    CLI's progress). ``inputs``: ``check_inputs(opts)``, when the caller checked them already."""
+    got = inputs or check_inputs(opts)
+    text, cfg, profile, target, chosen = got.text, got.cfg, got.profile, got.target, got.plan
     with tempfile.TemporaryDirectory(prefix="edgekit-bundle-") as tmp:
         stage = Path(tmp)
         wheels = stage / "wheels"
@@ -199,10 +319,16 @@ def build_bundle(opts: BundleOptions, step: Callable[[str], None] = lambda label
             step("build the edgekit wheel")
             own = build_wheel(wheels)
         model, model_file = choose_model(cfg, profile, opts.config.parent)
-        extras = opts.extras
-        needs = runtime_for_file(model_file).extra if model_file is not None else None
-        if needs is not None and needs not in extras:  # e.g. an OpenVINO IR: the board needs openvino to run it
-            extras = (*extras, needs)
+        shipped = None
+        if chosen.plan is not None:  # before the wheels: an export that fails its gate stops the bundle early
+            tp = chosen.plan
+            step(f"the tuned plan's model: {tp.runtime} {tp.precision} {tp.imgsz}, exported and gated (cached after "
+                 "the first time)")
+            shipped = ship_plan(tp, chosen.source, profile, stage)
+        # e.g. an OpenVINO IR (the config's model or the tuned plan's): the board needs openvino to run it
+        needs = (runtime_for_file(model_file).extra if model_file is not None else None,
+                 get_runtime(chosen.plan.runtime).extra if chosen.plan is not None else None)
+        extras = tuple(dict.fromkeys((*opts.extras, *(n for n in needs if n is not None))))
         # The shipped wheel's own requirements: an editable install's metadata here may be older than the checkout.
         step(f"board wheels for {target.platform}, CPython {target.python} (resolved and downloaded once, then cached)")
         deps = cached_download(requirements(target, extras, wheel_requires(own)), target, opts.refresh)
@@ -231,7 +357,7 @@ def build_bundle(opts: BundleOptions, step: Callable[[str], None] = lambda label
             id=f"{now:%Y%m%dT%H%M%SZ}-{content_hash(files)}", created=now.isoformat(timespec="seconds"),
             profile=profile.name, device=cfg.device, edgekit_version=__version__,
             edgekit_wheel=f"wheels/{own.name}", target=target, model=model, env_vars=vars_, packages=packages,
-            files=files, bridge=BUNDLE_PATH if bridge is not None else None,
+            files=files, bridge=BUNDLE_PATH if bridge is not None else None, plan=shipped, plan_note=chosen.why_none,
         )
         step(f"write and sign {opts.out.name}")
         _write_tar(opts.out, stage, manifest, opts.key)

@@ -9,7 +9,10 @@ Layout of a bundle (paths inside the tar, no leading folder; a board unpacks it 
     mosquitto/edgekit-bridge.conf the board's Mosquitto bridge to the central broker (only with ``bridge:``)
     requirements.lock             pip lock for the board: ``name==version --hash=sha256:...`` per line
     wheels/*.whl                  the locked wheels for the board's platform, plus edgekit's own wheel
-    export-out/<model file>       the model the profile runs (found by ``find_variant`` via ./export-out)
+    cache/exports/<sha>/...       the model the profile runs (the board copies it into its cache, where the
+                                  runtime plan finds it), and the tuned plan's model when one ships
+    plans/<profile>--<model>.json the tuned plan (``edgekit tune``'s winner) for this profile and model, its
+                                  ``artifact`` relative to the release; ``plan`` describes it (only when one ships)
 
 A consumer (``edgekit deploy``, an Ansible role) checks ``format``, then every ``files`` entry against the tar,
 then installs ``requirements.lock`` with ``pip install --no-index --find-links wheels --require-hashes`` and
@@ -59,6 +62,16 @@ class ModelEntry(_Strict):
     note: str = ""
 
 
+class PlanEntry(_Strict):
+    """The tuned plan a bundle ships: the board uses it when it runs on the CPU it was tuned on."""
+
+    file: str = Field(description="The plan inside the bundle: plans/<profile>--<model>.json")
+    artifact: str = Field(description="The model file it runs, inside the bundle (relative to the release)")
+    summary: str = Field(description="Runtime, precision, input size, threads, spinning and speed, as tune measured")
+    cpu: str = Field(description="The CPU it was tuned on (another CPU ignores it and runs the profile's defaults)")
+    source: str = Field(description="Where it was taken from: --plan FILE or the user's plan store")
+
+
 class Manifest(_Strict):
     """``manifest.json`` of a bundle (schema version ``format``)."""
 
@@ -78,6 +91,8 @@ class Manifest(_Strict):
     bridge: str | None = Field(None, description="Mosquitto bridge file (a conf.d fragment) when the config has a "
                                "`bridge:` section; {NAME} placeholders for the board's device name and password, "
                                "filled from its env file when the deploy installs it")
+    plan: PlanEntry | None = Field(None, description="The tuned plan it ships (None: none ships, see plan_note)")
+    plan_note: str = Field("", description="Why no tuned plan ships, when none does")
     lock: str = "requirements.lock"
     packages: dict[str, str] = Field(default_factory=dict, description="Locked distributions: name → version")
     files: dict[str, FileEntry]

@@ -165,9 +165,9 @@ def plan_runtime(
 ) -> RuntimePlan:
     """Choose how ``profile`` runs ``model_path`` (or a better-suited export of ``card``) on ``host``.
 
-    With ``tuned``, the host's plan from ``edgekit tune`` for this profile and card wins over the profile's table
-    when it fits this CPU, model and runtimes (see ``edgekit.device.tuned``); one that does not is named in
-    ``tuned``.
+    With ``tuned``, the host's plan from ``edgekit tune`` for this profile and card (the user's own, else the one
+    the running release ships) wins over the profile's table when it fits this CPU, model and runtimes (see
+    ``edgekit.device.tuned``); one that does not is named in ``tuned``.
     """
     subs: list[str] = []
     want = get_runtime(profile.runtime.backend)
@@ -214,7 +214,9 @@ def plan_runtime(
         found = lookup_plan(profile.name, card.name, source_sha256(card, model_path), host.runtimes)
         plan.tuned = found.ignored or ""
         if found.plan is not None:
-            apply_tuned(plan, found.plan, host, str(found.path))
+            apply_tuned(plan, found.plan, host, f"{found.path} ({found.source})" if found.source else str(found.path))
+            if found.ignored:  # the user's own plan, passed over for the release's: still said, on the same line
+                plan.tuned += f"; {found.ignored}"
     return plan
 
 
@@ -228,7 +230,7 @@ def apply_tuned(plan: RuntimePlan, tp: TunedPlan, host: HostInfo, where: str) ->
     plan.substitutions = [s for s in plan.substitutions if s.startswith("camera ")]
     providers = ("CPUExecutionProvider",) if rt.name == "onnxruntime" else None
     plan.options = replace(plan.options, threads=min(tp.threads, host.cores), providers=providers,
-                           spinning="on" if tp.spinning else "off", extra={**plan.options.extra, **tp.backend_extra()})
+                           spinning=tp.spin)
     plan.from_tune = True
     plan.tuned = f"tuned plan {where}: {tp.summary()}"
 

@@ -5,6 +5,10 @@ keyed by the CPU (model name and a hash of its flags) and the model (the source'
 another CPU, or for another version of the model, is ignored with one line, never silently used. It is written
 atomically (a temporary file renamed over the old one), so an interrupted tune leaves the previous plan in force.
 
+A bundle ships one too (``edgekit bundle``: ``plans/<profile>--<model>.json`` in the release, its ``artifact``
+relative to the release). The lookup tries the user's store first, then the running release's plan
+(``release_dir``), with the same checks.
+
 Examples:
     >>> cpu_key(CpuFeatures("AMD EPYC", frozenset({"avx2", "fma"})))
     'd64fb43d4b48811a'
@@ -15,13 +19,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edgekit.backends.base import Spinning
 from edgekit.backends.runtimes import RUNTIMES, available
+from edgekit.backends.threads import spin_switch
 from edgekit.device.cpu import CpuFeatures, host_cpu
 from edgekit.device.host import probe_host
 from edgekit.device.modelcards import resolve_model, sha256_file
@@ -30,10 +37,6 @@ from edgekit.errors import EdgekitError
 from edgekit.paths import config_dir
 
 log = logging.getLogger(__name__)
-
-SPINNING_KEY = "session.intra_op.allow_spinning"
-"""ONNX Runtime's session config entry for intra-op thread spinning (``BackendOptions.extra``)."""
-
 
 class TunedPlan(BaseModel):
     """What ``edgekit tune`` measured fastest for one profile and model on one CPU."""
@@ -68,18 +71,11 @@ class TunedPlan(BaseModel):
         return (f"{self.runtime} {self.precision} {self.imgsz}, {self.threads} threads, {spin} "
                 f"({self.fps:.2f} FPS{gain})")
 
-    def backend_extra(self) -> dict[str, str]:
-        """The backend's session config entries this plan sets (ONNX Runtime's spinning; nothing elsewhere)."""
-        return spin_options(self.runtime, self.spinning)
-
-
-def spin_options(runtime: str, spinning: bool) -> dict[str, str]:
-    """``BackendOptions.extra`` for intra-op spinning on ``runtime`` (only ONNX Runtime has the switch).
-
-    >>> spin_options("onnxruntime", False), spin_options("openvino", False)
-    ({'session.intra_op.allow_spinning': '0'}, {})
-    """
-    return {SPINNING_KEY: "1" if spinning else "0"} if runtime == "onnxruntime" else {}
+    @property
+    def spin(self) -> Spinning:
+        """``BackendOptions.spinning`` for this plan: the backend turns it into its own settings (ONNX Runtime's
+        ``spin_entries``; the others have no such switch)."""
+        return spin_switch(self.spinning)
 
 
 def cpu_key(cpu: CpuFeatures) -> str:
@@ -94,9 +90,29 @@ def plans_dir() -> Path:
     return Path(env) if env else config_dir() / "plans"
 
 
+def plan_name(profile: str, model: str) -> str:
+    """The file name of the plan of ``profile`` running ``model``, in the store and in a release alike."""
+    return f"{profile}--{model}.json"
+
+
 def plan_path(profile: str, model: str) -> Path:
-    """The plan file of ``profile`` running ``model``."""
-    return plans_dir() / f"{profile}--{model}.json"
+    """The plan file of ``profile`` running ``model`` in the user's store."""
+    return plans_dir() / plan_name(profile, model)
+
+
+RELEASE_PLANS = "plans"
+"""The folder of a bundle (and of the release unpacked from it) that holds its shipped plan."""
+
+
+def release_dir() -> Path | None:
+    """The deployed release edgekit runs from: ``$EDGEKIT_RELEASE``, else the folder above the running venv when
+    it holds a bundle's ``manifest.json`` (a board runs ``releases/<id>/venv/bin/edgekit``, by its unit or by
+    hand); ``None`` elsewhere."""
+    env = os.environ.get("EDGEKIT_RELEASE")
+    if env:
+        return Path(env)
+    here = Path(sys.prefix).parent
+    return here if sys.prefix != sys.base_prefix and (here / "manifest.json").is_file() else None
 
 
 def save_plan(plan: TunedPlan) -> Path:
@@ -125,13 +141,27 @@ def read_plan(path: Path) -> TunedPlan:
         raise EdgekitError(f"plan file {path} cannot be read: {first}") from None
 
 
-def why_not(plan: TunedPlan, model_sha256: str, cpu: CpuFeatures, runtimes: dict[str, bool]) -> str | None:
-    """Why ``plan`` cannot be used here (another CPU, another model, runtime or file missing); ``None``: usable."""
-    if plan.cpu_key != cpu_key(cpu):
-        return f"it was tuned on another CPU ({plan.cpu}, key {plan.cpu_key}; this one: {cpu.name}, {cpu_key(cpu)})"
+def plan_mismatch(plan: TunedPlan, profile: str, model: str, model_sha256: str) -> str | None:
+    """Why ``plan`` is not a plan for ``profile`` running ``model`` (this version of it); ``None``: it is."""
+    if plan.profile != profile:
+        return f"it is a plan for profile {plan.profile}, not {profile}"
+    if plan.model != model:
+        return f"it is a plan for model {plan.model}, not {model}"
     if plan.model_sha256 != model_sha256:
         return (f"it was tuned for another {plan.model} (sha256 {plan.model_sha256[:12]}…, this one "
                 f"{model_sha256[:12]}…)")
+    return None
+
+
+def why_not(plan: TunedPlan, profile: str, model: str, model_sha256: str, cpu: CpuFeatures,
+            runtimes: dict[str, bool]) -> str | None:
+    """Why ``plan`` cannot run ``profile``/``model`` here (another CPU, profile or model, runtime or file missing);
+    ``None``: usable."""
+    if plan.cpu_key != cpu_key(cpu):
+        return f"it was tuned on another CPU ({plan.cpu}, key {plan.cpu_key}; this one: {cpu.name}, {cpu_key(cpu)})"
+    mismatch = plan_mismatch(plan, profile, model, model_sha256)
+    if mismatch:
+        return mismatch
     rt = RUNTIMES.get(plan.runtime)
     if rt is None or not available(rt, runtimes):
         extra = f": pip install 'edgekit[{rt.extra}]'" if rt is not None and rt.extra else ""
@@ -143,33 +173,56 @@ def why_not(plan: TunedPlan, model_sha256: str, cpu: CpuFeatures, runtimes: dict
 
 @dataclass(frozen=True)
 class PlanLookup:
-    """The plan file looked for, the plan when it applies, and the one line saying why not when it does not."""
+    """The plan file looked for (or found), the plan when it applies, where it came from, and the one line saying
+    why not when none does."""
 
     path: Path
     plan: TunedPlan | None = None
     ignored: str | None = None
+    source: str = ""
+    """Where ``plan`` came from, for the user: empty for the user's own store, ``shipped in release ID`` else."""
+
+
+def _places(profile: str, model: str) -> list[tuple[Path, Path | None]]:
+    """(plan file, the release it ships in, None for the user's store), in the order they are tried."""
+    places: list[tuple[Path, Path | None]] = [(plan_path(profile, model), None)]
+    rel = release_dir()
+    if rel is not None:
+        places.append((rel / RELEASE_PLANS / plan_name(profile, model), rel))
+    return places
 
 
 def lookup_plan(profile: str, model: str, model_sha256: str, runtimes: dict[str, bool],
                 cpu: CpuFeatures | None = None) -> PlanLookup:
-    """The tuned plan for ``profile``/``model`` if there is one and it fits this CPU, model and runtimes."""
-    path = plan_path(profile, model)
-    if not path.is_file():
-        return PlanLookup(path)
-    try:
-        plan = read_plan(path)
-    except EdgekitError as e:
-        return PlanLookup(path, ignored=f"tuned plan {path} ignored: {e}")
-    problem = why_not(plan, model_sha256, cpu or host_cpu(), runtimes)
-    if problem:
-        return PlanLookup(path, ignored=f"tuned plan {path} ignored: {problem}")
-    return PlanLookup(path, plan)
+    """The tuned plan for ``profile``/``model`` if one fits this CPU, model and runtimes: the user's own first,
+    then the one shipped in the running release (its artifact relative to the release). ``ignored`` says in one
+    line why a plan found was not used (the store's, when the release's runs instead; both, when neither fits)."""
+    places = _places(profile, model)
+    why: list[str] = []
+    for path, rel in places:
+        if not path.is_file():
+            continue
+        try:
+            plan = read_plan(path)
+        except EdgekitError as e:
+            why.append(f"tuned plan {path} ignored: {e}")
+            continue
+        if rel is not None and not Path(plan.artifact).is_absolute():
+            plan = plan.model_copy(update={"artifact": str(rel / plan.artifact)})
+        problem = why_not(plan, profile, model, model_sha256, cpu or host_cpu(), runtimes)
+        if problem:
+            why.append(f"tuned plan {path} ignored: {problem}")
+            continue
+        return PlanLookup(path, plan, ignored="; ".join(why) or None,
+                          source=f"shipped in release {rel.resolve().name}" if rel is not None else "")
+    return PlanLookup(places[0][0], ignored="; ".join(why) or None)
 
 
 def load_plan(profile: str | Path | DeviceProfile, model: str | None = None) -> TunedPlan | None:
     """The tuned plan for ``profile`` (name, YAML or loaded) running ``model`` (card name; default: the profile's)
-    on this machine, or ``None``: what ``image`` and other tools call (``run``, ``detect`` and ``bench`` get it
-    through ``plan_runtime``).
+    on this machine (the user's own, else the running release's), or ``None``: what scripts call (``run``,
+    ``detect`` and ``bench`` get it through ``plan_runtime``; ``bundle`` and ``image`` ship the plan store's plan for
+    a board, which need not fit this machine: ``edgekit.deploy.bundle.choose_plan``).
 
     A plan file that does not fit (another CPU or model, a runtime not installed, its model file gone) is ignored
     with one warning line.

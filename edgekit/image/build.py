@@ -57,6 +57,8 @@ class ImageOptions:
     key: Any = None  # the operator's signing key, for a bundle built here
     trusted: list[Path] = field(default_factory=list)
     insecure_unsigned: bool = False
+    plan: Path | None = None  # the tuned plan a bundle built here ships (None: the user's plan store's)
+    no_plan: bool = False
 
 
 def target_size(out: Path) -> int | None:
@@ -86,9 +88,17 @@ def trusted_bundle(opts: ImageOptions, work: Path) -> Path:
     if opts.config is None:
         raise EdgekitError("pass --config FILE (the daemon config to ship) or --bundle FILE")
     out = work / "bundle.tar.gz"
-    build_bundle(BundleOptions(config=opts.config, out=out, profile=opts.profile, machine=MACHINE, python=PYTHON,
-                               system_site=False, key=opts.key))
+    build_bundle(bundle_options(opts, out))
     return out
+
+
+def bundle_options(opts: ImageOptions, out: Path) -> BundleOptions:
+    """How the image's own bundle is built from ``--config``: for the image's board (Debian 12 arm64, plain venv),
+    with the tuned plan ``--plan``/``--no-plan`` choose."""
+    if opts.config is None:
+        raise EdgekitError("pass --config FILE (the daemon config to ship) or --bundle FILE")
+    return BundleOptions(config=opts.config, out=out, profile=opts.profile, machine=MACHINE, python=PYTHON,
+                         system_site=False, key=opts.key, plan=opts.plan, no_plan=opts.no_plan)
 
 
 def check_target(m: Manifest, bundle: Path) -> None:

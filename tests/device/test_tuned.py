@@ -8,34 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.device.cpu import CpuFeatures, host_cpu
+from edgekit.backends.threads import SPIN_KEYS, spin_entries
+from edgekit.device.cpu import CpuFeatures
 from edgekit.device.host import probe_host
 from edgekit.device.modelcards import resolve_model
-from edgekit.device.plan import plan_runtime, source_sha256
+from edgekit.device.plan import plan_runtime
 from edgekit.device.profiles import load_profile
-from edgekit.device.tuned import SPINNING_KEY, TunedPlan, cpu_key, load_plan, lookup_plan, plan_path, save_plan
+from edgekit.device.tuned import cpu_key, load_plan, lookup_plan, plan_path, save_plan
+from tests.helpers import tuned_plan
 
 
 @pytest.fixture(autouse=True)
 def plans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("EDGEKIT_PLANS", str(tmp_path / "plans"))
     return tmp_path / "plans"
-
-
-def _plan(model: Path, **over: object) -> TunedPlan:
-    card, path = resolve_model("yolov8s-fall")
-    assert card is not None
-    cpu = host_cpu()
-    fields: dict[str, object] = dict(
-        profile="desktop", model="yolov8s-fall", model_sha256=source_sha256(card, path), cpu=cpu.name,
-        cpu_key=cpu_key(cpu), runtime="onnxruntime", precision="fp32", imgsz=640, threads=1, spinning=False,
-        artifact=str(model), fps=3.0, baseline_fps=2.0)
-    fields.update(over)
-    return TunedPlan.model_validate(fields)
-
-
-def _model() -> Path:
-    return resolve_model("yolov8s-fall")[1]
 
 
 def test_cpu_key_follows_name_and_flags() -> None:
@@ -46,7 +32,7 @@ def test_cpu_key_follows_name_and_flags() -> None:
 
 
 def test_save_is_atomic_and_a_failed_write_keeps_the_old_plan(plans: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = save_plan(_plan(_model()))
+    path = save_plan(tuned_plan())
     before = path.read_bytes()
 
     def broken(src: str, dst: str) -> None:  # the rename is the commit point: fail it
@@ -54,13 +40,13 @@ def test_save_is_atomic_and_a_failed_write_keeps_the_old_plan(plans: Path, monke
 
     monkeypatch.setattr(os, "replace", broken)
     with pytest.raises(OSError):
-        save_plan(_plan(_model(), threads=2))
+        save_plan(tuned_plan(threads=2))
     assert path.read_bytes() == before
     assert [p.name for p in plans.iterdir()] == [path.name]  # no temporary file left behind
 
 
 def test_a_plan_that_fits_is_found() -> None:
-    save_plan(_plan(_model()))
+    save_plan(tuned_plan())
     found = load_plan("desktop")
     assert found is not None and found.threads == 1 and not found.spinning
 
@@ -73,7 +59,7 @@ def test_a_plan_that_fits_is_found() -> None:
 ])
 def test_a_foreign_plan_is_ignored_with_one_line(over: dict[str, object], said: str,
                                                  caplog: pytest.LogCaptureFixture) -> None:
-    save_plan(_plan(_model(), **over))
+    save_plan(tuned_plan(**over))
     assert load_plan("desktop") is None
     lines = [r.getMessage() for r in caplog.records if "ignored" in r.getMessage()]
     assert len(lines) == 1 and said in lines[0] and "\n" not in lines[0], lines
@@ -90,9 +76,11 @@ def test_a_damaged_plan_file_is_ignored_with_one_line() -> None:
 def test_plan_runtime_runs_the_tuned_plan(tmp_path: Path) -> None:
     card, path = resolve_model("yolov8s-fall")
     prof, host = load_profile("desktop"), probe_host()
-    save_plan(_plan(path, threads=1, spinning=False))
+    save_plan(tuned_plan(threads=1, spinning=False))
     plan = plan_runtime(prof, host, path, card)
-    assert plan.from_tune and plan.options.threads == 1 and plan.options.extra[SPINNING_KEY] == "0"
+    assert plan.from_tune and plan.options.threads == 1 and plan.options.spinning == "off"
+    assert spin_entries(plan.options.spinning, plan.options.threads) == {k: "0" for k in SPIN_KEYS}
+    assert not plan.options.extra  # the backend's own spin_entries turn `spinning` into ONNX Runtime's entries
     assert plan.tuned.startswith("tuned plan ") and "spinning off" in plan.tuned
     untuned = plan_runtime(prof, host, path, card, tuned=False)
     assert not untuned.from_tune and not untuned.tuned
@@ -100,7 +88,7 @@ def test_plan_runtime_runs_the_tuned_plan(tmp_path: Path) -> None:
 
 def test_plan_runtime_ignores_a_foreign_plan_and_says_so() -> None:
     card, path = resolve_model("yolov8s-fall")
-    save_plan(_plan(path, cpu_key="0" * 16, threads=1))
+    save_plan(tuned_plan(cpu_key="0" * 16, threads=1))
     plan = plan_runtime(load_profile("desktop"), probe_host(), path, card)
     assert not plan.from_tune and "ignored: it was tuned on another CPU" in plan.tuned
-    assert SPINNING_KEY not in plan.options.extra
+    assert plan.options.spinning == load_profile("desktop").runtime.spinning
