@@ -35,8 +35,9 @@ case "$(uname -m)" in
     armv6l|armv7l|armhf) echo "64-bit Raspberry Pi OS is needed (onnxruntime has no 32-bit ARM wheels)" >&2; exit 2;;
 esac
 
+# No recommends: python3-pip would pull build-essential and ~150 packages; every wheel the daemon needs is binary.
 apt-get update
-apt-get install -y python3-venv python3-pip libgl1 libglib2.0-0
+apt-get install -y --no-install-recommends python3-venv python3-pip libgl1 libglib2.0-0
 install_picamera2
 if [ "${INSTALL_BROKER:-1}" = 1 ]; then
     apt-get install -y mosquitto mosquitto-clients
