@@ -145,7 +145,7 @@ def main() -> None:
     ap.add_argument("--no-model", action="store_true", help="ablation: the question reader alone")
     ap.add_argument("--blind-only", action="store_true", help="only the blind sets (no speed part)")
     ap.add_argument("--blind-sets", nargs="+", default=list(BLIND_SETS), choices=list(ALL_SETS),
-                    help="which blind sets to score (default: all scored ones; blind5 and blind6 only when named)")
+                    help="which blind sets to score (default: the scored ones; frozen unscored ones only when named)")
     ap.add_argument("--no-speed", action="store_true", help="accuracy only")
     ap.add_argument("--rescore", type=Path, default=None,
                     help="score the blind answers recorded in this result file with the strict check (no new run)")
