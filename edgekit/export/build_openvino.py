@@ -82,7 +82,7 @@ def _int8(run: ExportRun, out: Path) -> Path:
     r = run.report
     r.converter = (
         f"NNCF {openvino_int8.nncf_version()} post-training quantization (mixed preset: symmetric int8 weights, "
-        f"asymmetric activations) on OpenVINO {ov.__version__}"
+        f"asymmetric activations, full bias correction) on OpenVINO {ov.__version__}"
     )
     r.extra.update({"weights": str(weights), "inference_precision": "int8 (float nodes f32)"})
     r.int8_weights = Int8Weights(bits=8, reduce_range=False, cpu=host_cpu().name, why=openvino_int8.OVERFLOW_NOTE)

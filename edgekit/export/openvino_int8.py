@@ -87,7 +87,9 @@ def head_ends(model: Any) -> list[str]:
 def quantize(model: Any, calib: npt.NDArray[np.float32], keep_float: list[str]) -> Any:
     """``model`` quantized to INT8 on ``calib`` (N×3×H×W), with the ops named in ``keep_float`` left in float.
 
-    Mixed preset: symmetric weights, asymmetric activations (the SiLU outputs are not centred on zero).
+    Mixed preset: symmetric weights, asymmetric activations (the SiLU outputs are not centred on zero). NNCF's full
+    bias correction, not its fast one: on the shipped detector at 640 the fast one lost 3.6-4.0 points of mAP50-95
+    and failed the gate, the full one 0.97 (2026-12-06, benchmarks/README.md "edgekit tune").
     """
     nncf = import_nncf()
     nncf.set_log_level(logging.ERROR)  # its INFO lines and progress bars would interleave with edgekit's
@@ -98,6 +100,7 @@ def quantize(model: Any, calib: npt.NDArray[np.float32], keep_float: list[str]) 
             model,
             data,
             preset=nncf.QuantizationPreset.MIXED,
+            fast_bias_correction=False,
             subset_size=len(calib),
             ignored_scope=nncf.IgnoredScope(names=keep_float, validate=False),
         )
