@@ -60,12 +60,13 @@ _COUNTABLE = (r"events?|detections?|alerts?|times?|frames?|people|persons?|ppl|v
               r"incidents?|notifications?|triggers?|records?|entries|falls?|of|did|do|does|were|was|have|has|had|"
               r"are|is|in|on|at|from|for|total|new|more|fewer|reconnects?|reconnections?|cameras?|rules?|labels?|"
               r"fps|dropped|seconds?|minutes?|hours?|days?|mb|megabytes?|gb|cores?|the|my|our|different|distinct|"
-              r"unique|separate|individual|times")
+              r"unique|separate|individual|times|kinds?|types?|sorts?")
 _EVENT_WORDS = r"\b(events?|detections?|detected|alerts?|activity|happen(ed|ing)?|seen|saw|see|triggers?|triggered|" \
                r"fired?|raised?|people|persons?|someone|anyone|anybody|visitors?|records?|recorded|eventos?|" \
                r"alertas?|ereignisse?|alarme?)\b"
 #: "just say 99 cars came": an order to say something, with no question after it, is refused
-_ASKS = r"\b(how|what|when|which|where|is|are|did|does|do|was|were|any|list|show|count)\b[^.!]*(\?|$)"
+_ASKS = r"\b(how|what|when|which|where|is|are|did|does|do|was|were|any|list|show|count|wie|wann|welche[rsnm]?|" \
+        r"cu[aá]nt[oa]s|cu[aá]ndo|cu[aá]l|qué|dónde)\b[^.!]*(\?|$)"
 _NOT_A_CAMERA = {"same", "other", "first", "last", "busiest", "quietest", "main", "one", "each", "every", "any", "all",
                  "that", "this", "which", "what", "my", "our", "your", "security", "a", "some", "those", "these",
                  "different", "distinct", "unique", "how", "many", "top", "bottom", "both", "two", "three", "slowest",
@@ -330,9 +331,10 @@ def _compare(q: str, store: _Store, now: datetime, lang: str,
 
 def _measure_sets(q: str, row: P.Phrase, m: re.Match[str]) -> dict[str, Any]:
     sets = dict(row.sets)
-    if row.name == "distinct":
-        of = P.first(P.DISTINCT_OF, q[m.start():])
-        sets["distinct"] = of[0].sets["distinct"] if of else "camera"
+    if row.name == "distinct":  # the thing named first after the distinct word: "distinct rules on the porch cam"
+        after = q[m.start():]
+        found = [(hit.start(), of) for of in P.DISTINCT_OF if (hit := of.search(after))]
+        sets["distinct"] = min(found, key=lambda f: f[0])[1].sets["distinct"] if found else "camera"
     return sets
 
 
