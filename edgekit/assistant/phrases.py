@@ -186,8 +186,11 @@ COMPARE = [
             "¿hubo más caídas ayer que anteayer?", "gab es gestern mehr stürze als vorgestern?")),
     Phrase("compare", r"\bcompared? (to|with)\b|\bcompare\b|\bvs\.?\b|\bversus\b|\bvergleich|\bcompara",
            {"op": "compare"}, ("falls today vs yesterday", "compare falls on the porch and the garden",
-                               "compare today's falls with yesterday's")),
+                               "compare today's falls with yesterday's",
+                               "this week vs last week - more falls or fewer?")),
 ]
+#: a comparison that asks which way, not yes or no ("more falls or fewer?")
+EITHER_OR = r"\b(?:more|fewer|less)\b(?: \w+)? or (?:more|fewer|less)\b|\bm[aá]s o menos\b|\bmehr oder weniger\b"
 #: words that split a comparison into its two sides
 COMPARE_SPLIT = r"\b(?:than|or|vs\.?|versus|compared? (?:to|with)|with|against|and|que|als|as|como|wie|o|oder|y|und|" \
                 r"mit|con)\b"
