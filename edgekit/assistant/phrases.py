@@ -1,6 +1,6 @@
 """The phrases the assistant's reader understands: one row each, with what it sets and examples.
 
-This table is the reader's documentation (``docs/guides/assistant-phrases.md`` is generated from it) and its
+This table is the reader's documentation (``docs/reference/assistant-phrases.md`` is generated from it) and its
 test (``tests/assistant/test_phrases.py`` reads every row's examples). Patterns are regular expressions over the
 lower-cased question, whitespace collapsed, typos corrected (:mod:`edgekit.assistant.typos`). Within a table the
 first row that matches wins: the order of the rows is part of the grammar, stated here rather than in branches.
