@@ -167,7 +167,9 @@ def _clock_range(m: re.Match[str], now: datetime) -> Window | None:
         return None
     if not m.group(4) and (m.group(9) or "").startswith("p") and a[0] < 12 and a[0] + 12 <= b[0]:
         a = (a[0] + 12, a[1])  # "between 8 and 10 pm": the pm is both ends'
-    day_a, day_b = m.group(5) or m.group(10) or _day_elsewhere(m), m.group(10)
+    day_a, day_b = m.group(5) or m.group(10), m.group(10)
+    if day_a is None:  # "on sunday between 1:30 and 4", "yesterday between 8 and 11": both ends on that day
+        day_a = day_b = _day_elsewhere(m)
     since = _at(now, a, day_a)
     until = _at(now, b, day_b or ("today" if day_a and day_a.startswith("yesterday") else day_a))
     if until <= since:  # "between 23:00 and 01:00": the end is on the next day

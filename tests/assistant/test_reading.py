@@ -66,6 +66,7 @@ def read(q: str) -> Any:
     ("between noon and 6pm on friday", "2026-03-06T12:00", "2026-03-06T18:00"),
     ("on sunday between 1:30 and 4 in the afternoon", "2026-03-08T13:30", "2026-03-08T16:00"),
     ("between half past 9 and quarter to 1 yesterday", "2026-03-09T09:30", "2026-03-09T12:45"),
+    ("yesterday between 8 and 11 pm", "2026-03-09T20:00", "2026-03-09T23:00"),  # the day named before: both ends
     ("from quarter past 7 to 8 am today", "2026-03-10T07:15", "2026-03-10T08:00"),
     # two named days: the days from the first to the second; "and" only joins days next to each other
     ("on monday and tuesday", "2026-03-09T00:00", "2026-03-11T00:00"),
