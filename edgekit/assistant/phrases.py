@@ -200,7 +200,9 @@ RATIO_SPLIT = r"\b(?:to|than|versus|vs\.?|against|over|and|zu|und|als|y|que|fren
 EXCLUSION = (r"(?:\bnot|n't|\bexcept(?: for)?|\bexcluding|\bother than|\bapart from|\bbesides|\bbut not|"
              r"\boutside(?: of)?|\bleaving out|\bleave out|\bwithout|\bignoring|\bignore|"
              r"\bexcepto|\bsalvo|\bsin contar|\bfuera de|\bno en|\baußer|\bohne|\bnicht)\s+"
-             r"(?:(?:the )?(?:ones?|those|events?|anything|any) )?"  # "except the ones from the porch"
+             # "except the ones from the porch", "did not come from the night rule"
+             r"(?:(?:the )?(?:ones?|those|events?|anything|any) |(?:come|came|happen(?:ed)?|occur(?:red)?|fired?|"
+             r"trigger(?:ed)?|appear(?:ed)?) )?"
              r"(?:on |at |in |from |of |for |by |en |de |auf |im |in |an |am |von )?"
              r"(?:the |el |la |los |las |der |die |das |dem |den )?"
              r"((?:[\w-]+ ){0,5}[\w-]+)")

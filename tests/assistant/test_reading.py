@@ -255,3 +255,12 @@ def test_what_the_events_cannot_hold_and_orders_in_any_language_are_refused(q: s
                                                                              "preprocessing?"])
 def test_a_question_after_an_order_word_or_spend_is_still_read(q: str) -> None:
     assert read(q).kind != "unanswerable"
+
+
+@pytest.mark.parametrize(("q", "excluded"), [
+    ("how many events this week did not come from the fall_alert rule?", {"not_rule": ["fall_alert"]}),
+    ("falls that didn't happen on the porch", {"not_camera": ["porch"]}),
+])
+def test_exclusions_after_a_filler_word(q: str, excluded: dict[str, list[str]]) -> None:
+    r = read(q)
+    assert {k: getattr(r.query, k) for k in excluded} == excluded and r.query.rule is None and r.query.camera is None
