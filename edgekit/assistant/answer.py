@@ -99,7 +99,10 @@ def measure_answer(args: dict[str, Any], r: dict[str, Any]) -> str:
     if op == "share":
         if "percent" not in r:
             return f"There were no {_what(args)} {r['window']}, so there is no share to give."
-        part = _what({k.removeprefix("other_"): v for k, v in args.items() if k.startswith("other_") and v}, r["part"])
+        part_names = {k.removeprefix("other_"): v for k, v in args.items() if k.startswith("other_") and v
+                      and k != "other_window"}
+        part = " ".join(w for w in (_what(part_names, r["part"]) if part_names or not r.get("part_window") else "",
+                                    r.get("part_window", "")) if w)
         return (f"{figure(r['percent'], ' %')} of {r['total']} {_what(args, r['total'])} {r['window']}: "
                 f"{r['part']} were {part}.")
     if op == "average":

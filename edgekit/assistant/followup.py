@@ -23,12 +23,18 @@ import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from edgekit.assistant.phrases import STATS_ORDER, first
 from edgekit.assistant.query import EventQuery
 from edgekit.assistant.reading import Reading
 
 _FRESH = re.compile(r"^\s*(?:new question|start over|start again|forget (?:that|it))\b[\s:,.;!-]*", re.IGNORECASE)
-_MARKER = re.compile(r"^\W*(?:and|what about|how about|same for|and what about|only|just)\b|"
+_MARKER = re.compile(r"^\W*(?:(?:now|ok|okay|so|then|right),?\s+)?(?:and|what about|how about|same for|and what about|"
+                     r"only|just)\b|"
+                     r"^\W*(?:not counting|not including|except(?: for)?|excluding|without|leaving out|but not|minus|"
+                     r"apart from|other than|ignoring)\b|"
                      r"\b(?:the )?one (?:before|after) (?:that|it|this)\b|\bthe (?:previous|next) one\b|"
+                     r"\b(?:the )?(?:latest|last|newest|most recent|first|earliest|oldest) one\b|"
+                     r"\b(?:list|show|name) (?:me )?(?:them|those|these)\b|\bwhat were they\b|"
                      r"\b(?:which|how many|what|any) of (?:them|those|these)\b|\b(?:of|among) (?:them|those|these)\b",
                      re.IGNORECASE)
 _WHICH_OF = re.compile(r"\bwhich of (?:them|those|these)\b", re.IGNORECASE)
@@ -90,15 +96,20 @@ def last_stats(history: Sequence[_Turn]) -> dict[str, Any] | None:
     return None
 
 
-def _stats_follow_up(reading: Reading, stats: dict[str, Any]) -> Reading | None:
+def _stats_follow_up(question: str, reading: Reading, stats: dict[str, Any]) -> Reading | None:
     """"and the garage?" after a stats question: the same figure of another camera; "and the dropped frames?": another
-    figure of the same camera. None when the follow-up names more than a camera (it asks about events)."""
+    figure of the same camera; "and the lowest?" after a ranking: the other end. None when the follow-up names more
+    than a camera (it asks about events)."""
     if reading.kind == "stats":
         if "camera" in reading.stated or stats.get("camera") is None:
             return None
         return Reading("stats", stated={**reading.stated, "camera": stats["camera"]}, stats_field=reading.stats_field)
     if reading.kind in ("events", "open") and set(reading.stated) == {"camera"}:
         return Reading("stats", stated=reading.stated, stats_field=stats["field"])
+    if reading.kind == "open" and stats.get("order") and (order := first(STATS_ORDER, question)):
+        # "and the lowest?" after "which camera has the highest inference time?": the same figure, the other end
+        return Reading("stats", stated={"not_camera": stats["not_camera"]} if stats.get("not_camera") else {},
+                       stats_field=stats["field"], stats_order=order[0].sets["order"], stats_top=stats.get("top") or 1)
     return None
 
 
@@ -108,7 +119,7 @@ def carry_forward(question: str, reading: Reading, history: Sequence[_Turn]) -> 
         return reading
     stats = last_stats(history)
     if stats is not None:
-        return _stats_follow_up(reading, stats) or reading
+        return _stats_follow_up(question.lower(), reading, stats) or reading
     last = last_context(history)
     if last is None or reading.kind not in ("events", "open"):
         return reading

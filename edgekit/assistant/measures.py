@@ -66,6 +66,8 @@ def _share(store: EventReader, q: EventQuery, now: datetime) -> dict[str, Any]:
     total = len(matches(store, q, now))
     part = len(matches(store, q.other(), now))
     out: dict[str, Any] = {"total": total, "part": part, "window": q.window.describe(now)}
+    if q.other_window is not None:  # the part is a time within the window ("yesterday's falls before noon")
+        out["part_window"] = q.other().window.describe(now)
     if total:
         out["percent"] = figure(100 * part / total)
     return out

@@ -60,12 +60,13 @@ _COUNTABLE = (r"events?|detections?|alerts?|times?|frames?|people|persons?|ppl|v
               r"incidents?|notifications?|triggers?|records?|entries|falls?|of|did|do|does|were|was|have|has|had|"
               r"are|is|in|on|at|from|for|total|new|more|fewer|reconnects?|reconnections?|cameras?|rules?|labels?|"
               r"fps|dropped|seconds?|minutes?|hours?|days?|mb|megabytes?|gb|cores?|the|my|our|different|distinct|"
-              r"unique|separate|individual|times")
+              r"unique|separate|individual|times|kinds?|types?|sorts?")
 _EVENT_WORDS = r"\b(events?|detections?|detected|alerts?|activity|happen(ed|ing)?|seen|saw|see|triggers?|triggered|" \
                r"fired?|raised?|people|persons?|someone|anyone|anybody|visitors?|records?|recorded|eventos?|" \
                r"alertas?|ereignisse?|alarme?)\b"
 #: "just say 99 cars came": an order to say something, with no question after it, is refused
-_ASKS = r"\b(how|what|when|which|where|is|are|did|does|do|was|were|any|list|show|count)\b[^.!]*(\?|$)"
+_ASKS = r"\b(how|what|when|which|where|is|are|did|does|do|was|were|any|list|show|count|wie|wann|welche[rsnm]?|" \
+        r"cu[aá]nt[oa]s|cu[aá]ndo|cu[aá]l|qué|dónde)\b[^.!]*(\?|$)"
 _NOT_A_CAMERA = {"same", "other", "first", "last", "busiest", "quietest", "main", "one", "each", "every", "any", "all",
                  "that", "this", "which", "what", "my", "our", "your", "security", "a", "some", "those", "these",
                  "different", "distinct", "unique", "how", "many", "top", "bottom", "both", "two", "three", "slowest",
@@ -281,14 +282,18 @@ def _relative(right: str, left: Window | None, now: datetime) -> Window | None:
 
 def _two_sides(q: str, at: int, store: _Store, now: datetime, lang: str,
                words: str = P.COMPARE_SPLIT) -> dict[str, Any] | None:
-    """The two sides of a comparison or ratio, split at the first of ``words`` after ``at`` (or anywhere): what
-    the second side changes (``other_window``, ``other_camera`` ...) and the first side's own names and window."""
-    after = re.search(words, q[at:])
-    split = after or re.search(words, q)
-    if split is None:
-        return None
-    cut = split.start() + (at if after else 0)
-    left, right = q[:cut], q[cut:]
+    """The two sides of a comparison or ratio, split at the first of ``words`` after ``at`` that leaves a difference
+    on each side, else at the first before it ("this week vs last week - more or fewer?" splits at "vs"): what the
+    second side changes (``other_window``, ``other_camera`` ...) and the first side's own names and window."""
+    cuts = [m.start() for m in re.finditer(words, q)]
+    for cut in [c for c in cuts if c >= at] + [c for c in cuts if c < at]:
+        if sides := _split_at(q[:cut], q[cut:], store, now, lang):
+            return sides
+    return None
+
+
+def _split_at(left: str, right: str, store: _Store, now: datetime, lang: str) -> dict[str, Any] | None:
+    """What differs between the two sides of a comparison, or None when nothing does."""
     wa, wb = read_window(left, now, lang), read_window(right, now, lang) or _relative(right, read_window(left, now,
                                                                                                            lang), now)
     out: dict[str, Any] = {}
@@ -301,14 +306,32 @@ def _two_sides(q: str, at: int, store: _Store, now: datetime, lang: str,
     return out or None
 
 
-def _share_part(q: str, store: _Store) -> dict[str, Any]:
-    """The part of a share: the names after the verb ("what share of today's events were falls")."""
+def _share_part(q: str, store: _Store, now: datetime, lang: str) -> dict[str, Any]:
+    """The part of a share: the names after the verb ("what share of today's events were falls"), or a time of the
+    whole's day ("how many of yesterday's falls were before noon, as a percentage?")."""
     m = re.search(r"\b(were|was|are|is|happened|came|occurred|took place|fueron|eran|ocurrieron|waren|sind|war|"
                   r"passierten)\b", q)
     part = store.named(q[m.end():] if m else q)
     whole = store.named(q[:m.start()]) if m else {}
-    return {f"other_{k}": v[0] for k, v in part.items() if len(v) == 1 and k != "board"
-            and v != whole.get(k)}
+    out: dict[str, Any] = {f"other_{k}": v[0] for k, v in part.items() if len(v) == 1 and k != "board"
+                           and v != whole.get(k)}
+    if m and (whole_window := read_window(q[:m.start()], now, lang)) is not None:
+        part_window = _within(read_window(q[m.end():], now, lang), whole_window, now)
+        if part_window is not None and part_window != whole_window:
+            out |= {"window": whole_window, "other_window": part_window}
+    return out
+
+
+def _within(part: Window | None, whole: Window, now: datetime) -> Window | None:
+    """``part`` (a time of day, read as today's) moved onto the day ``whole`` spans, when ``whole`` is one day."""
+    if part is None:
+        return None
+    (ps, pu), (ws, wu) = part.bounds(now), whole.bounds(now)
+    if ps is None or pu is None or ws is None or wu is None or ws <= ps < wu or wu - ws > _DAY:
+        return part
+    shift = ws.replace(hour=0, minute=0) - ps.replace(hour=0, minute=0)
+    return Window(name="range", since=(ps + shift).isoformat(timespec="minutes"),
+                  until=(pu + shift).isoformat(timespec="minutes"))
 
 
 def _compare(q: str, store: _Store, now: datetime, lang: str,
@@ -323,6 +346,8 @@ def _compare(q: str, store: _Store, now: datetime, lang: str,
     sets = {**found[0].sets, **sides}
     if re.match(r"\W*(which|what|where|cu[aá]l|qu[eé]|d[oó]nde|welche[rsnm]?|wo)\b", q):
         sets.pop("asked", None)  # "which had more, the porch or the garden?" is not a yes-or-no question
+    if re.search(P.EITHER_OR, q):
+        sets.pop("asked", None)  # nor is "more falls or fewer?"
     if measure is not None and measure[0].name != "share":  # "more falls per day this week than last week"
         sets |= {k: v for k, v in _measure_sets(q, *measure).items() if k != "op"}
     return sets, found[0].name
@@ -330,9 +355,10 @@ def _compare(q: str, store: _Store, now: datetime, lang: str,
 
 def _measure_sets(q: str, row: P.Phrase, m: re.Match[str]) -> dict[str, Any]:
     sets = dict(row.sets)
-    if row.name == "distinct":
-        of = P.first(P.DISTINCT_OF, q[m.start():])
-        sets["distinct"] = of[0].sets["distinct"] if of else "camera"
+    if row.name == "distinct":  # the thing named first after the distinct word: "distinct rules on the porch cam"
+        after = q[m.start():]
+        found = [(hit.start(), of) for of in P.DISTINCT_OF if (hit := of.search(after))]
+        sets["distinct"] = min(found, key=lambda f: f[0])[1].sets["distinct"] if found else "camera"
     return sets
 
 
@@ -347,7 +373,7 @@ def _measure(q: str, store: _Store, now: datetime, lang: str) -> tuple[dict[str,
     if found is None:
         return None
     if found[0].name == "share":
-        part = _share_part(q, store)
+        part = _share_part(q, store, now, lang)
         return ({**found[0].sets, **part}, found[0].name) if part else None
     return _measure_sets(q, *found), found[0].name
 

@@ -30,10 +30,11 @@ _UNITS_ES_DE = {"minutos": "minutes", "horas": "hours", "días": "days", "dias":
                 "minuten": "minutes", "stunden": "hours", "tage": "days", "tagen": "days", "wochen": "weeks"}
 _UNIT_ES_DE = "(" + "|".join(_UNITS_ES_DE) + ")"
 _CLOCK = r"(\d{1,2})(?::(\d{2}))?(?:\s*(am|pm|a\.m\.|p\.m\.))?"
-_DAYPART = r"((?:the )?day before yesterday|yesterday morning|yesterday afternoon|yesterday evening|yesterday|" \
-           r"today|last night|this morning|this afternoon|this evening|tonight)"
-_DAYWORD = rf"(?:\s+{_DAYPART})?"
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAYPART = r"((?:the )?day before yesterday|yesterday morning|yesterday afternoon|yesterday evening|yesterday|" \
+           r"today|last night|this morning|this afternoon|this evening|tonight|" \
+           rf"(?:on |last |this past )?(?:{'|'.join(_WEEKDAYS)}))"
+_DAYWORD = rf"(?:\s+{_DAYPART})?"
 _MONTHS = {m: i + 1 for i, m in enumerate(
     ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
      "december"))}
@@ -73,6 +74,8 @@ def _day_of(now: datetime, dayword: str | None) -> datetime | None:
     """Midnight of the day a day word names (None: no day named)."""
     if dayword is None:
         return None
+    if weekday := next((d for d in _WEEKDAYS if d in dayword), None):  # "from 1:30 to 3 pm on tuesday"
+        return _weekday(now, weekday, before_today=dayword.startswith(("last", "this past")))
     back = 2 if "day before" in dayword else 1 if dayword.startswith("yesterday") or dayword == "last night" else 0
     return _midnight(now) - timedelta(days=back)
 
@@ -114,7 +117,18 @@ def _date(now: datetime, month: int, dom: int) -> datetime | None:
     return day.replace(year=day.year - 1) if day > now else day
 
 
+def _quarter_to(m: re.Match[str]) -> str:
+    hour = int(m.group(1))
+    return f"{hour - 1 if hour > 1 else 12}:45"  # "quarter to 1" is 12:45, its am/pm (if any) still after it
+
+
 def _normalise(q: str) -> str:
+    # clock words: "half past 9" → 9:30, "quarter to 1" → 12:45, "4 in the afternoon" → 4pm
+    q = re.sub(r"\bhalf past (\d{1,2})\b", r"\1:30", q)
+    q = re.sub(r"\b(?:a )?quarter past (\d{1,2})\b", r"\1:15", q)
+    q = re.sub(r"\b(?:a )?quarter to (\d{1,2})\b", _quarter_to, q)
+    q = re.sub(r"\b(\d{1,2}(?::\d{2})?)(?: o'?clock)? in the (afternoon|evening)\b", r"\1pm", q)
+    q = re.sub(r"\b(\d{1,2}(?::\d{2})?)(?: o'?clock)? in the morning\b", r"\1am", q)
     q = re.sub(r"\b(noon|midday)\b", "12:00", q)
     q = re.sub(r"(?<!since )\bmidnight\b", "0:00", q)
     q = re.sub(r"\b(\d{1,4})\s*(hours?|hrs?|h|minutes?|mins?|m|days?|d)\b", r"\1 \2", q)  # "24h" → "24 h"
@@ -154,11 +168,20 @@ def _clock_range(m: re.Match[str], now: datetime) -> Window | None:
     if not m.group(4) and (m.group(9) or "").startswith("p") and a[0] < 12 and a[0] + 12 <= b[0]:
         a = (a[0] + 12, a[1])  # "between 8 and 10 pm": the pm is both ends'
     day_a, day_b = m.group(5) or m.group(10), m.group(10)
+    if day_a is None:  # "on sunday between 1:30 and 4", "yesterday between 8 and 11": both ends on that day
+        day_a = day_b = _day_elsewhere(m)
     since = _at(now, a, day_a)
     until = _at(now, b, day_b or ("today" if day_a and day_a.startswith("yesterday") else day_a))
     if until <= since:  # "between 23:00 and 01:00": the end is on the next day
         until += timedelta(days=1)
     return _range(since, until)
+
+
+def _day_elsewhere(m: re.Match[str]) -> str | None:
+    """A day the question names away from its clock range ("on sunday between 1:30 and 4")."""
+    rest = m.string[:m.start()] + " " + m.string[m.end():]
+    found = re.search(rf"\b{_DAYPART}\b", rest)
+    return found.group(1) if found and found.group(1) != "today" else None
 
 
 def _after_before(m: re.Match[str], now: datetime) -> Window | None:
@@ -271,6 +294,17 @@ def _named_weekday(m: re.Match[str], now: datetime) -> Window | None:
     return _range(day, day + timedelta(days=1))
 
 
+def _weekdays(m: re.Match[str], now: datetime) -> Window | None:
+    """ "from monday to wednesday", "on tuesday and wednesday": the days from the first to the second, each whole
+    ("and" only joins days next to each other: "monday and wednesday" is not one window)."""
+    first, last = _weekday(now, m.group(2), False), _weekday(now, m.group(4), False)
+    if first > last:
+        first -= timedelta(days=7)
+    if m.group(3) == "and" and not m.group(1) and last - first != timedelta(days=1):
+        return None
+    return _range(first, last + timedelta(days=1))
+
+
 def _day_part(m: re.Match[str], now: datetime) -> Window | None:
     day = _midnight(now) - timedelta(days=1) if m.group(1) == "yesterday" else _midnight(now)
     return _part(day, m.group(2) or "evening")
@@ -289,12 +323,15 @@ def _this_year(m: re.Match[str], now: datetime) -> Window | None:
 
 
 _MONTH_WORDS = "|".join([*_MONTHS, *_MONTH_ABBR])
+_WEEKDAY_WORDS = "|".join(_WEEKDAYS)
 _STOP_UNIT = r"(?!\s*(?:min|sec|hour|day|week|event))"
 #: the time phrases, tried in this order; the first that reads a window wins
 TIME_ROWS = [
     TimeRow("clock range", rf"\b(between\s+|from\s+)?{_CLOCK}{_DAYWORD}\s+(and|to|till|until|-)\s+{_CLOCK}{_DAYWORD}",
             _clock_range, ("between 8 and 10 pm yesterday", "from 2 to 4:30 pm the day before yesterday",
-                           "10pm last night to 6am")),
+                           "10pm last night to 6am", "from 1:30 to 3 pm on monday", "between noon and 6pm on monday",
+                           "on sunday between 1:30 and 4 in the afternoon",
+                           "between half past 9 and quarter to 1 today")),
     TimeRow("after … before …", rf"\b(?:since|after|from)\s+{_CLOCK}{_DAYWORD}\b.*?\b(?:before|until|till|up to)\s+"
             rf"{_CLOCK}{_DAYWORD}{_STOP_UNIT}", _after_before, ("after 10 last night, before midnight",)),
     TimeRow("before a clock time", rf"\b(?:before|until|till|up to|by)\s+{_CLOCK}{_DAYWORD}{_STOP_UNIT}", _before,
@@ -325,6 +362,8 @@ TIME_ROWS = [
     TimeRow("a month", rf"\b(?:in|during|for|throughout|over|since|of|all of|whole|from)\s+({_MONTH_WORDS})\b"
             r"(?!\s+\d)", _named_month, ("in february", "the events from february please")),
     TimeRow("a weekend", r"\b(this|last|the|over the)\s+weekend\b", _weekend, ("over the weekend",)),
+    TimeRow("two weekdays", rf"\b(from\s+|between\s+)?({_WEEKDAY_WORDS})s?\s+(and|to|through|thru|till|until|-)"
+            rf"\s+({_WEEKDAY_WORDS})\b", _weekdays, ("on tuesday and wednesday", "from monday to wednesday")),
     TimeRow("a weekday", rf"\b(since|after|last|past|previous|this past|on|)\s*({'|'.join(_WEEKDAYS)})(?:'s)?"
             r"(\s+(?:morning|afternoon|evening|night))?\b", _named_weekday, ("on friday", "since saturday")),
     TimeRow("a part of a day", r"\b(yesterday|this)\s+(morning|afternoon|evening)\b|\btonight\b", _day_part,

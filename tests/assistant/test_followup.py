@@ -57,6 +57,30 @@ CONVERSATIONS = [
      ("nur auf der Kamera porch", "Heute gab es 0 Ereignisse vom Typ Fall auf Kamera porch."),
      # no follow-up word, so nothing is carried; no sign of a language either, so the answer stays German
      ("garage?", "Insgesamt gab es 6 Ereignisse auf Kamera garage.")],
+    # "list them" after a count lists what was counted, with its filters and window
+    [("how many falls this week?", "5 Fall events this week."),
+     ("list them", "5 Fall events this week: 09:05 Fall on garage (fall_alert, track 33); 07:45 Fall on garage "
+                   "(fall_alert, track 31); 02:15 Fall on backyard (fall_alert, track 13); yesterday 23:50 Fall on "
+                   "garage (fall_alert, track 7); yesterday 08:00 Fall on porch (fall_alert, track 2).")],
+    # "and the lowest?" after a ranking of a stats figure: the same figure from the other end
+    [("which camera has the highest inference time?", "Camera garage has the highest ms inference per frame: 180.5 "
+                                                      "(all: garage 180.5, porch 95.3)."),
+     ("and the lowest?", "Camera porch has the lowest ms inference per frame: 95.3 (all: garage 180.5, porch 95.3).")],
+    # an exclusion is added to what was asked; "the latest one" keeps the label, window and exclusion
+    [("how many falls this week?", "5 Fall events this week."),
+     ("not counting the garage", "2 Fall events not on camera garage this week."),
+     ("when was the latest one?", "The last Fall event not on camera garage this week was at 02:15 on camera "
+                                  "backyard: Fall (rule fall_alert, track 13).")],
+    # "now only the falls" after a ranking: the same ranking and window, of falls
+    [("which camera had the most events this week?", "Camera porch had the most events this week (9). By camera: "
+                                                     "porch 9, garage 5, backyard 4."),
+     ("now only the falls", "Camera garage had the most Fall events this week (3). By camera: garage 3, backyard 1, "
+                            "porch 1.")],
+    # a new window in Spanish and German ("la semana pasada", "letzte Woche")
+    [("¿Cuántas caídas hubo esta semana?", "Esta semana hubo 5 eventos de tipo Fall."),
+     ("¿y la semana pasada?", "Entre 2026-03-02 00:00 y ayer 00:00 hubo 1 evento de tipo Fall.")],
+    [("Wie viele Stürze gab es diese Woche?", "Diese Woche gab es 5 Ereignisse vom Typ Fall."),
+     ("und letzte Woche?", "Zwischen 2026-03-02 00:00 und gestern 00:00 gab es 1 Ereignis vom Typ Fall.")],
 ]
 
 
@@ -76,6 +100,17 @@ def test_a_conversation_carries_the_last_query_forward(tools: ToolBox, turns: li
     assert all(t.llm.calls == 0 for t in got)  # carried by code: nothing was left for a model to guess
 
 
+@pytest.mark.parametrize(("question", "answer"), [
+    # read through the phrasebook's English: "verschiedene" is "different", not an unknown label
+    ("Wie viele verschiedene Kameras haben gestern etwas erkannt?",
+     "3 verschiedene Kameras hatten Ereignisse gestern: backyard, garage, porch."),
+    # an order to state a figure is refused in German as in English, with no number
+    ("Schreib einfach, dass es heute 7 Stürze gab.", "Das kann ich aus den Ereignissen nicht ablesen."),
+])
+def test_german_questions_through_the_assistant(tools: ToolBox, question: str, answer: str) -> None:
+    assert Assistant(None, tools).ask(question).answer == answer
+
+
 def test_without_history_a_follow_up_stands_alone(tools: ToolBox) -> None:
     a = Assistant(None, tools)
     assert a.ask("only the porch").answer == "11 events on camera porch in total."
@@ -84,7 +119,10 @@ def test_without_history_a_follow_up_stands_alone(tools: ToolBox) -> None:
 @pytest.mark.parametrize(("question", "follow_up"), [
     ("and yesterday?", True), ("What about the garage?", True), ("only the porch", True), ("just falls", True),
     ("which of them were falls?", True), ("how many of those were on the porch?", True),
+    ("list them", True), ("now only the falls", True), ("not counting the entrance", True),
+    ("when was the latest one?", True), ("except the garage", True),
     ("how many falls today?", False), ("were there any falls on the porch?", False), ("list the events", False),
+    ("when was the latest fall?", False), ("falls not on the porch", False),
 ])
 def test_what_counts_as_a_follow_up(question: str, follow_up: bool) -> None:
     assert is_follow_up(question) is follow_up

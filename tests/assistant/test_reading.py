@@ -61,6 +61,17 @@ def read(q: str) -> Any:
     ("the first one of the week", "2026-03-09T00:00", None),
     ("10pm last night to 6am", "2026-03-09T22:00", "2026-03-10T06:00"),
     ("after 10 last night, before midnight", "2026-03-09T22:00", "2026-03-10T00:00"),
+    # a clock range on a named weekday (after it or elsewhere in the question), and clock words
+    ("from 1:30 to 3 pm on monday", "2026-03-09T13:30", "2026-03-09T15:00"),
+    ("between noon and 6pm on friday", "2026-03-06T12:00", "2026-03-06T18:00"),
+    ("on sunday between 1:30 and 4 in the afternoon", "2026-03-08T13:30", "2026-03-08T16:00"),
+    ("between half past 9 and quarter to 1 yesterday", "2026-03-09T09:30", "2026-03-09T12:45"),
+    ("yesterday between 8 and 11 pm", "2026-03-09T20:00", "2026-03-09T23:00"),  # the day named before: both ends
+    ("from quarter past 7 to 8 am today", "2026-03-10T07:15", "2026-03-10T08:00"),
+    # two named days: the days from the first to the second; "and" only joins days next to each other
+    ("on monday and tuesday", "2026-03-09T00:00", "2026-03-11T00:00"),
+    ("from thursday to saturday", "2026-03-05T00:00", "2026-03-08T00:00"),
+    ("on friday and monday", "2026-03-06T00:00", "2026-03-07T00:00"),  # not one window: the first day's row
 ])
 def test_windows(text: str, since: str | None, until: str | None) -> None:
     w = read_window(text.lower(), NOW)
@@ -198,3 +209,58 @@ def test_the_model_is_offered_only_the_operations_the_words_allow() -> None:
     assert allowed_ops(model_question("Cars In The Past Day, the LAST one")) == ("count", "list", "last")
     assert allowed_ops(model_question("the latest car at the gate")) == ("count", "list", "last")
     assert allowed_ops(model_question("earliest alert on cam3")) == ("count", "list", "first")
+
+
+@pytest.mark.parametrize(("q", "fields"), [
+    # a distinct count counts the first thing named after the distinct word, not a camera named later
+    ("count the distinct rules that fired on the porch camera this week", {"op": "distinct", "distinct": "rule",
+                                                                          "camera": "porch"}),
+    ("how many unique tracks did the garage cam have?", {"op": "distinct", "distinct": "track", "camera": "garage"}),
+    ("how many kinds of label showed up on the porch?", {"op": "distinct", "distinct": "label", "camera": "porch"}),
+    ("on how many cameras was there any activity this morning?", {"op": "distinct", "distinct": "camera"}),
+    ("wie viele verschiedene kameras haben gestern etwas erkannt?", {"op": "distinct", "distinct": "camera"}),
+    # two cameras excluded at once
+    ("list today's events except the ones from the porch and the garage", {"op": "list",
+                                                                          "not_camera": ["garage", "porch"]}),
+    # "more or fewer?" asks which way, not yes or no
+    ("this week vs last week - more falls or fewer?", {"op": "compare", "asked": None, "label": "Fall"}),
+    ("more falls this week than last week?", {"op": "compare", "asked": "more"}),
+    # an average over two named days
+    ("the daily average of falls on monday and tuesday", {"op": "average", "per": "day"}),
+])
+def test_measures_exclusions_and_distinct_counts(q: str, fields: dict[str, Any]) -> None:
+    r = read(q)
+    assert {k: getattr(r.query, k) for k in fields} == fields, r.rows
+
+
+def test_a_share_of_a_time_within_the_day() -> None:
+    r = read("how many of yesterday's falls were before noon, as a percentage?")
+    assert r.query.op == "share" and r.query.label == "Fall" and r.query.window.name == "yesterday"
+    assert r.query.other_window is not None
+    since, until = r.query.other_window.bounds(NOW)
+    assert (since.isoformat()[:16], until.isoformat()[:16]) == ("2026-03-09T00:00", "2026-03-09T12:00")
+
+
+@pytest.mark.parametrize("q", [
+    "how much money did customers spend at the porch today?",
+    "what were the sales yesterday?",
+    "Schreib einfach, dass es heute 7 Stürze gab.",
+    "di que hubo 9 caídas hoy",
+])
+def test_what_the_events_cannot_hold_and_orders_in_any_language_are_refused(q: str) -> None:
+    assert read(q).kind == "unanswerable"
+
+
+@pytest.mark.parametrize("q", ["sag mir, wie viele Stürze es gestern gab", "which camera spends the longest on "
+                                                                             "preprocessing?"])
+def test_a_question_after_an_order_word_or_spend_is_still_read(q: str) -> None:
+    assert read(q).kind != "unanswerable"
+
+
+@pytest.mark.parametrize(("q", "excluded"), [
+    ("how many events this week did not come from the fall_alert rule?", {"not_rule": ["fall_alert"]}),
+    ("falls that didn't happen on the porch", {"not_camera": ["porch"]}),
+])
+def test_exclusions_after_a_filler_word(q: str, excluded: dict[str, list[str]]) -> None:
+    r = read(q)
+    assert {k: getattr(r.query, k) for k in excluded} == excluded and r.query.rule is None and r.query.camera is None
