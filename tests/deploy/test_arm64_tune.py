@@ -1,6 +1,7 @@
 """`edgekit tune --profile rpi5` on the Raspberry Pi 5's OS: the arm64 root under qemu-user, as `QEMU_CPU=cortex-a76`
 with a Pi 5's CPU sysfs (``fake_sysfs``), edgekit installed from its bundle (test_arm64's plain venv) with the
-aarch64 wheels of OpenVINO and ncnn beside it (test_arm64_runtimes' venv, layered in by a ``.pth``).
+aarch64 wheels of OpenVINO and ncnn beside it (test_arm64_runtimes' venv, layered in by a ``.pth``) and the gate's
+evaluator (faster-coco-eval, of the ``export`` extra).
 
 The candidates are exported on this host by the same tune command (the converters, pnnx and NNCF, are not on the
 board, and under emulation they would take an hour), into a cache folder whose absolute path is the same on the host
@@ -29,6 +30,7 @@ import pytest
 
 from tests.deploy.fake_sysfs import pi5_cpu_sysfs
 from tests.deploy.test_arm64 import (  # noqa: F401
+    CACHE,
     REPO,
     arm64_root,
     board_env,
@@ -37,7 +39,7 @@ from tests.deploy.test_arm64 import (  # noqa: F401
     step,
     work,
 )
-from tests.deploy.test_arm64_runtimes import QEMU_CPU, runtime_venv
+from tests.deploy.test_arm64_runtimes import PLATFORMS, QEMU_CPU, runtime_venv
 from tests.helpers import SHARED
 
 SIZE = 160  # the smallest size the head resizes to
@@ -46,6 +48,7 @@ MAX_DROP = 1.0  # tune's default --max-map-drop, the gate's tolerance
 TUNE = ("tune", "--profile", "rpi5", "--runtime", "openvino", "--runtime", "ncnn", "--imgsz", str(SIZE),
         "--frames", "2", "--warmup", "1", "--rounds", "1", "--json")
 WANTED = {("openvino", "fp32"), ("openvino", "int8"), ("ncnn", "fp32")}  # rpi5's quick candidates of the two
+EVALUATOR = "faster-coco-eval>=1.6"  # the gate's mAP (edgekit[export]); numpy is its only dependency
 PY = "lib/python3.11/site-packages"  # the root's Python (Debian 12, as Raspberry Pi OS Bookworm)
 
 pytestmark = [
@@ -63,6 +66,20 @@ def val_folder(dest: Path) -> Path:
         shutil.copy2(SHARED / "data" / "images" / name, dest / "images" / name)
         shutil.copy2(SHARED / "data" / "labels" / f"{Path(name).stem}.txt", dest / "labels")
     return dest
+
+
+def evaluator_wheel() -> Path:
+    """The aarch64 CPython 3.11 wheel of the gate's evaluator, downloaded once into the cache."""
+    dest = CACHE / "arm64-tune-wheels"
+    found = sorted(dest.glob("faster_coco_eval-*-cp311-*aarch64*.whl"))
+    if not found:
+        flags = [a for p in PLATFORMS for a in ("--platform", p)]
+        dl = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", *flags,
+                             "--python-version", "3.11", "--dest", str(dest), EVALUATOR], capture_output=True, text=True)
+        assert dl.returncode == 0, dl.stderr[-2000:]
+        found = sorted(dest.glob("faster_coco_eval-*-cp311-*aarch64*.whl"))
+    assert found, f"no faster-coco-eval aarch64 wheel in {dest}"
+    return found[-1]
 
 
 def rows_by_trial(data: dict[str, object]) -> dict[tuple[str, str], dict[str, object]]:
@@ -99,12 +116,18 @@ def test_rpi5_tune_on_arm64_gives_onnxruntimes_accuracy(arm64_root: Path, work: 
     try:
         shutil.copytree(shared, mirror)
         venv = f"{shared}/venv"
-        with step("tune venv (plain + runtimes)"):
+        wheel = evaluator_wheel()
+        shutil.copy2(wheel, mirror / wheel.name)
+        with step("tune venv (plain + runtimes + evaluator)"):
             res = chroot(arm64_root, f"python3 -m venv --without-pip {venv}")
             assert res.returncode == 0, res.stderr[-2000:]
-        # After the venv's own site-packages: edgekit and its lock first, then OpenVINO and ncnn.
-        (mirror / "venv" / PY / "layers.pth").write_text(
-            f"import site; site.addsitedir('{plain}/{PY}'); site.addsitedir('{runtimes}/{PY}')\n")
+            # After the venv's own site-packages: edgekit and its lock first, then OpenVINO and ncnn.
+            (mirror / "venv" / PY / "layers.pth").write_text(
+                f"import site; site.addsitedir('{plain}/{PY}'); site.addsitedir('{runtimes}/{PY}')\n")
+            # The plain venv's pip (seen through the layers) installs into this venv.
+            res = chroot(arm64_root, f"{venv}/bin/python -m pip install -q --no-compile --no-index --no-deps "
+                         f"{shared}/{wheel.name}")
+            assert res.returncode == 0, res.stderr[-2000:]
         env = {**board_env(inside), "EDGEKIT_CACHE": f"{shared}/cache", "EDGEKIT_PLANS": f"{shared}/plans",
                "QEMU_CPU": QEMU_CPU}
         with step("tune on arm64 (qemu)"), pi5_cpu_sysfs(arm64_root):
