@@ -5,12 +5,15 @@ Each trial's model is exported through the export legs (accuracy-gated against F
 nothing), opened with the trial's threads and spinning, and run in the daemon's camera worker on a recorded video
 (``tune_measure``). A trial is dropped when its export fails the gate, or when its mAP50-95 is more than
 ``max_map_drop`` points below ONNX Runtime FP32 at the profile's size (the baseline, always measured first).
+A cached export that was made and gated on another kind of machine (its report's ``machine``: exports made on a
+workstation and copied to the board) is judged again here, with this machine's runtimes, before its row is kept.
 Nothing is written here: the caller saves the winner (``edgekit.device.tuned.save_plan``) once all is done.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import platform
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,7 +31,8 @@ from edgekit.device.plan import plan_runtime, source_sha256
 from edgekit.device.profiles import DeviceProfile
 from edgekit.device.tuned import TunedPlan, cpu_key
 from edgekit.errors import EdgekitError
-from edgekit.export import ExportOptions, export, valset
+from edgekit.export import ExportOptions, export, gate, valset
+from edgekit.export.pipeline import validation_samples
 from edgekit.export.report import ExportReport
 from edgekit.paths import cache_dir
 from edgekit.vision.detector import Detector
@@ -50,8 +54,11 @@ class TuneOptions:
     rounds: int | None = None
     """Blocks per trial, interleaved (default: 2 quick, 3 full)."""
     warmup: int = 5
+    """Frames run before each block's timing starts."""
     max_map_drop: float = 1.0
     runtimes: tuple[str, ...] = ()
+    imgsz: int | None = None
+    """Every trial at this input size (default: each candidate's, else the profile's)."""
 
 
 @dataclass
@@ -73,13 +80,16 @@ class TrialResult:
     map_drop: float | None = None
     """Points below ONNX Runtime FP32 at the profile's size (see ``map_drop``)."""
     artifact: str = ""
+    judged_on: str = ""
+    """The machine (uname -m) whose runtimes gave ``map50_95``: this one, or where a cached export was gated."""
     pipeline: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.trial.to_dict(), "label": self.trial.label, "status": self.status, "why": self.why,
                 "fps": self.fps, "x_fp32": self.ratio, "block_fps": self.block_fps,
                 "block_x_fp32": [round(r, 3) for r in self.block_ratio], "map50_95": self.map50_95,
-                "map_drop": self.map_drop, "artifact": self.artifact, "pipeline": self.pipeline}
+                "map_drop": self.map_drop, "artifact": self.artifact, "judged_on": self.judged_on,
+                "pipeline": self.pipeline}
 
 
 @dataclass
@@ -122,10 +132,38 @@ class TuneResult:
                 "winner": w.trial.label if w else None, "plan": plan.model_dump(mode="json") if plan else None}
 
 
+def _options(trial: Trial, opts: TuneOptions) -> ExportOptions:
+    return ExportOptions(target=get_runtime(trial.runtime).target, precision=trial.precision, imgsz=trial.imgsz,
+                         val=opts.val or valset.SHIPPED, max_map_drop=opts.max_map_drop)
+
+
 def _export(trial: Trial, model: Path, opts: TuneOptions) -> ExportReport:
-    target = get_runtime(trial.runtime).target
-    return export(model, ExportOptions(target=target, precision=trial.precision, imgsz=trial.imgsz,
-                                       val=opts.val or valset.SHIPPED, max_map_drop=opts.max_map_drop))
+    return export(model, _options(trial, opts))
+
+
+References = dict[tuple[int, tuple[str, ...]], gate.Reference]
+"""FP32 references judged here, by input size and sample names: each is run once per tune."""
+
+
+def judge_here(rep: ExportReport, trial: Trial, model: Path, opts: TuneOptions, labels: list[str],
+               refs: References) -> ExportReport:
+    """``rep`` (a cached export gated on another machine) judged again on this machine: the same validation samples
+    as its gate, the FP32 reference (ONNX Runtime FP32 at the trial's size, itself cached) and the artifact both run
+    here. A runtime that computes differently on this CPU shows up in the mAP, not hidden behind the other
+    machine's verdict."""
+    samples = validation_samples(_options(trial, opts))
+    key = (trial.imgsz, tuple(s.name for s in samples))
+    if key not in refs:
+        fp32 = rep if rep.target == "onnx" and rep.precision == "fp32" else \
+            _export(replace(trial, runtime="onnxruntime", precision="fp32"), model, opts)
+        refs[key] = gate.reference(Path(fp32.artifact or ""), samples, labels)
+    ref = refs[key]
+    out = rep.model_copy(deep=True)
+    out.machine, out.source_accuracy = platform.machine(), ref.accuracy
+    if rep.accuracy is not None and rep.artifact:
+        a = gate.score(ref, Path(rep.artifact), trial.label, rep.max_map_drop or opts.max_map_drop, rep.box_scale)
+        out.accuracy, out.map_drop, out.parity, out.passed = a.accuracy, a.map_drop, a.parity, a.passed
+    return out
 
 
 def _accuracy(rep: ExportReport) -> float | None:
@@ -159,12 +197,17 @@ def map_drop(trial: Trial, rep: ExportReport, base: Trial, base_map: float | Non
 
 
 def prepare_trial(trial: Trial, model: Path, profile: DeviceProfile, opts: TuneOptions,
-                  base: TrialResult | None) -> TrialResult:
-    """Export ``trial`` (gated, cached) and check its accuracy; a failure is a row, not an exception."""
+                  base: TrialResult | None, labels: list[str] | None = None,
+                  refs: References | None = None) -> TrialResult:
+    """Export ``trial`` (gated, cached) and check its accuracy; a failure is a row, not an exception. With
+    ``labels``, a cached export gated on another machine is judged again here (``judge_here``)."""
     row = TrialResult(trial)
     try:
         rep = _export(trial, model, opts)
+        if labels is not None and rep.reused and rep.machine and rep.machine != platform.machine():
+            rep = judge_here(rep, trial, model, opts, labels, {} if refs is None else refs)
         row.map50_95, row.artifact = _accuracy(rep), rep.artifact or ""
+        row.judged_on = rep.machine or platform.machine()
         row.map_drop = 0.0 if base is None else map_drop(trial, rep, base.trial, base.map50_95, model, opts)
     except EdgekitError as e:
         row.status, row.why = "failed", f"export failed: {e}"
@@ -173,9 +216,9 @@ def prepare_trial(trial: Trial, model: Path, profile: DeviceProfile, opts: TuneO
         row.status, row.why = "dropped", f"failed the accuracy gate (mAP50-95 drop {rep.map_drop} > " \
                                          f"{rep.max_map_drop} against FP32 at {trial.imgsz})"
     elif row.map_drop is not None and row.map_drop > opts.max_map_drop:
+        size = base.trial.imgsz if base else trial.imgsz
         row.status = "dropped"
-        row.why = f"mAP50-95 {row.map_drop:.2f} points below ONNX Runtime FP32 at {profile.runtime.imgsz} " \
-                  f"(limit {opts.max_map_drop})"
+        row.why = f"mAP50-95 {row.map_drop:.2f} points below ONNX Runtime FP32 at {size} (limit {opts.max_map_drop})"
     return row
 
 
@@ -226,14 +269,15 @@ def tune(profile: DeviceProfile, host: HostInfo, model: str | None, opts: TuneOp
     frames = opts.frames or (15 if opts.mode == "quick" else 20)
     video = opts.video or tune_video(cache_dir() / "tune", frames + opts.warmup)
     rows: list[TrialResult] = []
-    for trial in expand(profile, opts.mode, host.cores, opts.runtimes):
+    refs: References = {}
+    for trial in expand(profile, opts.mode, host.cores, opts.runtimes, opts.imgsz):
         skip = unavailable(trial, host)
         if skip is not None:
             rows.append(TrialResult(trial, status="skipped", why=skip))
             say(f"{trial.label}: {skip}")
             continue
         say(f"{trial.label}: export and check …")
-        row = prepare_trial(trial, path, profile, opts, rows[0] if rows else None)
+        row = prepare_trial(trial, path, profile, opts, rows[0] if rows else None, list(card.labels), refs)
         rows.append(row)
         if row.status != "measured":
             say(f"{trial.label}: {row.status} ({row.why})")

@@ -40,12 +40,14 @@ class Trial:
         return asdict(self)
 
 
-def expand(profile: DeviceProfile, mode: Mode, cores: int, runtimes: tuple[str, ...] = ()) -> list[Trial]:
+def expand(profile: DeviceProfile, mode: Mode, cores: int, runtimes: tuple[str, ...] = (),
+           imgsz: int | None = None) -> list[Trial]:
     """The trials for ``profile`` on a host with ``cores`` cores, baseline (ONNX Runtime FP32) first.
 
     ``quick``: each candidate not marked ``full_only``, at the profile's threads. ``full``: every candidate, at
     all cores and one fewer, with ONNX Runtime's spinning on and off. ``runtimes`` keeps only those runtimes (the
-    baseline always stays: every ratio is against it).
+    baseline always stays: every ratio is against it). ``imgsz`` puts every trial at that input size instead of the
+    candidate's or the profile's.
     """
     threads = profile.threads_for(cores)
     thread_set = [threads] if mode == "quick" else sorted({threads, max(1, threads - 1)}, reverse=True)
@@ -57,7 +59,7 @@ def expand(profile: DeviceProfile, mode: Mode, cores: int, runtimes: tuple[str, 
         spins = [c.spinning] if mode == "quick" or c.runtime != "onnxruntime" else [True, False]
         for n in thread_set:
             for spin in spins:
-                t = Trial(c.runtime, c.precision, c.imgsz or profile.runtime.imgsz, n, spin)
+                t = Trial(c.runtime, c.precision, imgsz or c.imgsz or profile.runtime.imgsz, n, spin)
                 if t not in out:
                     out.append(t)
     return out

@@ -56,7 +56,10 @@ def tune_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     val: Path | None = typer.Option(None, "--val", help="Labelled images for the accuracy gate (default: shipped)."),
     video: Path | None = typer.Option(None, "--video", help="Recorded video to measure on (default: synthetic)."),
-    frames: int | None = typer.Option(None, "--frames", min=5, help="Frames timed per block (15 quick, 20 full)."),
+    frames: int | None = typer.Option(None, "--frames", min=2, help="Frames timed per block (15 quick, 20 full)."),
+    warmup: int = typer.Option(5, "--warmup", min=0, help="Frames run before each block is timed."),
+    imgsz: int | None = typer.Option(None, "--imgsz", help="Every trial at this input size (default: the "
+                                     "profile's; a multiple of 32, 160 to 1280)."),
     rounds: int | None = typer.Option(None, "--rounds", min=1,
                                       help="Interleaved blocks per trial, each rated against the baseline's block of "
                                       "the same round (2 quick, 3 full)."),
@@ -75,8 +78,12 @@ def tune_cmd(
         raise EdgekitError(f"--video {video}: file not found")
     prof, host = load_profile(profile), probe_host()
     _check_runtimes(runtime, host.runtimes)
+    if imgsz is not None:
+        from edgekit.export.resize_head import check_size
+
+        check_size(imgsz)
     opts = TuneOptions(mode="full" if full else "quick", val=val, video=video, frames=frames, rounds=rounds,
-                       max_map_drop=max_map_drop, runtimes=tuple(runtime))
+                       warmup=warmup, max_map_drop=max_map_drop, runtimes=tuple(runtime), imgsz=imgsz)
     where = plan_path(prof.name, model or prof.runtime.model)
     old = signal.signal(signal.SIGTERM, _on_term)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import platform
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -34,7 +35,7 @@ SMOKE_TEST = (
     "a smoke test, not a verdict; gate on your own labelled frames with --val DIR (COCO *.json or YOLO labels/*.txt)"
 )
 
-__all__ = ["ExportOptions", "calibration_key", "export", "output_dir", "preflight"]
+__all__ = ["ExportOptions", "calibration_key", "export", "output_dir", "preflight", "validation_samples"]
 
 
 def _source(model: Path, opts: ExportOptions, work: Path) -> SourceModel:
@@ -193,6 +194,13 @@ def _validation(
     return calib_real, samples, ds
 
 
+def validation_samples(opts: ExportOptions) -> list[valset.Sample]:
+    """The samples an export with ``opts`` is judged on (its gate's, loaded again: the split and the composites are
+    deterministic), for judging a cached artifact again on another machine."""
+    val = _validation(opts, calibrated=opts.precision == "int8")
+    return [] if val is None else val[1]
+
+
 def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -> ExportReport:
     """Export ``model`` for ``opts.target``/``opts.precision``; the report is written next to the artifact either way.
 
@@ -211,7 +219,6 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
         raise EdgekitError(f"model file not found: {model}")
     if opts.imgsz is not None:
         check_size(opts.imgsz)
-    preflight(fmt, opts)
     if precision == "int8" and opts.calib is not None:
         list_images(opts.calib)  # an empty calibration folder fails now, not after minutes of work
     if opts.val is None and _needs_gate(precision, fmt.name):
@@ -234,6 +241,8 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
         )
         log.info("reusing %s", old.artifact)
         return old
+    # After the cache: a board that was handed its exports needs the runtime, not the converter (pnnx, NNCF).
+    preflight(fmt, opts)
     src = _source(model, opts, out)
     val = _validation(opts, calibrated=precision == "int8")
     report = ExportReport(
@@ -246,6 +255,7 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
         max_map_drop=opts.max_map_drop,
         converter=fmt.converter,
         options_key=key,
+        machine=platform.machine(),
     )
     if choice is not None:
         report.int8_weights = Int8Weights(

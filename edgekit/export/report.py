@@ -104,6 +104,8 @@ class ExportReport(_Strict):
         "key in the same folder is reused"
     )
     reused: bool = Field(False, description="This run found the artifact already made (same options_key) and reused it")
+    machine: str = Field("", description="The machine (uname -m) the export was built and gated on: a cached export "
+                         "copied to another kind of CPU is judged again there by `edgekit tune`")
 
 
 def sha256_of(path: Path) -> str:

@@ -45,3 +45,9 @@ def test_what_this_host_cannot_run_is_one_line() -> None:
 
 def test_pipeline_fps_counts_frames_after_the_warmup() -> None:
     assert pipeline_fps([0.0, 10.0, 10.5, 11.0, 11.5], warmup=1) == 2.0
+
+
+def test_imgsz_puts_every_trial_at_that_size() -> None:
+    trials = expand(load_profile("rpi5"), "quick", cores=4, runtimes=("openvino", "ncnn"), imgsz=160)
+    assert [t.label for t in trials] == ["onnxruntime fp32 160 ×4", "openvino fp32 160 ×4", "openvino int8 160 ×4",
+                                         "ncnn fp32 160 ×4"]

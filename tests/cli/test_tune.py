@@ -101,6 +101,13 @@ def test_a_runtime_not_installed_is_one_line(where: dict[str, Path]) -> None:
         "error: --runtime edgetpu: not available here: Edge TPU needs a Coral Edge TPU and libedgetpu"]
 
 
+def test_an_input_size_the_head_cannot_take_is_one_line(where: dict[str, Path]) -> None:
+    r = run_cli("tune", "--profile", str(where["profile"]), "--imgsz", "100", env=_env(where))
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "error: --imgsz 100: the input size must be a multiple of 32 between 160 and 1280"]
+
+
 def test_a_foreign_plan_is_ignored_with_one_line(tuned: dict[str, object], where: dict[str, Path]) -> None:
     other = where["root"] / "other-plans"
     other.mkdir()
