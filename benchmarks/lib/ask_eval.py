@@ -46,7 +46,7 @@ BLIND_SETS = {name: (EVAL_DIR / f"{name}_questions.yaml", EVAL_DIR / f"{name}_st
 #: sets frozen and not yet scored: run only when named (``ask_eval --blind-only --blind-sets blind5``), never by a
 #: test or the default run, so their one first run is a deliberate one
 UNSCORED_SETS = {name: (EVAL_DIR / f"{name}_questions.yaml", EVAL_DIR / f"{name}_store.yaml")
-                 for name in ("blind5", "blind6", "blind7")}
+                 for name in ("blind5", "blind6", "blind7", "blind8")}
 ALL_SETS = {**BLIND_SETS, **UNSCORED_SETS}
 def _words(text: str) -> set[str]:
     return set(text.split())
