@@ -47,6 +47,11 @@ user_manager() {  # for systemctl --user: linger on (else the service stops when
     export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}"
 }
 
+unit_text() {  # the release's unit on BASE: it is written for the default base (%h/edgekit), which --base moves
+    esc=$(printf '%s' "$base" | sed 's/[\\|&]/\\&/g')
+    sed "s|%h/edgekit/|$esc/|g" "$base/current/edgekit.service"
+}
+
 restart() {  # restart MANAGER: (re)start the service on the `current` release
     mgr=$1
     bridge "$mgr"
@@ -54,12 +59,15 @@ restart() {  # restart MANAGER: (re)start the service on the `current` release
     systemd-user)
         user_manager
         mkdir -p "$HOME/.config/systemd/user"
-        cp "$base/current/edgekit.service" "$HOME/.config/systemd/user/edgekit.service"
+        # A user manager cannot drop capabilities (its units fail with status 218/CAPABILITIES, seen in the VM
+        # lane); a user's process has none to drop, and NoNewPrivileges= keeps it so.
+        unit_text | sed '/^CapabilityBoundingSet=/d; /^AmbientCapabilities=/d' \
+            > "$HOME/.config/systemd/user/edgekit.service"
         systemctl --user daemon-reload
         systemctl --user enable edgekit >/dev/null 2>&1
         systemctl --user restart edgekit ;;
     systemd)
-        sed "/^\[Service\]/a User=$(id -un)\nSupplementaryGroups=video" "$base/current/edgekit.service" \
+        unit_text | sed "/^\[Service\]/a User=$(id -un)\nSupplementaryGroups=video" \
             | sed "s#%h#$HOME#g" > "$base/edgekit.service.system"
         sudo -n install -m 0644 "$base/edgekit.service.system" /etc/systemd/system/edgekit.service
         sudo -n systemctl daemon-reload
