@@ -113,8 +113,10 @@ DEVICE = [
 ]
 STATS = [
     Phrase("reconnects", r"\breconnect", {"stats_field": "reconnects"}, ("how many reconnects on the porch?",)),
-    Phrase("dropped frames", r"\bdropp?(ed|ing|s)?\b(?! off)", {"stats_field": "dropped"},
-           ("frames dropped on the porch?",)),
+    Phrase("dropped frames", r"\bdropp?(ed|ing|s)?\b(?! off)|\b(bilder|frames?|fotogramas|cuadros)\b.*\b(verworfen|"
+           r"verloren|descart\w*|perdi\w*)\b", {"stats_field": "dropped"},
+           ("frames dropped on the porch?", "wie viele Bilder hat die Kamera porch verloren?",
+            "¿cuántos fotogramas descartó la cámara porch?")),
     Phrase("captured frames", _NOT_A_RATE + r".*(\bframes?\b.*\bcaptur(ed|e)\b|\bcaptured\b.*\bframes?\b)",
            {"stats_field": "captured"}, ("how many frames has the porch captured?",)),
     Phrase("processed frames", _NOT_A_RATE + r".*(\bframes?\b.*\bprocess(ed)?\b|\bprocessed\b.*\bframes?\b)",
@@ -155,8 +157,12 @@ MEASURES = [
     Phrase("share", r"\b(share|percent(age)?|proportion|fraction|porcentaje|anteil|prozent)\b|%",
            {"op": "share"},
            ("what share of today's events were falls?", "what percentage of falls were on the porch?")),
-    Phrase("ratio", r"\bratio\b|\btimes as many\b|\bhow many times more\b|\bverh[aä]ltnis\b|\braz[oó]n\b",
-           {"op": "ratio"}, ("what is the ratio of falls on the porch to falls on the garage?",)),
+    Phrase("ratio", r"\bratio\b|\btimes as many\b|\bhow many times more\b|\bverh[aä]ltnis\b|\braz[oó]n\b|"
+           # "how many Normal detections for every fall" (but "for each camera" is a ranking)
+           r"\bhow many\b.*\bfor (?:every|each) (?:single )?(?!(?:day|hour|week|month|camera|cam|rule|label|board|"
+           r"device)s?\b)\w", {"op": "ratio"},
+           ("what is the ratio of falls on the porch to falls on the garage?",
+            "yesterday, how many normal events were there for each fall?")),
     # the unit named wins over the window's ("average falls per day in the last 48 hours": per day, over 2 days)
     Phrase("average per day named", r"\b(average|avg|mean|on average|typical(ly)?|promedio|media|durchschnitt(lich)?|"
            r"im schnitt)\b.*\b(per|a|each|por|pro) (day|d[ií]a|tag)\b(?! (ago|before|earlier))|\bdaily average\b|"
@@ -215,11 +221,14 @@ COMPARE = [
 #: a comparison that asks which way, not yes or no ("more falls or fewer?")
 EITHER_OR = r"\b(?:more|fewer|less|quieter|busier|calmer)\b(?: \w+)? or (?:more|fewer|less|quieter|busier|calmer)\b|" \
             r"\bm[aá]s o menos\b|\bmehr oder weniger\b"
+#: a comparison that names its second side first ("compared with yesterday, was today busier?")
+LEADING_SIDE = r"\W*(?:compared? (?:to|with)|in comparison (?:to|with)|verglichen mit|im vergleich zu|comparado con|" \
+               r"en comparaci[oó]n con)\b"
 #: words that split a comparison into its two sides
 COMPARE_SPLIT = r"\b(?:than|or|vs\.?|versus|compared? (?:to|with)|with|against|and|que|als|as|como|wie|o|oder|y|und|" \
                 r"mit|con)\b|(?<=\w),"  # a comma after a leading side: "compared with yesterday, was today busier?"
 #: words that split a ratio into its two sides ("falls on the porch to falls in the garden")
-RATIO_SPLIT = r"\b(?:to|than|versus|vs\.?|against|over|and|zu|und|als|y|que|frente a)\b"
+RATIO_SPLIT = r"\b(?:to|than|versus|vs\.?|against|over|and|for every|for each|zu|und|als|y|que|frente a)\b"
 #: an exclusion: the name after it is kept out ("falls not on the porch")
 EXCLUSION = (r"(?:\bnot|n't|\bexcept(?: for)?|\bexcluding|\bother than|\bapart from|\bbesides|\bbut not|"
              r"\boutside(?: of)?|\bleaving out|\bleave out|\bwithout|\bignoring|\bignore|"
@@ -260,10 +269,11 @@ OPS = [
            r"detections)\b|\bwhen\b|\bwhat were\b|\bwhat (events|falls|alerts)\b|\bwhat did\b.*\b(see|detect|record|"
            r"catch|notice)\b|\bwhat was (seen|detected)\b|^(has|have|did|was|were|is|are) (any|anyone|anybody|"
            r"someone|somebody|there|a|an)\b|\bany\b|\bqu[eé] pas[oó]\b|\bcu[aá]ndo\b|\bwann\b|\bwas ist passiert\b|"
-           r"\bhubo\b|\bhay\b|\bha habido\b|\bgab es\b|\bgibt es\b",
+           r"\bhubo\b|\bhay\b|\bha habido\b|\bgab es\b|\bgibt es\b|\bwelche (ereignisse|st[uü]rze|alarme)\b|"
+           r"\bqu[eé] (eventos|ca[ií]das|alertas)\b",
            {"op": "list"}, ("anything in the last 30 minutes?", "what did the garage see after 9?",
                             "has anyone fallen on the porch this week?", "¿hubo caídas ayer?",
-                            "gab es heute stürze?")),
+                            "gab es heute stürze?", "welche Ereignisse hatte die Kamera porch gestern?")),
 ]
 
 # -- rankings: group the matches by a key ----------------------------------------------------------------------------

@@ -354,6 +354,8 @@ def _compare(q: str, store: _Store, now: datetime, lang: str,
     sides = _two_sides(q, m.start() + len(m.group(0).split()[0]), store, now, lang)
     if not sides:
         return None
+    if re.match(P.LEADING_SIDE, q):  # "compared with yesterday, was today busier?": today is the first side
+        sides = {(k[6:] if k.startswith("other_") else f"other_{k}"): v for k, v in sides.items()}
     sets = {**found[0].sets, **sides}
     if re.match(r"\W*(which|what|where|cu[aá]l|qu[eé]|d[oó]nde|welche[rsnm]?|wo)\b", q):
         sets.pop("asked", None)  # "which had more, the porch or the garden?" is not a yes-or-no question
