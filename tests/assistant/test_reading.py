@@ -68,6 +68,10 @@ def read(q: str) -> Any:
     ("between half past 9 and quarter to 1 yesterday", "2026-03-09T09:30", "2026-03-09T12:45"),
     ("yesterday between 8 and 11 pm", "2026-03-09T20:00", "2026-03-09T23:00"),  # the day named before: both ends
     ("from quarter past 7 to 8 am today", "2026-03-10T07:15", "2026-03-10T08:00"),
+    # "from" with a day part after the range: a time range, in that part of the day ("from 2 to 3 events" is not)
+    ("from 6 to 9 this morning", "2026-03-10T06:00", "2026-03-10T09:00"),
+    ("from 2 to 4 yesterday afternoon", "2026-03-09T14:00", "2026-03-09T16:00"),
+    ("between 2 and 4 this afternoon", "2026-03-10T14:00", "2026-03-10T16:00"),
     # two named days: the days from the first to the second; "and" only joins days next to each other
     ("on monday and tuesday", "2026-03-09T00:00", "2026-03-11T00:00"),
     ("from thursday to saturday", "2026-03-05T00:00", "2026-03-08T00:00"),
