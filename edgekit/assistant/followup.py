@@ -11,6 +11,9 @@ carries forward too):
   filter: "only the porch" after "how many falls today?" narrows the question to the porch; after a question about
   the garage it asks about the porch instead;
 - a stated **operation** replaces the operation; "which of them" lists;
+- a question **pointing at the last answer** asks something of it: "which one had the most?" after a distinct count
+  ranks what was counted, "and over the whole day?" after a clock range takes the day around it, and "what share of
+  yesterday's events is that?" makes the last query's filters the part of a share;
 - a question that starts "new question" (or "start over") starts afresh.
 
 After a live-stats question ("what is the porch fps?"), "and the garage?" asks the same figure of the garage, and
@@ -21,10 +24,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from edgekit.assistant.phrases import STATS_ORDER, first
-from edgekit.assistant.query import EventQuery
+from edgekit.assistant.query import EventQuery, Window
 from edgekit.assistant.reading import Reading
 
 _FRESH = re.compile(r"^\s*(?:new question|start over|start again|forget (?:that|it))\b[\s:,.;!-]*", re.IGNORECASE)
@@ -35,9 +39,18 @@ _MARKER = re.compile(r"^\W*(?:(?:now|ok|okay|so|then|right),?\s+)?(?:and|what ab
                      r"\b(?:the )?one (?:before|after) (?:that|it|this)\b|\bthe (?:previous|next) one\b|"
                      r"\b(?:the )?(?:latest|last|newest|most recent|first|earliest|oldest) one\b|"
                      r"\b(?:list|show|name) (?:me )?(?:them|those|these)\b|\bwhat were they\b|"
-                     r"\b(?:which|how many|what|any) of (?:them|those|these)\b|\b(?:of|among) (?:them|those|these)\b",
+                     r"\b(?:which|how many|what|any) of (?:them|those|these)\b|\b(?:of|among) (?:them|those|these)\b|"
+                     # pointing back at the last answer: "which one had the most?", "what share of ... is that?"
+                     r"^\W*which one\b|\b(?:is|are|was|were) (?:that|those|these|they)\W*$",
                      re.IGNORECASE)
 _WHICH_OF = re.compile(r"\bwhich of (?:them|those|these)\b", re.IGNORECASE)
+#: "which one had the most?" after a distinct count: the things counted, ranked
+_WHICH_ONE = re.compile(r"^\W*which (?:one|of (?:them|those|these))\b.*\b(most|least|fewest)\b", re.IGNORECASE)
+#: "and over the whole day?" after a clock range: the day around it
+_WHOLE_DAY = re.compile(r"\b(?:the )?(?:whole|entire|full) day\b|\ball day\b", re.IGNORECASE)
+#: "what share of yesterday's events is that?": the last query is the part of a share
+_SHARE_OF_THAT = re.compile(r"\b(?:share|percent(?:age)?|proportion|fraction)\b.*\b(?:is|are|was|were) "
+                            r"(?:that|those|these|they)\W*$", re.IGNORECASE)
 _ONE_BEFORE = re.compile(r"\b(?:the )?one (?:before|after) (?:that|it|this)\b|\bthe (?:previous|next) one\b",
                          re.IGNORECASE)
 
@@ -135,5 +148,23 @@ def carry_forward(question: str, reading: Reading, history: Sequence[_Turn]) -> 
         earlier = bool(re.search(r"before|previous", m.group(0), re.IGNORECASE))
         step = 1 if earlier == (last.op == "last") else -1
         merged["op"], merged["offset"] = last.op, max(0, (last.offset or 0) + step)
+    _points_back(question, reading, last, merged)
     said = {**reading.stated, "op": merged["op"]}
     return Reading("events", query=EventQuery.model_validate(merged), op_stated=True, stated=said)
+
+
+def _points_back(question: str, reading: Reading, last: EventQuery, merged: dict[str, Any]) -> None:
+    """What a follow-up that points at the last answer asks of it, put on ``merged``: a ranking of what a distinct
+    count counted, the whole day around a clock range, or the share the last query's matches are of a new whole."""
+    if (m := _WHICH_ONE.search(question)) and last.op == "distinct" and last.distinct is not None:
+        merged |= {"op": "group", "group_by": last.distinct, "distinct": None,
+                   "order": "most" if m.group(1).lower() == "most" else "least"}
+    if _WHOLE_DAY.search(question) and "window" not in reading.stated and last.window.since:
+        start = datetime.fromisoformat(last.window.since).replace(hour=0, minute=0)
+        merged["window"] = Window(name="range", since=start.isoformat(timespec="minutes"),
+                                  until=(start + timedelta(days=1)).isoformat(timespec="minutes")).model_dump()
+    if _SHARE_OF_THAT.search(question):
+        merged |= {"op": "share", "other_window": None}
+        for key in ("camera", "label", "rule"):  # the part: the last query's filters the new whole does not state
+            if getattr(last, key) is not None and key not in reading.stated:
+                merged |= {key: None, f"other_{key}": getattr(last, key)}

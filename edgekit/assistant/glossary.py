@@ -25,6 +25,7 @@ _ES: _Rows = (
     (r"\bcu[aá]nt[oa]s\b|\bqu[eé] cantidad de\b|\bn[uú]mero de\b", "how many"),
     (r"\bcu[aá]ndo\b", "when"),
     (r"\bqu[eé] c[aá]mara\b|\bcu[aá]l c[aá]mara\b", "which camera"),
+    (r"\bqu[eé] (?=eventos|detecciones|ca[ií]das|alertas)", "which "),  # "qué eventos hubo": a list
     (r"\bqu[eé] pas[oó]\b|\bqu[eé] ha pasado\b", "what happened"),
     (r"\ben las [uú]ltimas (\d+) horas\b", r"in the last \1 hours"),
     (r"\ben los [uú]ltimos (\d+) d[ií]as\b", r"in the last \1 days"),
@@ -72,6 +73,7 @@ _DE: _Rows = (
     (r"\bwie viele\b|\bwie oft\b|\banzahl (?:der|an)\b", "how many"),
     (r"\bwann\b", "when"),
     (r"\bwelche kamera\b", "which camera"),
+    (r"\bwelche (?=ereignisse|erkennungen|st[üu]rze|alarme|meldungen)", "which "),  # "welche Ereignisse": a list
     (r"\bwas ist passiert\b|\bwas war los\b|\bwas geschah\b", "what happened"),
     (r"\bin den letzten (\d+) stunden\b", r"in the last \1 hours"),
     (r"\bin den letzten (\d+) tagen\b", r"in the last \1 days"),

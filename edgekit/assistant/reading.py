@@ -54,7 +54,9 @@ _SOMEONE = ("someone", "somebody", "anyone", "anybody")
 #: things people ask about that an event store of this kind never holds (a label of that name would win)
 OBJECT_WORDS = ("car", "cars", "truck", "trucks", "cat", "cats", "dog", "dogs", "bird", "birds", "bike", "bikes",
                 "bicycle", "bicycles", "package", "packages", "parcel", "parcels", "vehicle", "vehicles", "animal",
-                "animals", "fox", "foxes", "deer")
+                "animals", "fox", "foxes", "deer", "cow", "cows", "cattle", "calf", "calves", "horse", "horses",
+                "sheep", "goat", "goats", "pig", "pigs", "chicken", "chickens", "hen", "hens", "duck", "ducks",
+                "rat", "rats", "mouse", "mice", "squirrel", "squirrels")
 #: what "how many ..." may count besides labels, rules and cameras (and the filler words before them)
 _COUNTABLE = (r"events?|detections?|alerts?|times?|frames?|people|persons?|ppl|visitors?|things|hits?|"
               r"incidents?|notifications?|triggers?|records?|entries|falls?|of|did|do|does|were|was|have|has|had|"
@@ -64,17 +66,26 @@ _COUNTABLE = (r"events?|detections?|alerts?|times?|frames?|people|persons?|ppl|v
 _EVENT_WORDS = r"\b(events?|detections?|detected|alerts?|activity|happen(ed|ing)?|seen|saw|see|triggers?|triggered|" \
                r"fired?|raised?|people|persons?|someone|anyone|anybody|visitors?|records?|recorded|eventos?|" \
                r"alertas?|ereignisse?|alarme?)\b"
-#: "just say 99 cars came": an order to say something, with no question after it, is refused
-_ASKS = r"\b(how|what|when|which|where|is|are|did|does|do|was|were|any|list|show|count|wie|wann|welche[rsnm]?|" \
-        r"cu[aá]nt[oa]s|cu[aá]ndo|cu[aá]l|qué|dónde)\b[^.!]*(\?|$)"
+#: "just say 99 cars came": an order to say something, with no question after it, is refused; the question must
+#: open a clause ("..., the inspector is coming" is no question)
+_ASKS = r"(?:^|[:;,.!?]\s*|\b(?:and|but|then|so|now)\s+)(how|what|when|which|where|is|are|did|does|do|was|were|" \
+        r"any|list|show|count|wie|wann|welche[rsnm]?|cu[aá]nt[oa]s|cu[aá]ndo|cu[aá]l|qué|dónde)\b[^.!]*(\?|$)"
 _NOT_A_CAMERA = {"same", "other", "first", "last", "busiest", "quietest", "main", "one", "each", "every", "any", "all",
                  "that", "this", "which", "what", "my", "our", "your", "security", "a", "some", "those", "these",
                  "different", "distinct", "unique", "how", "many", "top", "bottom", "both", "two", "three", "slowest",
                  "fastest", "worst", "best", "highest", "lowest", "newest", "latest", "oldest"}
 #: every word the tables' patterns spell out: a question word the reader keys on is never "corrected"
-_PATTERN_WORDS = frozenset(w for text in [*(r.pattern for rows in P.TABLES.values() for r in rows),
-                                          *(r.pattern for r in TIME_ROWS), _COUNTABLE, _EVENT_WORDS, P.EXCLUSION]
-                           for w in re.findall(r"[^\W\d_]{3,}", re.sub(r"\\[a-zA-Z]", " ", text)))
+#: (a word only a German refusal keys on, such as "wen", is a slip in an English question: "wen was the last fall")
+
+
+def _pattern_words(patterns: list[str]) -> frozenset[str]:
+    return frozenset(w for text in patterns for w in re.findall(r"[^\W\d_]{3,}", re.sub(r"\\[a-zA-Z]", " ", text)))
+
+
+_PATTERN_WORDS_EN = _pattern_words([*(r.pattern for rows in P.TABLES.values() for r in rows
+                                      if rows is not P.REFUSALS or r.lang != "de"),
+                                    *(r.pattern for r in TIME_ROWS), _COUNTABLE, _EVENT_WORDS, P.EXCLUSION])
+_PATTERN_WORDS = _PATTERN_WORDS_EN | _pattern_words([r.pattern for r in P.REFUSALS])
 #: stats fields where a smaller figure is the better one
 _LOWER_IS_BETTER = ("infer_ms", "pre_ms", "post_ms", "dropped", "reconnects")
 _DAY, _WEEK = timedelta(days=1), timedelta(weeks=1)
@@ -229,7 +240,7 @@ def language(q: str) -> Literal["en", "es", "de"]:
     return best if hits[best] >= 2 or (hits[best] == 1 and len(q.split()) <= 3) else "en"  # type: ignore[return-value]
 
 
-def _refusal(question: str, q: str) -> Reading | None:
+def _refusal(question: str, q: str, lang: str) -> Reading | None:
     """A question the events cannot answer whatever the store holds (an order, a script not read, a colour)."""
     letters = [ch for ch in question if ch.isalpha()]
     if letters and not any("LATIN" in unicodedata.name(ch, "") for ch in letters):
@@ -240,7 +251,7 @@ def _refusal(question: str, q: str) -> Reading | None:
         return Reading("unanswerable", reason=P.REFUSALS[0].sets["reason"], rows=[P.REFUSALS[0].name])
     if re.search(P.DEVICE_NAME, q):  # before the out-of-scope words: "the name of this box" is not about people
         return Reading("device", stats_field="name", rows=["device name"])
-    if found := P.first(P.REFUSALS[1:], q):
+    if found := P.first([r for r in P.REFUSALS[1:] if r.lang in ("en", lang)], q):
         return Reading("unanswerable", reason=found[0].sets["reason"], rows=[found[0].name])
     return None
 
@@ -343,6 +354,8 @@ def _compare(q: str, store: _Store, now: datetime, lang: str,
     sides = _two_sides(q, m.start() + len(m.group(0).split()[0]), store, now, lang)
     if not sides:
         return None
+    if re.match(P.LEADING_SIDE, q):  # "compared with yesterday, was today busier?": today is the first side
+        sides = {(k[6:] if k.startswith("other_") else f"other_{k}"): v for k, v in sides.items()}
     sets = {**found[0].sets, **sides}
     if re.match(r"\W*(which|what|where|cu[aá]l|qu[eé]|d[oó]nde|welche[rsnm]?|wo)\b", q):
         sets.pop("asked", None)  # "which had more, the porch or the garden?" is not a yes-or-no question
@@ -438,8 +451,8 @@ def read_question(question: str, now: datetime, cameras: list[str], labels: list
     """Read ``question`` against the names the store really holds (``boards``: the devices of a fleet store)."""
     raw = " ".join(question.lower().split())
     lang = language(raw)
-    q = correct(raw, [*cameras, *labels, *rules, *boards], _PATTERN_WORDS)
-    if (refused := _refusal(question, q)) is not None:
+    q = correct(raw, [*cameras, *labels, *rules, *boards], _PATTERN_WORDS if lang == "de" else _PATTERN_WORDS_EN)
+    if (refused := _refusal(question, q, lang)) is not None:
         return refused
     store = _Store(cameras, labels, rules, list(boards))
     stated = _stated_names(q, store)

@@ -158,23 +158,37 @@ class TimeRow:
 def _clock_range(m: re.Match[str], now: datetime) -> Window | None:
     """ "between 9 and 11", "from 2 to 4:30 pm the day before yesterday", "10pm last night to 6am"."""
     a, b = _clock(*m.group(2, 3, 4)), _clock(*m.group(7, 8, 9))
-    said = m.group(1) or ""
-    # "between 9 and 11"; without "between" both need am/pm or minutes ("2 to 3 events" is not a time)
-    clock_like = bool(m.group(3) or m.group(4)) and bool(m.group(8) or m.group(9))
-    if not (a and b and (said.startswith("between") or (said and (m.group(3) or m.group(4) or m.group(8)
-                                                                   or m.group(9))) or (m.group(6) != "and"
-                                                                                       and clock_like))):
+    if not (a and b and _said_as_clock(m)):
         return None
     if not m.group(4) and (m.group(9) or "").startswith("p") and a[0] < 12 and a[0] + 12 <= b[0]:
         a = (a[0] + 12, a[1])  # "between 8 and 10 pm": the pm is both ends'
     day_a, day_b = m.group(5) or m.group(10), m.group(10)
     if day_a is None:  # "on sunday between 1:30 and 4", "yesterday between 8 and 11": both ends on that day
         day_a = day_b = _day_elsewhere(m)
+    if re.search(r"(afternoon|evening)$", day_b or day_a or "") and not (m.group(4) or m.group(9)):
+        a, b = _pm(a), _pm(b)  # "from 2 to 4 this afternoon": 14:00 to 16:00
     since = _at(now, a, day_a)
     until = _at(now, b, day_b or ("today" if day_a and day_a.startswith("yesterday") else day_a))
     if until <= since:  # "between 23:00 and 01:00": the end is on the next day
         until += timedelta(days=1)
     return _range(since, until)
+
+
+def _pm(hm: tuple[int, int]) -> tuple[int, int]:
+    return (hm[0] + 12, hm[1]) if hm[0] < 12 else hm
+
+
+def _said_as_clock(m: re.Match[str]) -> bool:
+    """Whether a clock range's numbers are times: "between 9 and 11"; after "from", with am/pm or minutes at either
+    end or a day part right after ("from 6 to 9 this morning"); bare, with am/pm or minutes at both ends ("2 to 3
+    events" is not a time)."""
+    said = m.group(1) or ""
+    marked_a, marked_b = bool(m.group(3) or m.group(4)), bool(m.group(8) or m.group(9))
+    if said.startswith("between"):
+        return True
+    if said:
+        return marked_a or marked_b or bool(m.group(5) or m.group(10))
+    return m.group(6) != "and" and marked_a and marked_b
 
 
 def _day_elsewhere(m: re.Match[str]) -> str | None:
@@ -331,7 +345,8 @@ TIME_ROWS = [
             _clock_range, ("between 8 and 10 pm yesterday", "from 2 to 4:30 pm the day before yesterday",
                            "10pm last night to 6am", "from 1:30 to 3 pm on monday", "between noon and 6pm on monday",
                            "on sunday between 1:30 and 4 in the afternoon",
-                           "between half past 9 and quarter to 1 today")),
+                           "between half past 9 and quarter to 1 today", "from 6 to 9 this morning",
+                           "from 2 to 4 this afternoon")),
     TimeRow("after … before …", rf"\b(?:since|after|from)\s+{_CLOCK}{_DAYWORD}\b.*?\b(?:before|until|till|up to)\s+"
             rf"{_CLOCK}{_DAYWORD}{_STOP_UNIT}", _after_before, ("after 10 last night, before midnight",)),
     TimeRow("before a clock time", rf"\b(?:before|until|till|up to|by)\s+{_CLOCK}{_DAYWORD}{_STOP_UNIT}", _before,

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 #: words the reader's rows key on (English, Spanish, German); the store's names are added per question
 _KEYWORD_TEXT = """
-how many much what which when where were was there today yesterday tonight morning afternoon evening night week
+how many much what which when where were was there this today yesterday tonight morning afternoon evening night week
 weekend month hours hour minutes minute days day last latest first earliest recent between since before after until
 falls fall fell fallen events event alerts alert detections detection camera cameras count number list show
 average share percent percentage ratio different distinct unique compare more fewer less than excluding except

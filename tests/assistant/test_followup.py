@@ -81,6 +81,20 @@ CONVERSATIONS = [
      ("¿y la semana pasada?", "Entre 2026-03-02 00:00 y ayer 00:00 hubo 1 evento de tipo Fall.")],
     [("Wie viele Stürze gab es diese Woche?", "Diese Woche gab es 5 Ereignisse vom Typ Fall."),
      ("und letzte Woche?", "Zwischen 2026-03-02 00:00 und gestern 00:00 gab es 1 Ereignis vom Typ Fall.")],
+    # pointing back: the whole day around a clock range, then the share that count is of the day's events
+    [("how many falls between 7 and 10 this morning?", "2 Fall events between 07:00 and 10:00."),
+     ("and over the whole day?", "3 Fall events on 2026-03-10."),
+     ("what share of today's events is that?", "27.27 % (rounded to 2 decimals) of 11 events today: 3 were Fall "
+                                                "events.")],
+    # "which one had the most/fewest?" after a distinct count ranks what was counted
+    [("how many different cameras saw a fall this week?", "3 different cameras had Fall events this week: backyard, "
+                                                          "garage, porch."),
+     ("which one had the most?", "Camera garage had the most Fall events this week (3). By camera: garage 3, "
+                                 "backyard 1, porch 1.")],
+    [("how many distinct rules fired this week?", "3 different rules had events this week: fall_alert, "
+                                                  "night_visitor, person_on_path."),
+     ("which one had the fewest?", "Rule night_visitor had the fewest events this week (3). By rule: night_visitor "
+                                   "3, fall_alert 5, person_on_path 10.")],
 ]
 
 
@@ -121,6 +135,8 @@ def test_without_history_a_follow_up_stands_alone(tools: ToolBox) -> None:
     ("which of them were falls?", True), ("how many of those were on the porch?", True),
     ("list them", True), ("now only the falls", True), ("not counting the entrance", True),
     ("when was the latest one?", True), ("except the garage", True),
+    ("which one had the most?", True), ("what share of today's events is that?", True),
+    ("which camera had the most falls?", False), ("what share of today's events were falls?", False),
     ("how many falls today?", False), ("were there any falls on the porch?", False), ("list the events", False),
     ("when was the latest fall?", False), ("falls not on the porch", False),
 ])

@@ -58,6 +58,10 @@ def test_glossary_rewrites_question_words_and_keeps_names() -> None:
     assert to_reader_english("Wie viele Ereignisse gab es seit 8 Uhr auf der Kamera garage?", "de") == \
         "how many events since 8 on the garage camera"
     assert to_reader_english("how many falls?", "en") == "how many falls?"
+    # "which events" asks for the events themselves (a list), not their number
+    assert to_reader_english("Welche Stürze gab es gestern auf der Kamera garage?", "de") == \
+        "which falls yesterday on the garage camera"
+    assert to_reader_english("¿Qué eventos hubo ayer?", "es") == "which events yesterday"
 
 
 @pytest.fixture(scope="module")

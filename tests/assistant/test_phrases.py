@@ -57,6 +57,9 @@ def test_no_function_over_60_lines(module: Any) -> None:
     ("any evnts on the garge camera yesterdy", "any events on the garage camera yesterday"),
     ("what fails were there", "what fails were there"),   # a real word one letter from a keyword stays
     ("that was it", "that was it"),
+    # short slips of a question or window word; "wen" is a slip of "when" in English (German "whom" only in German)
+    ("wen did the garage see the last fal", "when did the garage see the last fall"),
+    ("hw many evnts ths week", "how many events this week"),
 ])
 def test_typos(typed: str, read: str) -> None:
     assert typos.correct(typed, CAMS) == read
