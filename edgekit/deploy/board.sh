@@ -59,9 +59,10 @@ restart() {  # restart MANAGER: (re)start the service on the `current` release
     systemd-user)
         user_manager
         mkdir -p "$HOME/.config/systemd/user"
-        # A user manager cannot drop capabilities (its units fail with status 218/CAPABILITIES, seen in the VM
-        # lane); a user's process has none to drop, and NoNewPrivileges= keeps it so.
-        unit_text | sed '/^CapabilityBoundingSet=/d; /^AmbientCapabilities=/d' \
+        # A user manager cannot drop capabilities: these settings (each shrinks the bounding set) fail its unit with
+        # 218/CAPABILITIES (seen in the VM lane). A user's process has no capabilities to drop, NoNewPrivileges=
+        # keeps it so, and SystemCallFilter=@system-service already refuses module loading and clock setting.
+        unit_text | sed -E '/^(CapabilityBoundingSet|AmbientCapabilities|ProtectKernelModules|ProtectKernelLogs|ProtectClock)=/d' \
             > "$HOME/.config/systemd/user/edgekit.service"
         systemctl --user daemon-reload
         systemctl --user enable edgekit >/dev/null 2>&1

@@ -56,6 +56,10 @@ model: models/yolov8s-fall-{SIZE}-int8.onnx
 cameras:
   porch:
     source: usb:0
+    # vivid's S-Video input is PAL, 720x576 at 25 fps: asking for its own size spares the guest's kernel a scaled
+    # copy of every looped frame, which under TCG starved the guest (no SSH, the camera "down") in the second run
+    width: 720
+    height: 576
     conf: 0.3
     max_fps: 1
     motion: {{enabled: false}}
