@@ -43,8 +43,8 @@ EVAL_DIR = REPO / "tests" / "assistant" / "eval"
 #: ``blind``, ``blind2`` and ``blind3`` were tuned on after theirs; ``blind4`` is the held-out one
 BLIND_SETS = {name: (EVAL_DIR / f"{name}_questions.yaml", EVAL_DIR / f"{name}_store.yaml")
               for name in ("blind", "blind2", "blind3", "blind4")}
-#: sets frozen and not yet scored: run only when named (``ask_eval --blind-only --blind-sets blind5``), never by a
-#: test or the default run, so their one first run is a deliberate one
+#: later sets, run only when named (``ask_eval --blind-only --blind-sets blind8``), never by a test or the default
+#: run, so that a new one's single first run is a deliberate one; blind5-8 have had theirs (benchmarks/README.md)
 UNSCORED_SETS = {name: (EVAL_DIR / f"{name}_questions.yaml", EVAL_DIR / f"{name}_store.yaml")
                  for name in ("blind5", "blind6", "blind7", "blind8")}
 ALL_SETS = {**BLIND_SETS, **UNSCORED_SETS}
