@@ -85,8 +85,6 @@ def trusted_bundle(opts: ImageOptions, work: Path) -> Path:
         if not opts.insecure_unsigned:
             check_signature(opts.bundle, *signed_parts(opts.bundle), trusted_keys(opts.trusted))
         return opts.bundle
-    if opts.config is None:
-        raise EdgekitError("pass --config FILE (the daemon config to ship) or --bundle FILE")
     out = work / "bundle.tar.gz"
     build_bundle(bundle_options(opts, out))
     return out

@@ -40,10 +40,10 @@ class ZoneCounter:
         self._ids = np.array([self.labels.index(lb) for lb in self.counted], np.int64)
         self.last: Counts | None = None
 
-
     def set_zones(self, zones: Mapping[str, Zone]) -> None:
         """Count in ``zones`` from the next update on (the zone editor saved new shapes)."""
         self.zones = dict(zones)
+
     def count(self, dets: Detections) -> Counts:
         """Counts of this frame (every zone × counted label, zeros included)."""
         out: Counts = {}

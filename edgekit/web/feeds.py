@@ -74,11 +74,11 @@ class CameraFeed:
         self.closed = False
         """Set by :meth:`stop`: open streams end so the server can shut down at once."""
 
-    # camera thread -------------------------------------------------------------------------------------------
-
     def set_overlay(self, overlay: Overlay) -> None:
         """Draw ``overlay`` from the next frame on (the zone editor saved new shapes)."""
         self.overlay = overlay
+
+    # camera thread -------------------------------------------------------------------------------------------
     def offer(self, frame: Frame, dets: Detections) -> None:
         """Keep the newest processed frame (two references, no copy) when someone watches."""
         if self._viewers:
