@@ -221,6 +221,9 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
         check_size(opts.imgsz)
     if precision == "int8" and opts.calib is not None:
         list_images(opts.calib)  # an empty calibration folder fails now, not after minutes of work
+    if fmt.gpu:
+        # A GPU engine's builder is also its runtime: without it neither a build nor a cached engine is any use.
+        preflight(fmt, opts)
     if opts.val is None and _needs_gate(precision, fmt.name):
         raise EdgekitError(f"{fmt.name} {precision} exports are gated: pass --val DIR with labelled images")
     if fmt.int8_by_converter:
@@ -242,7 +245,8 @@ def export(model: Path, opts: ExportOptions, progress: Progress | None = None) -
         log.info("reusing %s", old.artifact)
         return old
     # After the cache: a board that was handed its exports needs the runtime, not the converter (pnnx, NNCF).
-    preflight(fmt, opts)
+    if not fmt.gpu:
+        preflight(fmt, opts)
     src = _source(model, opts, out)
     val = _validation(opts, calibrated=precision == "int8")
     report = ExportReport(
