@@ -57,6 +57,11 @@ class CameraConfig(Strict):
     )
     height: int | None = Field(None, gt=0, description="Capture height to ask the camera for (see `width`).")
     fps: float | None = Field(None, gt=0, description="Capture frame rate to ask the camera for.")
+    pixel_format: str | None = Field(
+        None, pattern=r"^[A-Z0-9]{3,4}$",
+        description="V4L2 pixel format (fourcc) to ask a USB camera for, e.g. MJPG (most webcams reach 720p30 only "
+        "compressed) or YUYV; OpenCV converts it to BGR. Unset: OpenCV's first choice (BGR3, then YUYV, ...). "
+        "`v4l2-ctl --list-formats-ext` lists a camera's formats.")
     timeout_s: float = Field(
         10.0, gt=0, description="A live camera or stream that sends nothing this long is reopened (RTSP: through "
         "OpenCV's read timeout and FFmpeg's socket timeout) and reported down."

@@ -116,7 +116,7 @@ class CameraWorker:
         self._pose_ids = pose_class_ids
         self._opener = opener or (lambda uri: open_source(
             uri, realtime=cfg.realtime, wait_for_first=True, width=cfg.width, height=cfg.height, fps=cfg.fps,
-            timeout_s=cfg.timeout_s))
+            timeout_s=cfg.timeout_s, pixel_format=cfg.pixel_format))
         self.stats = CameraStats()
         self.stall_s = stall_s if stall_s is not None else cfg.timeout_s
         self._stop = threading.Event()

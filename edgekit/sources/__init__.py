@@ -70,11 +70,13 @@ def open_source(
     height: int | None = None,
     fps: float | None = None,
     timeout_s: float = 10.0,
+    pixel_format: str | None = None,
 ) -> Source:
     """Open a source by URI. ``realtime`` paces files and synthetic frames like a camera; ``wait_for_first``
     lets a camera that is absent at start-up be retried with backoff instead of failing. ``width``/``height``/``fps``
-    ask a camera for a mode (USB: set through V4L2 and read back; CSI and picamera2 default to 1280×720@30);
-    ``timeout_s`` is how long a stream may send nothing before it is reopened."""
+    ask a camera for a mode (USB: set through V4L2 and read back; CSI and picamera2 default to 1280×720@30), and
+    ``pixel_format`` a USB camera for a V4L2 fourcc (MJPG, YUYV); ``timeout_s`` is how long a stream may send
+    nothing before it is reopened."""
     if uri == "synthetic" or uri.startswith("synthetic:"):
         # synthetic[:SEED[:PERIOD]]: PERIOD seconds for the walkers to cross (slower walkers suit slow boards)
         seed, _, period = (uri.partition(":")[2] or "0").partition(":")
@@ -84,7 +86,7 @@ def open_source(
         return SyntheticSource(scene, realtime=realtime, fps=15.0, source_id=uri)
     if uri.startswith(("usb:", "/dev/video")):
         index = _index(uri, "usb:" if uri.startswith("usb:") else "/dev/video")
-        return open_usb(index, wait_for_first, width, height, fps)
+        return open_usb(index, wait_for_first, width, height, fps, pixel_format)
     if uri.startswith(("rtsp://", "rtsps://", "http://", "https://")):
         return open_rtsp(uri, wait_for_first, timeout_s)
     if uri.startswith("csi://"):

@@ -189,13 +189,20 @@ def _opencv_opener(
 
 
 def apply_capture_mode(
-    cap: cv2.VideoCapture, what: str, width: int | None = None, height: int | None = None, fps: float | None = None
+    cap: cv2.VideoCapture, what: str, width: int | None = None, height: int | None = None, fps: float | None = None,
+    pixel_format: str | None = None,
 ) -> tuple[int, int, float]:
     """Ask a capture for a mode (V4L2 for USB cameras), read it back, log it, and warn when the camera gives
-    another size than asked (zones and lines are drawn in the pixels of the size asked for).
+    another size or pixel format than asked (zones and lines are drawn in the pixels of the size asked for).
 
     Returns the (width, height, fps) the capture reports after the request.
     """
+    if pixel_format:  # first: a camera's sizes and rates depend on the format (MJPG has more than YUYV)
+        cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*pixel_format.ljust(4)))
+        got_format = fourcc_text(cap.get(cv2.CAP_PROP_FOURCC))
+        if got_format != pixel_format.ljust(4):
+            log.warning("%s gives pixel format %r, not the %s asked for (v4l2-ctl --list-formats-ext lists its "
+                        "formats)", what, got_format.strip(), pixel_format)
     if width:
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
     if height:
@@ -204,8 +211,9 @@ def apply_capture_mode(
         cap.set(cv2.CAP_PROP_FPS, fps)
     got = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
            round(float(cap.get(cv2.CAP_PROP_FPS)), 2))
-    asked = f"{width or '-'}x{height or '-'}@{fps or '-'}"
-    log.info("%s: asked for %s, the camera gives %dx%d@%s", what, asked, *got)
+    asked = f"{width or '-'}x{height or '-'}@{fps or '-'}" + (f" {pixel_format}" if pixel_format else "")
+    log.info("%s: asked for %s, the camera gives %dx%d@%s (%s)", what, asked, *got,
+             fourcc_text(cap.get(cv2.CAP_PROP_FOURCC)).strip() or "?")
     if (width and got[0] != width) or (height and got[1] != height):
         log.warning("%s gives %dx%d, not the %sx%s asked for: zones and lines drawn for %sx%s will be off; "
                     "set the camera's width/height to a mode it supports (v4l2-ctl --list-formats-ext)",
@@ -215,18 +223,25 @@ def apply_capture_mode(
     return got
 
 
+def fourcc_text(code: float) -> str:
+    """OpenCV's ``CAP_PROP_FOURCC`` (a float) as its four characters, e.g. ``'YUYV'``."""
+    n = int(code)
+    return "".join(chr((n >> (8 * i)) & 0xFF) for i in range(4))
+
+
 USB_RETRY_MAX_S = 5.0
 """Longest wait between looks for an unplugged USB camera."""
 
 
 def open_usb(
     index: int, wait_for_first: bool = False, width: int | None = None, height: int | None = None,
-    fps: float | None = None,
+    fps: float | None = None, pixel_format: str | None = None,
 ) -> CaptureSource:
-    """A USB/V4L2 camera by index (``usb:0`` is ``/dev/video0``), in the given mode when set (read back and logged)."""
+    """A USB/V4L2 camera by index (``usb:0`` is ``/dev/video0``), in the given mode and pixel format when set (read
+    back and logged)."""
     what = f"camera usb:{index}"
     base = _opencv_opener(index, cv2.CAP_V4L2 if os.name == "posix" else cv2.CAP_ANY, what,
-                          configure=lambda cap: apply_capture_mode(cap, what, width, height, fps))
+                          configure=lambda cap: apply_capture_mode(cap, what, width, height, fps, pixel_format))
 
     def opener() -> tuple[Reader, Callable[[], None]]:
         if os.name == "posix" and not os.path.exists(f"/dev/video{index}"):

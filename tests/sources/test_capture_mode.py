@@ -39,7 +39,8 @@ def test_a_camera_that_gives_another_size_is_warned_and_read_back(small_video, c
         cap.release()
     assert got == (640, 480, 10.0)
     msgs = [(r.levelno, r.getMessage()) for r in caplog.records]
-    assert (logging.INFO, "camera usb:0: asked for 1280x720@30, the camera gives 640x480@10.0") in msgs
+    info = [m for lv, m in msgs if lv == logging.INFO]
+    assert info and info[0].startswith("camera usb:0: asked for 1280x720@30, the camera gives 640x480@10.0 ("), info
     warn = [m for lv, m in msgs if lv == logging.WARNING]
     assert any("gives 640x480, not the 1280x720 asked for" in m and "zones and lines" in m for m in warn)
     assert any("runs at 10.0 fps, not the 30 asked for" in m for m in warn)
@@ -73,3 +74,23 @@ def test_no_video_device_here_is_one_clear_error():
         pytest.skip("a /dev/video7 exists here")
     with pytest.raises(SourceError, match="/dev/video7 does not exist"):
         open_source("usb:7", width=1280, height=720, fps=30)
+
+
+def test_a_pixel_format_the_capture_cannot_give_is_warned(small_video, caplog):
+    cap = cv2.VideoCapture(str(small_video))  # a file's "format" is its codec: it cannot switch to MJPG
+    try:
+        with caplog.at_level(logging.INFO, logger="edgekit.sources.live"):
+            apply_capture_mode(cap, "camera usb:0", 640, 480, None, "MJPG")
+    finally:
+        cap.release()
+    msgs = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert any(lv == logging.INFO and "asked for 640x480@- MJPG, the camera gives 640x480@10.0" in m for lv, m in msgs)
+    warn = [m for lv, m in msgs if lv == logging.WARNING]
+    assert len(warn) == 1 and "not the MJPG asked for" in warn[0] and "--list-formats-ext" in warn[0], warn
+
+
+def test_a_pixel_format_is_four_characters():
+    assert CameraConfig(source="usb:0", pixel_format="MJPG").pixel_format == "MJPG"
+    for bad in ("mjpg", "MJPEG", "M", ""):
+        with pytest.raises(ValueError):
+            CameraConfig(source="usb:0", pixel_format=bad)

@@ -93,7 +93,8 @@ def rig(tmp_path_factory: pytest.TempPathFactory, vm: VM, model: Path) -> Iterat
     broker.start()
     cfg = {"device": "vmcam", "state_dir": "/var/lib/edgekit-usbcam",
            "model": f"/mnt/model/{next(model.glob('*-160_fp32.onnx')).name}",
-           "cameras": {"door": {"source": "usb:0", "width": 640, "height": 360, "fps": 10}},
+           # YUYV, not OpenCV's own first choice (BGR3, which vivid also offers): the pixel format asked for is used
+           "cameras": {"door": {"source": "usb:0", "width": 640, "height": 360, "fps": 10, "pixel_format": "YUYV"}},
            "mqtt": {"host": HOST_FROM_GUEST, "port": broker.port, "stats_interval_s": 2},
            "metrics": {"enabled": True, "port": 9108}}
     (model / "usbcam.yaml").write_text(yaml.safe_dump(cfg))
@@ -132,9 +133,10 @@ def test_usb0_streams_in_the_mode_it_asked_for(rig: Rig) -> None:
     fmt = rig.vm.ssh("v4l2-ctl -d /dev/video0 --get-fmt-video --get-parm").stdout
     assert "Width/Height      : 640/360" in fmt, fmt
     assert "Frames per second: 10.000" in fmt, fmt
+    assert "'YUYV'" in fmt, fmt
     log = rig.vm.ssh(f"journalctl -u {UNIT} --no-pager -o cat").stdout
-    mode = [line for line in log.splitlines() if "camera usb:0: asked for 640x360@10" in line]
-    assert mode and mode[0].endswith("the camera gives 640x360@10.0"), log[:3000]
+    mode = [line for line in log.splitlines() if "camera usb:0: asked for 640x360@10.0 YUYV" in line]
+    assert mode and mode[0].endswith("the camera gives 640x360@10.0 (YUYV)"), log[:3000]
     code, body = rig.healthz()
     assert code == 200 and body["cameras"]["door"]["status"] == "ok", body
     wait_until(lambda: rig.availability() == "online", 120, 1, what="the camera's availability online at the broker")
