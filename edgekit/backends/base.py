@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sized
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -49,6 +49,9 @@ class BackendOptions:
     affinity: tuple[int, ...] | None = None
     """CPUs the runtime's worker threads may run on (``open_backend`` loads the model there, so the threads a
     runtime starts at load inherit them); None: all."""
+    streams: int = 1
+    """Inferences in flight at once, ``threads`` shared among them (OpenVINO's CPU streams; ``submit``). The other
+    runtimes run one at a time and ignore it."""
 
 
 @runtime_checkable
@@ -71,6 +74,26 @@ class Backend(Protocol):
     def close(self) -> None:
         """Free native resources; the backend is unusable afterwards."""
         ...
+
+
+Pending = Callable[[], list[npt.NDArray[np.generic]]]
+"""A started inference: calling it waits for the outputs (once)."""
+
+
+def submit(backend: Backend, inputs: list[npt.NDArray[np.generic]]) -> Pending:
+    """Start one inference on ``backend``; the returned call waits for its outputs. A backend with several streams
+    (``streams_of``) runs it beside those already in flight; any other runs it now."""
+    start = getattr(backend, "submit", None)
+    if start is not None:
+        pending: Pending = start(inputs)
+        return pending
+    outputs = backend.infer(inputs)
+    return lambda: outputs
+
+
+def streams_of(backend: Backend) -> int:
+    """How many inferences ``backend`` runs at once (1 unless it was opened with several streams)."""
+    return max(1, int(getattr(backend, "streams", 1)))
 
 
 def check_input_count(inputs: Sized, expected: int) -> None:

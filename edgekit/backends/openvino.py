@@ -8,6 +8,7 @@ carries the precision it was gated at (``runtime_options`` in its ``rt_info``); 
 
 from __future__ import annotations
 
+import queue
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edgekit.backends.base import BackendOptions, FixedSpecs, TensorSpec, check_input_count
+from edgekit.backends.base import BackendOptions, FixedSpecs, Pending, TensorSpec, check_input_count
 from edgekit.errors import EdgekitError, MissingDependencyError
 
 PRECISION_KEY = "INFERENCE_PRECISION_HINT"
@@ -56,6 +57,8 @@ class OpenVINOBackend(FixedSpecs):
             str(model.get_rt_info(RT_INFO_PATH).astype(str)) if model.has_rt_info(RT_INFO_PATH) else "f32"
         )
         config: dict[str, Any] = {PRECISION_KEY: wanted, "PERFORMANCE_HINT": "LATENCY"}
+        if options.streams > 1:  # the threads split among streams, each running its own inference
+            config.update({"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": options.streams})
         if options.threads > 0:
             config["INFERENCE_NUM_THREADS"] = options.threads
         config.update(options.extra)
@@ -70,7 +73,12 @@ class OpenVINOBackend(FixedSpecs):
         self.threads = int(self._compiled.get_property("INFERENCE_NUM_THREADS"))
         self.hint = str(self._compiled.get_property("PERFORMANCE_HINT"))
         self.name = f"openvino[{DEVICE},{self.precision}]"
+        self.streams = max(1, int(self._compiled.get_property("NUM_STREAMS"))) if options.streams > 1 else 1
         self._request = self._compiled.create_infer_request()
+        # one request per stream for ``submit``; a caller waits here when all are in flight
+        self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for _ in range(self.streams):
+            self._free.put(self._compiled.create_infer_request())
         self._inputs = [_spec(p) for p in self._compiled.inputs]
         self._outputs = [_spec(p) for p in self._compiled.outputs]
 
@@ -80,7 +88,33 @@ class OpenVINOBackend(FixedSpecs):
         self._request.infer(list(inputs), share_inputs=True)
         return [np.array(self._request.get_output_tensor(i).data) for i in range(len(self._outputs))]
 
+    def submit(self, inputs: list[npt.NDArray[np.generic]]) -> Pending:
+        """Start an inference on a free stream (waiting for one when all are busy); the returned call waits for its
+        outputs and frees the stream. ``inputs`` are shared, not copied: they stay referenced until then."""
+        check_input_count(inputs, len(self._inputs))
+        held = list(inputs)
+        request = self._free.get()
+        try:
+            request.start_async(held, share_inputs=True)
+        except BaseException:
+            self._free.put(request)
+            raise
+        done: list[list[npt.NDArray[np.generic]]] = []
+
+        def wait() -> list[npt.NDArray[np.generic]]:
+            if not done:
+                try:
+                    request.wait()
+                    done.append([np.array(request.get_output_tensor(i).data) for i in range(len(self._outputs))])
+                finally:
+                    self._free.put(request)
+                    held.clear()
+            return done[0]
+
+        return wait
+
     def close(self) -> None:
+        self.__dict__.pop("_free", None)
         self.__dict__.pop("_request", None)
         self.__dict__.pop("_compiled", None)
 

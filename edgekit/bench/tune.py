@@ -120,7 +120,8 @@ class TuneResult:
         return TunedPlan(
             profile=self.profile.name, model=self.card.name, model_sha256=self.model_sha256, cpu=cpu.name,
             cpu_key=cpu_key(cpu), runtime=w.trial.runtime, precision=w.trial.precision, imgsz=w.trial.imgsz,
-            threads=w.trial.threads, spinning=w.trial.spinning, artifact=w.artifact, fps=w.fps or 0.0,
+            threads=w.trial.threads, spinning=w.trial.spinning, streams=w.trial.streams, artifact=w.artifact,
+            fps=w.fps or 0.0,
             baseline_fps=self.baseline.fps, x_fp32=w.ratio, map50_95=w.map50_95, map_drop=w.map_drop,
             baseline_map50_95=self.baseline.map50_95,
             mode=self.mode, created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
@@ -173,7 +174,7 @@ def _accuracy(rep: ExportReport) -> float | None:
 
 def open_trial(trial: Trial, artifact: Path, card: ModelCard, profile: DeviceProfile) -> Detector:
     rt = get_runtime(trial.runtime)
-    options = BackendOptions(threads=trial.threads, spinning=spin_switch(trial.spinning),
+    options = BackendOptions(threads=trial.threads, spinning=spin_switch(trial.spinning), streams=trial.streams,
                              providers=("CPUExecutionProvider",) if rt.name == "onnxruntime" else None)
     backend = open_backend(artifact, options, rt.backend)
     return Detector(backend, list(card.labels), conf=profile.runtime.conf, iou=profile.runtime.iou,

@@ -6,6 +6,8 @@ Examples:
     'openvino bf16 640 ×2'
     >>> Trial("onnxruntime", "int8", 320, 1, False).label
     'onnxruntime int8 320 ×1 no-spin'
+    >>> Trial("openvino", "int8", 640, 2, True, streams=2).label
+    'openvino int8 640 ×2 2 streams'
 """
 
 from __future__ import annotations
@@ -23,18 +25,21 @@ Mode = Literal["quick", "full"]
 
 @dataclass(frozen=True, slots=True)
 class Trial:
-    """One plan to measure: runtime × precision × input size × threads × spinning."""
+    """One plan to measure: runtime × precision × input size × threads × spinning × streams (frames in
+    inference at once, the threads shared among them)."""
 
     runtime: str
     precision: str
     imgsz: int
     threads: int
     spinning: bool
+    streams: int = 1
 
     @property
     def label(self) -> str:
         spin = "" if self.spinning or self.runtime != "onnxruntime" else " no-spin"
-        return f"{self.runtime} {self.precision} {self.imgsz} ×{self.threads}{spin}"
+        streams = f" {self.streams} streams" if self.streams > 1 else ""
+        return f"{self.runtime} {self.precision} {self.imgsz} ×{self.threads}{spin}{streams}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,7 +64,8 @@ def expand(profile: DeviceProfile, mode: Mode, cores: int, runtimes: tuple[str, 
         spins = [c.spinning] if mode == "quick" or c.runtime != "onnxruntime" else [True, False]
         for n in thread_set:
             for spin in spins:
-                t = Trial(c.runtime, c.precision, imgsz or c.imgsz or profile.runtime.imgsz, n, spin)
+                t = Trial(c.runtime, c.precision, imgsz or c.imgsz or profile.runtime.imgsz, n, spin,
+                          min(c.streams, n))
                 if t not in out:
                     out.append(t)
     return out
@@ -82,6 +88,8 @@ def unavailable(trial: Trial, host: HostInfo) -> str | None:
     rt = RUNTIMES.get(trial.runtime)
     if rt is None or not available(rt, host.runtimes, len(host.edgetpu)):
         return install_hint(trial.runtime)
+    if trial.streams > 1 and trial.runtime != "openvino":
+        return f"several streams in flight are OpenVINO's only; {rt.label} runs one inference at a time"
     fmt = get_format(rt.target)
     if trial.precision not in fmt.precisions:
         return f"no {trial.precision} export for {rt.label} in this edgekit (it makes {', '.join(fmt.precisions)})"

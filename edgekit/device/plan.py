@@ -62,6 +62,7 @@ class RuntimePlan:
             "precision": self.precision,
             "threads": self.options.threads,
             "spinning": self.options.spinning,
+            "streams": self.options.streams,
             "camera": self.camera,
             "emulated": self.emulated,
             "substitutions": self.substitutions,
@@ -230,7 +231,7 @@ def apply_tuned(plan: RuntimePlan, tp: TunedPlan, host: HostInfo, where: str) ->
     plan.substitutions = [s for s in plan.substitutions if s.startswith("camera ")]
     providers = ("CPUExecutionProvider",) if rt.name == "onnxruntime" else None
     plan.options = replace(plan.options, threads=min(tp.threads, host.cores), providers=providers,
-                           spinning=tp.spin)
+                           spinning=tp.spin, streams=tp.streams)
     plan.from_tune = True
     plan.tuned = f"tuned plan {where}: {tp.summary()}"
 

@@ -111,6 +111,8 @@ class Candidate(_Strict):
     precision: Precision = "fp32"
     imgsz: int | None = Field(None, ge=160, le=1280, multiple_of=32, description="null: the profile's")
     spinning: bool = Field(True, description="ONNX Runtime's intra-op spinning (its default: on)")
+    streams: int = Field(1, ge=1, le=8, description="Frames in inference at once, the threads shared among them "
+                         "(OpenVINO's CPU streams): the daemon starts the next frame while the last is tracked")
     full_only: bool = Field(False, description="Measured by `edgekit tune --full` only")
 
 

@@ -53,6 +53,7 @@ class TunedPlan(BaseModel):
     imgsz: int
     threads: int = Field(ge=1)
     spinning: bool
+    streams: int = Field(1, ge=1, description="Frames in inference at once (OpenVINO's streams; 1: one at a time)")
     artifact: str = Field(description="The model file this plan runs")
     fps: float = Field(description="Daemon pipeline FPS measured by tune")
     baseline_fps: float | None = Field(None, description="ONNX Runtime FP32's pipeline FPS in the same run")
@@ -68,7 +69,8 @@ class TunedPlan(BaseModel):
         ratio = self.x_fp32 or (self.fps / self.baseline_fps if self.baseline_fps else None)
         gain = f", {ratio:.2f}× ONNX Runtime FP32" if ratio else ""
         spin = "spinning on" if self.spinning else "spinning off"
-        return (f"{self.runtime} {self.precision} {self.imgsz}, {self.threads} threads, {spin} "
+        streams = f", {self.streams} streams" if self.streams > 1 else ""
+        return (f"{self.runtime} {self.precision} {self.imgsz}, {self.threads} threads, {spin}{streams} "
                 f"({self.fps:.2f} FPS{gain})")
 
     @property

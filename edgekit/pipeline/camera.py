@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from edgekit.tracking.rate import RateCheck
 from edgekit.tracking.rules import RuleEngine
 from edgekit.tracking.tracker import Tracker
 from edgekit.types import NUM_KEYPOINTS, Detections, Event, Frame
-from edgekit.vision.detector import Detector
+from edgekit.vision.detector import Detector, Timed
 from edgekit.vision.pose import PoseEstimator
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,15 @@ def estimate_pose(pose: PoseEstimator, image: Any, dets: Detections, class_ids: 
         if part.keypoints is not None:
             kps[sel] = part.keypoints
     return dets.with_(keypoints=kps)
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A frame whose inference has started: ``result`` waits for its detections and stage times."""
+
+    frame: Frame
+    t: float
+    result: Callable[[], Timed]
 
 
 class CameraWorker:
@@ -173,6 +183,12 @@ class CameraWorker:
     def process(self, frame: Frame, prepared: Any, t: float) -> list[Event]:
         """Run one frame through (clip buffer) → motion gate → detect → filter → track → pose → rules; returns
         the Events it fired (none on a frame the gate skips)."""
+        job = self.begin(frame, prepared, t)
+        return self.finish(job) if job is not None else []
+
+    def begin(self, frame: Frame, prepared: Any, t: float) -> InFlight | None:
+        """The first half of ``process``: clip buffer, motion gate, and the frame's inference started. ``None``
+        when the gate skipped the frame (already shown with the last boxes)."""
         timer = self.stats.timer
         if self.rules.geometry_version != self._geometry_seen:  # the zone editor saved new shapes
             self._geometry_seen = self.rules.geometry_version
@@ -187,9 +203,15 @@ class CameraWorker:
             self.stats.motion_skipped += 1
             if self.on_frame is not None:
                 self.on_frame(frame, self._last_dets)  # live views keep moving; boxes are the last detection's
-            return []
+            return None
         tensor, info = prepared if prepared is not None else self._prepare(frame)
-        dets, ms = self.detector.detect_timed(tensor, info)  # this camera's own times (the detector is shared)
+        return InFlight(frame, t, self.detector.submit(tensor, info))
+
+    def finish(self, job: InFlight) -> list[Event]:
+        """The second half of ``process``: the frame's detections (waited for), then filter → track → pose →
+        rules, events to the sink."""
+        timer, frame, t = self.stats.timer, job.frame, job.t
+        dets, ms = job.result()  # this camera's own times (the detector is shared)
         for s in ("infer", "post"):
             timer.add(s, ms[s])
         dets = self.filters.apply(dets, frame.shape)
@@ -280,6 +302,20 @@ class CameraWorker:
         rate.restart()
         skipped = 0  # frames left out to keep to max_fps (counted as dropped)
         next_t = float("-inf")
+        # Frames in inference, oldest first: with several streams the next frame starts before the last is tracked
+        in_flight: deque[InFlight] = deque()
+        media_fps = None if src.live or not src.fps else min(src.fps, self.cfg.max_fps or src.fps)
+
+        def counted(frame: Frame) -> None:  # a frame handled: detected, or skipped by the motion gate
+            self.stats.processed += 1
+            lines = rate.tick(self.rules.rate_needs, frame.image.shape[0], media_fps)
+            if lines is not None:
+                self.stats.rate_warnings = lines
+
+        def done(job: InFlight) -> None:
+            self.finish(job)
+            counted(job.frame)
+
         try:
             while not self._stop.is_set():
                 self.heartbeat = time.monotonic()
@@ -324,14 +360,21 @@ class CameraWorker:
                     # the next slot follows this frame's time (not the last slot): a slow frame never makes
                     # the camera catch up with a burst
                     next_t = t + 1.0 / self.cfg.max_fps
-                self.process(frame, prepared, t)
-                self.stats.processed += 1
-                lines = rate.tick(self.rules.rate_needs, frame.image.shape[0],
-                                  None if src.live or not src.fps else min(src.fps, self.cfg.max_fps or src.fps))
-                if lines is not None:
-                    self.stats.rate_warnings = lines
+                job = self.begin(frame, prepared, t)
+                if job is None:  # skipped by the motion gate: what is in flight is older, so it is done first
+                    while in_flight:
+                        done(in_flight.popleft())
+                    counted(frame)
+                    continue
+                in_flight.append(job)
+                if len(in_flight) >= self.detector.streams:  # one stream: at once; more: the oldest frame
+                    done(in_flight.popleft())
             return True
         finally:
-            reader.close()
+            try:
+                while in_flight:  # a source that ended or a stop: the frames already in inference still count
+                    done(in_flight.popleft())
+            finally:
+                reader.close()
             self.stats.captured = base_captured + reader.captured
             self.stats.dropped = base_dropped + reader.dropped + skipped

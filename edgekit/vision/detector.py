@@ -6,6 +6,7 @@ import ast
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgekit.backends import Backend, open_backend
-from edgekit.backends.base import Spinning
+from edgekit.backends.base import Spinning, streams_of, submit
 from edgekit.device.host import probe_host, usable_cores
 from edgekit.device.modelcards import ModelCard, resolve_model
 from edgekit.device.plan import RuntimePlan, export_hint, plan_runtime
@@ -27,6 +28,8 @@ from edgekit.vision.yolo import check_yolo_output, postprocess_yolo
 log = logging.getLogger(__name__)
 
 SUPPORTED_FAMILIES = ("yolov8", "yolo11")
+Timed = tuple[Detections, dict[str, float]]
+"""A frame's detections and its own stage times in ms (``wait``, ``infer``, ``post``)."""
 
 
 class Detector:
@@ -77,6 +80,8 @@ class Detector:
             labels = [str(i) for i in range(rows - 4)]
         check_yolo_output(out, len(labels))
         self.labels = labels
+        self.streams = streams_of(backend)
+        """Frames that may be in inference at once (``submit``): the backend's streams, else 1."""
         self._input_dtype = np.dtype(spec.dtype) if spec.dtype in ("float32", "float16") else np.float32
 
     @classmethod
@@ -177,9 +182,7 @@ class Detector:
         """Infer and decode an already pre-processed frame (pre-processing may run on the capture thread)."""
         return self.detect_timed(tensor, info)[0]
 
-    def detect_timed(
-        self, tensor: npt.NDArray[np.floating], info: LetterboxInfo
-    ) -> tuple[Detections, dict[str, float]]:
+    def detect_timed(self, tensor: npt.NDArray[np.floating], info: LetterboxInfo) -> Timed:
         """:meth:`detect_prepared`, with this call's own ``infer`` and ``post`` ms (the shared ``timer`` mixes the
         cameras that share this detector). Safe from several threads: inference runs one call at a time."""
         t0 = time.perf_counter_ns()
@@ -192,6 +195,33 @@ class Detector:
         self.timer.add("infer", ms["infer"])
         self.timer.add("post", ms["post"])
         return dets, ms
+
+    def submit(self, tensor: npt.NDArray[np.floating], info: LetterboxInfo) -> Callable[[], Timed]:
+        """Start inferring a pre-processed frame; the returned call waits and decodes it (``detect_timed``'s result).
+
+        With one stream it runs now, as ``detect_timed``. With several, up to ``streams`` frames are in flight at
+        once, so a caller can start the next frame before the last is decoded; ``infer`` is then each frame's time
+        in flight (submit to outputs), which includes its wait for a free stream.
+        """
+        if self.streams <= 1:
+            result = self.detect_timed(tensor, info)
+            return lambda: result
+        t0 = time.perf_counter_ns()
+        pending = submit(self.backend, [tensor])
+        done: list[Timed] = []
+
+        def finish() -> Timed:
+            if not done:
+                outputs = pending()
+                t1 = time.perf_counter_ns()
+                dets = self.postprocess(outputs, info)
+                ms = {"wait": 0.0, "infer": (t1 - t0) / 1e6, "post": (time.perf_counter_ns() - t1) / 1e6}
+                self.timer.add("infer", ms["infer"])
+                self.timer.add("post", ms["post"])
+                done.append((dets, ms))
+            return done[0]
+
+        return finish
 
     def close(self) -> None:
         self.backend.close()

@@ -119,3 +119,26 @@ def test_without_openvino_the_cli_says_how_to_install_it(args: list[str], model3
     lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
     assert len(lines) == 1 and "pip install 'edgekit[openvino]'" in lines[0], lines
     assert "Traceback" not in r.stderr
+
+
+def test_two_streams_run_two_frames_at_once_with_the_same_outputs(model320: Path) -> None:
+    from edgekit.backends.base import streams_of, submit
+
+    one = open_backend(model320, BackendOptions(threads=2), "openvino")
+    two = open_backend(model320, BackendOptions(threads=2, streams=2), "openvino")
+    assert isinstance(two, OpenVINOBackend) and (two.streams, two.hint, two.threads) == (2, "THROUGHPUT", 2)
+    assert (streams_of(one), streams_of(two)) == (1, 2)
+    frames = _frames()
+    want = [one.infer([x])[0] for x in frames]
+    # both frames in flight before either is waited for; each result is its own frame's, whatever finished first
+    pending = [submit(two, [x]) for x in frames]
+    got = [p()[0] for p in reversed(pending)][::-1]
+    for w, g in zip(want, got, strict=True):
+        np.testing.assert_allclose(g[:, :4], w[:, :4], atol=0.05)
+        np.testing.assert_allclose(g[:, 4:], w[:, 4:], atol=1e-3)
+    assert not np.allclose(got[0], got[1])  # two different photos: the outputs were not mixed up
+    assert pending[0]() is pending[0]()  # waiting again gives the same outputs, the stream is not freed twice
+    # a third frame waits for a free stream, then runs: no deadlock while the first two were collected
+    assert submit(two, [frames[0]])()[0].shape == want[0].shape
+    one.close()
+    two.close()

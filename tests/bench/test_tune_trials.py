@@ -51,3 +51,13 @@ def test_imgsz_puts_every_trial_at_that_size() -> None:
     trials = expand(load_profile("rpi5"), "quick", cores=4, runtimes=("openvino", "ncnn"), imgsz=160)
     assert [t.label for t in trials] == ["onnxruntime fp32 160 ×4", "openvino fp32 160 ×4", "openvino int8 160 ×4",
                                          "ncnn fp32 160 ×4"]
+
+
+def test_streams_are_a_trial_of_their_own_and_openvinos_only() -> None:
+    trials = expand(load_profile("desktop"), "quick", cores=2)
+    assert Trial("openvino", "int8", 640, 2, True, streams=2) in trials
+    assert Trial("openvino", "int8", 640, 2, True) in trials  # one at a time stays a trial beside it
+    # never more streams than threads: on one core the two-stream candidate is one stream
+    assert all(t.streams == 1 for t in expand(load_profile("desktop"), "quick", cores=1))
+    host = probe_host()
+    assert "OpenVINO's only" in (unavailable(Trial("onnxruntime", "int8", 640, 2, True, streams=2), host) or "")
