@@ -7,9 +7,10 @@
    before and after are written beside them (``device_state``), with the precision OpenVINO actually ran: BF16 is
    only BF16 on a CPU with AMX or AVX512-BF16 (elsewhere OpenVINO runs the BF16 IR in f32, and the row says so).
 3. With ``--legs ...,int8``, the INT8 IR is also run as two streams of one thread each with two requests in flight
-   (OpenVINO's THROUGHPUT hint, ``AsyncInferQueue``): milliseconds per frame over blocks of ``--block`` frames,
-   each block interleaved with a block of ONNX Runtime FP32 and of INT8 one request at a time. This is the most a
-   pipelined daemon could get from INT8 on this CPU; it says whether a plan could reach a given × FP32 at all.
+   (``streams: 2``: OpenVINO's THROUGHPUT hint, a request per stream): milliseconds per frame over blocks of
+   ``--block`` frames, each block interleaved with a block of ONNX Runtime FP32 and of INT8 one request at a time.
+   This is the most a pipelined daemon could get from INT8 on this CPU; it says whether a plan could reach a given
+   × FP32 at all.
 
 Usage: python -m benchmarks.openvino_bench [--threads 2] [--runs 30] [--legs fp32,fp16,bf16,int8]
        [--out benchmarks/results/openvino.json]
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ import cv2
 
 from benchmarks.lib.interleave import interleaved_ms
 from edgekit.backends import BackendOptions, open_backend
+from edgekit.backends.base import Pending, streams_of, submit
 from edgekit.device.state import DeviceState, bracket
 from edgekit.export import ExportOptions, export
 from edgekit.timing import percentiles
@@ -101,20 +104,19 @@ def main() -> None:
 
 
 def two_streams(ir: Path, backends: dict[str, Any], x: Any, args: argparse.Namespace) -> dict[str, Any]:
-    """ms per frame of the INT8 IR as two single-thread streams with two requests in flight, against ONNX Runtime
-    FP32 and INT8 one request at a time, block by block (``args.runs // 4`` rounds of ``args.block`` frames)."""
-    import openvino as ov
-
-    core = ov.Core()
-    compiled = core.compile_model(core.read_model(str(ir)), "CPU", {
-        "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": 2,
-        "INFERENCE_NUM_THREADS": args.threads})
-    queue = ov.AsyncInferQueue(compiled, 2)
+    """ms per frame of the INT8 IR as two single-thread streams with two requests in flight (the backend as the
+    daemon opens it with ``streams: 2``, fed the way its camera loop feeds it), against ONNX Runtime FP32 and INT8
+    one request at a time, block by block (``args.runs // 4`` rounds of ``args.block`` frames)."""
+    two = open_backend(ir, BackendOptions(threads=args.threads, streams=2), "openvino")
 
     def streamed() -> None:
+        in_flight: deque[Pending] = deque()
         for _ in range(args.block):
-            queue.start_async([x])
-        queue.wait_all()
+            in_flight.append(submit(two, [x]))
+            if len(in_flight) >= streams_of(two):  # the oldest is waited for before a third starts
+                in_flight.popleft()()
+        while in_flight:
+            in_flight.popleft()()
 
     def one_by_one(name: str) -> None:
         for _ in range(args.block):
@@ -129,8 +131,10 @@ def two_streams(ir: Path, backends: dict[str, Any], x: Any, args: argparse.Names
             t = time.perf_counter()
             fn()
             ms[name].append((time.perf_counter() - t) * 1000 / args.block)
+    streams = streams_of(two)
+    two.close()
     med = {k: round(sorted(v)[len(v) // 2], 1) for k, v in ms.items()}
-    return {"streams": int(compiled.get_property("NUM_STREAMS")), "block": args.block, "ms_per_frame_median": med,
+    return {"streams": streams, "block": args.block, "ms_per_frame_median": med,
             "x_ort_fp32": {k: round(med["onnxruntime-fp32"] / v, 3) for k, v in med.items()}}
 
 

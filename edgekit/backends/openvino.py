@@ -74,8 +74,7 @@ class OpenVINOBackend(FixedSpecs):
         self.hint = str(self._compiled.get_property("PERFORMANCE_HINT"))
         self.name = f"openvino[{DEVICE},{self.precision}]"
         self.streams = max(1, int(self._compiled.get_property("NUM_STREAMS"))) if options.streams > 1 else 1
-        self._request = self._compiled.create_infer_request()
-        # one request per stream for ``submit``; a caller waits here when all are in flight
+        # one request per stream, for ``infer`` and ``submit``; a caller waits here when all are in flight
         self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
         for _ in range(self.streams):
             self._free.put(self._compiled.create_infer_request())
@@ -84,9 +83,13 @@ class OpenVINOBackend(FixedSpecs):
 
     def infer(self, inputs: list[npt.NDArray[np.generic]]) -> list[npt.NDArray[np.generic]]:
         check_input_count(inputs, len(self._inputs))
-        # share_inputs: no copy of the frame; the request's output tensors are reused next run, so copy those out.
-        self._request.infer(list(inputs), share_inputs=True)
-        return [np.array(self._request.get_output_tensor(i).data) for i in range(len(self._outputs))]
+        request = self._free.get()
+        try:
+            # share_inputs: no copy of the frame
+            request.infer(list(inputs), share_inputs=True)
+            return self._outputs_of(request)
+        finally:
+            self._free.put(request)
 
     def submit(self, inputs: list[npt.NDArray[np.generic]]) -> Pending:
         """Start an inference on a free stream (waiting for one when all are busy); the returned call waits for its
@@ -105,7 +108,7 @@ class OpenVINOBackend(FixedSpecs):
             if not done:
                 try:
                     request.wait()
-                    done.append([np.array(request.get_output_tensor(i).data) for i in range(len(self._outputs))])
+                    done.append(self._outputs_of(request))
                 finally:
                     self._free.put(request)
                     held.clear()
@@ -113,9 +116,12 @@ class OpenVINOBackend(FixedSpecs):
 
         return wait
 
+    def _outputs_of(self, request: Any) -> list[npt.NDArray[np.generic]]:
+        """A finished request's outputs, copied: its output tensors are reused by its next run."""
+        return [np.array(request.get_output_tensor(i).data) for i in range(len(self._outputs))]
+
     def close(self) -> None:
         self.__dict__.pop("_free", None)
-        self.__dict__.pop("_request", None)
         self.__dict__.pop("_compiled", None)
 
 

@@ -199,10 +199,6 @@ def apply_capture_mode(
     """
     if pixel_format:  # first: a camera's sizes and rates depend on the format (MJPG has more than YUYV)
         cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*pixel_format.ljust(4)))
-        got_format = fourcc_text(cap.get(cv2.CAP_PROP_FOURCC))
-        if got_format != pixel_format.ljust(4):
-            log.warning("%s gives pixel format %r, not the %s asked for (v4l2-ctl --list-formats-ext lists its "
-                        "formats)", what, got_format.strip(), pixel_format)
     if width:
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
     if height:
@@ -211,9 +207,12 @@ def apply_capture_mode(
         cap.set(cv2.CAP_PROP_FPS, fps)
     got = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
            round(float(cap.get(cv2.CAP_PROP_FPS)), 2))
+    got_format = fourcc_text(cap.get(cv2.CAP_PROP_FOURCC)).strip()
     asked = f"{width or '-'}x{height or '-'}@{fps or '-'}" + (f" {pixel_format}" if pixel_format else "")
-    log.info("%s: asked for %s, the camera gives %dx%d@%s (%s)", what, asked, *got,
-             fourcc_text(cap.get(cv2.CAP_PROP_FOURCC)).strip() or "?")
+    log.info("%s: asked for %s, the camera gives %dx%d@%s (%s)", what, asked, *got, got_format or "?")
+    if pixel_format and got_format != pixel_format:
+        log.warning("%s gives pixel format %r, not the %s asked for (v4l2-ctl --list-formats-ext lists its "
+                    "formats)", what, got_format, pixel_format)
     if (width and got[0] != width) or (height and got[1] != height):
         log.warning("%s gives %dx%d, not the %sx%s asked for: zones and lines drawn for %sx%s will be off; "
                     "set the camera's width/height to a mode it supports (v4l2-ctl --list-formats-ext)",

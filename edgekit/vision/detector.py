@@ -189,9 +189,16 @@ class Detector:
         with self._lock:
             t1 = time.perf_counter_ns()  # the wait for another camera's inference is not this call's inference
             outputs = self.backend.infer([tensor])
-        t2 = time.perf_counter_ns()
+        return self._decoded(outputs, info, t0, t1)
+
+    def _decoded(self, outputs: list[npt.NDArray[np.generic]], info: LetterboxInfo, t_asked: int,
+                 t_started: int) -> Timed:
+        """Decode ``outputs`` (now, inference just done) with the frame's stage times: ``wait`` from ``t_asked`` to
+        ``t_started`` (perf_counter_ns), ``infer`` from then to now, ``post`` the decode; added to ``timer``."""
+        t_done = time.perf_counter_ns()
         dets = self.postprocess(outputs, info)
-        ms = {"wait": (t1 - t0) / 1e6, "infer": (t2 - t1) / 1e6, "post": (time.perf_counter_ns() - t2) / 1e6}
+        ms = {"wait": (t_started - t_asked) / 1e6, "infer": (t_done - t_started) / 1e6,
+              "post": (time.perf_counter_ns() - t_done) / 1e6}
         self.timer.add("infer", ms["infer"])
         self.timer.add("post", ms["post"])
         return dets, ms
@@ -212,13 +219,7 @@ class Detector:
 
         def finish() -> Timed:
             if not done:
-                outputs = pending()
-                t1 = time.perf_counter_ns()
-                dets = self.postprocess(outputs, info)
-                ms = {"wait": 0.0, "infer": (t1 - t0) / 1e6, "post": (time.perf_counter_ns() - t1) / 1e6}
-                self.timer.add("infer", ms["infer"])
-                self.timer.add("post", ms["post"])
-                done.append((dets, ms))
+                done.append(self._decoded(pending(), info, t0, t0))
             return done[0]
 
         return finish
