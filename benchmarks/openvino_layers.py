@@ -22,12 +22,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from edgekit.backends.openvino import import_openvino
 from edgekit.device.state import DeviceState, bracket
+from edgekit.errors import EdgekitError
 from edgekit.export import ExportOptions, export, valset
+from edgekit.sources.files import read_image
 from edgekit.vision.preprocess import letterbox
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,21 +47,20 @@ def conv_macs(model: Any) -> dict[str, int]:
     return out
 
 
-def profile(irs: dict[str, Path], x: np.ndarray, threads: int, warmup: int, runs: int) -> dict[str, Any]:
-    """Per IR: median wall ms per call, and each layer's median ms with its type and kernel."""
-    ov = import_openvino()
-    core = ov.Core()
+def profile(core: Any, models: dict[str, Any], x: np.ndarray, threads: int, warmup: int,
+            runs: int) -> dict[str, Any]:
+    """Per model (read by ``core``): median wall ms per call, and each layer's median ms with its type and kernel."""
     reqs = {}
-    for name, ir in irs.items():
-        compiled = core.compile_model(core.read_model(ir), "CPU", {
+    for name, model in models.items():
+        compiled = core.compile_model(model, "CPU", {
             "PERF_COUNT": True, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads})
         reqs[name] = compiled.create_infer_request()
     for _ in range(warmup):
         for r in reqs.values():
             r.infer({0: x})
     wall: dict[str, list[float]] = defaultdict(list)
-    layers: dict[str, dict[str, list[float]]] = {n: defaultdict(list) for n in irs}
-    kinds: dict[str, dict[str, tuple[str, str]]] = {n: {} for n in irs}
+    layers: dict[str, dict[str, list[float]]] = {n: defaultdict(list) for n in models}
+    kinds: dict[str, dict[str, tuple[str, str]]] = {n: {} for n in models}
     for _ in range(runs):
         for name, r in reqs.items():
             t = time.perf_counter_ns()
@@ -71,7 +71,7 @@ def profile(irs: dict[str, Path], x: np.ndarray, threads: int, warmup: int, runs
                 kinds[name][p.node_name] = (p.node_type, p.exec_type)
     return {name: {"ms": statistics.median(wall[name]),
                    "layers": {k: (statistics.median(v), *kinds[name][k]) for k, v in layers[name].items()}}
-            for name in irs}
+            for name in models}
 
 
 def main() -> None:
@@ -85,16 +85,16 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "openvino_layers.json")
     args = ap.parse_args()
 
+    x, _ = letterbox(read_image(args.image), (640, 640))  # a bad path fails before the exports
     before = DeviceState.capture()
     # the IRs tune measures: the same options, so the export cache hands them over
     opts = {p: ExportOptions(target="openvino", precision=p, imgsz=640, val=valset.SHIPPED) for p in ("fp32", "int8")}
     irs = {p: Path(export(args.model, o).artifact or "") for p, o in opts.items()}
-    macs = conv_macs(import_openvino().Core().read_model(irs["fp32"]))
-    image = cv2.imread(str(args.image))
-    if image is None:
-        raise SystemExit(f"openvino_layers: cannot read the image {args.image}")
-    x, _ = letterbox(image.astype(np.uint8, copy=False), (640, 640))
-    prof = profile(irs, x, args.threads, args.warmup, args.runs)
+    ov = import_openvino()
+    core = ov.Core()
+    models = {p: core.read_model(ir) for p, ir in irs.items()}
+    macs = conv_macs(models["fp32"])
+    prof = profile(core, models, x, args.threads, args.warmup, args.runs)
     after = DeviceState.capture()
 
     f32, i8 = prof["fp32"]["layers"], prof["int8"]["layers"]
@@ -111,7 +111,7 @@ def main() -> None:
     result = {
         "benchmark": "openvino_layers",
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "openvino": import_openvino().__version__,
+        "openvino": ov.__version__,
         "threads": args.threads, "runs": args.runs, "input": [1, 3, 640, 640],
         "artifacts": {k: str(v) for k, v in irs.items()},
         "wall_ms_per_call": {k: round(v["ms"], 1) for k, v in prof.items()},
@@ -143,4 +143,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except EdgekitError as e:  # a bad image, a failed export: one line
+        raise SystemExit(f"openvino_layers: {e}") from None
